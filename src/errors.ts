@@ -1,0 +1,65 @@
+// SeglogError: the one error type the library throws on purpose. Every error carries a stable
+// `code` (below) and, where there is one, the offending value, file or position in its message
+// and as properties. Programmer errors inside the library are assertions (plain Error).
+
+export type SeglogErrorCode =
+  | 'ERR_LOCKED'
+  | 'ERR_CLOSED'
+  | 'ERR_IO'
+  | 'ERR_RECORD_TOO_LARGE'
+  | 'ERR_OFFSET_OUT_OF_RANGE'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_CORRUPT'
+  | 'ERR_READ_ONLY'
+  | 'ERR_NO_SPACE'
+  | 'ERR_NOT_SUPPORTED';
+
+export interface SeglogErrorDetails {
+  file?: string;
+  position?: number;
+  value?: unknown;
+  cause?: unknown;
+}
+
+export class SeglogError extends Error {
+  readonly code: SeglogErrorCode;
+  readonly file?: string;
+  readonly position?: number;
+  readonly value?: unknown;
+
+  constructor(code: SeglogErrorCode, message: string, details: SeglogErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'SeglogError';
+    this.code = code;
+    if (details.file !== undefined) this.file = details.file;
+    if (details.position !== undefined) this.position = details.position;
+    if ('value' in details) this.value = details.value;
+  }
+}
+
+/** Renders a value for an error message without throwing and without flooding it. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Uint8Array) return `<${value.constructor.name} ${value.length} bytes>`;
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'Invalid' : value.toISOString()})`;
+  if (Array.isArray(value)) return `<array of ${value.length}>`;
+  if (typeof value === 'function') return '<function>';
+  return `<${Object.prototype.toString.call(value).slice(8, -1)}>`;
+}
+
+export function invalidArgument(what: string, value: unknown, expected: string): SeglogError {
+  return new SeglogError('ERR_INVALID_ARGUMENT', `invalid ${what}: ${describe(value)} (expected ${expected})`, { value });
+}
+
+/** Maps a failed system call to a SeglogError (ENOSPC → ERR_NO_SPACE, anything else → ERR_IO). */
+export function ioError(op: string, file: string, cause: unknown): SeglogError {
+  if (cause instanceof SeglogError) return cause;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const text = cause instanceof Error ? cause.message : String(cause);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SeglogError('ERR_NO_SPACE', `no space left on device during ${op} of ${file}: ${text}`, { file, cause });
+  }
+  return new SeglogError('ERR_IO', `${op} failed on ${file}: ${text}`, { file, cause });
+}

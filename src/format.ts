@@ -1,0 +1,211 @@
+// The on-disk format, version 1 (docs/format.md is the specification; every constant of it lives
+// here and nowhere else). Pure functions over byte arrays: no I/O, no allocation per record.
+//
+// Batch header (44 bytes, little-endian):
+//   0 batchBytes u32 | 4 checksum u32 (xxh32 of [8, batchBytes)) | 8 formatVersion u8 | 9 attributes u8
+//  10 reserved u16   | 12 recordCount u32 | 16 baseOffset u64 | 24 lastOffsetDelta u32
+//  28 baseTimestampMs u64 | 36 maxTimestampMs u64 | 44 records…
+// Record: varint recordBytes | varint offsetDelta | zigzag timestampDelta | varint keyLength+1 | key
+//         | varint valueLength+1 (0 = tombstone) | value | varint headerCount | headers…
+
+export const FORMAT_VERSION = 1;
+export const BATCH_HEADER_BYTES = 44;
+/** A batch is closed before it would pass this size (unless empty: one big record is its own batch). */
+export const BATCH_BYTES_MAX = 16 * 1024;
+
+export const H_BATCH_BYTES = 0;
+export const H_CHECKSUM = 4;
+export const H_VERSION = 8;
+export const H_ATTRIBUTES = 9;
+export const H_RESERVED = 10;
+export const H_RECORD_COUNT = 12;
+export const H_BASE_OFFSET = 16;
+export const H_LAST_OFFSET_DELTA = 24;
+export const H_BASE_TIMESTAMP = 28;
+export const H_MAX_TIMESTAMP = 36;
+/** The checksum covers the batch from this byte to its end. */
+export const CHECKSUM_FROM = 8;
+
+export const INDEX_ENTRY_BYTES = 8;
+export const TIME_INDEX_ENTRY_BYTES = 12;
+
+export const OFFSET_DIGITS = 20;
+export const LOG_SUFFIX = '.log';
+export const INDEX_SUFFIX = '.index';
+export const TIME_INDEX_SUFFIX = '.timeindex';
+export const TMP_SUFFIX = '.tmp';
+export const LOCK_FILE = 'seglog.lock';
+
+const TWO_32 = 4294967296;
+/** Largest value a u64 field may hold (safe integers only). */
+const U64_HI_MAX = 0x1fffff;
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(OFFSET_DIGITS, '0') + suffix;
+}
+
+/** Parses `<20 digits><suffix>`; returns the base offset or -1. */
+export function parseSegmentFileName(name: string, suffix: string): number {
+  if (name.length !== OFFSET_DIGITS + suffix.length || !name.endsWith(suffix)) return -1;
+  const digits = name.slice(0, OFFSET_DIGITS);
+  if (!/^[0-9]+$/.test(digits)) return -1;
+  const n = Number(digits);
+  return Number.isSafeInteger(n) ? n : -1;
+}
+
+export function writeU64(buf: Uint8Array, pos: number, value: number): void {
+  const lo = value % TWO_32;
+  const hi = (value - lo) / TWO_32;
+  buf[pos] = lo; buf[pos + 1] = lo >>> 8; buf[pos + 2] = lo >>> 16; buf[pos + 3] = lo >>> 24;
+  buf[pos + 4] = hi; buf[pos + 5] = hi >>> 8; buf[pos + 6] = hi >>> 16; buf[pos + 7] = hi >>> 24;
+}
+
+/** Reads a u64; returns -1 when it is not a safe integer (corruption). */
+export function readU64(buf: Uint8Array, pos: number): number {
+  const lo = (buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16)) + buf[pos + 3]! * 0x1000000;
+  const hi = (buf[pos + 4]! | (buf[pos + 5]! << 8) | (buf[pos + 6]! << 16)) + buf[pos + 7]! * 0x1000000;
+  if (hi > U64_HI_MAX) return -1;
+  return hi * TWO_32 + lo;
+}
+
+export function writeU32(buf: Uint8Array, pos: number, value: number): void {
+  buf[pos] = value; buf[pos + 1] = value >>> 8; buf[pos + 2] = value >>> 16; buf[pos + 3] = value >>> 24;
+}
+
+export function readU32(buf: Uint8Array, pos: number): number {
+  return (buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16)) + buf[pos + 3]! * 0x1000000;
+}
+
+export function varintBytes(value: number): number {
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x200000) return 3;
+  if (value < 0x10000000) return 4;
+  let n = 4;
+  let v = Math.floor(value / 0x10000000);
+  while (v > 0) { n++; v = Math.floor(v / 128); }
+  return n;
+}
+
+/** Writes an unsigned LEB128 varint (value < 2^53); returns the position after it. */
+export function writeVarint(buf: Uint8Array, pos: number, value: number): number {
+  if (value < 0x10000000) {
+    while (value >= 0x80) {
+      buf[pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buf[pos++] = value;
+    return pos;
+  }
+  while (value >= 0x80) {
+    buf[pos++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buf[pos++] = value;
+  return pos;
+}
+
+/** Position after the varint read by the last readVarint call (module-level cursor: no allocation). */
+export let varintEnd = 0;
+
+/** Reads a varint that must end before `end`; returns -1 on malformed or truncated input. */
+export function readVarint(buf: Uint8Array, pos: number, end: number): number {
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (pos >= end) return -1;
+    const b = buf[pos++]!;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      varintEnd = pos;
+      return result <= Number.MAX_SAFE_INTEGER ? result : -1;
+    }
+    scale *= 128;
+  }
+  return -1;
+}
+
+export function zigzag(n: number): number {
+  return n >= 0 ? n * 2 : -n * 2 - 1;
+}
+
+export function unzigzag(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+export interface HeaderFields {
+  batchBytes: number;
+  recordCount: number;
+  baseOffset: number;
+  lastOffsetDelta: number;
+  baseTimestampMs: number;
+  maxTimestampMs: number;
+}
+
+/** Writes the fixed fields of a batch header that never change while the batch fills. */
+export function startBatchHeader(buf: Uint8Array, pos: number, baseOffset: number, baseTimestampMs: number): void {
+  writeU32(buf, pos + H_BATCH_BYTES, BATCH_HEADER_BYTES);
+  writeU32(buf, pos + H_CHECKSUM, 0);
+  buf[pos + H_VERSION] = FORMAT_VERSION;
+  buf[pos + H_ATTRIBUTES] = 0;
+  buf[pos + H_RESERVED] = 0;
+  buf[pos + H_RESERVED + 1] = 0;
+  writeU32(buf, pos + H_RECORD_COUNT, 0);
+  writeU64(buf, pos + H_BASE_OFFSET, baseOffset);
+  writeU32(buf, pos + H_LAST_OFFSET_DELTA, 0);
+  writeU64(buf, pos + H_BASE_TIMESTAMP, baseTimestampMs);
+  writeU64(buf, pos + H_MAX_TIMESTAMP, baseTimestampMs);
+}
+
+/**
+ * Checks the structure of the batch at `pos` (not its checksum): sizes, version, counts, and that
+ * its records parse exactly to its end. Returns null when valid, or the reason it is not.
+ * `available` is how many bytes from `pos` are known to exist.
+ */
+export function checkBatchStructure(buf: Uint8Array, pos: number, available: number): string | null {
+  if (available < BATCH_HEADER_BYTES) return 'truncated batch header';
+  const batchBytes = readU32(buf, pos + H_BATCH_BYTES);
+  if (batchBytes < BATCH_HEADER_BYTES) return `batch length ${batchBytes} is below the header size`;
+  if (batchBytes > available) return `batch length ${batchBytes} runs past the end of the data (${available} bytes left)`;
+  if (buf[pos + H_VERSION] !== FORMAT_VERSION) return `unknown format version ${buf[pos + H_VERSION]}`;
+  const count = readU32(buf, pos + H_RECORD_COUNT);
+  if (count < 1) return 'batch with no records';
+  const lastDelta = readU32(buf, pos + H_LAST_OFFSET_DELTA);
+  if (lastDelta < count - 1) return `last offset delta ${lastDelta} is below the record count ${count}`;
+  if (readU64(buf, pos + H_BASE_OFFSET) < 0 || readU64(buf, pos + H_BASE_TIMESTAMP) < 0 || readU64(buf, pos + H_MAX_TIMESTAMP) < 0) {
+    return 'a u64 header field is out of range';
+  }
+  const end = pos + batchBytes;
+  let p = pos + BATCH_HEADER_BYTES;
+  let prevDelta = -1;
+  for (let i = 0; i < count; i++) {
+    const len = readVarint(buf, p, end);
+    if (len < 0) return `record ${i}: bad length`;
+    const recEnd = varintEnd + len;
+    if (recEnd > end) return `record ${i}: runs past the batch`;
+    const delta = readVarint(buf, varintEnd, recEnd);
+    if (delta < 0 || delta <= prevDelta || delta > lastDelta) return `record ${i}: bad offset delta`;
+    prevDelta = delta;
+    if (readVarint(buf, varintEnd, recEnd) < 0) return `record ${i}: bad timestamp delta`;
+    const keyLen = readVarint(buf, varintEnd, recEnd);
+    if (keyLen < 0 || varintEnd + (keyLen > 0 ? keyLen - 1 : 0) > recEnd) return `record ${i}: bad key length`;
+    const valueLen = readVarint(buf, varintEnd + (keyLen > 0 ? keyLen - 1 : 0), recEnd);
+    if (valueLen < 0 || varintEnd + (valueLen > 0 ? valueLen - 1 : 0) > recEnd) return `record ${i}: bad value length`;
+    let hp = varintEnd + (valueLen > 0 ? valueLen - 1 : 0);
+    const headerCount = readVarint(buf, hp, recEnd);
+    if (headerCount < 0) return `record ${i}: bad header count`;
+    hp = varintEnd;
+    for (let h = 0; h < headerCount; h++) {
+      const nameLen = readVarint(buf, hp, recEnd);
+      if (nameLen < 0 || varintEnd + nameLen > recEnd) return `record ${i}: bad header name`;
+      const vLen = readVarint(buf, varintEnd + nameLen, recEnd);
+      if (vLen < 0 || varintEnd + vLen > recEnd) return `record ${i}: bad header value`;
+      hp = varintEnd + vLen;
+    }
+    if (hp !== recEnd) return `record ${i}: length does not match its fields`;
+    p = recEnd;
+  }
+  if (prevDelta !== lastDelta) return 'last offset delta does not match the last record';
+  if (p !== end) return 'records do not fill the batch exactly';
+  return null;
+}

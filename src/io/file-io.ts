@@ -1,0 +1,33 @@
+// The single seam through which seglog touches files. The node:fs implementation is the default;
+// tests wrap it to inject failures (failed write or fsync, a full disk, a crash after N bytes).
+// Everything is synchronous except fsync, which runs on libuv's thread pool so that a group
+// commit does not stall the event loop. Paths are absolute; fds are plain numbers.
+
+export interface FileStat {
+  size: number;
+  isDirectory: boolean;
+}
+
+export interface FileIO {
+  /** Opens a file; flags as node:fs ('r', 'r+', 'w+', 'wx', 'a+'). Throws the system error. */
+  open(path: string, flags: string): number;
+  close(fd: number): void;
+  /** Positional read; returns the bytes read (fewer only at end of file). */
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  /** Positional write; may write fewer bytes than asked (the caller loops). */
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  fsync(fd: number): Promise<void>;
+  fsyncSync(fd: number): void;
+  truncate(fd: number, length: number): void;
+  fileSize(fd: number): number;
+  /** undefined when the path does not exist. */
+  stat(path: string): FileStat | undefined;
+  rename(from: string, to: string): void;
+  unlink(path: string): void;
+  readdir(path: string): string[];
+  mkdir(path: string): void;
+  /** Removes a directory and everything in it. */
+  removeDir(path: string): void;
+  /** Makes a rename or creation in the directory durable. */
+  fsyncDir(path: string): void;
+}

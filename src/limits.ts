@@ -1,0 +1,31 @@
+// Every limit of the library, with its unit last in the name, and the reason for its value.
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+
+/** Default segment size: Kafka's 1 GiB is too much for an embedded log; 64 MiB keeps retention fine-grained. */
+export const SEGMENT_BYTES_DEFAULT = 64 * MiB;
+/** Index positions are u32, so a segment must stay below 4 GiB; 2 GiB leaves room for the last batch. */
+export const SEGMENT_BYTES_MAX = 2 * GiB;
+/** A segment smaller than this would roll on nearly every batch. */
+export const SEGMENT_BYTES_MIN = 1 * KiB;
+export const INDEX_INTERVAL_BYTES_DEFAULT = 4 * KiB;
+export const RECORD_BYTES_MAX_DEFAULT = 8 * MiB;
+/** Records are framed with u32 lengths; 1 GiB is far beyond anything sensible in one record. */
+export const RECORD_BYTES_MAX_LIMIT = 1 * GiB;
+/** A topic's relative offsets in a segment are u32. */
+export const SEGMENT_RECORDS_MAX = 0xffff_fff0;
+export const TOMBSTONE_RETENTION_MS_DEFAULT = 24 * 60 * 60 * 1000;
+export const FSYNC_INTERVAL_MS_DEFAULT = 1000;
+export const TOPIC_NAME_LENGTH_MAX = 200;
+
+/** Sequential reads pull this much at once: big enough to amortise the syscall, small enough for RSS. */
+export const READ_CHUNK_BYTES = 1 * MiB;
+/** The append buffer starts small (many small topics) and doubles up to this size. */
+export const WRITE_CHUNK_BYTES_MIN = 64 * KiB;
+export const WRITE_CHUNK_BYTES_MAX = 1 * MiB;
+/** Newest bytes of each topic kept in memory so tail readers never touch the file. */
+export const TAIL_CACHE_BYTES = 4 * MiB;
+/** Regions read by get() kept per log (random reads); bounded so memory stays predictable. */
+export const READ_CACHE_BYTES_DEFAULT = 64 * MiB;

@@ -1,0 +1,261 @@
+// Log: one directory, owned by one writer process. It holds the lock, the metadata store, the
+// topics (opened and recovered at openLog), the periodic checkpoint timer, and the read cache.
+// close() flushes every topic and records a clean shutdown, so the next open scans nothing.
+//
+// Crash: the lock file stays behind (taken over by the next opener, see lock.ts); every topic is
+// recovered at the next openLog (recovery.ts).
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { SeglogError, invalidArgument, ioError } from './errors.js';
+import type { FileIO } from './io/file-io.js';
+import { nodeFileIO } from './io/node-fs.js';
+import { DirectoryLock } from './lock.js';
+import type { MetaStore, MetaStoreFactory } from './meta/meta-store.js';
+import {
+  checkTopicName, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
+  type LogOptions, type ResolvedLogOptions, type TopicOptions,
+} from './options.js';
+import { ReadCache } from './reader.js';
+import { openTopic } from './recovery.js';
+import type { LogContext, Topic, TopicImpl, TopicStats } from './topic.js';
+
+export interface LogStats {
+  dir: string;
+  durability: 'fsync' | 'os' | 'none';
+  readOnly: boolean;
+  topics: Record<string, TopicStats>;
+}
+
+export interface Log {
+  topic<V = Buffer>(name: string, options?: TopicOptions<V>): Topic<V>;
+  topics(): string[];
+  deleteTopic(name: string): Promise<void>;
+  flush(): Promise<void>;
+  stats(): LogStats;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  on(event: 'error', listener: (err: SeglogError) => void): this;
+  off(event: 'error', listener: (err: SeglogError) => void): this;
+  once(event: 'error', listener: (err: SeglogError) => void): this;
+}
+
+/** How an entry point builds a log: which metadata store, which file layer. */
+export interface LogWiring {
+  meta: MetaStoreFactory;
+  io?: FileIO;
+}
+
+class LogImpl extends EventEmitter implements Log, LogContext {
+  readonly dir: string;
+  readonly io: FileIO;
+  readonly meta: MetaStore;
+  readonly options: ResolvedLogOptions;
+  readonly readCache: ReadCache;
+  private readonly lock: DirectoryLock | undefined;
+  private readonly open = new Map<string, TopicImpl<any>>();
+  private closed = false;
+  private closing: Promise<void> | undefined = undefined;
+  private failure: SeglogError | undefined = undefined;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private checkpointRunning = false;
+
+  constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
+    super();
+    this.dir = dir;
+    this.io = io;
+    this.meta = meta;
+    this.options = options;
+    this.lock = lock;
+    this.readCache = new ReadCache(options.readCacheBytes);
+  }
+
+  /** Opens (recovering if needed) every topic the directory holds. */
+  recoverAll(): void {
+    const names = new Set(this.meta.listTopics());
+    let entries: string[] = [];
+    try { entries = this.io.readdir(this.dir); } catch (err) { throw ioError('readdir', this.dir, err); }
+    for (const e of entries) {
+      // A topic folder the metadata does not know (metadata lost or copied without it).
+      try { checkTopicName(e); } catch { continue; }
+      const st = this.io.stat(path.join(this.dir, e));
+      if (st?.isDirectory && e !== 'meta.lmdb' && !e.startsWith('meta')) names.add(e);
+    }
+    for (const name of [...names].sort()) {
+      if (this.io.stat(path.join(this.dir, name)) === undefined && this.meta.getState(name) === undefined) continue;
+      this.openTopicNamed(name, {});
+    }
+    if (!this.options.readOnly) {
+      this.timer = setInterval(() => void this.checkpointAll(), this.options.fsyncIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  checkOpen(): void {
+    if (this.closed) throw new SeglogError('ERR_CLOSED', `the log at ${this.dir} is closed`);
+  }
+
+  checkWritable(): void {
+    this.checkOpen();
+    if (this.options.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    if (this.failure !== undefined) {
+      throw new SeglogError('ERR_IO', `the log at ${this.dir} refuses writes after a failed fsync (reopen it): ${this.failure.message}`, { cause: this.failure });
+    }
+  }
+
+  fail(err: SeglogError): void {
+    if (this.failure === undefined) this.failure = err;
+    this.emitError(err);
+  }
+
+  emitError(err: SeglogError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
+    const stored = this.meta.getTopicOptions(name);
+    const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
+    const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name));
+    if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
+      this.storeOptions(name, { ...(stored ?? {}), ...toStored(this.options.defaults), ...(stored ?? {}), ...toStored(given) });
+    }
+    this.open.set(name, topic);
+    return topic;
+  }
+
+  private storeOptions(name: string, options: object): void {
+    try {
+      this.meta.putTopicOptions(name, options);
+    } catch (err) {
+      throw ioError('write metadata', name, err);
+    }
+  }
+
+  topic<V = Buffer>(name: string, options?: TopicOptions<V>): Topic<V> {
+    this.checkOpen();
+    checkTopicName(name);
+    validateTopicOptions(options);
+    const given = options ?? {};
+    const existing = this.open.get(name) as TopicImpl<V> | undefined;
+    if (existing !== undefined) {
+      if (options !== undefined && Object.keys(options).length > 0) {
+        const stored = this.meta.getTopicOptions(name);
+        existing.reconfigure(resolveTopicOptions<V>(given, stored, this.options.defaults));
+        if (!this.options.readOnly && Object.keys(toStored(given)).length > 0) this.storeOptions(name, { ...(stored ?? {}), ...toStored(given) });
+      }
+      return existing;
+    }
+    if (this.options.readOnly) {
+      throw new SeglogError('ERR_READ_ONLY', `topic ${name} does not exist and the log at ${this.dir} is read-only`, { value: name });
+    }
+    return this.openTopicNamed<V>(name, given);
+  }
+
+  topics(): string[] {
+    this.checkOpen();
+    return [...this.open.keys()].sort();
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.checkWritable();
+    checkTopicName(name);
+    const topic = this.open.get(name);
+    if (topic === undefined) return;
+    this.open.delete(name);
+    topic.release(new SeglogError('ERR_CLOSED', `topic ${name} was deleted`));
+    try {
+      this.meta.deleteTopic(name);
+      this.io.removeDir(topic.dir);
+      this.io.fsyncDir(this.dir);
+    } catch (err) {
+      throw ioError('delete topic', topic.dir, err);
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.checkOpen();
+    if (this.options.readOnly) return;
+    await Promise.all([...this.open.values()].map((t) => t.flush()));
+    await this.meta.flush();
+  }
+
+  private async checkpointAll(): Promise<void> {
+    if (this.closed || this.checkpointRunning || this.failure !== undefined) return;
+    this.checkpointRunning = true;
+    try {
+      for (const t of this.open.values()) await t.checkpoint();
+    } catch (err) {
+      if (err instanceof SeglogError) this.emitError(err);
+    } finally {
+      this.checkpointRunning = false;
+    }
+  }
+
+  stats(): LogStats {
+    this.checkOpen();
+    const topics: Record<string, TopicStats> = {};
+    for (const [name, t] of [...this.open.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) topics[name] = t.stats();
+    return { dir: this.dir, durability: this.options.durability, readOnly: this.options.readOnly, topics };
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    let firstError: unknown;
+    for (const t of this.open.values()) {
+      try {
+        if (this.failure !== undefined) t.release(new SeglogError('ERR_CLOSED', `topic ${t.name} closed after a failure`));
+        else await t.close();
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    this.closed = true;
+    this.open.clear();
+    try {
+      await this.meta.close();
+    } catch (err) {
+      firstError ??= err;
+    }
+    this.lock?.release();
+    if (firstError !== undefined) throw firstError;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Opens (creating if needed) the log in `dir`, recovering every topic after a crash. */
+export async function openLogWith(wiring: LogWiring, dir: string, options?: LogOptions): Promise<Log> {
+  if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('directory', dir, 'a non-empty path');
+  const resolved = resolveLogOptions(options);
+  const io = wiring.io ?? nodeFileIO;
+  const absolute = path.resolve(dir);
+  let lock: DirectoryLock | undefined;
+  if (resolved.readOnly) {
+    const st = io.stat(absolute);
+    if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot open ${absolute} read-only: no such directory`, { value: dir });
+  } else {
+    try {
+      io.mkdir(absolute);
+    } catch (err) {
+      throw ioError('mkdir', absolute, err);
+    }
+    lock = DirectoryLock.acquire(absolute);
+  }
+  let meta: MetaStore | undefined;
+  try {
+    meta = wiring.meta(absolute, resolved.readOnly);
+    const log = new LogImpl(absolute, io, meta, resolved, lock);
+    log.recoverAll();
+    return log;
+  } catch (err) {
+    try { await meta?.close(); } catch { /* the first error matters */ }
+    lock?.release();
+    throw err;
+  }
+}

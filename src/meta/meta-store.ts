@@ -1,0 +1,53 @@
+// The metadata seam: what seglog keeps besides segment files. The default entry point stores it
+// in LMDB (lmdb-store.ts); the native-free entry point in plain files. Both hold the same logical
+// content, described in docs/format.md ("Metadata").
+
+/** Where a topic's log stood, for a fast reopen (clean) or a bounded recovery scan (not clean). */
+export interface TopicState {
+  /** Written true by a clean close, false by openLog before the first write. */
+  clean: boolean;
+  /** Base offset and exact `.log` size of the active segment at a clean close. */
+  segmentBase: number;
+  logBytes: number;
+  endOffset: number;
+  /** Largest timestamp of all records (running max), -1 when there are none. */
+  maxTimestampMs: number;
+  /** First offset still readable (raised by truncateBefore and retention). */
+  startOffset: number;
+  /** The recovery point: data before it was fsynced and checked, and its index entries too. */
+  recoveryBase: number;
+  recoveryPosition: number;
+  recoveryOffset: number;
+  recoveryMaxTimestampMs: number;
+}
+
+/** Topic options as stored: JSON-compatible, without a user codec object. */
+export interface StoredTopicOptions {
+  codec?: string;
+  segmentBytes?: number;
+  segmentMs?: number;
+  indexIntervalBytes?: number;
+  retention?: { maxAgeMs?: number; maxBytes?: number };
+  cleanup?: string;
+  tombstoneRetentionMs?: number;
+  maxRecordBytes?: number;
+}
+
+export interface MetaStore {
+  readonly kind: 'lmdb' | 'files';
+  listTopics(): string[];
+  getTopicOptions(topic: string): StoredTopicOptions | undefined;
+  /** Durable when it returns. */
+  putTopicOptions(topic: string, options: StoredTopicOptions): void;
+  getState(topic: string): TopicState | undefined;
+  /** Durable when it returns (used for the clean/dirty marker). */
+  putStateSync(topic: string, state: TopicState): void;
+  /** Cheap, not necessarily durable yet (recovery checkpoints: losing one only lengthens a scan). */
+  putState(topic: string, state: TopicState): void;
+  deleteTopic(topic: string): void;
+  /** Resolves when everything put so far is durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type MetaStoreFactory = (dir: string, readOnly: boolean) => MetaStore;

@@ -1,0 +1,152 @@
+// Validation and defaults of LogOptions and TopicOptions. Every bad option is refused with
+// ERR_INVALID_ARGUMENT naming the option and the value.
+import { invalidArgument } from './errors.js';
+import { isCodecName, resolveCodec, type Codec, type CodecOption } from './codecs.js';
+import {
+  FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
+  RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
+  TOPIC_NAME_LENGTH_MAX,
+} from './limits.js';
+import type { StoredTopicOptions } from './meta/meta-store.js';
+
+export type Durability = 'fsync' | 'os' | 'none';
+export type Cleanup = 'delete' | 'compact' | 'compact,delete';
+
+export interface TopicOptions<V = any> {
+  codec?: CodecOption<V>;
+  segmentBytes?: number;
+  segmentMs?: number;
+  indexIntervalBytes?: number;
+  retention?: { maxAgeMs?: number; maxBytes?: number };
+  cleanup?: Cleanup;
+  tombstoneRetentionMs?: number;
+  maxRecordBytes?: number;
+}
+
+export interface LogOptions {
+  durability?: Durability;
+  fsyncIntervalMs?: number;
+  readOnly?: boolean;
+  defaults?: TopicOptions;
+  /** Bytes of regions kept for random reads (get) across the log; default 64 MiB, 0 disables. */
+  readCacheBytes?: number;
+}
+
+export interface ResolvedLogOptions {
+  durability: Durability;
+  fsyncIntervalMs: number;
+  readOnly: boolean;
+  defaults: TopicOptions;
+  readCacheBytes: number;
+}
+
+export interface ResolvedTopicOptions<V> {
+  codecName: string | undefined; // undefined: a user codec
+  codec: Codec<V>;
+  segmentBytes: number;
+  segmentMs: number; // Infinity: never
+  indexIntervalBytes: number;
+  retention: { maxAgeMs: number; maxBytes: number }; // Infinity: unbounded
+  cleanup: Cleanup;
+  tombstoneRetentionMs: number;
+  maxRecordBytes: number;
+}
+
+const TOPIC_NAME = /^[A-Za-z0-9._-]+$/;
+
+export function checkTopicName(name: unknown): string {
+  if (typeof name !== 'string' || name.length < 1 || name.length > TOPIC_NAME_LENGTH_MAX || !TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    throw invalidArgument('topic name', name, `1 to ${TOPIC_NAME_LENGTH_MAX} characters of [A-Za-z0-9._-], not "." or ".."`);
+  }
+  return name;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function intOption(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`option ${name}`, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes']);
+const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes']);
+
+export function resolveLogOptions(options: unknown): ResolvedLogOptions {
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) throw invalidArgument('options', options, 'an object');
+  for (const k of Object.keys(options)) if (!KNOWN_LOG_OPTIONS.has(k)) throw invalidArgument('option', k, `one of ${[...KNOWN_LOG_OPTIONS].join(', ')}`);
+  const durability = options.durability ?? 'fsync';
+  if (durability !== 'fsync' && durability !== 'os' && durability !== 'none') {
+    throw invalidArgument('option durability', durability, "'fsync', 'os' or 'none'");
+  }
+  const fsyncIntervalMs = options.fsyncIntervalMs === undefined ? FSYNC_INTERVAL_MS_DEFAULT : intOption('fsyncIntervalMs', options.fsyncIntervalMs, 1, 2 ** 31 - 1);
+  const readOnly = options.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') throw invalidArgument('option readOnly', readOnly, 'a boolean');
+  const defaults = options.defaults ?? {};
+  if (!isPlainObject(defaults)) throw invalidArgument('option defaults', defaults, 'an object of topic options');
+  validateTopicOptions(defaults, 'defaults.');
+  const readCacheBytes = options.readCacheBytes === undefined ? READ_CACHE_BYTES_DEFAULT : intOption('readCacheBytes', options.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
+  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes };
+}
+
+/** Checks every given topic option (throws on the first bad one); returns them unchanged. */
+export function validateTopicOptions(options: unknown, prefix = ''): TopicOptions {
+  if (options === undefined) return {};
+  if (!isPlainObject(options)) throw invalidArgument('topic options', options, 'an object');
+  for (const k of Object.keys(options)) if (!KNOWN_TOPIC_OPTIONS.has(k)) throw invalidArgument(`option ${prefix}`.trimEnd(), k, `one of ${[...KNOWN_TOPIC_OPTIONS].join(', ')}`);
+  const o = options as Record<string, unknown>;
+  if (o.codec !== undefined) resolveCodec(o.codec as CodecOption<unknown>);
+  if (o.segmentBytes !== undefined) intOption(prefix + 'segmentBytes', o.segmentBytes, SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX);
+  if (o.segmentMs !== undefined) intOption(prefix + 'segmentMs', o.segmentMs, 1, Number.MAX_SAFE_INTEGER);
+  if (o.indexIntervalBytes !== undefined) intOption(prefix + 'indexIntervalBytes', o.indexIntervalBytes, 1, SEGMENT_BYTES_MAX);
+  if (o.tombstoneRetentionMs !== undefined) intOption(prefix + 'tombstoneRetentionMs', o.tombstoneRetentionMs, 0, Number.MAX_SAFE_INTEGER);
+  if (o.maxRecordBytes !== undefined) intOption(prefix + 'maxRecordBytes', o.maxRecordBytes, 1, RECORD_BYTES_MAX_LIMIT);
+  if (o.cleanup !== undefined && o.cleanup !== 'delete' && o.cleanup !== 'compact' && o.cleanup !== 'compact,delete') {
+    throw invalidArgument(`option ${prefix}cleanup`, o.cleanup, "'delete', 'compact' or 'compact,delete'");
+  }
+  if (o.retention !== undefined) {
+    if (!isPlainObject(o.retention)) throw invalidArgument(`option ${prefix}retention`, o.retention, 'an object { maxAgeMs?, maxBytes? }');
+    for (const k of Object.keys(o.retention)) if (k !== 'maxAgeMs' && k !== 'maxBytes') throw invalidArgument(`option ${prefix}retention`, k, 'maxAgeMs or maxBytes');
+    if (o.retention.maxAgeMs !== undefined) intOption(prefix + 'retention.maxAgeMs', o.retention.maxAgeMs, 0, Number.MAX_SAFE_INTEGER);
+    if (o.retention.maxBytes !== undefined) intOption(prefix + 'retention.maxBytes', o.retention.maxBytes, 0, Number.MAX_SAFE_INTEGER);
+  }
+  return options as TopicOptions;
+}
+
+/** The storable part of topic options (a user codec object is not stored). */
+export function toStored(options: TopicOptions): StoredTopicOptions {
+  const out: StoredTopicOptions = {};
+  if (typeof options.codec === 'string') out.codec = options.codec;
+  if (options.segmentBytes !== undefined) out.segmentBytes = options.segmentBytes;
+  if (options.segmentMs !== undefined) out.segmentMs = options.segmentMs;
+  if (options.indexIntervalBytes !== undefined) out.indexIntervalBytes = options.indexIntervalBytes;
+  if (options.retention !== undefined) out.retention = { ...options.retention };
+  if (options.cleanup !== undefined) out.cleanup = options.cleanup;
+  if (options.tombstoneRetentionMs !== undefined) out.tombstoneRetentionMs = options.tombstoneRetentionMs;
+  if (options.maxRecordBytes !== undefined) out.maxRecordBytes = options.maxRecordBytes;
+  return out;
+}
+
+/** given options over stored ones over the log's defaults over the built-in defaults. */
+export function resolveTopicOptions<V>(given: TopicOptions<V>, stored: StoredTopicOptions | undefined, defaults: TopicOptions): ResolvedTopicOptions<V> {
+  const s = (stored ?? {}) as TopicOptions;
+  const pick = <K extends keyof TopicOptions>(k: K): TopicOptions[K] => (given[k] !== undefined ? given[k] : s[k] !== undefined ? s[k] : defaults[k]);
+  let codecOption = pick('codec') ?? 'binary';
+  if (typeof codecOption === 'string' && !isCodecName(codecOption)) codecOption = 'binary';
+  const retention = pick('retention') ?? {};
+  return {
+    codecName: typeof codecOption === 'string' ? codecOption : undefined,
+    codec: resolveCodec(codecOption as CodecOption<V>),
+    segmentBytes: pick('segmentBytes') ?? SEGMENT_BYTES_DEFAULT,
+    segmentMs: pick('segmentMs') ?? Infinity,
+    indexIntervalBytes: pick('indexIntervalBytes') ?? INDEX_INTERVAL_BYTES_DEFAULT,
+    retention: { maxAgeMs: retention.maxAgeMs ?? Infinity, maxBytes: retention.maxBytes ?? Infinity },
+    cleanup: pick('cleanup') ?? 'delete',
+    tombstoneRetentionMs: pick('tombstoneRetentionMs') ?? TOMBSTONE_RETENTION_MS_DEFAULT,
+    maxRecordBytes: pick('maxRecordBytes') ?? RECORD_BYTES_MAX_DEFAULT,
+  };
+}

@@ -1,0 +1,400 @@
+// Reader: the read path of a topic — sequential reads (read()), random reads (get()) and time
+// lookups (offsetForTime()).
+//
+// Bytes come from the active segment's chunks when they are still in memory, otherwise from large
+// positional reads into fresh buffers; records are views into those buffers, never copies, and no
+// buffer is ever reused, so a record stays valid for as long as the caller holds it. Batches read
+// from a file have their checksum checked before any record of theirs is returned. get() reads one
+// index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
+import { SeglogError, describe, invalidArgument } from './errors.js';
+import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
+import { READ_CHUNK_BYTES } from './limits.js';
+import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from './record.js';
+import { checksumMatches, type Segment } from './segment.js';
+import type { TopicImpl } from './topic.js';
+import { rebuildIndexes } from './recovery.js';
+
+export interface ReadOptions {
+  from?: number | Date;
+  maxRecords?: number;
+  maxBytes?: number;
+}
+
+export function checkOffset(what: string, offset: unknown): number {
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw invalidArgument(what, offset, 'a non-negative integer offset');
+  }
+  return offset;
+}
+
+function toTimeMs(time: unknown): number {
+  const ms = time instanceof Date ? time.getTime() : time;
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw invalidArgument('time', time, 'a Date or a number of milliseconds since the epoch');
+  return ms;
+}
+
+/**
+ * Regions read by get(), bounded by bytes, evicted oldest first. Keyed by segment and index
+ * entry number, so a region is exactly the batches between two index entries.
+ */
+export class ReadCache {
+  private bySegment = new Map<Segment, Map<number, Buffer>>();
+  private order: Array<{ seg: Segment; entry: number; bytes: number }> = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  get(seg: Segment, entry: number): Buffer | undefined {
+    return this.bySegment.get(seg)?.get(entry);
+  }
+
+  put(seg: Segment, entry: number, buf: Buffer): void {
+    if (buf.length > this.maxBytes) return;
+    let m = this.bySegment.get(seg);
+    if (m === undefined) {
+      m = new Map();
+      this.bySegment.set(seg, m);
+    }
+    m.set(entry, buf);
+    this.order.push({ seg, entry, bytes: buf.length });
+    this.bytes += buf.length;
+    while (this.bytes > this.maxBytes && this.head < this.order.length) {
+      const old = this.order[this.head++]!;
+      const om = this.bySegment.get(old.seg);
+      if (om !== undefined && om.delete(old.entry)) this.bytes -= old.bytes;
+      else if (om === undefined) this.bytes -= 0;
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  forgetSegment(seg: Segment): void {
+    const m = this.bySegment.get(seg);
+    if (m === undefined) return;
+    for (const b of m.values()) this.bytes -= b.length;
+    this.bySegment.delete(seg);
+    // Their entries in `order` are skipped when they come up (the map no longer has them).
+  }
+
+  forgetTopic(topic: { segments: Segment[] }): void {
+    for (const s of topic.segments) this.forgetSegment(s);
+  }
+}
+
+export class Reader<V> {
+  constructor(private readonly topic: TopicImpl<V>, private readonly cache: ReadCache) {}
+
+  read(options: ReadOptions = {}): Iterable<LogRecord<V>> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('read options', options, 'an object { from?, maxRecords?, maxBytes? }');
+    const topic = this.topic;
+    let from: number;
+    if (options.from === undefined) from = topic.startOffset;
+    else if (options.from instanceof Date) from = this.offsetForTime(options.from);
+    else from = checkOffset('from', options.from);
+    if (from < topic.startOffset) {
+      throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `offset ${from} of topic ${topic.name} is below its start offset ${topic.startOffset}`, { value: from });
+    }
+    const maxRecords = options.maxRecords ?? Infinity;
+    if (maxRecords !== Infinity && (typeof maxRecords !== 'number' || !Number.isSafeInteger(maxRecords) || maxRecords < 0)) {
+      throw invalidArgument('maxRecords', maxRecords, 'a non-negative integer');
+    }
+    const maxBytes = options.maxBytes ?? Infinity;
+    if (maxBytes !== Infinity && (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 0)) {
+      throw invalidArgument('maxBytes', maxBytes, 'a non-negative integer');
+    }
+    const reader = this;
+    return {
+      [Symbol.iterator](): Iterator<LogRecord<V>> {
+        topic.checkOpen();
+        return new Cursor<V>(reader.topic, from, topic.endOffset, maxRecords, maxBytes);
+      },
+    };
+  }
+
+  get(offsetIn: number): LogRecord<V> | undefined {
+    const topic = this.topic;
+    const offset = checkOffset('offset', offsetIn);
+    if (offset >= topic.endOffset) return undefined;
+    if (offset < topic.startOffset) {
+      throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `offset ${offset} of topic ${topic.name} is below its start offset ${topic.startOffset}`, { value: offset });
+    }
+    const seg = topic.indexesOf(topic.segments[topic.segmentIndexFor(offset)]!);
+    try {
+      return this.getIn(seg, offset);
+    } catch (err) {
+      if (!(err instanceof SuspectIndex)) throw err;
+      // The index may point at something that is not a batch start: rebuild it from the log once.
+      rebuildIndexes(topic, seg);
+      try {
+        return this.getIn(seg, offset);
+      } catch (err2) {
+        if (err2 instanceof SuspectIndex) throw seg.corrupt(err2.position, err2.message);
+        throw err2;
+      }
+    }
+  }
+
+  private getIn(seg: Segment, offset: number): LogRecord<V> | undefined {
+    const index = seg.index!;
+    const entry = index.floor(offset - seg.baseOffset);
+    let pos = entry >= 0 ? index.positionAt(entry) : 0;
+    const regionEnd = entry >= 0 && entry + 1 < index.count ? index.positionAt(entry + 1) : seg.endPosition();
+    const codec = this.topic.codec;
+    while (pos < regionEnd) {
+      let buf: Buffer;
+      let p: number;
+      let limit: number;
+      let bufFilePos: number;
+      if (pos >= seg.memFrom) {
+        const chunk = seg.chunkAt(pos);
+        if (chunk === undefined) return undefined;
+        buf = chunk.buf;
+        bufFilePos = chunk.filePos;
+        p = pos - chunk.filePos;
+        limit = Math.min(chunk.len, regionEnd - chunk.filePos);
+      } else {
+        const cached = entry >= 0 && pos === index.positionAt(entry) ? this.cache.get(seg, entry) : undefined;
+        if (cached !== undefined) {
+          buf = cached;
+        } else {
+          buf = seg.readLog(pos, Math.min(regionEnd, seg.memFrom) - pos);
+          verifyRegion(seg, buf, pos);
+          if (entry >= 0 && pos === index.positionAt(entry)) this.cache.put(seg, entry, buf);
+        }
+        bufFilePos = pos;
+        p = 0;
+        limit = buf.length;
+      }
+      while (p + BATCH_HEADER_BYTES <= limit) {
+        const batchBytes = readU32(buf, p + H_BATCH_BYTES);
+        const base = readU64(buf, p + H_BASE_OFFSET);
+        const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
+        if (offset <= last) {
+          if (offset < base) return undefined;
+          const count = readU32(buf, p + H_RECORD_COUNT);
+          const end = p + batchBytes;
+          let rp = p + BATCH_HEADER_BYTES;
+          for (let k = 0; k < count; k++) {
+            const delta = skipRecord(buf, rp, end);
+            if (base + delta === offset) return decodeRecord(buf, rp, end, base, readU64(buf, p + H_BASE_TIMESTAMP), codec);
+            if (base + delta > offset) return undefined;
+            rp = recordEnd;
+          }
+          return undefined;
+        }
+        if (batchBytes < BATCH_HEADER_BYTES) throw new SuspectIndex(bufFilePos + p, 'batch length below the header size');
+        p += batchBytes;
+      }
+      pos = bufFilePos + p;
+    }
+    return undefined;
+  }
+
+  offsetForTime(time: Date | number): number {
+    const t = toTimeMs(time);
+    const topic = this.topic;
+    const end = topic.endOffset;
+    if (topic.startOffset >= end) return end;
+    const segs = topic.segments;
+    // The last segment whose running max before its first record (first time entry) is below t.
+    let lo = topic.segmentIndexFor(topic.startOffset);
+    let hi = segs.length - 1;
+    let found = lo;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const ti = topic.indexesOf(segs[mid]!).timeIndex!;
+      if (ti.count > 0 && ti.timestampAt(0) < t) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    for (let si = found; si < segs.length; si++) {
+      const seg = topic.indexesOf(segs[si]!);
+      const ti = seg.timeIndex!;
+      const index = seg.index!;
+      let startRel = 0;
+      let running = ti.count > 0 ? ti.timestampAt(0) : -1;
+      if (ti.count > 0) {
+        const k = ti.lastBelow(t);
+        if (k >= 0) {
+          startRel = ti.relativeOffsetAt(k);
+          running = ti.timestampAt(k);
+          const stopRel = k + 1 < ti.count ? ti.relativeOffsetAt(k + 1) - 1 : Infinity;
+          const q = stopRel === Infinity ? index.count - 1 : index.floor(stopRel);
+          if (q >= 0 && index.relativeOffsetAt(q) > startRel) startRel = index.relativeOffsetAt(q);
+        }
+      }
+      const from = Math.max(seg.baseOffset + startRel, topic.startOffset);
+      const segEnd = si + 1 < segs.length ? segs[si + 1]!.baseOffset : end;
+      const cursor = new Cursor<V>(topic, from, Math.min(segEnd, end), Infinity, Infinity);
+      for (let r = cursor.next(); !r.done; r = cursor.next()) {
+        const rec = r.value as RecordView<V>;
+        if (rec.timestamp > running) running = rec.timestamp;
+        if (running >= t) return Math.max(rec.offset, topic.startOffset);
+      }
+    }
+    return end;
+  }
+}
+
+class SuspectIndex extends Error {
+  constructor(readonly position: number, message: string) {
+    super(message);
+  }
+}
+
+/** Checks every batch of a region read from a file (structure of the framing, and checksums). */
+function verifyRegion(seg: Segment, buf: Buffer, filePos: number): void {
+  let p = 0;
+  while (p < buf.length) {
+    if (p + BATCH_HEADER_BYTES > buf.length) throw new SuspectIndex(filePos + p, 'region does not end on a batch boundary');
+    const batchBytes = readU32(buf, p + H_BATCH_BYTES);
+    if (batchBytes < BATCH_HEADER_BYTES || p + batchBytes > buf.length) throw new SuspectIndex(filePos + p, `bad batch length ${batchBytes}`);
+    if (!checksumMatches(buf, p, batchBytes)) throw new SuspectIndex(filePos + p, 'checksum mismatch');
+    p += batchBytes;
+  }
+  void seg;
+}
+
+/** A forward walk over the records of a topic in [from, end): the iterator behind read(). */
+export class Cursor<V> implements IterableIterator<LogRecord<V>> {
+  private segIdx: number;
+  private pos: number;
+  private buf: Buffer | undefined = undefined;
+  private bufFilePos = 0;
+  private bufEnd = 0;
+  private fromFile = false;
+  private recLeft = 0;
+  private recPos = 0;
+  private batchEnd = 0;
+  private batchBase = 0;
+  private batchBaseTs = 0;
+  /** Offset after the last batch entered: once it reaches `end` there is nothing more to read. */
+  private expected: number;
+  private count = 0;
+  private bytes = 0;
+  private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
+
+  constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private readonly end: number,
+    private readonly maxRecords: number, private readonly maxBytes: number) {
+    this.expected = from;
+    if (from >= end) {
+      this.segIdx = topic.segments.length;
+      this.pos = 0;
+      return;
+    }
+    this.segIdx = topic.segmentIndexFor(from);
+    const seg = topic.indexesOf(topic.segments[this.segIdx]!);
+    const index = seg.index!;
+    const entry = index.floor(from - seg.baseOffset);
+    this.pos = entry >= 0 ? index.positionAt(entry) : 0;
+  }
+
+  [Symbol.iterator](): IterableIterator<LogRecord<V>> {
+    return this;
+  }
+
+  next(): IteratorResult<LogRecord<V>> {
+    for (;;) {
+      if (this.recLeft > 0) {
+        const rec = decodeRecord(this.buf!, this.recPos, this.batchEnd, this.batchBase, this.batchBaseTs, this.topic.codec);
+        this.recPos = recordEnd;
+        this.recLeft--;
+        const offset = rec.offset;
+        if (offset < this.from) continue;
+        if (offset >= this.end || this.count >= this.maxRecords) return this.finish();
+        if (this.maxBytes !== Infinity) {
+          if (this.count > 0 && this.bytes + rec.sizeBytes > this.maxBytes) return this.finish();
+          this.bytes += rec.sizeBytes;
+        }
+        this.count++;
+        this.result.value = rec;
+        return this.result;
+      }
+      if (!this.nextBatch()) return this.finish();
+    }
+  }
+
+  return(): IteratorResult<LogRecord<V>> {
+    return this.finish();
+  }
+
+  private finish(): IteratorResult<LogRecord<V>> {
+    this.recLeft = 0;
+    this.segIdx = this.topic.segments.length;
+    this.buf = undefined;
+    return { done: true, value: undefined };
+  }
+
+  private nextBatch(): boolean {
+    const segs = this.topic.segments;
+    for (;;) {
+      if (this.expected >= this.end || this.segIdx >= segs.length) return false;
+      const seg = segs[this.segIdx]!;
+      if (this.pos >= seg.endPosition()) {
+        if (this.segIdx + 1 >= segs.length) return false;
+        this.segIdx++;
+        this.topic.indexesOf(segs[this.segIdx]!);
+        this.pos = 0;
+        this.buf = undefined;
+        continue;
+      }
+      let p = this.pos - this.bufFilePos;
+      if (this.buf === undefined || p < 0 || p + BATCH_HEADER_BYTES > this.bufEnd) {
+        this.load(seg, BATCH_HEADER_BYTES);
+        p = this.pos - this.bufFilePos;
+      }
+      let buf = this.buf!;
+      const batchBytes = readU32(buf, p + H_BATCH_BYTES);
+      if (batchBytes < BATCH_HEADER_BYTES) throw seg.corrupt(this.pos, `bad batch length ${batchBytes}`);
+      if (p + batchBytes > this.bufEnd) {
+        this.load(seg, batchBytes);
+        p = this.pos - this.bufFilePos;
+        buf = this.buf!;
+        if (p + batchBytes > this.bufEnd) throw seg.corrupt(this.pos, `batch of ${batchBytes} bytes runs past the end of the segment`);
+      }
+      if (this.fromFile && !checksumMatches(buf, p, batchBytes)) throw seg.corrupt(this.pos, 'checksum mismatch');
+      const base = readU64(buf, p + H_BASE_OFFSET);
+      const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
+      this.pos += batchBytes;
+      this.expected = last + 1;
+      if (last < this.from) continue;
+      if (base >= this.end) return false;
+      this.recLeft = readU32(buf, p + H_RECORD_COUNT);
+      this.recPos = p + BATCH_HEADER_BYTES;
+      this.batchEnd = p + batchBytes;
+      this.batchBase = base;
+      this.batchBaseTs = readU64(buf, p + H_BASE_TIMESTAMP);
+      return true;
+    }
+  }
+
+  /** Makes `buf` cover at least `minBytes` from `pos` (memory when there, else a fresh file read). */
+  private load(seg: Segment, minBytes: number): void {
+    const pos = this.pos;
+    if (pos >= seg.memFrom) {
+      const chunk = seg.chunkAt(pos);
+      if (chunk === undefined) throw seg.corrupt(pos, 'position not in memory');
+      this.buf = chunk.buf;
+      this.bufFilePos = chunk.filePos;
+      this.bufEnd = chunk.len;
+      this.fromFile = false;
+      return;
+    }
+    const limit = seg.memFrom;
+    const len = Math.min(Math.max(READ_CHUNK_BYTES, minBytes), limit - pos);
+    const buf = seg.readLog(pos, len);
+    if (buf.length < Math.min(minBytes, len)) throw seg.corrupt(pos, `segment ends after ${buf.length} bytes at this position`);
+    this.buf = buf;
+    this.bufFilePos = pos;
+    this.bufEnd = buf.length;
+    this.fromFile = true;
+  }
+}
+
+export { describe };

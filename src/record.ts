@@ -1,0 +1,142 @@
+// LogRecord: a zero-copy view of one record inside a batch buffer. The buffer is never reused or
+// overwritten by the library, so a record (and every view taken from it) stays valid for as long
+// as the caller holds it. Only offset and timestamp are decoded eagerly; key, headers, valueBytes
+// and value are built on first access and then kept.
+import { inspect } from 'node:util';
+import type { Codec } from './codecs.js';
+import { readVarint, unzigzag, varintEnd } from './format.js';
+
+export interface LogRecord<V> {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Buffer | undefined;
+  readonly headers: Record<string, Buffer>;
+  readonly valueBytes: Buffer | null;
+  readonly value: V | null;
+}
+
+const NOT_DECODED: unique symbol = Symbol('not decoded');
+
+export class RecordView<V> implements LogRecord<V> {
+  readonly offset: number;
+  readonly timestamp: number;
+  /** Size of the record in the log (its framing included): what maxBytes budgets count. */
+  readonly sizeBytes: number;
+  private readonly _buf: Buffer;
+  private readonly _keyPos: number;
+  private readonly _keyLen: number; // -1: no key
+  private readonly _valuePos: number;
+  private readonly _valueLen: number; // -1: tombstone
+  private readonly _headersPos: number;
+  private readonly _codec: Codec<V>;
+  private _value: V | null | typeof NOT_DECODED = NOT_DECODED;
+  private _headers: Record<string, Buffer> | undefined = undefined;
+
+  constructor(
+    buf: Buffer, offset: number, timestamp: number, sizeBytes: number,
+    keyPos: number, keyLen: number, valuePos: number, valueLen: number, headersPos: number, codec: Codec<V>,
+  ) {
+    this.offset = offset;
+    this.timestamp = timestamp;
+    this.sizeBytes = sizeBytes;
+    this._buf = buf;
+    this._keyPos = keyPos;
+    this._keyLen = keyLen;
+    this._valuePos = valuePos;
+    this._valueLen = valueLen;
+    this._headersPos = headersPos;
+    this._codec = codec;
+  }
+
+  get key(): Buffer | undefined {
+    return this._keyLen < 0 ? undefined : this._buf.subarray(this._keyPos, this._keyPos + this._keyLen);
+  }
+
+  get valueBytes(): Buffer | null {
+    return this._valueLen < 0 ? null : this._buf.subarray(this._valuePos, this._valuePos + this._valueLen);
+  }
+
+  get value(): V | null {
+    if (this._value === NOT_DECODED) {
+      this._value = this._valueLen < 0 ? null : this._codec.decode(this._buf.subarray(this._valuePos, this._valuePos + this._valueLen));
+    }
+    return this._value;
+  }
+
+  get headers(): Record<string, Buffer> {
+    if (this._headers === undefined) this._headers = decodeHeaders(this._buf, this._headersPos);
+    return this._headers;
+  }
+
+  toJSON(): object {
+    return { offset: this.offset, timestamp: this.timestamp, key: this.key, headers: this.headers, value: this.value };
+  }
+
+  [inspect.custom](): object {
+    return { offset: this.offset, timestamp: this.timestamp, key: this.key, headers: this.headers, value: this.value };
+  }
+}
+
+function decodeHeaders(buf: Buffer, pos: number): Record<string, Buffer> {
+  const end = buf.length;
+  const count = readVarint(buf, pos, end);
+  const headers: Record<string, Buffer> = {};
+  let p = varintEnd;
+  for (let i = 0; i < count; i++) {
+    const nameLen = readVarint(buf, p, end);
+    p = varintEnd;
+    const name = buf.toString('utf8', p, p + nameLen);
+    p += nameLen;
+    const valueLen = readVarint(buf, p, end);
+    p = varintEnd;
+    headers[name] = buf.subarray(p, p + valueLen);
+    p += valueLen;
+  }
+  return headers;
+}
+
+/** Position just after the record read by the last decodeRecord call. */
+export let recordEnd = 0;
+
+/**
+ * Decodes the record at `pos` of a batch whose checksum (or provenance: our own write buffer) is
+ * already trusted. `end` bounds the batch.
+ */
+export function decodeRecord<V>(buf: Buffer, pos: number, end: number, baseOffset: number, baseTimestampMs: number, codec: Codec<V>): RecordView<V> {
+  const start = pos;
+  let b = buf[pos]!;
+  let len: number;
+  if (b < 0x80) { len = b; pos++; } else { len = readVarint(buf, pos, end); pos = varintEnd; }
+  const stop = pos + len;
+  b = buf[pos]!;
+  let offsetDelta: number;
+  if (b < 0x80) { offsetDelta = b; pos++; } else { offsetDelta = readVarint(buf, pos, end); pos = varintEnd; }
+  b = buf[pos]!;
+  let tsZig: number;
+  if (b < 0x80) { tsZig = b; pos++; } else { tsZig = readVarint(buf, pos, end); pos = varintEnd; }
+  b = buf[pos]!;
+  let keyLen: number;
+  if (b < 0x80) { keyLen = b; pos++; } else { keyLen = readVarint(buf, pos, end); pos = varintEnd; }
+  const keyPos = pos;
+  keyLen -= 1;
+  if (keyLen > 0) pos += keyLen;
+  b = buf[pos]!;
+  let valueLen: number;
+  if (b < 0x80) { valueLen = b; pos++; } else { valueLen = readVarint(buf, pos, end); pos = varintEnd; }
+  const valuePos = pos;
+  valueLen -= 1;
+  if (valueLen > 0) pos += valueLen;
+  recordEnd = stop;
+  return new RecordView<V>(buf, baseOffset + offsetDelta, baseTimestampMs + unzigzag(tsZig), stop - start,
+    keyPos, keyLen, valuePos, valueLen, pos, codec);
+}
+
+/** Skips the record at `pos` and returns its offset delta; recordEnd is set to the next record. */
+export function skipRecord(buf: Buffer, pos: number, end: number): number {
+  let b = buf[pos]!;
+  let len: number;
+  if (b < 0x80) { len = b; pos++; } else { len = readVarint(buf, pos, end); pos = varintEnd; }
+  recordEnd = pos + len;
+  b = buf[pos]!;
+  return b < 0x80 ? b : readVarint(buf, pos, end);
+}

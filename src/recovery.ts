@@ -1,0 +1,299 @@
+// Recovery: turning a topic's directory back into a consistent log at open, and loading or
+// rebuilding segment indexes.
+//
+// Clean close (state.clean and the active segment has exactly the recorded size): nothing is
+// scanned. Otherwise every batch from the recovery point to the end is checked; a torn tail
+// (an invalid batch with no valid batch after it) is cut, damage before the recovery point or in
+// the middle of the data is ERR_CORRUPT naming the file and position, and index entries past the
+// recovery point are rebuilt. Indexes of closed segments are loaded on first use, checked, and
+// rebuilt from their `.log` when they cannot be trusted (missing, short, too long, out of order,
+// pointing past the log).
+import { SeglogError, ioError } from './errors.js';
+import type { FileIO } from './io/file-io.js';
+import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64 } from './format.js';
+import type { TopicState } from './meta/meta-store.js';
+import { OffsetIndex } from './offset-index.js';
+import type { ResolvedTopicOptions } from './options.js';
+import { Segment } from './segment.js';
+import { TimeIndex } from './time-index.js';
+import { TopicImpl, type LogContext } from './topic.js';
+import path from 'node:path';
+
+/** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
+export function openTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
+  state: TopicState | undefined): TopicImpl<V> {
+  const io = ctx.io;
+  const readOnly = ctx.options.readOnly;
+  if (io.stat(dir) === undefined) {
+    if (readOnly) throw new SeglogError('ERR_READ_ONLY', `topic ${name} does not exist and the log is read-only`, { value: name });
+    try { io.mkdir(dir); } catch (err) { throw ioError('mkdir', dir, err); }
+  }
+  let names: string[];
+  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const bases: number[] = [];
+  const indexFiles: string[] = [];
+  for (const f of names) {
+    const base = parseSegmentFileName(f, LOG_SUFFIX);
+    if (base >= 0) bases.push(base);
+    else if (f.endsWith(TMP_SUFFIX) && !readOnly) safeUnlink(io, path.join(dir, f));
+    else if (parseSegmentFileName(f, INDEX_SUFFIX) >= 0 || parseSegmentFileName(f, TIME_INDEX_SUFFIX) >= 0) indexFiles.push(f);
+  }
+  bases.sort((a, b) => a - b);
+  if (!readOnly) {
+    // Index files without their .log: left by an interrupted roll or deletion.
+    const known = new Set(bases);
+    for (const f of indexFiles) {
+      const b = Math.max(parseSegmentFileName(f, INDEX_SUFFIX), parseSegmentFileName(f, TIME_INDEX_SUFFIX));
+      if (!known.has(b)) safeUnlink(io, path.join(dir, f));
+    }
+  }
+
+  if (bases.length === 0) {
+    if (state !== undefined && state.endOffset > state.startOffset) {
+      throw new SeglogError('ERR_CORRUPT', `topic ${name} has no segment files in ${dir} but held offsets ${state.startOffset} to ${state.endOffset}`, { file: dir });
+    }
+    if (readOnly) {
+      const seg = new Segment(io, dir, state?.endOffset ?? 0, 0);
+      seg.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+      return new TopicImpl<V>(ctx, name, dir, options, [seg], seg.baseOffset, seg.baseOffset, -1, { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: -1 });
+    }
+    const base = state?.endOffset ?? 0;
+    const seg = Segment.create(io, dir, base);
+    try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
+    return new TopicImpl<V>(ctx, name, dir, options, [seg], base, base, state?.maxTimestampMs ?? -1, { base, position: 0, offset: base, maxTimestampMs: state?.maxTimestampMs ?? -1 });
+  }
+
+  const segments = bases.map((b) => new Segment(io, dir, b, fileSize(io, path.join(dir, `${String(b).padStart(20, '0')}${LOG_SUFFIX}`))));
+  const active = segments[segments.length - 1]!;
+  const startOffset = Math.max(state?.startOffset ?? 0, segments[0]!.baseOffset);
+
+  if (state !== undefined && state.clean && state.segmentBase === active.baseOffset && state.logBytes === active.logBytes) {
+    const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, state.endOffset, state.maxTimestampMs,
+      { base: active.baseOffset, position: active.logBytes, offset: state.endOffset, maxTimestampMs: state.maxTimestampMs });
+    loadIndexes(topic, active);
+    return topic;
+  }
+  return recoverTopic(ctx, name, dir, options, segments, startOffset, state);
+}
+
+function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
+  startOffset: number, state: TopicState | undefined): TopicImpl<V> {
+  const io = ctx.io;
+  const readOnly = ctx.options.readOnly;
+  // Where to start checking: the recorded recovery point, if its segment is still there.
+  let ri = 0;
+  let rpPosition = 0;
+  let rpOffset = segments[0]!.baseOffset;
+  let rpMaxTs = -1;
+  if (state !== undefined && state.recoveryBase >= segments[0]!.baseOffset) {
+    ri = segments.findIndex((s) => s.baseOffset === state.recoveryBase);
+    if (ri < 0) {
+      throw new SeglogError('ERR_CORRUPT', `segment ${state.recoveryBase} of topic ${name} is missing from ${dir} (it holds the recovery point)`, { file: dir, value: state.recoveryBase });
+    }
+    rpPosition = state.recoveryPosition;
+    rpOffset = state.recoveryOffset;
+    rpMaxTs = state.recoveryMaxTimestampMs;
+  }
+  // A placeholder topic so that index rebuilding can use the topic's indexing rule.
+  const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, rpOffset, rpMaxTs,
+    { base: segments[ri]!.baseOffset, position: rpPosition, offset: rpOffset, maxTimestampMs: rpMaxTs });
+  // Restart from the last offset-index point at or before the recovery point (and inside the file):
+  // that also repairs an index that lost entries before the recovery point.
+  const rseg = segments[ri]!;
+  const flushedUpTo = rpPosition <= rseg.logBytes ? rpPosition : 0;
+  const limit = Math.min(rpPosition, rseg.logBytes);
+  const decoded = limit > 0 ? decodeIndexes(topic, rseg) : undefined;
+  if (decoded === undefined || decoded.index.count === 0 || decoded.index.positionAt(0) > limit) {
+    rseg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
+    rpPosition = 0;
+    rpOffset = rseg.baseOffset;
+    rpMaxTs = ri > 0 ? segmentEndMaxTimestamp(topic, segments[ri - 1]!) : -1;
+  } else {
+    const { index, timeIndex } = decoded;
+    let e = index.count - 1;
+    while (e > 0 && index.positionAt(e) > limit) e--;
+    const rel = index.relativeOffsetAt(e);
+    let k = timeIndex.count - 1;
+    while (k > 0 && timeIndex.relativeOffsetAt(k) > rel) k--;
+    rpPosition = index.positionAt(e);
+    rpOffset = rseg.baseOffset + rel;
+    rpMaxTs = e === 0 && ri === 0 ? -1 : e === 0 ? segmentEndMaxTimestamp(topic, segments[ri - 1]!) : timeIndex.timestampAt(k);
+    index.truncateToPosition(rpPosition);
+    timeIndex.truncateToRelativeOffset(rel);
+    rseg.setIndexes(index, timeIndex, true);
+  }
+  let next = rpOffset;
+  let maxTs = rpMaxTs;
+  let cutAt = -1; // index of the segment that was cut
+  for (let si = ri; si < segments.length; si++) {
+    const seg = segments[si]!;
+    if (si > ri) {
+      seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
+      if (seg.baseOffset !== next && seg.logBytes > 0) {
+        throw new SeglogError('ERR_CORRUPT', `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`, { file: seg.logPath, position: 0 });
+      }
+    }
+    let running = maxTs;
+    const result = seg.scan(si === ri ? rpPosition : 0, next, maxTs, (b) => {
+      topic.indexBatch(seg, b.baseOffset, b.position, running);
+      if (b.maxTimestampMs > running) running = b.maxTimestampMs;
+    });
+    next = result.nextOffset;
+    maxTs = result.maxTimestampMs;
+    if (result.invalidAt !== undefined) {
+      const at = result.invalidAt;
+      const flushed = si === ri && at < flushedUpTo;
+      const laterData = segments.slice(si + 1).some((s) => s.logBytes > 0);
+      if (flushed || laterData || seg.hasValidBatchAfter(at)) throw seg.corrupt(at, result.reason ?? 'invalid batch');
+      // A torn tail: cut it (in memory only when read-only).
+      if (!readOnly) {
+        try {
+          io.truncate(seg.logFd(), at);
+        } catch (err) {
+          throw ioError('truncate a torn tail', seg.logPath, err);
+        }
+      }
+      seg.logBytes = at;
+      seg.memFrom = at;
+      cutAt = si;
+      break;
+    }
+  }
+  // Segments after a cut (or empty ones left by an interrupted roll past the end) go.
+  if (cutAt >= 0) {
+    for (const seg of segments.splice(cutAt + 1)) if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+  }
+  while (segments.length > 1 && segments[segments.length - 1]!.logBytes === 0 && segments[segments.length - 1]!.baseOffset !== next) {
+    const seg = segments.pop()!;
+    if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+  }
+  const active = segments[segments.length - 1]!;
+  if (active.logBytes === 0 && active.baseOffset !== next) {
+    throw new SeglogError('ERR_CORRUPT', `empty segment ${active.logPath} does not start at the end offset ${next}`, { file: active.logPath, position: 0 });
+  }
+  const end = { base: active.baseOffset, position: active.logBytes, offset: next, maxTimestampMs: maxTs };
+  const recovered = new TopicImpl<V>(ctx, name, dir, options, segments, Math.min(startOffset, next), next, maxTs, end);
+  if (!readOnly) {
+    // Make the recovered state durable and record it, so the next open does not scan again.
+    for (let si = ri; si < segments.length; si++) {
+      const seg = segments[si]!;
+      seg.persistIndexes();
+      seg.fsyncAllSync();
+      if (seg !== active) seg.closeIndexFiles();
+    }
+    try {
+      ctx.meta.putStateSync(name, recovered.stateFor(false, end));
+    } catch (err) {
+      throw ioError('write metadata', name, err);
+    }
+  }
+  return recovered;
+}
+
+/** Reads and checks a segment's index files; undefined when either cannot be trusted. */
+function decodeIndexes(topic: TopicImpl<any>, seg: Segment): { index: OffsetIndex; timeIndex: TimeIndex } | undefined {
+  const files = seg.readIndexFiles();
+  if (files.index === undefined || files.timeIndex === undefined) return undefined;
+  const segIdx = topic.segments.indexOf(seg);
+  const nextBase = segIdx >= 0 && segIdx + 1 < topic.segments.length ? topic.segments[segIdx + 1]!.baseOffset : Infinity;
+  const index = OffsetIndex.decode(files.index, seg.logBytes);
+  const timeIndex = TimeIndex.decode(files.timeIndex, nextBase - seg.baseOffset);
+  if (index === undefined || timeIndex === undefined) return undefined;
+  if ((index.count > 0) !== (timeIndex.count > 0) || !timeEntriesOnIndexPoints(index, timeIndex)) return undefined;
+  return { index, timeIndex };
+}
+
+/** Loads a segment's indexes on first use, or rebuilds them from its `.log` when they cannot be trusted. */
+export function loadIndexes(topic: TopicImpl<any>, seg: Segment): void {
+  const decoded = decodeIndexes(topic, seg);
+  if (decoded === undefined || (decoded.index.count > 0) !== (seg.logBytes > 0) || isShort(seg, decoded.index, topic.options.indexIntervalBytes)) {
+    rebuildIndexes(topic, seg);
+    return;
+  }
+  seg.setIndexes(decoded.index, decoded.timeIndex, false);
+}
+
+/** Every time entry must sit on an offset-index point. */
+function timeEntriesOnIndexPoints(index: OffsetIndex, timeIndex: TimeIndex): boolean {
+  for (let k = 0; k < timeIndex.count; k++) {
+    const rel = timeIndex.relativeOffsetAt(k);
+    const e = index.floor(rel);
+    if (e < 0 || index.relativeOffsetAt(e) !== rel) return false;
+  }
+  return true;
+}
+
+/**
+ * An index is short when a batch that the indexing rule would have indexed follows its last entry.
+ * Walks the batch headers after the last entry (at most one index interval of them).
+ */
+function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boolean {
+  if (index.count === 0) return false;
+  const last = index.lastPosition();
+  const end = seg.logBytes;
+  let p = last;
+  while (p < end) {
+    const header = seg.readLog(p, 4);
+    if (header.length < 4) return false;
+    const len = readU32(header, H_BATCH_BYTES);
+    if (len < BATCH_HEADER_BYTES) return false; // damage: the reader will report it
+    p += len;
+    if (p - last >= intervalBytes) return p < end;
+  }
+  return false;
+}
+
+/** Rebuilds both indexes of a segment from its `.log` (every batch checked) and rewrites their files. */
+export function rebuildIndexes(topic: TopicImpl<any>, seg: Segment): void {
+  seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
+  rebuildRange(topic, seg, seg.logBytes);
+  if (topic.closed || topic.readOnly) return;
+  try {
+    seg.persistIndexes();
+    if (seg !== topic.active) seg.closeIndexFiles();
+  } catch {
+    // A failing disk: the indexes in memory serve this process; the next open rebuilds again.
+  }
+}
+
+/** Indexes the batches of [0, upTo) of a segment; damage there is ERR_CORRUPT. */
+function rebuildRange(topic: TopicImpl<any>, seg: Segment, upTo: number): void {
+  const segIdx = topic.segments.indexOf(seg);
+  let running = segIdx > 0 ? segmentEndMaxTimestamp(topic, topic.segments[segIdx - 1]!) : -1;
+  const result = seg.scan(0, seg.baseOffset, running, (b) => {
+    if (b.position >= upTo) return;
+    topic.indexBatch(seg, b.baseOffset, b.position, running);
+    if (b.maxTimestampMs > running) running = b.maxTimestampMs;
+  });
+  if (result.invalidAt !== undefined && result.invalidAt < upTo) throw seg.corrupt(result.invalidAt, result.reason ?? 'invalid batch');
+}
+
+/** Largest timestamp of all records up to the end of a closed segment (running max). */
+export function segmentEndMaxTimestamp(topic: TopicImpl<any>, seg: Segment): number {
+  if (seg.endMaxTimestampMs >= 0) return seg.endMaxTimestampMs;
+  topic.indexesOf(seg);
+  const ti = seg.timeIndex!;
+  let max = ti.count > 0 ? ti.timestampAt(ti.count - 1) : -1;
+  const index = seg.index!;
+  let p = index.count > 0 ? index.lastPosition() : 0;
+  while (p < seg.logBytes) {
+    const header = seg.readLog(p, BATCH_HEADER_BYTES);
+    if (header.length < BATCH_HEADER_BYTES) break;
+    const len = readU32(header, H_BATCH_BYTES);
+    const ts = readU64(header, H_MAX_TIMESTAMP);
+    if (ts > max) max = ts;
+    if (len < BATCH_HEADER_BYTES) break;
+    p += len;
+  }
+  if (seg !== topic.active) seg.endMaxTimestampMs = max;
+  return max;
+}
+
+function fileSize(io: FileIO, file: string): number {
+  const st = io.stat(file);
+  return st === undefined ? 0 : st.size;
+}
+
+function safeUnlink(io: FileIO, file: string): void {
+  try { io.unlink(file); } catch { /* already gone */ }
+}

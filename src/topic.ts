@@ -1,0 +1,776 @@
+// Topic: one append-only log made of segments, and its append path.
+//
+// Append path: records are encoded straight into the active segment's newest chunk (a buffer
+// that is never reused), into an open batch whose header is kept current record by record, so
+// readers in this process see a record as soon as appendSync returns. At the end of the tick
+// (process.nextTick) the batch is sealed (checksum, index entries) and the chunk's new bytes go to
+// the OS in one positional write; under 'fsync' the appends of that tick then wait for one shared
+// fsync (group commit). A failed write cuts the file back to its last good size and forgets the
+// records of the tick: their promises reject and their offsets are given to the next appends.
+// After a failed fsync the log refuses writes until it is reopened.
+//
+// Crash: what was handed to the OS survives a process crash; what was fsynced survives a power
+// cut. A torn tail and short indexes are repaired by recovery.ts at the next open.
+import { SeglogError, describe, invalidArgument, ioError } from './errors.js';
+import type { Codec } from './codecs.js';
+import {
+  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT,
+  CHECKSUM_FROM, startBatchHeader, varintBytes, writeU32, writeU64, writeVarint, zigzag,
+} from './format.js';
+import { checksum } from './checksum.js';
+import type { FileIO } from './io/file-io.js';
+import type { MetaStore, TopicState } from './meta/meta-store.js';
+import type { ResolvedLogOptions, ResolvedTopicOptions, TopicOptions } from './options.js';
+import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from './limits.js';
+import { Segment, writeFully, type Chunk } from './segment.js';
+import type { LogRecord } from './record.js';
+import { Reader, type ReadCache, type ReadOptions } from './reader.js';
+import { loadIndexes } from './recovery.js';
+
+export interface AppendMeta {
+  key?: string | Uint8Array;
+  headers?: Record<string, string | Uint8Array>;
+  timestamp?: number;
+}
+
+export interface SubscribeOptions {
+  from?: number | Date | 'earliest' | 'latest';
+  group?: string;
+  autoCommit?: boolean;
+  signal?: AbortSignal;
+  maxBuffered?: number;
+}
+
+export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
+  readonly position: number;
+  readonly lag: number;
+  commit(offset?: number): Promise<void>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface Topic<V = Buffer> {
+  readonly name: string;
+  readonly startOffset: number;
+  readonly endOffset: number;
+  append(value: V | null, meta?: AppendMeta): Promise<number>;
+  appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number>;
+  appendSync(value: V | null, meta?: AppendMeta): number;
+  read(options?: ReadOptions): Iterable<LogRecord<V>>;
+  get(offset: number): LogRecord<V> | undefined;
+  offsetForTime(time: Date | number): number;
+  latest(key: string | Uint8Array): LogRecord<V> | undefined;
+  subscribe(options?: SubscribeOptions): Subscription<V>;
+  truncateBefore(offset: number): Promise<void>;
+  enforceRetention(now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
+  compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
+}
+
+export interface TopicStats {
+  segments: number;
+  bytes: number;
+  startOffset: number;
+  endOffset: number;
+  records: number;
+  groups: Record<string, { position: number; lag: number }>;
+}
+
+/** What a topic needs from the log that owns it. */
+export interface LogContext {
+  readonly io: FileIO;
+  readonly meta: MetaStore;
+  readonly options: ResolvedLogOptions;
+  readonly readCache: ReadCache;
+  /** Throws ERR_CLOSED, ERR_READ_ONLY, or the error that made the log refuse writes. */
+  checkWritable(): void;
+  checkOpen(): void;
+  /** After a failed fsync: the log refuses writes until reopened. */
+  fail(err: SeglogError): void;
+  /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
+  emitError(err: SeglogError): void;
+}
+
+interface Waiter {
+  resolve: (offset: number) => void;
+  reject: (err: unknown) => void;
+  offset: number;
+}
+
+/** Recovery point: where the log was fsynced (with its index entries) and checked. */
+interface RecoveryPoint {
+  base: number;
+  position: number;
+  offset: number;
+  maxTimestampMs: number;
+}
+
+/** Encoded size of a headers object (its count varint included); -1 when it is not a valid one. */
+function headersBytes(headers: Record<string, string | Uint8Array>): number {
+  let bytes = 0;
+  let count = 0;
+  for (const name in headers) {
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
+    const v = headers[name];
+    const nameLen = Buffer.byteLength(name, 'utf8');
+    const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
+    if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
+    bytes += varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
+    count++;
+  }
+  return bytes + varintBytes(count);
+}
+
+function writeHeaders(buf: Buffer, pos: number, headers: Record<string, string | Uint8Array> | undefined): number {
+  if (headers === undefined) {
+    buf[pos] = 0;
+    return pos + 1;
+  }
+  let count = 0;
+  for (const name in headers) if (Object.prototype.hasOwnProperty.call(headers, name)) count++;
+  pos = writeVarint(buf, pos, count);
+  for (const name in headers) {
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
+    const nameLen = Buffer.byteLength(name, 'utf8');
+    pos = writeVarint(buf, pos, nameLen);
+    pos += buf.write(name, pos, 'utf8');
+    const v = headers[name]!;
+    if (typeof v === 'string') {
+      const vLen = Buffer.byteLength(v, 'utf8');
+      pos = writeVarint(buf, pos, vLen);
+      pos += buf.write(v, pos, 'utf8');
+    } else {
+      pos = writeVarint(buf, pos, v.length);
+      buf.set(v, pos);
+      pos += v.length;
+    }
+  }
+  return pos;
+}
+
+export class TopicImpl<V = Buffer> implements Topic<V> {
+  readonly name: string;
+  readonly dir: string;
+  options: ResolvedTopicOptions<V>;
+  segments: Segment[];
+  private _startOffset: number;
+  private _endOffset: number;
+  /** Running max timestamp of all records (-1: none). */
+  maxTimestampMs: number;
+  closed = false;
+  private readonly ctx: LogContext;
+  readonly reader: Reader<V>;
+
+  // Append path state: the newest chunk of the active segment and the open batch in it.
+  private chunk: Chunk | undefined = undefined;
+  private chunkBytesNext = WRITE_CHUNK_BYTES_MIN;
+  private batchStart = -1;
+  private batchBase = 0;
+  private batchBaseTs = 0;
+  private batchCount = 0;
+  private batchMaxTs = 0;
+  private batchMaxBefore = -1;
+  private tickScheduled = false;
+  private tickWaiters: Waiter[] = [];
+  private tickHasSync = false;
+  /** End offset and max timestamp of what was handed to the OS. */
+  private committedEnd: number;
+  private committedMaxTs: number;
+  private pendingError: SeglogError | undefined = undefined;
+  private dirtyMarked = false;
+
+  // Group commit.
+  private syncWaiters: Waiter[] = [];
+  private dirtySegments = new Set<Segment>();
+  private fsyncRunning: Promise<void> | undefined = undefined;
+  private synced: RecoveryPoint;
+  private checkpointed: RecoveryPoint;
+  private readonly flushTickBound = (): void => this.flushTick();
+
+  constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
+    startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
+    this.ctx = ctx;
+    this.name = name;
+    this.dir = dir;
+    this.options = options;
+    this.segments = segments;
+    this._startOffset = startOffset;
+    this._endOffset = endOffset;
+    this.maxTimestampMs = maxTimestampMs;
+    this.committedEnd = endOffset;
+    this.committedMaxTs = maxTimestampMs;
+    this.synced = recovered;
+    this.checkpointed = recovered;
+    this.reader = new Reader<V>(this, ctx.readCache);
+  }
+
+  get startOffset(): number {
+    return this._startOffset;
+  }
+
+  get endOffset(): number {
+    return this._endOffset;
+  }
+
+  get codec(): Codec<V> {
+    return this.options.codec;
+  }
+
+  get io(): FileIO {
+    return this.ctx.io;
+  }
+
+  get readOnly(): boolean {
+    return this.ctx.options.readOnly;
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  checkOpen(): void {
+    this.ctx.checkOpen();
+    if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed (deleted)`);
+  }
+
+  // ---------------------------------------------------------------- append
+
+  appendSync(value: V | null, meta?: AppendMeta): number {
+    this.checkWritable();
+    const offset = this.encodeAppend(value, meta);
+    this.tickHasSync = true;
+    return offset;
+  }
+
+  append(value: V | null, meta?: AppendMeta): Promise<number> {
+    let offset: number;
+    try {
+      this.checkWritable();
+      offset = this.encodeAppend(value, meta);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.ctx.options.durability === 'none') return Promise.resolve(offset);
+    return new Promise<number>((resolve, reject) => {
+      this.tickWaiters.push({ resolve, reject, offset });
+    });
+  }
+
+  appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number> {
+    let first: number;
+    try {
+      this.checkWritable();
+      if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
+      if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
+      // Encode every value first: a codec that throws half-way must leave nothing appended.
+      const values: Array<Uint8Array | null> = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i];
+        if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
+        values[i] = this.encodeValue(r.value);
+        this.checkMeta(r);
+      }
+      first = this._endOffset;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.ctx.options.durability === 'none') return Promise.resolve(first);
+    return new Promise<number>((resolve, reject) => {
+      this.tickWaiters.push({ resolve, reject, offset: first });
+    });
+  }
+
+  private checkWritable(): void {
+    this.ctx.checkWritable();
+    if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed (deleted)`);
+    if (this.pendingError !== undefined) {
+      const err = this.pendingError;
+      this.pendingError = undefined;
+      throw err;
+    }
+  }
+
+  private encodeValue(value: V | null): Uint8Array | null {
+    if (value === null) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.options.codec.encode(value);
+    } catch (err) {
+      if (err instanceof SeglogError) throw err;
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for topic ${this.name}: the codec failed on ${describe(value)} (${(err as Error)?.message ?? err})`, { value, cause: err });
+    }
+    if (!(bytes instanceof Uint8Array)) {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for topic ${this.name}: the codec returned ${describe(bytes)} instead of a Uint8Array`, { value });
+    }
+    return bytes;
+  }
+
+  private checkMeta(meta: AppendMeta | undefined): void {
+    if (meta === undefined) return;
+    if (meta === null || typeof meta !== 'object') throw invalidArgument('append meta', meta, 'an object { key?, headers?, timestamp? }');
+    const { key, headers, timestamp } = meta;
+    if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
+    if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || headers instanceof Uint8Array)) {
+      throw invalidArgument('headers', headers, 'an object of string or Uint8Array values');
+    }
+    if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0)) {
+      throw invalidArgument('timestamp', timestamp, 'a non-negative integer of milliseconds since the epoch');
+    }
+  }
+
+  private encodeAppend(value: V | null, meta: AppendMeta | undefined): number {
+    const bytes = this.encodeValue(value);
+    this.checkMeta(meta);
+    return meta === undefined ? this.appendEncoded(bytes, undefined, undefined, undefined) : this.appendEncoded(bytes, meta.key, meta.headers, meta.timestamp);
+  }
+
+  /** Appends one record whose value is already encoded and whose meta was checked. */
+  private appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
+    headers: Record<string, string | Uint8Array> | undefined, timestampIn: number | undefined): number {
+    const key = typeof keyIn === 'string' ? Buffer.from(keyIn, 'utf8') : keyIn;
+    const timestamp = timestampIn ?? Date.now();
+    const keyLen = key === undefined ? -1 : key.length;
+    const valueLen = value === null ? -1 : value.length;
+    const hBytes = headers === undefined ? 1 : headersBytes(headers);
+    // Size in a fresh batch (deltas 0): the size the limit is checked against.
+    const fixedBytes = varintBytes(keyLen + 1) + (keyLen > 0 ? keyLen : 0) + varintBytes(valueLen + 1) + (valueLen > 0 ? valueLen : 0) + hBytes;
+    const freshBody = 2 + fixedBytes;
+    const freshBytes = varintBytes(freshBody) + freshBody;
+    if (freshBytes > this.options.maxRecordBytes) {
+      throw new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${freshBytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: freshBytes });
+    }
+    if (!this.dirtyMarked) this.markDirty();
+    const offset = this._endOffset;
+    let seg = this.active;
+    // Roll before the record if the segment is full, too old, or out of relative offsets.
+    const segEnd = seg.endPosition();
+    if (segEnd > 0) {
+      // A new batch header is counted even when the record could join the open batch: a batch may
+      // be sealed for size right below, and the segment must not pass segmentBytes either way.
+      if (segEnd + BATCH_HEADER_BYTES + freshBytes > this.options.segmentBytes
+        || (this.options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > this.options.segmentMs)
+        || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX) {
+        this.roll();
+        seg = this.active;
+      }
+    }
+    let chunk = this.chunk;
+    let recordBytes = 0;
+    let body = 0;
+    if (this.batchStart >= 0) {
+      body = varintBytes(offset - this.batchBase) + varintBytes(zigzag(timestamp - this.batchBaseTs)) + fixedBytes;
+      recordBytes = varintBytes(body) + body;
+      const batchBytes = chunk!.len - this.batchStart;
+      if (batchBytes + recordBytes > BATCH_BYTES_MAX || chunk!.buf.length - chunk!.len < recordBytes) {
+        this.sealBatch();
+      }
+    }
+    if (this.batchStart < 0) {
+      body = freshBody;
+      recordBytes = freshBytes;
+      if (chunk === undefined || chunk.retired || chunk.buf.length - chunk.len < BATCH_HEADER_BYTES + recordBytes) {
+        chunk = this.newChunk(BATCH_HEADER_BYTES + recordBytes);
+      }
+      this.openBatch(chunk, offset, timestamp);
+    }
+    chunk = chunk!;
+    const buf = chunk.buf;
+    let p = chunk.len;
+    p = writeVarint(buf, p, body);
+    p = writeVarint(buf, p, offset - this.batchBase);
+    p = writeVarint(buf, p, zigzag(timestamp - this.batchBaseTs));
+    p = writeVarint(buf, p, keyLen + 1);
+    if (keyLen > 0) { buf.set(key!, p); p += keyLen; }
+    p = writeVarint(buf, p, valueLen + 1);
+    if (valueLen > 0) { buf.set(value!, p); p += valueLen; }
+    p = writeHeaders(buf, p, headers);
+    chunk.len = p;
+    // Keep the open batch's header current: readers in this process walk it like a sealed one.
+    const s = this.batchStart;
+    this.batchCount++;
+    writeU32(buf, s + H_BATCH_BYTES, p - s);
+    writeU32(buf, s + H_RECORD_COUNT, this.batchCount);
+    writeU32(buf, s + H_LAST_OFFSET_DELTA, offset - this.batchBase);
+    if (timestamp > this.batchMaxTs) {
+      this.batchMaxTs = timestamp;
+      writeU64(buf, s + H_MAX_TIMESTAMP, timestamp);
+    }
+    if (timestamp > this.maxTimestampMs) this.maxTimestampMs = timestamp;
+    if (seg.firstTimestampMs < 0) seg.firstTimestampMs = timestamp;
+    this._endOffset = offset + 1;
+    if (!this.tickScheduled) {
+      this.tickScheduled = true;
+      process.nextTick(this.flushTickBound);
+    }
+    return offset;
+  }
+
+  private openBatch(chunk: Chunk, offset: number, timestamp: number): void {
+    this.batchStart = chunk.len;
+    startBatchHeader(chunk.buf, chunk.len, offset, timestamp);
+    chunk.len += BATCH_HEADER_BYTES;
+    this.batchBase = offset;
+    this.batchBaseTs = timestamp;
+    this.batchCount = 0;
+    this.batchMaxTs = timestamp;
+    this.batchMaxBefore = this.maxTimestampMs;
+  }
+
+  /** Closes the open batch: checksum, and index entries if it starts an index interval. */
+  private sealBatch(): void {
+    const chunk = this.chunk!;
+    const s = this.batchStart;
+    writeU32(chunk.buf, s + H_CHECKSUM, checksum(chunk.buf.subarray(s + CHECKSUM_FROM, chunk.len)));
+    this.indexBatch(this.active, this.batchBase, chunk.filePos + s, this.batchMaxBefore);
+    this.batchStart = -1;
+  }
+
+  /** Adds index entries for a batch per the rule of docs/format.md (shared with recovery). */
+  indexBatch(seg: Segment, baseOffset: number, position: number, maxTimestampBefore: number): void {
+    const index = seg.index!;
+    if (index.count !== 0 && position - index.lastPosition() < this.options.indexIntervalBytes) return;
+    const rel = baseOffset - seg.baseOffset;
+    index.append(rel, position);
+    const timeIndex = seg.timeIndex!;
+    if (timeIndex.count === 0) timeIndex.append(Math.max(0, maxTimestampBefore), rel);
+    else if (maxTimestampBefore > timeIndex.lastTimestamp()) timeIndex.append(maxTimestampBefore, rel);
+  }
+
+  private newChunk(minBytes: number): Chunk {
+    const seg = this.active;
+    if (this.chunk !== undefined && !this.chunk.retired) {
+      if (this.batchStart >= 0) this.sealBatch();
+      this.writePending();
+      this.chunk.retired = true;
+    }
+    const size = Math.max(minBytes, this.chunkBytesNext);
+    if (this.chunkBytesNext < WRITE_CHUNK_BYTES_MAX) this.chunkBytesNext *= 2;
+    const chunk: Chunk = { buf: Buffer.allocUnsafe(size), filePos: seg.endPosition(), len: 0, written: 0, retired: false };
+    if (seg.chunks.length === 0) seg.memFrom = chunk.filePos;
+    seg.chunks.push(chunk);
+    seg.dropChunks(TAIL_CACHE_BYTES);
+    this.chunk = chunk;
+    return chunk;
+  }
+
+  /** Hands the sealed bytes of the newest chunk to the OS. Throws (after rolling back) on failure. */
+  private writePending(): void {
+    const chunk = this.chunk;
+    if (chunk === undefined) return;
+    const to = this.batchStart >= 0 ? this.batchStart : chunk.len;
+    const from = chunk.written;
+    if (to <= from) return;
+    const seg = this.active;
+    try {
+      writeFully(this.ctx.io, seg.logFd(), chunk.buf.subarray(from, to), chunk.filePos + from);
+    } catch (err) {
+      throw this.writeFailed(seg, ioError('write', seg.logPath, err));
+    }
+    chunk.written = to;
+    seg.logBytes = chunk.filePos + to;
+    this.committedEnd = this.batchStart >= 0 ? this.batchBase : this._endOffset;
+    this.committedMaxTs = this.batchStart >= 0 ? this.batchMaxBefore : this.maxTimestampMs;
+    this.dirtySegments.add(seg);
+  }
+
+  /**
+   * A write failed: cut the file back to its last good size and forget every record that was not
+   * handed to the OS. The records' promises reject; appendSync callers hear of it on their next
+   * append call and through the log's 'error' event.
+   */
+  private writeFailed(seg: Segment, error: SeglogError): SeglogError {
+    try {
+      this.ctx.io.truncate(seg.logFd(), seg.logBytes);
+    } catch (err) {
+      this.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
+    }
+    const chunk = this.chunk!;
+    chunk.len = chunk.written;
+    chunk.retired = true;
+    this.batchStart = -1;
+    this._endOffset = this.committedEnd;
+    this.maxTimestampMs = this.committedMaxTs;
+    seg.index!.truncateToPosition(seg.logBytes);
+    seg.timeIndex!.truncateToRelativeOffset(this.committedEnd - seg.baseOffset);
+    const waiters = this.tickWaiters;
+    this.tickWaiters = [];
+    for (const w of waiters) w.reject(error);
+    if (this.tickHasSync) this.pendingError = error;
+    this.tickHasSync = false;
+    this.ctx.emitError(error);
+    return error;
+  }
+
+  /** End of tick: seal the open batch, hand it to the OS, settle or queue the tick's appends. */
+  private flushTick(): void {
+    this.tickScheduled = false;
+    if (this.closed) return;
+    try {
+      if (this.batchStart >= 0) this.sealBatch();
+      if (this.ctx.options.durability !== 'none') this.writePending();
+    } catch {
+      return; // writeFailed has rejected this tick's appends already
+    }
+    this.tickHasSync = false;
+    const waiters = this.tickWaiters;
+    if (waiters.length === 0) return;
+    this.tickWaiters = [];
+    if (this.ctx.options.durability === 'fsync') {
+      for (const w of waiters) this.syncWaiters.push(w);
+      this.startFsync();
+    } else {
+      for (const w of waiters) w.resolve(w.offset);
+    }
+  }
+
+  /** Group commit: one fsync for everything written since the last one started. */
+  private startFsync(): void {
+    if (this.fsyncRunning !== undefined) return;
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    this.fsyncRunning = this.fsyncDirty().then(
+      () => {
+        this.fsyncRunning = undefined;
+        for (const w of waiters) w.resolve(w.offset);
+        if (this.syncWaiters.length > 0) this.startFsync();
+      },
+      (err: SeglogError) => {
+        this.fsyncRunning = undefined;
+        for (const w of waiters) w.reject(err);
+        const rest = this.syncWaiters;
+        this.syncWaiters = [];
+        for (const w of rest) w.reject(err);
+      },
+    );
+  }
+
+  /** fsyncs every segment written since the last fsync; advances the synced recovery point. */
+  private async fsyncDirty(): Promise<void> {
+    const segs = [...this.dirtySegments];
+    this.dirtySegments.clear();
+    const seg = this.active;
+    const point: RecoveryPoint = { base: seg.baseOffset, position: seg.logBytes, offset: this.committedEnd, maxTimestampMs: this.committedMaxTs };
+    try {
+      await Promise.all(segs.map((s) => (s.fd >= 0 ? this.ctx.io.fsync(s.fd) : undefined)));
+    } catch (err) {
+      const error = ioError('fsync', seg.logPath, err);
+      this.ctx.fail(error);
+      throw error;
+    }
+    if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
+  }
+
+  /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */
+  private roll(): void {
+    const old = this.active;
+    if (this.batchStart >= 0) this.sealBatch();
+    this.writePending();
+    if (this.chunk !== undefined) this.chunk.retired = true;
+    this.chunk = undefined;
+    old.persistIndexes();
+    old.fsyncAllSync();
+    old.closeIndexFiles();
+    old.dropChunks(0);
+    const seg = Segment.create(this.ctx.io, this.dir, this._endOffset);
+    this.segments.push(seg);
+    try {
+      this.ctx.io.fsyncDir(this.dir);
+    } catch (err) {
+      throw ioError('fsync directory', this.dir, err);
+    }
+    this.dirtySegments.delete(old);
+    // Everything before the new segment is durable now: a crash scans from here at most.
+    this.synced = { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: this.committedMaxTs };
+  }
+
+  private markDirty(): void {
+    this.dirtyMarked = true;
+    try {
+      this.ctx.meta.putStateSync(this.name, this.stateFor(false, this.checkpointed));
+    } catch (err) {
+      throw ioError('write metadata', this.name, err);
+    }
+  }
+
+  stateFor(clean: boolean, rp: RecoveryPoint): TopicState {
+    const seg = this.active;
+    return {
+      clean,
+      segmentBase: seg.baseOffset,
+      logBytes: seg.logBytes,
+      endOffset: this.committedEnd,
+      maxTimestampMs: this.committedMaxTs,
+      startOffset: this._startOffset,
+      recoveryBase: rp.base,
+      recoveryPosition: rp.position,
+      recoveryOffset: rp.offset,
+      recoveryMaxTimestampMs: rp.maxTimestampMs,
+    };
+  }
+
+  /**
+   * Periodic checkpoint (the log's timer): hand buffered records to the OS, fsync them with the
+   * index entries, and record the new recovery point.
+   */
+  async checkpoint(): Promise<void> {
+    if (this.closed || this.ctx.options.readOnly) return;
+    if (this.tickScheduled) this.flushTick();
+    try {
+      this.writePending();
+    } catch {
+      return;
+    }
+    await this.syncAll();
+    const rp = this.synced;
+    if (rp.base !== this.checkpointed.base || rp.position !== this.checkpointed.position) {
+      this.checkpointed = rp;
+      if (this.dirtyMarked) this.ctx.meta.putState(this.name, this.stateFor(false, rp));
+    }
+  }
+
+  /** fsyncs all written data and index entries (flush(), checkpoints, close). */
+  async syncAll(): Promise<void> {
+    while (this.fsyncRunning !== undefined) await this.fsyncRunning.catch(() => undefined);
+    const seg = this.active;
+    seg.persistIndexes();
+    this.dirtySegments.add(seg);
+    await this.fsyncDirty();
+    try {
+      await seg.fsyncIndexes();
+    } catch (err) {
+      const error = ioError('fsync', seg.indexPath, err);
+      this.ctx.fail(error);
+      throw error;
+    }
+  }
+
+  /** Makes everything appended so far durable (log.flush()). */
+  async flush(): Promise<void> {
+    if (this.closed || this.ctx.options.readOnly) return;
+    if (this.tickScheduled) this.flushTick();
+    this.writePending();
+    await this.syncAll();
+  }
+
+  /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.ctx.options.readOnly) {
+      try {
+        await this.flush();
+        if (this.dirtyMarked) {
+          const end: RecoveryPoint = { base: this.active.baseOffset, position: this.active.logBytes, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
+          this.ctx.meta.putStateSync(this.name, this.stateFor(true, end));
+        }
+      } finally {
+        this.release(new SeglogError('ERR_CLOSED', `topic ${this.name} was closed before the append completed`));
+      }
+    } else {
+      this.release(new SeglogError('ERR_CLOSED', `topic ${this.name} is closed`));
+    }
+  }
+
+  /** Drops every resource; pending appends reject with `err`. */
+  release(err: SeglogError): void {
+    this.closed = true;
+    for (const w of this.tickWaiters) w.reject(err);
+    for (const w of this.syncWaiters) w.reject(err);
+    this.tickWaiters = [];
+    this.syncWaiters = [];
+    for (const seg of this.segments) seg.closeFiles();
+    this.ctx.readCache.forgetTopic(this);
+  }
+
+  /** Applies options given to a later log.topic(name, options) call. */
+  reconfigure(options: ResolvedTopicOptions<V>): void {
+    this.options = options;
+  }
+
+  /** Loads (or rebuilds) the indexes of a closed segment on first use. */
+  indexesOf(seg: Segment): Segment {
+    if (!seg.hasIndexes()) loadIndexes(this, seg);
+    return seg;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  read(options?: ReadOptions): Iterable<LogRecord<V>> {
+    this.checkOpen();
+    return this.reader.read(options);
+  }
+
+  get(offset: number): LogRecord<V> | undefined {
+    this.checkOpen();
+    return this.reader.get(offset);
+  }
+
+  offsetForTime(time: Date | number): number {
+    this.checkOpen();
+    return this.reader.offsetForTime(time);
+  }
+
+  /** Index of the segment holding `offset` (the last one whose base is <= offset). */
+  segmentIndexFor(offset: number): number {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segs[mid]!.baseOffset <= offset) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  stats(): TopicStats {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.endPosition();
+    return {
+      segments: this.segments.length,
+      bytes,
+      startOffset: this._startOffset,
+      endOffset: this._endOffset,
+      records: this._endOffset - this._startOffset,
+      groups: {},
+    };
+  }
+
+  // ------------------------------------------- later issues: retention, compaction, subscriptions
+
+  latest(key: string | Uint8Array): LogRecord<V> | undefined {
+    this.checkOpen();
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
+    if (this.options.cleanup === 'delete') {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `latest() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
+    }
+    throw notYet('latest() (the key index of compacted topics)');
+  }
+
+  subscribe(_options?: SubscribeOptions): Subscription<V> {
+    this.checkOpen();
+    throw notYet('subscribe()');
+  }
+
+  async truncateBefore(_offset: number): Promise<void> {
+    this.checkOpen();
+    throw notYet('truncateBefore()');
+  }
+
+  async enforceRetention(_now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }> {
+    this.checkOpen();
+    throw notYet('enforceRetention()');
+  }
+
+  async compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }> {
+    this.checkOpen();
+    throw notYet('compact()');
+  }
+}
+
+function notYet(what: string): SeglogError {
+  return new SeglogError('ERR_NOT_SUPPORTED', `${what} is not implemented in this version of seglog yet`);
+}
+
+export type { TopicOptions };
