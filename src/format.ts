@@ -11,7 +11,7 @@
 export const FORMAT_VERSION = 1;
 export const BATCH_HEADER_BYTES = 44;
 /** A batch is closed before it would pass this size (unless empty: one big record is its own batch). */
-export const BATCH_BYTES_MAX = 16 * 1024;
+export const BATCH_BYTES_MAX = 4 * 1024;
 
 export const H_BATCH_BYTES = 0;
 export const H_CHECKSUM = 4;

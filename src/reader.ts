@@ -8,7 +8,7 @@
 // index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
 import { SeglogError, describe, invalidArgument } from './errors.js';
 import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
-import { READ_CHUNK_BYTES } from './limits.js';
+import { READ_CHUNK_BYTES, READ_SLAB_BYTES } from './limits.js';
 import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from './record.js';
 import { checksumMatches, type Segment } from './segment.js';
 import type { TopicImpl } from './topic.js';
@@ -43,7 +43,25 @@ export class ReadCache {
   private head = 0;
   private bytes = 0;
 
+  private slab: Buffer = Buffer.alloc(0);
+  private slabUsed = 0;
+
   constructor(readonly maxBytes: number) {}
+
+  /**
+   * A fresh region of `length` bytes for a get() read: carved from a slab that is never reused,
+   * which saves an allocation per miss (bench W4: allocation was 12% of the time).
+   */
+  allocate(length: number): Buffer {
+    if (length > READ_SLAB_BYTES / 4) return Buffer.allocUnsafe(length);
+    if (this.slabUsed + length > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(READ_SLAB_BYTES);
+      this.slabUsed = 0;
+    }
+    const region = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    this.slabUsed += length;
+    return region;
+  }
 
   get(seg: Segment, entry: number): Buffer | undefined {
     return this.bySegment.get(seg)?.get(entry);
@@ -160,7 +178,8 @@ export class Reader<V> {
         if (cached !== undefined) {
           buf = cached;
         } else {
-          buf = seg.readLog(pos, Math.min(regionEnd, seg.memFrom) - pos);
+          const length = Math.min(regionEnd, seg.memFrom) - pos;
+          buf = seg.readLog(pos, length, this.cache.allocate(length));
           verifyRegion(seg, buf, pos);
           if (entry >= 0 && pos === index.positionAt(entry)) this.cache.put(seg, entry, buf);
         }

@@ -164,10 +164,13 @@ export class Segment {
     }
   }
 
-  /** Reads `length` bytes at `position` of the `.log` into a fresh buffer (shorter at end of file). */
-  readLog(position: number, length: number): Buffer {
+  /**
+   * Reads `length` bytes at `position` of the `.log` into a fresh buffer (shorter at end of file),
+   * or into `into` (a never-reused slab) when given.
+   */
+  readLog(position: number, length: number, into?: Buffer): Buffer {
     const fd = this.logFd();
-    const buf = Buffer.allocUnsafe(length);
+    const buf = into ?? Buffer.allocUnsafe(length);
     let got = 0;
     try {
       while (got < length) {
