@@ -558,9 +558,31 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     } catch (err) {
       const error = ioError('fsync', seg.logPath, err);
       this.ctx.fail(error);
+      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced();
       throw error;
     }
     if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
+  }
+
+  /**
+   * After a failed fsync under 'fsync' durability, every record past the last good fsync belongs to
+   * an append that is about to reject: cut the file back there so none of them shows up after a
+   * reopen, and hide them from readers now. (The log refuses writes from here on.)
+   */
+  private forgetUnsynced(): void {
+    const seg = this.active;
+    const keep = this.synced.base === seg.baseOffset ? this.synced.position : 0;
+    try {
+      if (seg.logBytes > keep) this.ctx.io.truncate(seg.logFd(), keep);
+    } catch {
+      // Nothing more can be done: the log already refuses writes and reports the fsync failure.
+    }
+    this.batchStart = -1;
+    if (this.chunk !== undefined) this.chunk.retired = true;
+    this._endOffset = Math.min(this._endOffset, this.synced.offset);
+    this.committedEnd = this._endOffset;
+    this.maxTimestampMs = this.synced.maxTimestampMs;
+    this.committedMaxTs = this.synced.maxTimestampMs;
   }
 
   /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */

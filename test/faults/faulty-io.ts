@@ -1,0 +1,57 @@
+// A FileIO that fails on request, wrapped around node:fs: the seam the core uses for all
+// segment I/O. Used to check what the log does when a write or fsync fails or the disk fills.
+import type { FileIO } from '../../src/io/file-io.js';
+import { nodeFileIO } from '../../src/io/node-fs.js';
+
+export interface FaultPlan {
+  /** errno code thrown by every .log write while set (e.g. 'ENOSPC', 'EIO'). */
+  writeError?: string;
+  /** errno code thrown by every fsync while set. */
+  fsyncError?: string;
+  /** Bytes of .log writes still allowed; past it writes write what fits, then fail with ENOSPC. */
+  writeBudgetBytes?: number;
+}
+
+function errno(code: string): NodeJS.ErrnoException {
+  const err = new Error(`${code}: injected failure`) as NodeJS.ErrnoException;
+  err.code = code;
+  return err;
+}
+
+export function faultyIO(plan: FaultPlan, base: FileIO = nodeFileIO): FileIO & { writes: number; fsyncs: number } {
+  const logFds = new Set<number>();
+  const io = {
+    ...base,
+    writes: 0,
+    fsyncs: 0,
+    open(path: string, flags: string): number {
+      const fd = base.open(path, flags);
+      if (path.endsWith('.log')) logFds.add(fd); else logFds.delete(fd);
+      return fd;
+    },
+    write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+      if (logFds.has(fd)) {
+        io.writes++;
+        if (plan.writeError !== undefined) throw errno(plan.writeError);
+        if (plan.writeBudgetBytes !== undefined) {
+          if (plan.writeBudgetBytes <= 0) throw errno('ENOSPC');
+          const n = Math.min(length, plan.writeBudgetBytes);
+          plan.writeBudgetBytes -= n;
+          return base.write(fd, buf, offset, n, position);
+        }
+      }
+      return base.write(fd, buf, offset, length, position);
+    },
+    fsync(fd: number): Promise<void> {
+      io.fsyncs++;
+      if (plan.fsyncError !== undefined) return Promise.reject(errno(plan.fsyncError));
+      return base.fsync(fd);
+    },
+    fsyncSync(fd: number): void {
+      io.fsyncs++;
+      if (plan.fsyncError !== undefined) throw errno(plan.fsyncError);
+      base.fsyncSync(fd);
+    },
+  };
+  return io;
+}

@@ -1,0 +1,102 @@
+// Failed writes and fsyncs through the file-I/O seam: a rejected append never shows up later,
+// a full disk is recoverable without reopening, a failed fsync makes the log refuse writes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openLogWith, type Log } from '../../src/log.js';
+import { lmdbMetaStore } from '../../src/meta/lmdb-store.js';
+import { openLog, SeglogError } from '../../src/index.js';
+import { faultyIO, type FaultPlan } from './faulty-io.js';
+
+let dir: string;
+beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-faults-')); });
+afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+function values(log: Log, name: string): string[] {
+  return [...log.topic(name).read()].map((r) => r.valueBytes!.toString());
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try { await p; return undefined; } catch (err) { expect(err).toBeInstanceOf(SeglogError); return (err as SeglogError).code; }
+}
+
+describe.each(['fsync', 'os'] as const)('write failures under durability %s', (durability) => {
+  it('a full disk rejects the append with ERR_NO_SPACE, keeps the log readable, and appends work again once space is freed', async () => {
+    const plan: FaultPlan = {};
+    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability });
+    const t = log.topic('t');
+    for (let i = 0; i < 10; i++) await t.append(Buffer.from(`v${i}`));
+    plan.writeError = 'ENOSPC';
+    expect(await codeOf(t.append(Buffer.from('lost')))).toBe('ERR_NO_SPACE');
+    expect(await codeOf(t.appendBatch([{ value: Buffer.from('lost1') }, { value: Buffer.from('lost2') }]))).toBe('ERR_NO_SPACE');
+    expect(t.endOffset).toBe(10);
+    expect(values(log, 't')).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+    expect(t.get(10)).toBeUndefined();
+    plan.writeError = undefined;
+    expect(await t.append(Buffer.from('after'))).toBe(10);
+    await log.close();
+    const again = await openLog(dir);
+    expect(values(again, 't')).toEqual([...Array.from({ length: 10 }, (_, i) => `v${i}`), 'after']);
+    await again.close();
+  });
+
+  it('a write cut short by a full disk leaves no partial batch behind', async () => {
+    const plan: FaultPlan = {};
+    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability });
+    const t = log.topic('t');
+    await t.append(Buffer.from('first'));
+    plan.writeBudgetBytes = 30; // part of the next batch fits, then ENOSPC
+    expect(await codeOf(t.append(Buffer.alloc(500, 1)))).toBe('ERR_NO_SPACE');
+    plan.writeBudgetBytes = undefined;
+    expect(await t.append(Buffer.from('second'))).toBe(1);
+    await log.close();
+    const again = await openLog(dir);
+    expect(values(again, 't')).toEqual(['first', 'second']);
+    await again.close();
+  });
+
+  it('a failure behind appendSync is reported by the next append call and an error event', async () => {
+    const plan: FaultPlan = {};
+    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability });
+    const events: SeglogError[] = [];
+    log.on('error', (e) => events.push(e));
+    const t = log.topic('t');
+    t.appendSync(Buffer.from('ok'));
+    await log.flush();
+    plan.writeError = 'EIO';
+    expect(t.appendSync(Buffer.from('doomed'))).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(events.map((e) => e.code)).toEqual(['ERR_IO']);
+    plan.writeError = undefined;
+    expect(() => t.appendSync(Buffer.from('next'))).toThrow(SeglogError);
+    expect(t.appendSync(Buffer.from('next'))).toBe(1);
+    await log.close();
+    const again = await openLog(dir);
+    expect(values(again, 't')).toEqual(['ok', 'next']);
+    await again.close();
+  });
+});
+
+describe('fsync failures', () => {
+  it('a failed fsync rejects the appends waiting on it with ERR_IO, and the log refuses writes until reopened', async () => {
+    const plan: FaultPlan = {};
+    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability: 'fsync' });
+    const t = log.topic('t');
+    await t.append(Buffer.from('durable'));
+    plan.fsyncError = 'EIO';
+    const p1 = t.append(Buffer.from('ghost1'));
+    const p2 = t.append(Buffer.from('ghost2'));
+    expect(await codeOf(p1)).toBe('ERR_IO');
+    expect(await codeOf(p2)).toBe('ERR_IO');
+    expect(await codeOf(t.append(Buffer.from('refused')))).toBe('ERR_IO');
+    expect(() => t.appendSync(Buffer.from('refused'))).toThrow(/refuses writes/);
+    expect(values(log, 't')).toEqual(['durable']);
+    plan.fsyncError = undefined;
+    await log.close();
+    const again = await openLog(dir);
+    expect(values(again, 't')).toEqual(['durable']); // no ghost records
+    expect(await again.topic('t').append(Buffer.from('later'))).toBe(1);
+    await again.close();
+  });
+});
