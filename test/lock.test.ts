@@ -1,0 +1,104 @@
+// The writer lock: one writer per directory, in this process or any other; a lock left by a dead
+// process (including one whose pid was reused) is taken over.
+import { describe, expect, test } from 'vitest';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { entries } from './entry.js';
+import { collect, expectSeglogError, harness, killHard, spawnFixture } from './helpers.js';
+
+describe.each(entries)('$name: directory lock', (entry) => {
+  const h = harness(entry);
+
+  test('a second openLog on the same directory in the same process is ERR_LOCKED naming the directory', async () => {
+    const dir = h.tmp();
+    await h.open(dir);
+    await expectSeglogError(h.mod, () => h.mod.openLog(dir), 'ERR_LOCKED', [dir]);
+    // also through another spelling of the same path
+    await expectSeglogError(h.mod, () => h.mod.openLog(`${dir}/./`), 'ERR_LOCKED');
+  });
+
+  test('two concurrent openLog calls on one directory: exactly one wins, the other is ERR_LOCKED', async () => {
+    const dir = h.tmp();
+    const results = await Promise.allSettled([h.mod.openLog(dir), h.mod.openLog(dir)]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won.length).toBe(1);
+    expect(lost.length).toBe(1);
+    const err = (lost[0] as PromiseRejectedResult).reason as { code: string };
+    expect(err).toBeInstanceOf(h.mod.SeglogError);
+    expect(err.code).toBe('ERR_LOCKED');
+    await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof h.mod.openLog>>>).value.close();
+  });
+
+  test('after close the directory can be opened again', async () => {
+    const dir = h.tmp();
+    for (let i = 0; i < 3; i++) {
+      const log = await h.open(dir);
+      log.topic('t').appendSync(Buffer.from(`open ${i}`));
+      await log.close();
+    }
+    const log = await h.open(dir);
+    expect(collect(log.topic('t').read()).map((r) => r.valueBytes!.toString())).toEqual(['open 0', 'open 1', 'open 2']);
+  });
+
+  test('a directory held by another live process is ERR_LOCKED, and free again once that process closes it', async () => {
+    const dir = h.tmp();
+    const child = spawnFixture(h, 'hold-lock.mjs', [entry.dist, dir]);
+    await child.waitFor((l) => l === 'open');
+    await expectSeglogError(h.mod, () => h.mod.openLog(dir), 'ERR_LOCKED', [dir]);
+    child.child.kill('SIGTERM'); // the child closes its log and exits
+    await child.exit();
+    expect(child.child.exitCode, `signal ${child.child.signalCode} stderr ${child.stderr}`).toBe(0);
+    const log = await h.open(dir);
+    expect(log.topic('held').get(0)!.valueBytes!.toString()).toMatch(/^pid \d+$/);
+  });
+
+  test('another process cannot open a directory this process holds: it gets ERR_LOCKED', async () => {
+    const dir = h.tmp();
+    await h.open(dir);
+    const child = spawnFixture(h, 'hold-lock.mjs', [entry.dist, dir]);
+    const line = await child.waitFor((l) => l.startsWith('error') || l === 'open');
+    expect(line).toMatch(/^error ERR_LOCKED /);
+    await child.exit();
+  });
+
+  test('a lock left by a process killed with SIGKILL is taken over, and its data is there', async () => {
+    const dir = h.tmp();
+    const child = spawnFixture(h, 'hold-lock.mjs', [entry.dist, dir]);
+    await child.waitFor((l) => l === 'open');
+    const pid = child.child.pid!;
+    await killHard(child);
+    expect(fs.existsSync(path.join(dir, 'seglog.lock'))).toBe(true); // left behind
+    const log = await h.open(dir);
+    expect(log.topic('held').get(0)!.valueBytes!.toString()).toBe(`pid ${pid}`);
+    // and now this process holds it
+    await expectSeglogError(h.mod, () => h.mod.openLog(dir), 'ERR_LOCKED');
+  });
+
+  test('a lock whose pid now belongs to another, later-started process (pid reuse) is taken over', async () => {
+    const dir = h.tmp();
+    // first create the log, so the lock is the only thing in the way
+    await (await h.mod.openLog(dir)).close();
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    h.track(sleeper);
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    // the lock names a live pid, but a start time that is not that process's
+    fs.writeFileSync(path.join(dir, 'seglog.lock'), `${sleeper.pid} 1 ${os.hostname()}\n`);
+    const log = await h.open(dir);
+    log.topic('t').appendSync(Buffer.from('x'));
+    await log.close();
+    sleeper.kill('SIGKILL');
+  });
+
+  test('a lock of a dead pid is taken over', async () => {
+    const dir = h.tmp();
+    await (await h.mod.openLog(dir)).close();
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    fs.writeFileSync(path.join(dir, 'seglog.lock'), `${gone.pid} 12345 ${os.hostname()}\n`);
+    const log = await h.open(dir);
+    expect(log.topics()).toEqual([]);
+  });
+});
