@@ -155,7 +155,16 @@ export class Reader<V> {
     }
   }
 
+  /** Finds the record at `offset` in its segment; every offset in [startOffset, endOffset) exists. */
   private getIn(seg: Segment, offset: number): LogRecord<V> | undefined {
+    const rec = this.findIn(seg, offset);
+    if (rec === undefined) {
+      throw new SeglogError('ERR_CORRUPT', `offset ${offset} of topic ${this.topic.name} is missing from ${seg.logPath}`, { file: seg.logPath, value: offset });
+    }
+    return rec;
+  }
+
+  private findIn(seg: Segment, offset: number): LogRecord<V> | undefined {
     const index = seg.index!;
     const entry = index.floor(offset - seg.baseOffset);
     let pos = entry >= 0 ? index.positionAt(entry) : 0;
@@ -358,7 +367,10 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       if (this.pos >= seg.endPosition()) {
         if (this.segIdx + 1 >= segs.length) return false;
         this.segIdx++;
-        this.topic.indexesOf(segs[this.segIdx]!);
+        const nextSeg = this.topic.indexesOf(segs[this.segIdx]!);
+        if (nextSeg.baseOffset > this.expected) {
+          throw new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 });
+        }
         this.pos = 0;
         this.buf = undefined;
         continue;
@@ -380,6 +392,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       if (this.fromFile && !checksumMatches(buf, p, batchBytes)) throw seg.corrupt(this.pos, 'checksum mismatch');
       const base = readU64(buf, p + H_BASE_OFFSET);
       const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
+      if (base > this.expected) throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
       this.pos += batchBytes;
       this.expected = last + 1;
       if (last < this.from) continue;

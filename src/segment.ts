@@ -10,7 +10,7 @@ import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
 import {
-  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
+  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, CHECKSUM_FROM, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
   readU64, segmentFileName,
 } from './format.js';
@@ -315,25 +315,22 @@ export class Segment {
     return { endPosition: pos, nextOffset: next, maxTimestampMs: maxTs };
   }
 
-  /** Whether some valid batch starts at or after `position` (tells damage in the middle from a torn tail). */
+  /**
+   * Whether a valid batch starts anywhere after the invalid one at `position`: tells damage in
+   * the middle of the data (ERR_CORRUPT) from a torn tail (cut). The damaged batch's own length
+   * may be wrong, so every later position is tried (a rare path: only after an invalid batch).
+   */
   hasValidBatchAfter(position: number): boolean {
     const fileBytes = this.fileSizeNow();
-    // A damaged batch's own length field may still be right: try the position it points at first.
-    const header = this.readLog(position, Math.min(BATCH_HEADER_BYTES, fileBytes - position));
-    if (header.length >= 4) {
-      const len = readU32(header, H_BATCH_BYTES);
-      if (len >= BATCH_HEADER_BYTES && position + len < fileBytes && this.validBatchAt(position + len, fileBytes)) return true;
+    if (fileBytes - position <= BATCH_HEADER_BYTES) return false;
+    const tail = this.readLog(position, fileBytes - position);
+    for (let p = 1; p + BATCH_HEADER_BYTES <= tail.length; p++) {
+      if (tail[p + H_VERSION] !== FORMAT_VERSION) continue;
+      const len = readU32(tail, p + H_BATCH_BYTES);
+      if (len < BATCH_HEADER_BYTES || p + len > tail.length) continue;
+      if (checkBatch(tail, p, len, -1) === null) return true;
     }
     return false;
-  }
-
-  private validBatchAt(position: number, fileBytes: number): boolean {
-    const header = this.readLog(position, Math.min(BATCH_HEADER_BYTES, fileBytes - position));
-    if (header.length < BATCH_HEADER_BYTES) return false;
-    const len = readU32(header, H_BATCH_BYTES);
-    if (len < BATCH_HEADER_BYTES || position + len > fileBytes) return false;
-    const batch = this.readLog(position, len);
-    return checkBatch(batch, 0, len, -1) === null;
   }
 
   fileSizeNow(): number {

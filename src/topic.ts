@@ -268,6 +268,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
         if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
         values[i] = this.encodeValue(r.value);
         this.checkMeta(r);
+        this.checkRecordBytes(values[i]!, r.key, r.headers);
       }
       first = this._endOffset;
       for (let i = 0; i < records.length; i++) {
@@ -325,6 +326,18 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     const bytes = this.encodeValue(value);
     this.checkMeta(meta);
     return meta === undefined ? this.appendEncoded(bytes, undefined, undefined, undefined) : this.appendEncoded(bytes, meta.key, meta.headers, meta.timestamp);
+  }
+
+  /** Throws what appendEncoded would throw for this record (bad headers, too large), appending nothing. */
+  private checkRecordBytes(value: Uint8Array | null, key: string | Uint8Array | undefined, headers: Record<string, string | Uint8Array> | undefined): void {
+    const keyLen = key === undefined ? -1 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
+    const valueLen = value === null ? -1 : value.length;
+    const hBytes = headers === undefined ? 1 : headersBytes(headers);
+    const body = 2 + varintBytes(keyLen + 1) + Math.max(0, keyLen) + varintBytes(valueLen + 1) + Math.max(0, valueLen) + hBytes;
+    const bytes = varintBytes(body) + body;
+    if (bytes > this.options.maxRecordBytes) {
+      throw new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
+    }
   }
 
   /** Appends one record whose value is already encoded and whose meta was checked. */
