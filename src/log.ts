@@ -78,7 +78,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       // A topic folder the metadata does not know (metadata lost or copied without it).
       try { checkTopicName(e); } catch { continue; }
       const st = this.io.stat(path.join(this.dir, e));
-      if (st?.isDirectory && e !== 'meta.lmdb' && !e.startsWith('meta')) names.add(e);
+      if (st?.isDirectory) names.add(e);
     }
     for (const name of [...names].sort()) {
       if (this.io.stat(path.join(this.dir, name)) === undefined && this.meta.getState(name) === undefined) continue;

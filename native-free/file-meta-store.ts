@@ -1,0 +1,119 @@
+// MetaStore on plain files, for the native-free entry point: one JSON document `<dir>/meta.json`
+// ({ version, topics: { name: options }, state: { name: TopicState } }), replaced atomically
+// (write `meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
+// checkpoint puts are coalesced and written at the end of the tick.
+// Crash: the rename is atomic, so the file is either the old or the new document; a leftover
+// `meta.json.tmp` is ignored and overwritten.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SeglogError } from '../src/errors.js';
+import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
+
+export const META_JSON = 'meta.json';
+
+interface Document {
+  version: 1;
+  topics: Record<string, StoredTopicOptions>;
+  state: Record<string, TopicState>;
+}
+
+class FileMetaStore implements MetaStore {
+  readonly kind = 'files' as const;
+  private doc: Document;
+  private readonly file: string;
+  private dirty = false;
+  private scheduled = false;
+
+  constructor(private readonly dir: string, private readonly readOnly: boolean) {
+    this.file = path.join(dir, META_JSON);
+    this.doc = { version: 1, topics: {}, state: {} };
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SeglogError('ERR_IO', `cannot read ${this.file}: ${(err as Error).message}`, { file: this.file, cause: err });
+    }
+    if (text !== undefined) {
+      try {
+        const parsed = JSON.parse(text) as Document;
+        if (parsed.version !== 1 || typeof parsed.topics !== 'object' || typeof parsed.state !== 'object') throw new Error('unknown layout');
+        this.doc = parsed;
+      } catch (err) {
+        throw new SeglogError('ERR_CORRUPT', `metadata file ${this.file} is damaged: ${(err as Error).message}`, { file: this.file, cause: err });
+      }
+    }
+  }
+
+  listTopics(): string[] {
+    return Object.keys(this.doc.topics);
+  }
+
+  getTopicOptions(topic: string): StoredTopicOptions | undefined {
+    return this.doc.topics[topic];
+  }
+
+  putTopicOptions(topic: string, options: StoredTopicOptions): void {
+    this.doc.topics[topic] = options;
+    this.writeNow();
+  }
+
+  getState(topic: string): TopicState | undefined {
+    return this.doc.state[topic];
+  }
+
+  putStateSync(topic: string, state: TopicState): void {
+    this.doc.state[topic] = state;
+    this.writeNow();
+  }
+
+  putState(topic: string, state: TopicState): void {
+    this.doc.state[topic] = state;
+    this.dirty = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (this.dirty) {
+          try { this.writeNow(); } catch { /* a later durable put or close reports it */ }
+        }
+      });
+    }
+  }
+
+  deleteTopic(topic: string): void {
+    delete this.doc.topics[topic];
+    delete this.doc.state[topic];
+    this.writeNow();
+  }
+
+  async flush(): Promise<void> {
+    if (this.dirty) this.writeNow();
+  }
+
+  async close(): Promise<void> {
+    if (this.dirty && !this.readOnly) this.writeNow();
+  }
+
+  private writeNow(): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    const tmp = this.file + '.tmp';
+    let fd = -1;
+    try {
+      fd = fs.openSync(tmp, 'w');
+      fs.writeSync(fd, JSON.stringify(this.doc));
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = -1;
+      fs.renameSync(tmp, this.file);
+      const dfd = fs.openSync(this.dir, 'r');
+      try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+      this.dirty = false;
+    } catch (err) {
+      if (fd >= 0) try { fs.closeSync(fd); } catch { /* ignore */ }
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SeglogError(code === 'ENOSPC' ? 'ERR_NO_SPACE' : 'ERR_IO', `cannot write ${this.file}: ${(err as Error).message}`, { file: this.file, cause: err });
+    }
+  }
+}
+
+export const fileMetaStore: MetaStoreFactory = (dir, readOnly) => new FileMetaStore(dir, readOnly);
