@@ -6,7 +6,6 @@ import xxhash from 'xxhash-wasm';
 const { h32Raw } = await xxhash();
 
 export const BATCH_HEADER_BYTES = 44;
-export const BATCH_BYTES_MAX = 16 * 1024;
 export const OFFSET_INDEX_ENTRY_BYTES = 8;
 export const TIME_INDEX_ENTRY_BYTES = 12;
 

@@ -32,7 +32,8 @@ const hex = (b: Buffer | null | undefined): string | null | undefined => (b == n
 
 function genInput(rng: Rng, clock: { now: number }): Input {
   const r = rng.next();
-  const size = r < 0.6 ? rng.int(0, 200) : r < 0.95 ? rng.int(200, 4000) : rng.int(16 * 1024 + 1, 40 * 1024);
+  // small, medium, around the batch limit (BATCH_BYTES_MAX), and far past it
+  const size = r < 0.6 ? rng.int(0, 200) : r < 0.9 ? rng.int(200, 3500) : r < 0.95 ? rng.int(3500, 6000) : rng.int(16 * 1024 + 1, 40 * 1024);
   const value = rng.bytes(size);
   const meta: Input['meta'] = {};
   let key: Buffer | undefined;
