@@ -19,4 +19,5 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const entries: Entry[] = [
   { name: 'seglog', load: () => import('../src/index.js'), dist: path.join(root, 'dist/src/index.js') },
+  { name: 'seglog/native-free', load: () => import('../native-free/index.js'), dist: path.join(root, 'dist/native-free/index.js') },
 ];

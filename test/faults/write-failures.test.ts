@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLogWith, type Log } from '../../src/log.js';
 import { lmdbMetaStore } from '../../src/meta/lmdb-store.js';
-import { openLog, SeglogError } from '../../src/index.js';
+import { fileMetaStore } from '../../native-free/file-meta-store.js';
+import type { MetaStoreFactory } from '../../src/meta/meta-store.js';
+import { SeglogError } from '../../src/index.js';
 import { faultyIO, type FaultPlan } from './faulty-io.js';
 
 let dir: string;
@@ -21,10 +23,15 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try { await p; return undefined; } catch (err) { expect(err).toBeInstanceOf(SeglogError); return (err as SeglogError).code; }
 }
 
+const wirings: Array<[string, MetaStoreFactory]> = [['seglog', lmdbMetaStore], ['seglog/native-free', fileMetaStore]];
+
+describe.each(wirings)('%s', (_name, meta) => {
+const openLog = (d: string) => openLogWith({ meta }, d);
+
 describe.each(['fsync', 'os'] as const)('write failures under durability %s', (durability) => {
   it('a full disk rejects the append with ERR_NO_SPACE, keeps the log readable, and appends work again once space is freed', async () => {
     const plan: FaultPlan = {};
-    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability });
+    const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
     const t = log.topic('t');
     for (let i = 0; i < 10; i++) await t.append(Buffer.from(`v${i}`));
     plan.writeError = 'ENOSPC';
@@ -43,7 +50,7 @@ describe.each(['fsync', 'os'] as const)('write failures under durability %s', (d
 
   it('a write cut short by a full disk leaves no partial batch behind', async () => {
     const plan: FaultPlan = {};
-    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability });
+    const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
     const t = log.topic('t');
     await t.append(Buffer.from('first'));
     plan.writeBudgetBytes = 30; // part of the next batch fits, then ENOSPC
@@ -58,7 +65,7 @@ describe.each(['fsync', 'os'] as const)('write failures under durability %s', (d
 
   it('a failure behind appendSync is reported by the next append call and an error event', async () => {
     const plan: FaultPlan = {};
-    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability });
+    const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
     const events: SeglogError[] = [];
     log.on('error', (e) => events.push(e));
     const t = log.topic('t');
@@ -81,7 +88,7 @@ describe.each(['fsync', 'os'] as const)('write failures under durability %s', (d
 describe('fsync failures', () => {
   it('a failed fsync rejects the appends waiting on it with ERR_IO, and the log refuses writes until reopened', async () => {
     const plan: FaultPlan = {};
-    const log = await openLogWith({ meta: lmdbMetaStore, io: faultyIO(plan) }, dir, { durability: 'fsync' });
+    const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability: 'fsync' });
     const t = log.topic('t');
     await t.append(Buffer.from('durable'));
     plan.fsyncError = 'EIO';
@@ -99,4 +106,5 @@ describe('fsync failures', () => {
     expect(await again.topic('t').append(Buffer.from('later'))).toBe(1);
     await again.close();
   });
+});
 });
