@@ -648,22 +648,21 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   /**
    * Periodic checkpoint (the log's timer): hand buffered records to the OS, fsync them with the
-   * index entries, and record the new recovery point.
+   * index entries, and record the new recovery point. Nothing to do when nothing was appended.
    */
   async checkpoint(): Promise<void> {
     if (this.closed || this.ctx.options.readOnly) return;
-    if (this.tickScheduled) this.flushTick();
-    try {
-      this.writePending();
-    } catch {
-      return;
-    }
-    await this.syncAll();
+    const seg = this.active;
+    if (!this.tickScheduled && seg.endPosition() === this.checkpointed.position && seg.baseOffset === this.checkpointed.base) return;
+    await this.flush();
+  }
+
+  /** Records the synced point as the recovery point (cheap, not durable by itself: see MetaStore.putState). */
+  private recordRecoveryPoint(): void {
     const rp = this.synced;
-    if (rp.base !== this.checkpointed.base || rp.position !== this.checkpointed.position) {
-      this.checkpointed = rp;
-      if (this.dirtyMarked) this.ctx.meta.putState(this.name, this.stateFor(false, rp));
-    }
+    if (rp.base === this.checkpointed.base && rp.position === this.checkpointed.position) return;
+    this.checkpointed = rp;
+    if (this.dirtyMarked) this.ctx.meta.putState(this.name, this.stateFor(false, rp));
   }
 
   /** fsyncs all written data and index entries (flush(), checkpoints, close). */
@@ -688,6 +687,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     if (this.tickScheduled) this.flushTick();
     this.writePending();
     await this.syncAll();
+    this.recordRecoveryPoint();
   }
 
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */

@@ -1,7 +1,9 @@
 // MetaStore on LMDB: one environment `<dir>/meta.lmdb`, keys `topic/<name>` (options) and
 // `state/<name>` (recovery state), values msgpack-encoded by lmdb-js. Sync puts are LMDB write
-// transactions with LMDB's default durability; async puts are batched by lmdb-js.
-// Crash: LMDB is crash-safe by itself; a lost async put only means an older recovery point.
+// transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
+// one transaction at the end of the tick; a later sync put of the same key supersedes a pending
+// one (lmdb-js's own async puts would land after it and undo a clean-shutdown marker).
+// Crash: LMDB is crash-safe by itself; a lost checkpoint put only means an older recovery point.
 import { open, type RootDatabase } from 'lmdb';
 import path from 'node:path';
 import { SeglogError } from '../errors.js';
@@ -12,6 +14,8 @@ export const META_FILE = 'meta.lmdb';
 class LmdbMetaStore implements MetaStore {
   readonly kind = 'lmdb' as const;
   private db: RootDatabase;
+  private pending = new Map<string, TopicState>();
+  private scheduled = false;
 
   constructor(dir: string, readOnly: boolean) {
     try {
@@ -36,18 +40,35 @@ class LmdbMetaStore implements MetaStore {
   }
 
   getState(topic: string): TopicState | undefined {
-    return this.db.get('state/' + topic) as TopicState | undefined;
+    return this.pending.get(topic) ?? (this.db.get('state/' + topic) as TopicState | undefined);
   }
 
   putStateSync(topic: string, state: TopicState): void {
+    this.pending.delete(topic);
     this.db.putSync('state/' + topic, state);
   }
 
   putState(topic: string, state: TopicState): void {
-    void this.db.put('state/' + topic, state);
+    this.pending.set(topic, state);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      try { this.writePending(); } catch { /* the next durable put or close reports a failing store */ }
+    });
+  }
+
+  private writePending(): void {
+    if (this.pending.size === 0) return;
+    const entries = [...this.pending];
+    this.pending.clear();
+    this.db.transactionSync(() => {
+      for (const [topic, state] of entries) this.db.putSync('state/' + topic, state);
+    });
   }
 
   deleteTopic(topic: string): void {
+    this.pending.delete(topic);
     this.db.transactionSync(() => {
       this.db.removeSync('topic/' + topic);
       this.db.removeSync('state/' + topic);
@@ -55,10 +76,12 @@ class LmdbMetaStore implements MetaStore {
   }
 
   async flush(): Promise<void> {
+    this.writePending();
     await this.db.flushed;
   }
 
   async close(): Promise<void> {
+    this.writePending();
     await this.db.close();
   }
 }
