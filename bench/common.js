@@ -1,5 +1,6 @@
 // Shared helpers for the benchmark workloads: argument parsing, timing, statistics,
 // temporary directories, test data, and loading the library from dist/.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,6 +137,19 @@ export function gc() {
     globalThis.gc();
     globalThis.gc();
   }
+}
+
+/**
+ * Before each measurement: write back dirty pages left by the previous one (so its writeback does
+ * not land on the next implementation's clock) and collect garbage.
+ */
+let syncMissing = false;
+export function settle() {
+  if (!syncMissing) {
+    const r = spawnSync('sync', [], { stdio: 'ignore' });
+    if (r.error) syncMissing = true;
+  }
+  gc();
 }
 
 export function median(xs) {

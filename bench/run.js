@@ -20,7 +20,7 @@ if (typeof globalThis.gc !== 'function' && !process.env.SEGLOG_BENCH_NO_RESPAWN)
 }
 
 const common = await import('./common.js');
-const { parseArgs, USAGE, loadSeglog, makeValues, machineInfo, median, gc, fmtRate, fmtRatio, fmtNum, setKeepTmp, cleanupTmp } = common;
+const { parseArgs, USAGE, loadSeglog, makeValues, machineInfo, median, settle, fmtRate, fmtRatio, fmtNum, setKeepTmp, cleanupTmp } = common;
 
 let cfg;
 try {
@@ -89,7 +89,7 @@ for (const [id, file] of selected) {
         console.log('  skipped (seglog not available)');
         continue;
       }
-      gc();
+      settle();
       const out = await wl.run(ctx);
       results.workloads[id] = { title, ...out.details };
       if (out.details?.failed) failures += out.details.failed;
@@ -142,7 +142,7 @@ async function runRounds(wl, title) {
     const parts = [];
     for (const name of order) {
       if (failed[name]) continue;
-      gc();
+      settle();
       try {
         const r = await wl.impls[name](ctx, round);
         const rate = (r.ops / r.ms) * 1000;
