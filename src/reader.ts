@@ -140,6 +140,7 @@ export class Reader<V> {
       throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `offset ${offset} of topic ${topic.name} is below its start offset ${topic.startOffset}`, { value: offset });
     }
     const seg = topic.indexesOf(topic.segments[topic.segmentIndexFor(offset)]!);
+    if (seg === topic.active) topic.publishOpenBatch();
     try {
       return this.getIn(seg, offset);
     } catch (err) {
@@ -311,6 +312,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private readonly end: number,
     private readonly maxRecords: number, private readonly maxBytes: number) {
     this.expected = from;
+    topic.publishOpenBatch();
     if (from >= end) {
       this.segIdx = topic.segments.length;
       this.pos = 0;

@@ -69,6 +69,7 @@ export class Segment {
   endMaxTimestampMs = -1;
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
   indexDirty = false;
+  private indexIo: Promise<void> = Promise.resolve();
   private offsetIndex: OffsetIndex | undefined;
   private timeIdx: TimeIndex | undefined;
 
@@ -247,9 +248,24 @@ export class Segment {
     }
   }
 
-  async fsyncIndexes(): Promise<void> {
-    if (this.indexFd >= 0) await this.io.fsync(this.indexFd);
-    if (this.timeIndexFd >= 0) await this.io.fsync(this.timeIndexFd);
+  /**
+   * fsyncs the index files. Index fsyncs and the closing of their descriptors run one after the
+   * other through `indexIo`, so a descriptor is never closed under an fsync still running on it.
+   */
+  fsyncIndexes(): Promise<void> {
+    const run = this.indexIo.then(async () => {
+      if (this.indexFd >= 0) await this.io.fsync(this.indexFd);
+      if (this.timeIndexFd >= 0) await this.io.fsync(this.timeIndexFd);
+    });
+    this.indexIo = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes the index files once every fsync asked for before has finished. */
+  closeIndexFilesWhenIdle(): Promise<void> {
+    const run = this.indexIo.then(() => this.closeIndexFiles());
+    this.indexIo = run;
+    return run;
   }
 
   /** Closes the index files' descriptors (a closed segment's indexes are final). */
