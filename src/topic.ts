@@ -268,9 +268,14 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       for (let i = 0; i < records.length; i++) {
         const r = records[i];
         if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
-        values[i] = this.encodeValue(r.value);
-        this.checkMeta(r);
-        this.checkRecordBytes(values[i]!, r.key, r.headers);
+        const bytes = this.encodeValue(r.value);
+        values[i] = bytes;
+        if (r.key !== undefined || r.headers !== undefined || r.timestamp !== undefined) {
+          this.checkMeta(r);
+          this.checkRecordBytes(bytes, r.key, r.headers);
+        } else if (bytes !== null && bytes.length + 16 > this.options.maxRecordBytes) {
+          this.checkRecordBytes(bytes, undefined, undefined);
+        }
       }
       first = this._endOffset;
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
@@ -348,63 +353,67 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   /** Appends one record whose value is already encoded and whose meta was checked. */
   private appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
     headers: Record<string, string | Uint8Array> | undefined, timestamp: number): number {
+    // Hot path (bench W1/W2): single-byte varints are the rule and are handled inline.
     const key = typeof keyIn === 'string' ? Buffer.from(keyIn, 'utf8') : keyIn;
     const keyLen = key === undefined ? -1 : key.length;
     const valueLen = value === null ? -1 : value.length;
     const hBytes = headers === undefined ? 1 : headersBytes(headers);
+    const fixedBytes = (keyLen < 127 ? 1 + (keyLen > 0 ? keyLen : 0) : varintBytes(keyLen + 1) + keyLen)
+      + (valueLen < 127 ? 1 + (valueLen > 0 ? valueLen : 0) : varintBytes(valueLen + 1) + valueLen) + hBytes;
     // Size in a fresh batch (deltas 0): the size the limit is checked against.
-    const fixedBytes = varintBytes(keyLen + 1) + (keyLen > 0 ? keyLen : 0) + varintBytes(valueLen + 1) + (valueLen > 0 ? valueLen : 0) + hBytes;
     const freshBody = 2 + fixedBytes;
-    const freshBytes = varintBytes(freshBody) + freshBody;
-    if (freshBytes > this.options.maxRecordBytes) {
-      throw new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${freshBytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: freshBytes });
+    const freshBytes = (freshBody < 128 ? 1 : varintBytes(freshBody)) + freshBody;
+    const options = this.options;
+    if (freshBytes > options.maxRecordBytes) {
+      throw new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${freshBytes} bytes is larger than maxRecordBytes (${options.maxRecordBytes}) of topic ${this.name}`, { value: freshBytes });
     }
     if (!this.dirtyMarked) this.markDirty();
     const offset = this._endOffset;
     let seg = this.active;
-    // Roll before the record if the segment is full, too old, or out of relative offsets.
-    const segEnd = seg.endPosition();
-    if (segEnd > 0) {
-      // A new batch header is counted even when the record could join the open batch: a batch may
-      // be sealed for size right below, and the segment must not pass segmentBytes either way.
-      if (segEnd + BATCH_HEADER_BYTES + freshBytes > this.options.segmentBytes
-        || (this.options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > this.options.segmentMs)
-        || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX) {
-        this.roll();
-        seg = this.active;
-      }
-    }
     let chunk = this.chunk;
-    let recordBytes = 0;
-    let body = 0;
+    // Roll before the record if the segment is full, too old, or out of relative offsets. A new
+    // batch header is counted even when the record could join the open batch: the batch may be
+    // sealed for size right below, and the segment must not pass segmentBytes either way.
+    const segEnd = chunk !== undefined && !chunk.retired ? chunk.filePos + chunk.len : seg.endPosition();
+    if (segEnd > 0 && (segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes
+      || (options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > options.segmentMs)
+      || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX)) {
+      this.roll();
+      seg = this.active;
+      chunk = this.chunk;
+    }
+    let body = freshBody;
+    let recordBytes = freshBytes;
     if (this.batchStart >= 0) {
-      body = varintBytes(offset - this.batchBase) + varintBytes(zigzag(timestamp - this.batchBaseTs)) + fixedBytes;
-      recordBytes = varintBytes(body) + body;
-      const batchBytes = chunk!.len - this.batchStart;
-      if (batchBytes + recordBytes > BATCH_BYTES_MAX || chunk!.buf.length - chunk!.len < recordBytes) {
+      const od = offset - this.batchBase;
+      const tz = zigzag(timestamp - this.batchBaseTs);
+      body = (od < 128 ? 1 : varintBytes(od)) + (tz < 128 ? 1 : varintBytes(tz)) + fixedBytes;
+      recordBytes = (body < 128 ? 1 : varintBytes(body)) + body;
+      if (chunk!.len - this.batchStart + recordBytes > BATCH_BYTES_MAX || chunk!.buf.length - chunk!.len < recordBytes) {
         this.sealBatch();
+        body = freshBody;
+        recordBytes = freshBytes;
       }
     }
     if (this.batchStart < 0) {
-      body = freshBody;
-      recordBytes = freshBytes;
       if (chunk === undefined || chunk.retired || chunk.buf.length - chunk.len < BATCH_HEADER_BYTES + recordBytes) {
         chunk = this.newChunk(BATCH_HEADER_BYTES + recordBytes);
       }
       this.openBatch(chunk, offset, timestamp);
     }
-    chunk = chunk!;
-    const buf = chunk.buf;
-    let p = chunk.len;
-    p = writeVarint(buf, p, body);
-    p = writeVarint(buf, p, offset - this.batchBase);
-    p = writeVarint(buf, p, zigzag(timestamp - this.batchBaseTs));
-    p = writeVarint(buf, p, keyLen + 1);
+    const buf = chunk!.buf;
+    let p = chunk!.len;
+    if (body < 128) buf[p++] = body; else p = writeVarint(buf, p, body);
+    const od = offset - this.batchBase;
+    if (od < 128) buf[p++] = od; else p = writeVarint(buf, p, od);
+    const tz = zigzag(timestamp - this.batchBaseTs);
+    if (tz < 128) buf[p++] = tz; else p = writeVarint(buf, p, tz);
+    if (keyLen < 127) buf[p++] = keyLen + 1; else p = writeVarint(buf, p, keyLen + 1);
     if (keyLen > 0) { buf.set(key!, p); p += keyLen; }
-    p = writeVarint(buf, p, valueLen + 1);
+    if (valueLen < 127) buf[p++] = valueLen + 1; else p = writeVarint(buf, p, valueLen + 1);
     if (valueLen > 0) { buf.set(value!, p); p += valueLen; }
-    p = writeHeaders(buf, p, headers);
-    chunk.len = p;
+    if (headers === undefined) buf[p++] = 0; else p = writeHeaders(buf, p, headers);
+    chunk!.len = p;
     // The open batch's header is brought up to date only when a reader looks (publishOpenBatch)
     // or at seal: four header writes per record were measurable in bench W1.
     this.batchCount++;
