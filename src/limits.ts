@@ -33,5 +33,7 @@ export const TAIL_CACHE_BYTES = 4 * MiB;
  * (and only filled by get(), never by scans) so memory stays predictable.
  */
 export const READ_CACHE_BYTES_DEFAULT = 128 * MiB;
+/** A get() miss also reads the regions that follow, up to this many bytes: one syscall for many misses. */
+export const READ_SPAN_BYTES = 64 * KiB;
 /** get() regions are read into slabs of this size (one allocation for many regions; never reused). */
 export const READ_SLAB_BYTES = 1 * MiB;

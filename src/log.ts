@@ -15,7 +15,7 @@ import {
   checkTopicName, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
 } from './options.js';
-import { ReadCache } from './reader.js';
+import { ReadCache } from './read-cache.js';
 import { openTopic } from './recovery.js';
 import type { LogContext, Topic, TopicImpl, TopicStats } from './topic.js';
 

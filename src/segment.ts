@@ -17,6 +17,7 @@ import {
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { READ_CHUNK_BYTES } from './limits.js';
+import type { Region } from './read-cache.js';
 import path from 'node:path';
 
 /** A buffer of the newest bytes of the active segment; `buf[0]` is at `filePos` of the `.log`. */
@@ -67,6 +68,8 @@ export class Segment {
   firstTimestampMs = -1;
   /** Largest timestamp of the records in this segment and all before it (-1: not known yet). */
   endMaxTimestampMs = -1;
+  /** get() regions of this segment by offset-index entry (owned by ReadCache). */
+  regions: Array<Region | undefined> = [];
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
   indexDirty = false;
   private indexIo: Promise<void> = Promise.resolve();
@@ -130,6 +133,7 @@ export class Segment {
   }
 
   setIndexes(index: OffsetIndex, timeIndex: TimeIndex, rewrite: boolean): void {
+    this.regions = []; // cached get() regions are keyed by index entry
     this.offsetIndex = index;
     this.timeIdx = timeIndex;
     if (rewrite) {

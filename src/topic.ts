@@ -24,7 +24,8 @@ import type { ResolvedLogOptions, ResolvedTopicOptions, TopicOptions } from './o
 import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from './limits.js';
 import { Segment, writeFully, type Chunk } from './segment.js';
 import type { LogRecord } from './record.js';
-import { Reader, type ReadCache, type ReadOptions } from './reader.js';
+import { Reader, type ReadOptions } from './reader.js';
+import type { ReadCache } from './read-cache.js';
 import { loadIndexes } from './recovery.js';
 
 export interface AppendMeta {
