@@ -595,6 +595,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       await Promise.all([...segs.map((s) => (s.fd >= 0 ? this.ctx.io.fsync(s.fd) : undefined)), ...this.rollSyncs]);
     } catch (err) {
       const error = ioError('fsync', seg.logPath, err);
+      if (this.closed) throw error; // deleted or closed under the fsync: its files are gone, not failed
       this.ctx.fail(error);
       if (this.ctx.options.durability === 'fsync') this.forgetUnsynced();
       throw error;
@@ -648,7 +649,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
         if (point.base > this.synced.base) this.synced = point;
       },
       (err: unknown) => {
-        this.ctx.fail(ioError('fsync', old.logPath, err));
+        if (!this.closed) this.ctx.fail(ioError('fsync', old.logPath, err));
       },
     ).finally(() => old.closeIndexFilesWhenIdle());
     this.rollSyncs.push(done);
@@ -711,7 +712,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       await seg.fsyncIndexes();
     } catch (err) {
       const error = ioError('fsync', seg.indexPath, err);
-      this.ctx.fail(error);
+      if (!this.closed) this.ctx.fail(error);
       throw error;
     }
   }
