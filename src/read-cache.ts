@@ -4,35 +4,47 @@
 // one index search plus one table read instead of a walk over up to ~40 records (bench W4).
 // Regions are carved from slabs that are never reused: a record handed out stays valid after its
 // region is evicted. Only get() fills the cache; scans never do, so they cannot evict it.
-import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_RECORD_COUNT, readU32, readU64 } from './format.js';
+import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
+import { checksumMatches } from './segment.js';
 import { READ_SLAB_BYTES } from './limits.js';
 import { recordEnd, skipRecord } from './record.js';
 import type { Segment } from './segment.js';
 
 export class Region {
-  /** Offset of the first record of the region's first batch. */
-  readonly firstOffset: number;
+  /** Offset of the first record of the region's first undamaged batch (set by build). */
+  private firstOffset = 0;
   private recPos: Uint32Array | undefined = undefined;
   private recDelta: Uint32Array | undefined = undefined;
   private recBatch: Uint16Array | undefined = undefined;
   private batchBase: Float64Array | undefined = undefined;
   private batchTs: Float64Array | undefined = undefined;
+  /** Damaged batches: [firstOffset, lastOffset, position in buf] triples. */
+  private bad: number[] = [];
   /** Set by find(): the base offset and base timestamp of the found record's batch. */
   foundBatchBase = 0;
   foundBatchTs = 0;
+  /** Set by find() when it returns -2: the file position of the damaged batch. */
+  badPosition = 0;
 
-  constructor(readonly buf: Buffer) {
-    this.firstOffset = readU64(buf, H_BASE_OFFSET);
-  }
+  /** `buf` holds whole batches (framing checked) read from file position `filePos`. */
+  constructor(readonly buf: Buffer, readonly filePos: number) {}
 
-  /** Position in `buf` of the record at `offset`, or -1 when the region does not hold it. */
+  /**
+   * Position in `buf` of the record at `offset`; -1 when the region does not hold it, -2 when it
+   * lies in a batch whose checksum fails (see badPosition).
+   */
   find(offset: number): number {
     if (this.recPos === undefined) this.build();
+    for (let i = 0; i < this.bad.length; i += 3) {
+      if (offset >= this.bad[i]! && offset <= this.bad[i + 1]!) {
+        this.badPosition = this.filePos + this.bad[i + 2]!;
+        return -2;
+      }
+    }
     const deltas = this.recDelta!;
     const want = offset - this.firstOffset;
     let k = want;
-    if (k < 0) return -1;
-    if (k >= deltas.length || deltas[k] !== want) {
+    if (k < 0 || k >= deltas.length || deltas[k] !== want) {
       // Offsets are not dense here (never the case before compaction): binary search.
       let lo = 0;
       let hi = deltas.length - 1;
@@ -43,7 +55,14 @@ export class Region {
         if (d === want) { k = mid; break; }
         if (d < want) lo = mid + 1; else hi = mid - 1;
       }
-      if (k < 0) return -1;
+      if (k < 0) {
+        // A damaged batch's header can no longer say which offsets it holds: blame it.
+        if (this.bad.length > 0) {
+          this.badPosition = this.filePos + this.bad[2]!;
+          return -2;
+        }
+        return -1;
+      }
     }
     const b = this.recBatch![k]!;
     this.foundBatchBase = this.batchBase![b]!;
@@ -51,13 +70,25 @@ export class Region {
     return this.recPos![k]!;
   }
 
+  private isBad(position: number): boolean {
+    for (let i = 2; i < this.bad.length; i += 3) if (this.bad[i] === position) return true;
+    return false;
+  }
+
   private build(): void {
     const buf = this.buf;
     let records = 0;
     let batches = 0;
     for (let p = 0; p < buf.length; p += readU32(buf, p + H_BATCH_BYTES)) {
-      records += readU32(buf, p + H_RECORD_COUNT);
+      if (checksumMatches(buf, p, readU32(buf, p + H_BATCH_BYTES))) records += readU32(buf, p + H_RECORD_COUNT);
+      else this.bad.push(readU64(buf, p + H_BASE_OFFSET), readU64(buf, p + H_BASE_OFFSET) + readU32(buf, p + H_LAST_OFFSET_DELTA), p);
       batches++;
+    }
+    for (let p = 0; p < buf.length; p += readU32(buf, p + H_BATCH_BYTES)) {
+      if (!this.isBad(p)) {
+        this.firstOffset = readU64(buf, p + H_BASE_OFFSET);
+        break;
+      }
     }
     const recPos = new Uint32Array(records);
     const recDelta = new Uint32Array(records);
@@ -69,6 +100,7 @@ export class Region {
     for (let p = 0; p < buf.length; b++) {
       const batchBytes = readU32(buf, p + H_BATCH_BYTES);
       const base = readU64(buf, p + H_BASE_OFFSET);
+      if (this.isBad(p)) { p += batchBytes; continue; }
       batchBase[b] = base;
       batchTs[b] = readU64(buf, p + H_BASE_TIMESTAMP);
       const count = readU32(buf, p + H_RECORD_COUNT);

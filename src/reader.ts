@@ -107,56 +107,71 @@ export class Reader<V> {
       if (end <= seg.memFrom) {
         const region = this.cache.get(seg, entry) ?? this.loadRegions(seg, entry);
         const rp = region.find(offset);
+        if (rp === -2) throw seg.corrupt(region.badPosition, 'checksum mismatch');
         if (rp < 0) return undefined;
         return decodeRecord(region.buf, rp, region.buf.length, region.foundBatchBase, region.foundBatchTs, this.topic.codec);
       }
     }
+    // Walk path: the growing last region of the active segment, memory, or no cache. Batches read
+    // from the file are checked before their headers are believed; a damaged one is skipped and,
+    // if the offset is not found elsewhere, reported.
     let pos = entry >= 0 ? index.positionAt(entry) : 0;
     const regionEnd = entry >= 0 && entry + 1 < index.count ? index.positionAt(entry + 1) : seg.endPosition();
     const codec = this.topic.codec;
+    let damagedAt = -1;
     while (pos < regionEnd) {
       let buf: Buffer;
       let p: number;
       let limit: number;
       let bufFilePos: number;
+      let fromFile: boolean;
       if (pos >= seg.memFrom) {
         const chunk = seg.chunkAt(pos);
-        if (chunk === undefined) return undefined;
+        if (chunk === undefined) break;
         buf = chunk.buf;
         bufFilePos = chunk.filePos;
         p = pos - chunk.filePos;
         limit = Math.min(chunk.len, regionEnd - chunk.filePos);
+        fromFile = false;
       } else {
         buf = seg.readLog(pos, Math.min(regionEnd, seg.memFrom) - pos);
-        verifyRegion(buf, pos);
+        checkFraming(buf, pos);
         bufFilePos = pos;
         p = 0;
         limit = buf.length;
+        fromFile = true;
       }
       while (p + BATCH_HEADER_BYTES <= limit) {
         const batchBytes = readU32(buf, p + H_BATCH_BYTES);
+        if (batchBytes < BATCH_HEADER_BYTES) throw new SuspectIndex(bufFilePos + p, 'batch length below the header size');
+        if (fromFile && !checksumMatches(buf, p, batchBytes)) {
+          if (damagedAt < 0) damagedAt = bufFilePos + p;
+          p += batchBytes;
+          continue;
+        }
         const base = readU64(buf, p + H_BASE_OFFSET);
         const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
-        if (offset <= last) {
-          if (offset < base) return undefined;
+        if (offset >= base && offset <= last) {
           const count = readU32(buf, p + H_RECORD_COUNT);
           const end = p + batchBytes;
           let rp = p + BATCH_HEADER_BYTES;
           for (let k = 0; k < count; k++) {
             const delta = skipRecord(buf, rp, end);
             if (base + delta === offset) return decodeRecord(buf, rp, end, base, readU64(buf, p + H_BASE_TIMESTAMP), codec);
-            if (base + delta > offset) return undefined;
+            if (base + delta > offset) break;
             rp = recordEnd;
           }
-          return undefined;
+          break;
         }
-        if (batchBytes < BATCH_HEADER_BYTES) throw new SuspectIndex(bufFilePos + p, 'batch length below the header size');
         p += batchBytes;
       }
       pos = bufFilePos + p;
+      if (p + BATCH_HEADER_BYTES <= limit) break; // found the batch but not the record
     }
+    if (damagedAt >= 0) throw seg.corrupt(damagedAt, 'checksum mismatch');
     return undefined;
   }
+
 
   /**
    * Reads the region of index entry `entry` from the file, with the regions that follow it up to
@@ -173,12 +188,12 @@ export class Reader<V> {
       && (stop + 1 < index.count ? index.positionAt(stop + 1) : limit) - start <= READ_SPAN_BYTES) stop++;
     const end = stop < index.count ? index.positionAt(stop) : limit;
     const buf = seg.readLog(start, end - start, this.cache.allocate(end - start));
-    verifyRegion(buf, start);
+    checkFraming(buf, start);
     let first: Region | undefined;
     for (let e = entry; e < stop; e++) {
       const from = index.positionAt(e) - start;
       const to = e + 1 < index.count ? index.positionAt(e + 1) - start : end - start;
-      const region = new Region(buf.subarray(from, to));
+      const region = new Region(buf.subarray(from, to), start + from);
       if (e === entry) first = region;
       this.cache.put(seg, e, region);
     }
@@ -240,14 +255,16 @@ class SuspectIndex extends Error {
   }
 }
 
-/** Checks every batch of a region read from a file (structure of the framing, and checksums). */
-function verifyRegion(buf: Buffer, filePos: number): void {
+/**
+ * Checks that a region read from a file is whole batches end to end. If not, the index entry that
+ * led here is suspect (rebuilt once); checksums are checked per batch when a record is looked up.
+ */
+function checkFraming(buf: Buffer, filePos: number): void {
   let p = 0;
   while (p < buf.length) {
     if (p + BATCH_HEADER_BYTES > buf.length) throw new SuspectIndex(filePos + p, 'region does not end on a batch boundary');
     const batchBytes = readU32(buf, p + H_BATCH_BYTES);
     if (batchBytes < BATCH_HEADER_BYTES || p + batchBytes > buf.length) throw new SuspectIndex(filePos + p, `bad batch length ${batchBytes}`);
-    if (!checksumMatches(buf, p, batchBytes)) throw new SuspectIndex(filePos + p, 'checksum mismatch');
     p += batchBytes;
   }
 }
