@@ -9,11 +9,4 @@ export function openLog(dir: string, options?: LogOptions): Promise<Log> {
   return openLogWith({ meta: fileMetaStore }, dir, options);
 }
 
-export { SeglogError } from '../src/errors.js';
-export type { SeglogErrorCode } from '../src/errors.js';
-export type { Log, LogStats } from '../src/log.js';
-export type { LogOptions, TopicOptions, Durability, Cleanup } from '../src/options.js';
-export type { Codec } from '../src/codecs.js';
-export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from '../src/topic.js';
-export type { LogRecord } from '../src/record.js';
-export type { ReadOptions } from '../src/reader.js';
+export * from '../src/exports.js';

@@ -8,11 +8,4 @@ export function openLog(dir: string, options?: LogOptions): Promise<Log> {
   return openLogWith({ meta: lmdbMetaStore }, dir, options);
 }
 
-export { SeglogError } from './errors.js';
-export type { SeglogErrorCode } from './errors.js';
-export type { Log, LogStats } from './log.js';
-export type { LogOptions, TopicOptions, Durability, Cleanup } from './options.js';
-export type { Codec } from './codecs.js';
-export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from './topic.js';
-export type { LogRecord } from './record.js';
-export type { ReadOptions } from './reader.js';
+export * from './exports.js';

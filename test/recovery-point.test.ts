@@ -5,29 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
 import { fileMetaStore } from '../native-free/file-meta-store.js';
-import type { FileIO } from '../src/io/file-io.js';
-import { nodeFileIO } from '../src/io/node-fs.js';
+import { countingIO } from './faults/faulty-io.js';
 import { entries } from './entry.js';
 import { harness, killHard, spawnFixture } from './helpers.js';
-
-function countingIO(): FileIO & { logBytesRead: number } {
-  const logFds = new Set<number>();
-  const io = {
-    ...nodeFileIO,
-    logBytesRead: 0,
-    open(path: string, flags: string): number {
-      const fd = nodeFileIO.open(path, flags);
-      if (path.endsWith('.log')) logFds.add(fd); else logFds.delete(fd);
-      return fd;
-    },
-    read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
-      const n = nodeFileIO.read(fd, buf, offset, length, position);
-      if (logFds.has(fd)) io.logBytesRead += n;
-      return n;
-    },
-  };
-  return io;
-}
 
 const metas = { 'seglog': lmdbMetaStore, 'seglog/native-free': fileMetaStore } as const;
 const RECORDS = 40_000; // ~4.5 MB of log

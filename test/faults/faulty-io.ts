@@ -12,6 +12,35 @@ export interface FaultPlan {
   writeBudgetBytes?: number;
 }
 
+/** Wraps `open` so that the returned set always holds the descriptors of open `.log` files. */
+export function trackLogFds(base: FileIO): { open: FileIO['open']; logFds: Set<number> } {
+  const logFds = new Set<number>();
+  return {
+    logFds,
+    open(path: string, flags: string): number {
+      const fd = base.open(path, flags);
+      if (path.endsWith('.log')) logFds.add(fd); else logFds.delete(fd);
+      return fd;
+    },
+  };
+}
+
+/** A FileIO that counts the bytes read from `.log` files (what a recovery scan costs). */
+export function countingIO(base: FileIO = nodeFileIO): FileIO & { logBytesRead: number } {
+  const tracked = trackLogFds(base);
+  const io = {
+    ...base,
+    logBytesRead: 0,
+    open: tracked.open,
+    read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+      const n = base.read(fd, buf, offset, length, position);
+      if (tracked.logFds.has(fd)) io.logBytesRead += n;
+      return n;
+    },
+  };
+  return io;
+}
+
 function errno(code: string): NodeJS.ErrnoException {
   const err = new Error(`${code}: injected failure`) as NodeJS.ErrnoException;
   err.code = code;
@@ -19,16 +48,13 @@ function errno(code: string): NodeJS.ErrnoException {
 }
 
 export function faultyIO(plan: FaultPlan, base: FileIO = nodeFileIO): FileIO & { writes: number; fsyncs: number } {
-  const logFds = new Set<number>();
+  const tracked = trackLogFds(base);
+  const logFds = tracked.logFds;
   const io = {
     ...base,
     writes: 0,
     fsyncs: 0,
-    open(path: string, flags: string): number {
-      const fd = base.open(path, flags);
-      if (path.endsWith('.log')) logFds.add(fd); else logFds.delete(fd);
-      return fd;
-    },
+    open: tracked.open,
     write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
       if (logFds.has(fd)) {
         io.writes++;
