@@ -13,11 +13,13 @@ import type { Segment } from './segment.js';
 export class Region {
   /** Offset of the first record of the region's first undamaged batch (set by build). */
   private firstOffset = 0;
-  private recPos: Uint32Array | undefined = undefined;
-  private recDelta: Uint32Array | undefined = undefined;
-  private recBatch: Uint16Array | undefined = undefined;
-  private batchBase: Float64Array | undefined = undefined;
-  private batchTs: Float64Array | undefined = undefined;
+  /**
+   * Per record: [position of the record, position of its batch] in `buf` — one allocation per
+   * region (bench W4: five small typed arrays per region showed up as GC time).
+   */
+  private table: Uint32Array | undefined = undefined;
+  /** Per record offset minus firstOffset; only kept when offsets are not dense (compacted data). */
+  private deltas: Uint32Array | undefined = undefined;
   /** Damaged batches: [firstOffset, lastOffset, position in buf] triples. */
   private bad: number[] = [];
   /** Set by find(): the base offset and base timestamp of the found record's batch. */
@@ -34,28 +36,19 @@ export class Region {
    * lies in a batch whose checksum fails (see badPosition).
    */
   find(offset: number): number {
-    if (this.recPos === undefined) this.build();
-    for (let i = 0; i < this.bad.length; i += 3) {
-      if (offset >= this.bad[i]! && offset <= this.bad[i + 1]!) {
-        this.badPosition = this.filePos + this.bad[i + 2]!;
-        return -2;
+    if (this.table === undefined) this.build();
+    const table = this.table!;
+    const n = table.length >>> 1;
+    let k = offset - this.firstOffset;
+    if (this.deltas !== undefined) k = search(this.deltas, k);
+    if (k < 0 || k >= n || this.bad.length > 0) {
+      for (let i = 0; i < this.bad.length; i += 3) {
+        if (offset >= this.bad[i]! && offset <= this.bad[i + 1]!) {
+          this.badPosition = this.filePos + this.bad[i + 2]!;
+          return -2;
+        }
       }
-    }
-    const deltas = this.recDelta!;
-    const want = offset - this.firstOffset;
-    let k = want;
-    if (k < 0 || k >= deltas.length || deltas[k] !== want) {
-      // Offsets are not dense here (never the case before compaction): binary search.
-      let lo = 0;
-      let hi = deltas.length - 1;
-      k = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1;
-        const d = deltas[mid]!;
-        if (d === want) { k = mid; break; }
-        if (d < want) lo = mid + 1; else hi = mid - 1;
-      }
-      if (k < 0) {
+      if (k < 0 || k >= n) {
         // A damaged batch's header can no longer say which offsets it holds: blame it.
         if (this.bad.length > 0) {
           this.badPosition = this.filePos + this.bad[2]!;
@@ -64,10 +57,10 @@ export class Region {
         return -1;
       }
     }
-    const b = this.recBatch![k]!;
-    this.foundBatchBase = this.batchBase![b]!;
-    this.foundBatchTs = this.batchTs![b]!;
-    return this.recPos![k]!;
+    const batchPos = table[2 * k + 1]!;
+    this.foundBatchBase = readU64(this.buf, batchPos + H_BASE_OFFSET);
+    this.foundBatchTs = readU64(this.buf, batchPos + H_BASE_TIMESTAMP);
+    return table[2 * k]!;
   }
 
   private isBad(position: number): boolean {
@@ -78,48 +71,56 @@ export class Region {
   private build(): void {
     const buf = this.buf;
     let records = 0;
-    let batches = 0;
+    let first = -1;
     for (let p = 0; p < buf.length; p += readU32(buf, p + H_BATCH_BYTES)) {
-      if (checksumMatches(buf, p, readU32(buf, p + H_BATCH_BYTES))) records += readU32(buf, p + H_RECORD_COUNT);
-      else this.bad.push(readU64(buf, p + H_BASE_OFFSET), readU64(buf, p + H_BASE_OFFSET) + readU32(buf, p + H_LAST_OFFSET_DELTA), p);
-      batches++;
-    }
-    for (let p = 0; p < buf.length; p += readU32(buf, p + H_BATCH_BYTES)) {
-      if (!this.isBad(p)) {
-        this.firstOffset = readU64(buf, p + H_BASE_OFFSET);
-        break;
+      const base = readU64(buf, p + H_BASE_OFFSET);
+      if (checksumMatches(buf, p, readU32(buf, p + H_BATCH_BYTES))) {
+        records += readU32(buf, p + H_RECORD_COUNT);
+        if (first < 0) first = base;
+      } else {
+        this.bad.push(base, base + readU32(buf, p + H_LAST_OFFSET_DELTA), p);
       }
     }
-    const recPos = new Uint32Array(records);
-    const recDelta = new Uint32Array(records);
-    const recBatch = new Uint16Array(records);
-    const batchBase = new Float64Array(batches);
-    const batchTs = new Float64Array(batches);
+    this.firstOffset = Math.max(first, 0);
+    const table = new Uint32Array(records * 2);
+    let deltas: Uint32Array | undefined;
     let r = 0;
-    let b = 0;
-    for (let p = 0; p < buf.length; b++) {
+    for (let p = 0; p < buf.length;) {
       const batchBytes = readU32(buf, p + H_BATCH_BYTES);
-      const base = readU64(buf, p + H_BASE_OFFSET);
       if (this.isBad(p)) { p += batchBytes; continue; }
-      batchBase[b] = base;
-      batchTs[b] = readU64(buf, p + H_BASE_TIMESTAMP);
+      const base = readU64(buf, p + H_BASE_OFFSET);
       const count = readU32(buf, p + H_RECORD_COUNT);
       const end = p + batchBytes;
       let rp = p + BATCH_HEADER_BYTES;
       for (let k = 0; k < count; k++, r++) {
-        recPos[r] = rp;
-        recDelta[r] = base + skipRecord(buf, rp, end) - this.firstOffset;
-        recBatch[r] = b;
+        table[2 * r] = rp;
+        table[2 * r + 1] = p;
+        const delta = base + skipRecord(buf, rp, end) - this.firstOffset;
+        if (delta !== r && deltas === undefined) {
+          deltas = new Uint32Array(records);
+          for (let j = 0; j < r; j++) deltas[j] = j;
+        }
+        if (deltas !== undefined) deltas[r] = delta;
         rp = recordEnd;
       }
       p = end;
     }
-    this.recPos = recPos;
-    this.recDelta = recDelta;
-    this.recBatch = recBatch;
-    this.batchBase = batchBase;
-    this.batchTs = batchTs;
+    this.table = table;
+    this.deltas = deltas;
   }
+}
+
+/** Index of `want` in the sorted `deltas`, or -1. */
+function search(deltas: Uint32Array, want: number): number {
+  let lo = 0;
+  let hi = deltas.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const d = deltas[mid]!;
+    if (d === want) return mid;
+    if (d < want) lo = mid + 1; else hi = mid - 1;
+  }
+  return -1;
 }
 
 export class ReadCache {
