@@ -97,6 +97,15 @@ interface Waiter {
   offset: number;
 }
 
+/** Where a multi-record append began (see TopicImpl.mark). */
+interface Mark {
+  seg: Segment;
+  segments: number;
+  position: number;
+  endOffset: number;
+  maxTimestampMs: number;
+}
+
 /** Recovery point: where the log was fsynced (with its index entries) and checked. */
 interface RecoveryPoint {
   base: number;
@@ -282,9 +291,21 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
       // Date.now() per record was a third of the per-record cost).
       const now = Date.now();
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!;
-        this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
+      if (records.length === 1) {
+        this.appendEncoded(values[0]!, records[0]!.key, records[0]!.headers, records[0]!.timestamp ?? now);
+      } else {
+        // A batch can pass a chunk switch or a roll, which write what came before: if a later
+        // step fails, cut back to where the batch began so that none of it shows up later.
+        const mark = this.mark();
+        try {
+          for (let i = 0; i < records.length; i++) {
+            const r = records[i]!;
+            this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
+          }
+        } catch (err) {
+          this.rollbackTo(mark);
+          throw err;
+        }
       }
     } catch (err) {
       return Promise.reject(err);
@@ -429,6 +450,57 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     return offset;
   }
 
+  /** Where the log stands before a multi-record append (the open batch is sealed first). */
+  private mark(): Mark {
+    if (this.batchStart >= 0) this.sealBatch();
+    const seg = this.active;
+    return {
+      seg,
+      segments: this.segments.length,
+      position: seg.endPosition(),
+      endOffset: this._endOffset,
+      maxTimestampMs: this.maxTimestampMs,
+    };
+  }
+
+  /**
+   * Undoes everything appended since `mark`: segments rolled since are deleted, the file is cut
+   * back if part of it was written, and memory forgets the rest. Appends from before the mark that
+   * still wait to be written stay pending.
+   */
+  private rollbackTo(mark: Mark): void {
+    const io = this.ctx.io;
+    while (this.segments.length > mark.segments) {
+      const s = this.segments.pop()!;
+      this.dirtySegments.delete(s);
+      try { s.deleteFiles(); } catch (err) { this.ctx.fail(ioError('delete a rolled-back segment', s.logPath, err)); }
+    }
+    const seg = mark.seg;
+    if (seg.logBytes > mark.position) {
+      try {
+        io.truncate(seg.logFd(), mark.position);
+      } catch (err) {
+        this.ctx.fail(ioError('truncate after a failed append', seg.logPath, err));
+      }
+      seg.logBytes = mark.position;
+      this.committedEnd = mark.endOffset;
+      this.committedMaxTs = mark.maxTimestampMs;
+    }
+    while (seg.chunks.length > 0 && seg.chunks[seg.chunks.length - 1]!.filePos >= mark.position && seg.chunks.length > 1) seg.chunks.pop();
+    const chunk = seg.chunks.length > 0 ? seg.chunks[seg.chunks.length - 1]! : undefined;
+    if (chunk !== undefined) {
+      chunk.len = Math.min(chunk.len, Math.max(0, mark.position - chunk.filePos));
+      chunk.written = Math.min(chunk.written, chunk.len);
+      chunk.retired = true;
+    }
+    this.chunk = chunk;
+    this.batchStart = -1;
+    this._endOffset = Math.min(this._endOffset, mark.endOffset);
+    this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
+    seg.index!.truncateToPosition(mark.position);
+    seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
+  }
+
   private openBatch(chunk: Chunk, offset: number, timestamp: number): void {
     this.batchStart = chunk.len;
     startBatchHeader(chunk.buf, chunk.len, offset, timestamp);
@@ -477,9 +549,9 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   private newChunk(minBytes: number): Chunk {
     const seg = this.active;
-    if (this.chunk !== undefined && !this.chunk.retired) {
+    if (this.chunk !== undefined) {
       if (this.batchStart >= 0) this.sealBatch();
-      this.writePending();
+      this.writePending(); // a chunk retired by a rolled-back batch may still hold earlier appends
       this.chunk.retired = true;
     }
     const size = Math.max(minBytes, this.chunkBytesNext);
@@ -646,7 +718,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       fsyncDirAsync(io, this.dir),
     ]).then(
       () => {
-        if (point.base > this.synced.base) this.synced = point;
+        // (unless a failed batch rolled the new segment back meanwhile)
+        if (point.base > this.synced.base && this.active.baseOffset >= point.base) this.synced = point;
       },
       (err: unknown) => {
         if (!this.closed) this.ctx.fail(ioError('fsync', old.logPath, err));

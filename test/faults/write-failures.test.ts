@@ -63,6 +63,43 @@ describe.each(['fsync', 'os'] as const)('write failures under durability %s', (d
     await again.close();
   });
 
+  it('a batch that spans several write buffers and fails half-way leaves none of its records behind', async () => {
+    const plan: FaultPlan = {};
+    const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
+    const t = log.topic('t');
+    await t.append(Buffer.from('before'));
+    plan.writeBudgetBytes = 1_500_000; // the first 1 MiB buffer of the batch goes out, a later one fails
+    const big = Array.from({ length: 3000 }, (_, i) => ({ value: Buffer.alloc(1000, i % 251) }));
+    expect(await codeOf(t.appendBatch(big))).toBe('ERR_NO_SPACE');
+    expect(t.endOffset).toBe(1);
+    expect(values(log, 't')).toEqual(['before']);
+    plan.writeBudgetBytes = undefined;
+    expect(await t.append(Buffer.from('after'))).toBe(1);
+    await log.close();
+    const again = await openLog(dir);
+    expect(values(again, 't')).toEqual(['before', 'after']);
+    await again.close();
+  });
+
+  it('a batch that rolls segments and then fails leaves no records and no new segment behind', async () => {
+    const plan: FaultPlan = {};
+    const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
+    const t = log.topic('t', { segmentBytes: 64 * 1024 });
+    await t.append(Buffer.from('before'));
+    plan.writeBudgetBytes = 100_000; // the roll writes the first segment's part, a later write fails
+    const big = Array.from({ length: 400 }, (_, i) => ({ value: Buffer.alloc(1000, i % 251) }));
+    expect(await codeOf(t.appendBatch(big))).toBe('ERR_NO_SPACE');
+    expect(t.endOffset).toBe(1);
+    expect(log.stats().topics.t!.segments).toBe(1);
+    plan.writeBudgetBytes = undefined;
+    expect(await t.append(Buffer.from('after'))).toBe(1);
+    await log.close();
+    const again = await openLog(dir);
+    expect(values(again, 't')).toEqual(['before', 'after']);
+    expect(fs.readdirSync(path.join(dir, 't')).filter((f) => f.endsWith('.log'))).toEqual(['00000000000000000000.log']);
+    await again.close();
+  });
+
   it('a failure behind appendSync is reported by the next append call and an error event', async () => {
     const plan: FaultPlan = {};
     const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
