@@ -1,15 +1,15 @@
-// MetaStore on plain files, for the native-free entry point: one JSON document `<dir>/meta.json`
+// MetaStore on plain files, for the native-free entry point: one JSON document `<dir>/~meta.json`
 // ({ version, topics: { name: options }, state: { name: TopicState } }), replaced atomically
-// (write `meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
+// (write `~meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
 // checkpoint puts are coalesced and written at the end of the tick.
 // Crash: the rename is atomic, so the file is either the old or the new document; a leftover
-// `meta.json.tmp` is ignored and overwritten.
+// `~meta.json.tmp` is ignored and overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
+import { JSON_META_FILE as META_JSON } from '../src/format.js';
 import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
 
-export const META_JSON = 'meta.json';
 
 interface Document {
   version: 1;

@@ -34,7 +34,13 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const TMP_SUFFIX = '.tmp';
-export const LOCK_FILE = 'seglog.lock';
+// Files and folders of the library itself carry a '~', which no topic name can hold, so a topic
+// can never collide with them.
+export const LOCK_FILE = '~seglog.lock';
+export const LMDB_META_FILE = '~meta.lmdb';
+export const JSON_META_FILE = '~meta.json';
+/** A topic folder being deleted is first renamed to `<topic>~deleted` (finished at the next open). */
+export const DELETED_SUFFIX = '~deleted';
 
 const TWO_32 = 4294967296;
 /** Largest value a u64 field may hold (safe integers only). */

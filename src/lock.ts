@@ -1,4 +1,4 @@
-// DirectoryLock: one writer per directory. A lock file `seglog.lock` created exclusively holds
+// DirectoryLock: one writer per directory. A lock file `~seglog.lock` created exclusively holds
 // "<pid> <process start time> <hostname>". Inside one process a registry of held directories
 // refuses a second opener at once. A lock whose process is gone, or whose pid now belongs to a
 // process started at another time (pid reuse), is stale and taken over.
@@ -10,6 +10,20 @@ import { SeglogError } from './errors.js';
 import { LOCK_FILE } from './format.js';
 
 const held = new Set<string>();
+/** A takeover guard older than this was left by a process that died while taking over. */
+const TAKEOVER_STALE_MS = 10_000;
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
 /** Start time of a process (Linux: field 22 of /proc/<pid>/stat), or '' when unknown. */
 function processStartTime(pid: number): string {
@@ -41,39 +55,68 @@ export class DirectoryLock {
     }
     const file = path.join(dir, LOCK_FILE);
     const me = `${process.pid} ${processStartTime(process.pid)} ${os.hostname()}\n`;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fd = fs.openSync(file, 'wx');
-        try {
-          fs.writeSync(fd, me);
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (DirectoryLock.create(file, me)) {
         held.add(key);
         return new DirectoryLock(key, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new SeglogError('ERR_IO', `cannot create the lock file ${file}: ${(err as Error).message}`, { file, cause: err });
-        }
       }
-      const owner = DirectoryLock.owner(file);
+      const text = readText(file);
+      if (text === undefined) continue; // released meanwhile: try again
+      const owner = DirectoryLock.parse(file, text);
       if (owner !== undefined && !DirectoryLock.isStale(owner)) {
         throw new SeglogError('ERR_LOCKED', `${dir} is locked by process ${owner.pid} on ${owner.host} (lock file ${file})`, { file, value: owner.pid });
       }
-      // Stale: the owner is dead (or the file is unreadable garbage). Take it over.
-      try { fs.unlinkSync(file); } catch { /* another opener removed it first */ }
+      DirectoryLock.removeStale(file, text);
     }
-    throw new SeglogError('ERR_LOCKED', `${dir} is locked: the lock file ${file} keeps reappearing`, { file });
+    throw new SeglogError('ERR_LOCKED', `${dir} is locked: could not take over the lock file ${file}`, { file });
   }
 
-  private static owner(file: string): { pid: number; start: string; host: string } | undefined {
-    let text: string;
+  /** Creates the lock file exclusively with our identity; false when it exists. */
+  private static create(file: string, me: string): boolean {
+    let fd: number;
     try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      return undefined;
+      fd = fs.openSync(file, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new SeglogError('ERR_IO', `cannot create the lock file ${file}: ${(err as Error).message}`, { file, cause: err });
     }
+    try {
+      fs.writeSync(fd, me);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  }
+
+  /**
+   * Removes a stale lock file — only while holding `<lock>.takeover` (created exclusively), and only
+   * if the file still says what was judged stale: two openers taking over at once can otherwise
+   * delete the fresh lock the other one has just created.
+   */
+  private static removeStale(file: string, staleText: string): void {
+    const guard = file + '.takeover';
+    let fd: number;
+    try {
+      fd = fs.openSync(guard, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new SeglogError('ERR_IO', `cannot create ${guard}: ${(err as Error).message}`, { file: guard, cause: err });
+      // Another opener is taking over; a guard left by a process that died during a takeover is old.
+      try {
+        if (Date.now() - fs.statSync(guard).mtimeMs > TAKEOVER_STALE_MS) fs.unlinkSync(guard);
+      } catch { /* gone meanwhile */ }
+      sleepMs(5);
+      return;
+    }
+    try {
+      if (readText(file) === staleText) fs.unlinkSync(file);
+    } catch { /* removed meanwhile */ } finally {
+      fs.closeSync(fd);
+      try { fs.unlinkSync(guard); } catch { /* already gone */ }
+    }
+  }
+
+  private static parse(file: string, text: string): { pid: number; start: string; host: string } | undefined {
     const [pidText, start, host] = text.trim().split(' ');
     const pid = Number(pidText);
     if (!Number.isSafeInteger(pid) || pid <= 0) {

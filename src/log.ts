@@ -10,12 +10,14 @@ import { SeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './lock.js';
+import { DELETED_SUFFIX } from './format.js';
 import type { MetaStore, MetaStoreFactory } from './meta/meta-store.js';
 import {
   checkTopicName, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
 } from './options.js';
 import { ReadCache } from './read-cache.js';
+import { FdPool } from './fd-pool.js';
 import { openTopic } from './recovery.js';
 import type { LogContext, Topic, TopicImpl, TopicStats } from './topic.js';
 
@@ -51,11 +53,12 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   readonly meta: MetaStore;
   readonly options: ResolvedLogOptions;
   readonly readCache: ReadCache;
+  readonly fdPool = new FdPool();
   private readonly lock: DirectoryLock | undefined;
   private readonly open = new Map<string, TopicImpl<any>>();
   private closed = false;
   private closing: Promise<void> | undefined = undefined;
-  private failure: SeglogError | undefined = undefined;
+  private failed: SeglogError | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
 
@@ -75,6 +78,13 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     let entries: string[] = [];
     try { entries = this.io.readdir(this.dir); } catch (err) { throw ioError('readdir', this.dir, err); }
     for (const e of entries) {
+      if (e.endsWith(DELETED_SUFFIX)) {
+        // A deleteTopic that a crash interrupted: finish it.
+        const name = e.slice(0, -DELETED_SUFFIX.length);
+        names.delete(name);
+        if (!this.options.readOnly) this.finishDelete(name, path.join(this.dir, e));
+        continue;
+      }
       // A topic folder the metadata does not know (metadata lost or copied without it).
       try { checkTopicName(e); } catch { continue; }
       const st = this.io.stat(path.join(this.dir, e));
@@ -96,14 +106,19 @@ class LogImpl extends EventEmitter implements Log, LogContext {
 
   checkWritable(): void {
     this.checkOpen();
+    if (this.closing !== undefined) throw new SeglogError('ERR_CLOSED', `the log at ${this.dir} is closing`);
     if (this.options.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
-    if (this.failure !== undefined) {
-      throw new SeglogError('ERR_IO', `the log at ${this.dir} refuses writes after a failed fsync (reopen it): ${this.failure.message}`, { cause: this.failure });
+    if (this.failed !== undefined) {
+      throw new SeglogError('ERR_IO', `the log at ${this.dir} refuses writes after a failed fsync (reopen it): ${this.failed.message}`, { cause: this.failed });
     }
   }
 
+  get failure(): SeglogError | undefined {
+    return this.failed;
+  }
+
   fail(err: SeglogError): void {
-    if (this.failure === undefined) this.failure = err;
+    if (this.failed === undefined) this.failed = err;
     this.emitError(err);
   }
 
@@ -116,7 +131,11 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
     const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name));
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
-      this.storeOptions(name, { ...(stored ?? {}), ...toStored(this.options.defaults), ...(stored ?? {}), ...toStored(given) });
+      // Log-level defaults are not copied into a topic's options (a later change of the defaults
+      // reaches it), except the codec a new topic is created with: it says how its data is encoded.
+      const created = stored === undefined && given.codec === undefined && typeof this.options.defaults.codec === 'string'
+        ? { codec: this.options.defaults.codec } : {};
+      this.storeOptions(name, { ...created, ...(stored ?? {}), ...toStored(given) });
     }
     this.open.set(name, topic);
     return topic;
@@ -161,13 +180,26 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const topic = this.open.get(name);
     if (topic === undefined) return;
     this.open.delete(name);
-    topic.release(new SeglogError('ERR_CLOSED', `topic ${name} was deleted`));
+    await topic.shutdown(new SeglogError('ERR_CLOSED', `topic ${name} was deleted`));
+    // Rename first (atomic): a crash from here on finishes the deletion at the next open instead of
+    // leaving a topic with metadata and no files, or files and no metadata.
+    const doomed = topic.dir + DELETED_SUFFIX;
     try {
-      this.meta.deleteTopic(name);
-      this.io.removeDir(topic.dir);
+      this.io.removeDir(doomed);
+      this.io.rename(topic.dir, doomed);
       this.io.fsyncDir(this.dir);
     } catch (err) {
       throw ioError('delete topic', topic.dir, err);
+    }
+    this.finishDelete(name, doomed);
+  }
+
+  private finishDelete(name: string, doomed: string): void {
+    try {
+      this.meta.deleteTopic(name);
+      this.io.removeDir(doomed);
+    } catch (err) {
+      throw ioError('delete topic', doomed, err);
     }
   }
 
@@ -179,7 +211,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   }
 
   private async checkpointAll(): Promise<void> {
-    if (this.closed || this.checkpointRunning || this.failure !== undefined) return;
+    if (this.closed || this.checkpointRunning || this.failed !== undefined) return;
     this.checkpointRunning = true;
     try {
       for (const t of this.open.values()) await t.checkpoint();
@@ -207,7 +239,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     let firstError: unknown;
     for (const t of this.open.values()) {
       try {
-        if (this.failure !== undefined) t.release(new SeglogError('ERR_CLOSED', `topic ${t.name} closed after a failure`));
+        if (this.failed !== undefined) await t.shutdown(new SeglogError('ERR_CLOSED', `topic ${t.name} closed after a failure`));
         else await t.close();
       } catch (err) {
         firstError ??= err;

@@ -89,7 +89,10 @@ function decodeHeaders(buf: Buffer, pos: number): Record<string, Buffer> {
     p += nameLen;
     const valueLen = readVarint(buf, p, end);
     p = varintEnd;
-    headers[name] = buf.subarray(p, p + valueLen);
+    const value = buf.subarray(p, p + valueLen);
+    // A header may be called "__proto__": define it as a plain property, never as the prototype.
+    if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+    else headers[name] = value;
     p += valueLen;
   }
   return headers;

@@ -26,7 +26,12 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   const readOnly = ctx.options.readOnly;
   if (io.stat(dir) === undefined) {
     if (readOnly) throw new SeglogError('ERR_READ_ONLY', `topic ${name} does not exist and the log is read-only`, { value: name });
-    try { io.mkdir(dir); } catch (err) { throw ioError('mkdir', dir, err); }
+    try {
+      io.mkdir(dir);
+      io.fsyncDir(path.dirname(dir)); // the new topic folder survives a power cut
+    } catch (err) {
+      throw ioError('mkdir', dir, err);
+    }
   }
   let names: string[];
   try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }

@@ -18,6 +18,7 @@ import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { READ_CHUNK_BYTES } from './limits.js';
 import type { Region } from './read-cache.js';
+import type { FdPool } from './fd-pool.js';
 import path from 'node:path';
 
 /** A buffer of the newest bytes of the active segment; `buf[0]` is at `filePos` of the `.log`. */
@@ -68,6 +69,12 @@ export class Segment {
   firstTimestampMs = -1;
   /** Largest timestamp of the records in this segment and all before it (-1: not known yet). */
   endMaxTimestampMs = -1;
+  /** Bound on open descriptors shared by the log's segments (undefined in tools and tests). */
+  pool: FdPool | undefined = undefined;
+  /** While > 0 the pool must not close the `.log` descriptor (active segment, fsync in flight). */
+  pins = 0;
+  /** Set when the topic is closed or deleted: the files must not be opened again. */
+  private released = false;
   /** get() regions of this segment by offset-index entry (owned by ReadCache). */
   regions: Array<Region | undefined> = [];
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
@@ -89,7 +96,7 @@ export class Segment {
   static create(io: FileIO, dir: string, baseOffset: number): Segment {
     const seg = new Segment(io, dir, baseOffset, 0);
     try {
-      seg.fd = io.open(seg.logPath, 'w+');
+      seg.fd = io.open(seg.logPath, 'wx+');
       seg.indexFd = io.open(seg.indexPath, 'w+');
       seg.timeIndexFd = io.open(seg.timeIndexPath, 'w+');
     } catch (err) {
@@ -104,13 +111,34 @@ export class Segment {
   /** The descriptor of the `.log`, opened on first use. */
   logFd(): number {
     if (this.fd < 0) {
+      if (this.released) throw new SeglogError('ERR_CLOSED', `segment ${this.logPath} belongs to a closed or deleted topic`, { file: this.logPath });
       try {
         this.fd = this.io.open(this.logPath, 'r+');
       } catch (err) {
         throw ioError('open', this.logPath, err);
       }
+      this.pool?.opened(this);
+    } else {
+      this.pool?.touch(this);
     }
     return this.fd;
+  }
+
+  /** Closes the `.log` descriptor (the pool's choice); the next read reopens it. */
+  closeLogFd(): void {
+    if (this.fd >= 0) { try { this.io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
+  }
+
+  /** Closes everything for good (topic closed or deleted). */
+  release(): void {
+    this.released = true;
+    this.closeFiles();
+  }
+
+  /** The timestamp of the segment's first record (its first batch's base timestamp), -1 if empty. */
+  readFirstTimestamp(): number {
+    if (this.logBytes < BATCH_HEADER_BYTES) return -1;
+    return readU64(this.readLog(0, BATCH_HEADER_BYTES), H_BASE_TIMESTAMP);
   }
 
   /** Bytes readable in this segment: what the OS has plus what is buffered in memory. */
@@ -280,7 +308,8 @@ export class Segment {
 
   closeFiles(): void {
     this.closeIndexFiles();
-    if (this.fd >= 0) { try { this.io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
+    this.closeLogFd();
+    this.pool?.closed(this);
   }
 
   /** Removes the segment's files (retention, a cut after a crash, deleteTopic). */

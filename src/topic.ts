@@ -23,6 +23,7 @@ import type { MetaStore, TopicState } from './meta/meta-store.js';
 import type { ResolvedLogOptions, ResolvedTopicOptions, TopicOptions } from './options.js';
 import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from './limits.js';
 import { Segment, writeFully, type Chunk } from './segment.js';
+import type { FdPool } from './fd-pool.js';
 import type { LogRecord } from './record.js';
 import { Reader, type ReadOptions } from './reader.js';
 import type { ReadCache } from './read-cache.js';
@@ -87,6 +88,10 @@ export interface LogContext {
   checkOpen(): void;
   /** After a failed fsync: the log refuses writes until reopened. */
   fail(err: SeglogError): void;
+  /** The failure that made the log refuse writes, if any. */
+  readonly failure: SeglogError | undefined;
+  /** Bounds the descriptors of segment files open for reading. */
+  readonly fdPool: FdPool;
   /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
   emitError(err: SeglogError): void;
 }
@@ -94,8 +99,14 @@ export interface LogContext {
 interface Waiter {
   resolve: (offset: number) => void;
   reject: (err: unknown) => void;
+  /** What the promise resolves with (the first offset of a batch). */
   offset: number;
+  /** The last offset it covers: it is settled once everything up to here was written. */
+  last: number;
 }
+
+/** A timestamp this far from its batch's base starts a new batch (its zigzag delta stays a safe integer). */
+const TIMESTAMP_DELTA_MAX = 2 ** 51;
 
 /** Where a multi-record append began (see TopicImpl.mark). */
 interface Mark {
@@ -194,6 +205,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   private fsyncRunning: Promise<void> | undefined = undefined;
   /** fsyncs of rolled segments still running (awaited by syncAll). */
   private rollSyncs: Array<Promise<void>> = [];
+  /** syncAll calls in flight (awaited by shutdown before descriptors are closed). */
+  private syncing = new Set<Promise<void>>();
   private synced: RecoveryPoint;
   private checkpointed: RecoveryPoint;
   private readonly flushTickBound = (): void => this.flushTick();
@@ -213,6 +226,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this.synced = recovered;
     this.checkpointed = recovered;
     this.reader = new Reader<V>(this, ctx.readCache);
+    for (const seg of segments) seg.pool = ctx.fdPool;
+    if (segments.length > 0) segments[segments.length - 1]!.pins = Math.max(1, segments[segments.length - 1]!.pins);
   }
 
   get startOffset(): number {
@@ -263,7 +278,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     }
     if (this.ctx.options.durability === 'none') return Promise.resolve(offset);
     return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve, reject, offset });
+      this.tickWaiters.push({ resolve, reject, offset, last: offset });
     });
   }
 
@@ -312,7 +327,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     }
     if (this.ctx.options.durability === 'none') return Promise.resolve(first);
     return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve, reject, offset: first });
+      this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1 });
     });
   }
 
@@ -397,6 +412,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     // batch header is counted even when the record could join the open batch: the batch may be
     // sealed for size right below, and the segment must not pass segmentBytes either way.
     const segEnd = chunk !== undefined && !chunk.retired ? chunk.filePos + chunk.len : seg.endPosition();
+    if (options.segmentMs !== Infinity && seg.firstTimestampMs < 0 && seg.logBytes > 0) seg.firstTimestampMs = seg.readFirstTimestamp();
     if (segEnd > 0 && (segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes
       || (options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > options.segmentMs)
       || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX)) {
@@ -406,6 +422,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     }
     let body = freshBody;
     let recordBytes = freshBytes;
+    if (this.batchStart >= 0 && Math.abs(timestamp - this.batchBaseTs) > TIMESTAMP_DELTA_MAX) this.sealBatch();
     if (this.batchStart >= 0) {
       const od = offset - this.batchBase;
       const tz = zigzag(timestamp - this.batchBaseTs);
@@ -497,6 +514,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this.batchStart = -1;
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
+    this.committedEnd = Math.min(this.committedEnd, this._endOffset);
+    seg.pins = Math.max(seg.pins, 1); // it is the active segment again
     seg.index!.truncateToPosition(mark.position);
     seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
   }
@@ -582,6 +601,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this.committedEnd = this.batchStart >= 0 ? this.batchBase : this._endOffset;
     this.committedMaxTs = this.batchStart >= 0 ? this.batchMaxBefore : this.maxTimestampMs;
     this.dirtySegments.add(seg);
+    if (this.tickWaiters.length > 0 && this.ctx.options.durability !== 'none') this.dispatchWritten();
   }
 
   /**
@@ -606,7 +626,9 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     const waiters = this.tickWaiters;
     this.tickWaiters = [];
     for (const w of waiters) w.reject(error);
-    if (this.tickHasSync) this.pendingError = error;
+    // Records that no promise reports (appendSync, or any append under 'none') were lost: the
+    // next append call reports it.
+    if (this.tickHasSync || this.ctx.options.durability === 'none') this.pendingError = error;
     this.tickHasSync = false;
     this.ctx.emitError(error);
     return error;
@@ -623,14 +645,26 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       return; // writeFailed has rejected this tick's appends already
     }
     this.tickHasSync = false;
+    this.dispatchWritten();
+  }
+
+  /**
+   * Moves the appends whose records were all handed to the OS out of the tick: resolved now
+   * ('os'), or queued for the next group commit ('fsync'). Called after every successful write, so
+   * that a later failure in the same tick only rejects appends that really were not written.
+   */
+  private dispatchWritten(): void {
     const waiters = this.tickWaiters;
-    if (waiters.length === 0) return;
-    this.tickWaiters = [];
+    let n = 0;
+    while (n < waiters.length && waiters[n]!.last < this.committedEnd) n++;
+    if (n === 0) return;
+    const done = n === waiters.length ? waiters : waiters.slice(0, n);
+    this.tickWaiters = n === waiters.length ? [] : waiters.slice(n);
     if (this.ctx.options.durability === 'fsync') {
-      for (const w of waiters) this.syncWaiters.push(w);
+      for (const w of done) this.syncWaiters.push(w);
       this.startFsync();
     } else {
-      for (const w of waiters) w.resolve(w.offset);
+      for (const w of done) w.resolve(w.offset);
     }
   }
 
@@ -661,16 +695,27 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this.dirtySegments.clear();
     const seg = this.active;
     const point: RecoveryPoint = { base: seg.baseOffset, position: seg.logBytes, offset: this.committedEnd, maxTimestampMs: this.committedMaxTs };
+    for (const s of segs) s.pins++;
     try {
       // A segment rolled since the last fsync must be durable with its directory entry before
       // the recovery point may move into the segment that follows it.
       await Promise.all([...segs.map((s) => (s.fd >= 0 ? this.ctx.io.fsync(s.fd) : undefined)), ...this.rollSyncs]);
     } catch (err) {
+      if (this.closed) throw this.closedError();
       const error = ioError('fsync', seg.logPath, err);
-      if (this.closed) throw error; // deleted or closed under the fsync: its files are gone, not failed
       this.ctx.fail(error);
       if (this.ctx.options.durability === 'fsync') this.forgetUnsynced();
       throw error;
+    } finally {
+      for (const s of segs) s.pins--;
+    }
+    if (this.closed) throw this.closedError();
+    // Any failed fsync of this log (a rolled segment's, another topic's) means the page cache can no
+    // longer be trusted: a later fsync that succeeds proves nothing (Linux reports an error once).
+    const failure = this.ctx.failure;
+    if (failure !== undefined) {
+      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced();
+      throw failure;
     }
     if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
   }
@@ -681,19 +726,23 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
    * reopen, and hide them from readers now. (The log refuses writes from here on.)
    */
   private forgetUnsynced(): void {
-    const seg = this.active;
-    const keep = this.synced.base === seg.baseOffset ? this.synced.position : 0;
-    try {
-      if (seg.logBytes > keep) this.ctx.io.truncate(seg.logFd(), keep);
-    } catch {
-      // Nothing more can be done: the log already refuses writes and reports the fsync failure.
-    }
-    this.batchStart = -1;
-    if (this.chunk !== undefined) this.chunk.retired = true;
-    this._endOffset = Math.min(this._endOffset, this.synced.offset);
-    this.committedEnd = this._endOffset;
-    this.maxTimestampMs = this.synced.maxTimestampMs;
-    this.committedMaxTs = this.synced.maxTimestampMs;
+    const synced = this.synced;
+    let at = this.segments.findIndex((s) => s.baseOffset === synced.base);
+    if (at < 0) at = this.segments.length - 1;
+    const seg = this.segments[at]!;
+    this.rollbackTo({
+      seg,
+      segments: at + 1,
+      position: seg.baseOffset === synced.base ? synced.position : 0,
+      endOffset: seg.baseOffset === synced.base ? synced.offset : seg.baseOffset,
+      maxTimestampMs: synced.maxTimestampMs,
+    });
+    this.committedEnd = Math.min(this.committedEnd, this._endOffset);
+    this.committedMaxTs = Math.min(this.committedMaxTs, this.maxTimestampMs);
+  }
+
+  private closedError(): SeglogError {
+    return new SeglogError('ERR_CLOSED', `topic ${this.name} was closed or deleted before the append completed`);
   }
 
   /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */
@@ -706,12 +755,15 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     old.persistIndexes();
     old.dropChunks(0);
     const seg = Segment.create(this.ctx.io, this.dir, this._endOffset);
+    seg.pool = this.ctx.fdPool;
+    seg.pins = 1; // the active segment's descriptor is never closed by the pool
     this.segments.push(seg);
     // The old segment and its indexes are fsynced off the event loop (a blocking fsync here was
     // 10% of bench W1); the recovery point moves into the new segment once that is done. Under
     // 'fsync' the old segment stays in dirtySegments, so the tick's group commit covers it too.
     const point: RecoveryPoint = { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: this.committedMaxTs };
     const io = this.ctx.io;
+    // old keeps its active pin until its fsync is done; then the pool may close its descriptor.
     const done = Promise.all([
       old.fd >= 0 ? io.fsync(old.fd) : undefined,
       old.fsyncIndexes(),
@@ -724,7 +776,10 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       (err: unknown) => {
         if (!this.closed) this.ctx.fail(ioError('fsync', old.logPath, err));
       },
-    ).finally(() => old.closeIndexFilesWhenIdle());
+    ).finally(() => {
+      old.pins--;
+      return old.closeIndexFilesWhenIdle();
+    });
     this.rollSyncs.push(done);
     void done.then(() => { this.rollSyncs = this.rollSyncs.filter((p) => p !== done); });
   }
@@ -767,6 +822,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   /** Records the synced point as the recovery point (cheap, not durable by itself: see MetaStore.putState). */
   private recordRecoveryPoint(): void {
+    if (this.closed) return;
     const rp = this.synced;
     if (rp.base === this.checkpointed.base && rp.position === this.checkpointed.position) return;
     this.checkpointed = rp;
@@ -774,13 +830,23 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   }
 
   /** fsyncs all written data and index entries (flush(), checkpoints, close). */
-  async syncAll(): Promise<void> {
+  syncAll(): Promise<void> {
+    const run = this.syncAllNow();
+    this.syncing.add(run);
+    const forget = (): void => { this.syncing.delete(run); };
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async syncAllNow(): Promise<void> {
     while (this.fsyncRunning !== undefined) await this.fsyncRunning.catch(() => undefined);
+    if (this.closed) return;
     if (this.rollSyncs.length > 0) await Promise.all(this.rollSyncs.map((p) => p.catch(() => undefined)));
     const seg = this.active;
     seg.persistIndexes();
     this.dirtySegments.add(seg);
     await this.fsyncDirty();
+    if (this.closed) return;
     try {
       await seg.fsyncIndexes();
     } catch (err) {
@@ -796,6 +862,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     if (this.tickScheduled) this.flushTick();
     this.writePending();
     await this.syncAll();
+    if (this.closed) return; // deleted meanwhile: no state may be written for it any more
     this.recordRecoveryPoint();
   }
 
@@ -824,8 +891,22 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     for (const w of this.syncWaiters) w.reject(err);
     this.tickWaiters = [];
     this.syncWaiters = [];
-    for (const seg of this.segments) seg.closeFiles();
+    for (const seg of this.segments) seg.release();
     this.ctx.readCache.forgetTopic(this);
+  }
+
+  /**
+   * Stops the topic (deleteTopic, close after a failure): pending appends reject with `err` at once,
+   * and descriptors are closed only after the fsyncs still running on them have finished.
+   */
+  async shutdown(err: SeglogError): Promise<void> {
+    this.closed = true;
+    for (const w of this.tickWaiters) w.reject(err);
+    this.tickWaiters = [];
+    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
+    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
+    await Promise.allSettled(inFlight);
+    this.release(err);
   }
 
   /** Applies options given to a later log.topic(name, options) call. */

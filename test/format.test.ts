@@ -52,7 +52,7 @@ describe('constants match docs/format.md', () => {
     expect(format.CHECKSUM_FROM).toBe(8);
     expect(format.INDEX_ENTRY_BYTES).toBe(8);
     expect(format.TIME_INDEX_ENTRY_BYTES).toBe(12);
-    expect(format.LOCK_FILE).toBe('seglog.lock');
+    expect(format.LOCK_FILE).toBe('~seglog.lock');
   });
 
   test('segment file names are the base offset in 20 digits and parse back', () => {

@@ -70,7 +70,7 @@ describe.each(entries)('$name: directory lock', (entry) => {
     await child.waitFor((l) => l === 'open');
     const pid = child.child.pid!;
     await killHard(child);
-    expect(fs.existsSync(path.join(dir, 'seglog.lock'))).toBe(true); // left behind
+    expect(fs.existsSync(path.join(dir, '~seglog.lock'))).toBe(true); // left behind
     const log = await h.open(dir);
     expect(log.topic('held').get(0)!.valueBytes!.toString()).toBe(`pid ${pid}`);
     // and now this process holds it
@@ -85,7 +85,7 @@ describe.each(entries)('$name: directory lock', (entry) => {
     h.track(sleeper);
     await new Promise((resolve) => sleeper.once('spawn', resolve));
     // the lock names a live pid, but a start time that is not that process's
-    fs.writeFileSync(path.join(dir, 'seglog.lock'), `${sleeper.pid} 1 ${os.hostname()}\n`);
+    fs.writeFileSync(path.join(dir, '~seglog.lock'), `${sleeper.pid} 1 ${os.hostname()}\n`);
     const log = await h.open(dir);
     log.topic('t').appendSync(Buffer.from('x'));
     await log.close();
@@ -97,7 +97,7 @@ describe.each(entries)('$name: directory lock', (entry) => {
     await (await h.mod.openLog(dir)).close();
     const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
     await new Promise((resolve) => gone.once('exit', resolve));
-    fs.writeFileSync(path.join(dir, 'seglog.lock'), `${gone.pid} 12345 ${os.hostname()}\n`);
+    fs.writeFileSync(path.join(dir, '~seglog.lock'), `${gone.pid} 12345 ${os.hostname()}\n`);
     const log = await h.open(dir);
     expect(log.topics()).toEqual([]);
   });

@@ -1,4 +1,4 @@
-// MetaStore on LMDB: one environment `<dir>/meta.lmdb`, keys `topic/<name>` (options) and
+// MetaStore on LMDB: one environment `<dir>/~meta.lmdb`, keys `topic/<name>` (options) and
 // `state/<name>` (recovery state), values msgpack-encoded by lmdb-js. Sync puts are LMDB write
 // transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
 // one transaction at the end of the tick; a later sync put of the same key supersedes a pending
@@ -7,9 +7,10 @@
 import { open, type RootDatabase } from 'lmdb';
 import path from 'node:path';
 import { SeglogError } from '../errors.js';
+import { LMDB_META_FILE as META_FILE } from '../format.js';
 import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
+import fs from 'node:fs';
 
-export const META_FILE = 'meta.lmdb';
 
 class LmdbMetaStore implements MetaStore {
   readonly kind = 'lmdb' as const;
@@ -86,4 +87,19 @@ class LmdbMetaStore implements MetaStore {
   }
 }
 
-export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly) => new LmdbMetaStore(dir, readOnly);
+/** Metadata of a directory that has none (read-only open of a log written by the native-free entry). */
+class EmptyMetaStore implements MetaStore {
+  readonly kind = 'lmdb' as const;
+  listTopics(): string[] { return []; }
+  getTopicOptions(): undefined { return undefined; }
+  putTopicOptions(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getState(): undefined { return undefined; }
+  putStateSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  putState(): void { /* read-only: nothing to record */ }
+  deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  async flush(): Promise<void> { /* nothing to flush */ }
+  async close(): Promise<void> { /* nothing to close */ }
+}
+
+export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly) =>
+  readOnly && !fs.existsSync(path.join(dir, META_FILE)) ? new EmptyMetaStore() : new LmdbMetaStore(dir, readOnly);
