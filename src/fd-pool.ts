@@ -2,10 +2,24 @@
 // open their `.log` on first read and tell the pool; past the bound, the least recently used
 // descriptor of a segment that is not pinned (the active segment, or one with an fsync in flight)
 // is closed, and reopened by its segment on the next read.
+import fs from 'node:fs';
 import type { Segment } from './segment.js';
 
-/** Enough for the active segments of many topics plus a working set of readers, far below ulimits. */
-export const OPEN_SEGMENTS_MAX = 256;
+/**
+ * Segment descriptors kept open for reading: 128, or a quarter of the process's descriptor limit
+ * where that is lower (Linux: /proc/self/limits), leaving room for the application and LMDB.
+ */
+export const OPEN_SEGMENTS_MAX = openSegmentsMax();
+
+function openSegmentsMax(): number {
+  let soft = Infinity;
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const n = Number(line?.split(/\s{2,}/)[1]);
+    if (Number.isSafeInteger(n) && n > 0) soft = n;
+  } catch { /* not Linux: keep the default */ }
+  return Math.max(16, Math.min(128, Math.floor(soft / 4)));
+}
 
 export class FdPool {
   private readonly lru = new Map<Segment, true>();
@@ -16,10 +30,15 @@ export class FdPool {
   opened(seg: Segment): void {
     this.lru.delete(seg);
     this.lru.set(seg, true);
+    this.trim(seg);
+  }
+
+  /** Closes least recently used unpinned descriptors until within the bound (also when a pin is released). */
+  trim(keep?: Segment): void {
     if (this.lru.size <= this.max) return;
     for (const victim of this.lru.keys()) {
       if (this.lru.size <= this.max) break;
-      if (victim === seg || victim.pins > 0) continue;
+      if (victim === keep || victim.pins > 0) continue;
       victim.closeLogFd();
       this.lru.delete(victim);
     }

@@ -341,6 +341,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   }
 
   private nextBatch(): boolean {
+    this.topic.checkOpen(); // an iterator outliving close() or deleteTopic() says so (ERR_CLOSED)
     const segs = this.topic.segments;
     for (;;) {
       if (this.expected >= this.end || this.segIdx >= segs.length) return false;

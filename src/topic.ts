@@ -105,6 +105,9 @@ interface Waiter {
   last: number;
 }
 
+/** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
+const ROLL_SYNCS_MAX = 8;
+
 /** A timestamp this far from its batch's base starts a new batch (its zigzag delta stays a safe integer). */
 const TIMESTAMP_DELTA_MAX = 2 ** 51;
 
@@ -318,7 +321,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
             this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
           }
         } catch (err) {
-          this.rollbackTo(mark);
+          this.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', this.dir, err));
           throw err;
         }
       }
@@ -485,7 +488,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
    * back if part of it was written, and memory forgets the rest. Appends from before the mark that
    * still wait to be written stay pending.
    */
-  private rollbackTo(mark: Mark): void {
+  private rollbackTo(mark: Mark, error: SeglogError): void {
     const io = this.ctx.io;
     while (this.segments.length > mark.segments) {
       const s = this.segments.pop()!;
@@ -515,6 +518,14 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
+    // Appends whose records were just forgotten settle now, with the error that forgot them.
+    const end = this._endOffset;
+    const keepTick = this.tickWaiters.filter((w) => w.last < end);
+    const keepSync = this.syncWaiters.filter((w) => w.last < end);
+    for (const w of this.tickWaiters) if (w.last >= end) w.reject(error);
+    for (const w of this.syncWaiters) if (w.last >= end) w.reject(error);
+    this.tickWaiters = keepTick;
+    this.syncWaiters = keepSync;
     seg.pins = Math.max(seg.pins, 1); // it is the active segment again
     seg.index!.truncateToPosition(mark.position);
     seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
@@ -704,7 +715,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       if (this.closed) throw this.closedError();
       const error = ioError('fsync', seg.logPath, err);
       this.ctx.fail(error);
-      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced();
+      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced(error);
       throw error;
     } finally {
       for (const s of segs) s.pins--;
@@ -714,7 +725,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     // longer be trusted: a later fsync that succeeds proves nothing (Linux reports an error once).
     const failure = this.ctx.failure;
     if (failure !== undefined) {
-      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced();
+      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced(failure);
       throw failure;
     }
     if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
@@ -725,7 +736,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
    * an append that is about to reject: cut the file back there so none of them shows up after a
    * reopen, and hide them from readers now. (The log refuses writes from here on.)
    */
-  private forgetUnsynced(): void {
+  private forgetUnsynced(error: SeglogError): void {
     const synced = this.synced;
     let at = this.segments.findIndex((s) => s.baseOffset === synced.base);
     if (at < 0) at = this.segments.length - 1;
@@ -736,7 +747,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       position: seg.baseOffset === synced.base ? synced.position : 0,
       endOffset: seg.baseOffset === synced.base ? synced.offset : seg.baseOffset,
       maxTimestampMs: synced.maxTimestampMs,
-    });
+    }, error);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
     this.committedMaxTs = Math.min(this.committedMaxTs, this.maxTimestampMs);
   }
@@ -757,12 +768,27 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     const seg = Segment.create(this.ctx.io, this.dir, this._endOffset);
     seg.pool = this.ctx.fdPool;
     seg.pins = 1; // the active segment's descriptor is never closed by the pool
+    this.ctx.fdPool.opened(seg);
     this.segments.push(seg);
     // The old segment and its indexes are fsynced off the event loop (a blocking fsync here was
     // 10% of bench W1); the recovery point moves into the new segment once that is done. Under
     // 'fsync' the old segment stays in dirtySegments, so the tick's group commit covers it too.
     const point: RecoveryPoint = { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: this.committedMaxTs };
     const io = this.ctx.io;
+    if (this.rollSyncs.length >= ROLL_SYNCS_MAX) {
+      // Many rolls in one synchronous burst: their async fsyncs cannot finish before it ends, and
+      // each would hold three descriptors until then. Make this one durable now instead.
+      try {
+        old.fsyncAllSync();
+        io.fsyncDir(this.dir);
+      } catch (err) {
+        this.ctx.fail(ioError('fsync', old.logPath, err));
+      }
+      old.closeIndexFiles();
+      old.pins--;
+      this.ctx.fdPool.trim();
+      return;
+    }
     // old keeps its active pin until its fsync is done; then the pool may close its descriptor.
     const done = Promise.all([
       old.fd >= 0 ? io.fsync(old.fd) : undefined,
@@ -778,6 +804,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       },
     ).finally(() => {
       old.pins--;
+      this.ctx.fdPool.trim();
       return old.closeIndexFilesWhenIdle();
     });
     this.rollSyncs.push(done);
