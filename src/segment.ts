@@ -371,13 +371,18 @@ export class Segment {
    */
   hasValidBatchAfter(position: number): boolean {
     const fileBytes = this.fileSizeNow();
-    if (fileBytes - position <= BATCH_HEADER_BYTES) return false;
-    const tail = this.readLog(position, fileBytes - position);
-    for (let p = 1; p + BATCH_HEADER_BYTES <= tail.length; p++) {
-      if (tail[p + H_VERSION] !== FORMAT_VERSION) continue;
-      const len = readU32(tail, p + H_BATCH_BYTES);
-      if (len < BATCH_HEADER_BYTES || p + len > tail.length) continue;
-      if (checkBatch(tail, p, len, -1) === null) return true;
+    // Read the rest of the file in windows (bounded memory); a candidate batch that runs past a
+    // window is read on its own.
+    for (let winPos = position + 1; winPos + BATCH_HEADER_BYTES <= fileBytes; winPos += READ_CHUNK_BYTES) {
+      const win = this.readLog(winPos, Math.min(READ_CHUNK_BYTES + BATCH_HEADER_BYTES, fileBytes - winPos));
+      const stop = Math.min(READ_CHUNK_BYTES, win.length - BATCH_HEADER_BYTES + 1);
+      for (let p = 0; p < stop; p++) {
+        if (win[p + H_VERSION] !== FORMAT_VERSION) continue;
+        const len = readU32(win, p + H_BATCH_BYTES);
+        if (len < BATCH_HEADER_BYTES || winPos + p + len > fileBytes) continue;
+        const batch = p + len <= win.length ? win.subarray(p, p + len) : this.readLog(winPos + p, len);
+        if (checkBatch(batch, 0, len, -1) === null) return true;
+      }
     }
     return false;
   }
