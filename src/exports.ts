@@ -4,6 +4,6 @@ export type { SeglogErrorCode } from './errors.js';
 export type { Log, LogStats } from './log.js';
 export type { LogOptions, TopicOptions, Durability, Cleanup } from './options.js';
 export type { Codec } from './codecs.js';
-export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from './topic.js';
+export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from './topic-api.js';
 export type { LogRecord } from './record.js';
 export type { ReadOptions } from './reader.js';

@@ -8,6 +8,8 @@
 // Record: varint recordBytes | varint offsetDelta | zigzag timestampDelta | varint keyLength+1 | key
 //         | varint valueLength+1 (0 = tombstone) | value | varint headerCount | headers…
 
+import { invalidArgument } from './errors.js';
+
 export const FORMAT_VERSION = 1;
 export const BATCH_HEADER_BYTES = 44;
 /** A batch is closed before it would pass this size (unless empty: one big record is its own batch). */
@@ -214,4 +216,47 @@ export function checkBatchStructure(buf: Uint8Array, pos: number, available: num
   if (prevDelta !== lastDelta) return 'last offset delta does not match the last record';
   if (p !== end) return 'records do not fill the batch exactly';
   return null;
+}
+
+/** Encoded size of a headers object (its count varint included); -1 when it is not a valid one. */
+export function headersBytes(headers: Record<string, string | Uint8Array>): number {
+  let bytes = 0;
+  let count = 0;
+  for (const name in headers) {
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
+    const v = headers[name];
+    const nameLen = Buffer.byteLength(name, 'utf8');
+    const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
+    if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
+    bytes += varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
+    count++;
+  }
+  return bytes + varintBytes(count);
+}
+
+export function writeHeaders(buf: Buffer, pos: number, headers: Record<string, string | Uint8Array> | undefined): number {
+  if (headers === undefined) {
+    buf[pos] = 0;
+    return pos + 1;
+  }
+  let count = 0;
+  for (const name in headers) if (Object.prototype.hasOwnProperty.call(headers, name)) count++;
+  pos = writeVarint(buf, pos, count);
+  for (const name in headers) {
+    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
+    const nameLen = Buffer.byteLength(name, 'utf8');
+    pos = writeVarint(buf, pos, nameLen);
+    pos += buf.write(name, pos, 'utf8');
+    const v = headers[name]!;
+    if (typeof v === 'string') {
+      const vLen = Buffer.byteLength(v, 'utf8');
+      pos = writeVarint(buf, pos, vLen);
+      pos += buf.write(v, pos, 'utf8');
+    } else {
+      pos = writeVarint(buf, pos, v.length);
+      buf.set(v, pos);
+      pos += v.length;
+    }
+  }
+  return pos;
 }

@@ -19,7 +19,8 @@ import {
 import { ReadCache } from './read-cache.js';
 import { FdPool } from './fd-pool.js';
 import { openTopic } from './recovery.js';
-import type { LogContext, Topic, TopicImpl, TopicStats } from './topic.js';
+import type { LogContext, TopicImpl } from './topic.js';
+import type { Topic, TopicStats } from './topic-api.js';
 
 export interface LogStats {
   dir: string;

@@ -12,10 +12,11 @@
 // Crash: what was handed to the OS survives a process crash; what was fsynced survives a power
 // cut. A torn tail and short indexes are repaired by recovery.ts at the next open.
 import { SeglogError, describe, invalidArgument, ioError } from './errors.js';
+import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './codecs.js';
 import {
   BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT,
-  CHECKSUM_FROM, startBatchHeader, varintBytes, writeU32, writeU64, writeVarint, zigzag,
+  CHECKSUM_FROM, headersBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from './format.js';
 import { checksum } from './checksum.js';
 import type { FileIO } from './io/file-io.js';
@@ -28,54 +29,6 @@ import type { LogRecord } from './record.js';
 import { Reader, type ReadOptions } from './reader.js';
 import type { ReadCache } from './read-cache.js';
 import { loadIndexes } from './recovery.js';
-
-export interface AppendMeta {
-  key?: string | Uint8Array;
-  headers?: Record<string, string | Uint8Array>;
-  timestamp?: number;
-}
-
-export interface SubscribeOptions {
-  from?: number | Date | 'earliest' | 'latest';
-  group?: string;
-  autoCommit?: boolean;
-  signal?: AbortSignal;
-  maxBuffered?: number;
-}
-
-export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
-  readonly position: number;
-  readonly lag: number;
-  commit(offset?: number): Promise<void>;
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-export interface Topic<V = Buffer> {
-  readonly name: string;
-  readonly startOffset: number;
-  readonly endOffset: number;
-  append(value: V | null, meta?: AppendMeta): Promise<number>;
-  appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number>;
-  appendSync(value: V | null, meta?: AppendMeta): number;
-  read(options?: ReadOptions): Iterable<LogRecord<V>>;
-  get(offset: number): LogRecord<V> | undefined;
-  offsetForTime(time: Date | number): number;
-  latest(key: string | Uint8Array): LogRecord<V> | undefined;
-  subscribe(options?: SubscribeOptions): Subscription<V>;
-  truncateBefore(offset: number): Promise<void>;
-  enforceRetention(now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
-  compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
-}
-
-export interface TopicStats {
-  segments: number;
-  bytes: number;
-  startOffset: number;
-  endOffset: number;
-  records: number;
-  groups: Record<string, { position: number; lag: number }>;
-}
 
 /** What a topic needs from the log that owns it. */
 export interface LogContext {
@@ -128,48 +81,6 @@ interface RecoveryPoint {
   maxTimestampMs: number;
 }
 
-/** Encoded size of a headers object (its count varint included); -1 when it is not a valid one. */
-function headersBytes(headers: Record<string, string | Uint8Array>): number {
-  let bytes = 0;
-  let count = 0;
-  for (const name in headers) {
-    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
-    const v = headers[name];
-    const nameLen = Buffer.byteLength(name, 'utf8');
-    const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
-    if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
-    bytes += varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
-    count++;
-  }
-  return bytes + varintBytes(count);
-}
-
-function writeHeaders(buf: Buffer, pos: number, headers: Record<string, string | Uint8Array> | undefined): number {
-  if (headers === undefined) {
-    buf[pos] = 0;
-    return pos + 1;
-  }
-  let count = 0;
-  for (const name in headers) if (Object.prototype.hasOwnProperty.call(headers, name)) count++;
-  pos = writeVarint(buf, pos, count);
-  for (const name in headers) {
-    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
-    const nameLen = Buffer.byteLength(name, 'utf8');
-    pos = writeVarint(buf, pos, nameLen);
-    pos += buf.write(name, pos, 'utf8');
-    const v = headers[name]!;
-    if (typeof v === 'string') {
-      const vLen = Buffer.byteLength(v, 'utf8');
-      pos = writeVarint(buf, pos, vLen);
-      pos += buf.write(v, pos, 'utf8');
-    } else {
-      pos = writeVarint(buf, pos, v.length);
-      buf.set(v, pos);
-      pos += v.length;
-    }
-  }
-  return pos;
-}
 
 export class TopicImpl<V = Buffer> implements Topic<V> {
   readonly name: string;
