@@ -1,7 +1,24 @@
-// Closing and deleting while work is in flight: pending appends settle, nothing poisons the log.
+// Closing and deleting while work is in flight: pending appends and flushes settle, appends made
+// during close() are refused, iterators stop with ERR_CLOSED, nothing poisons the log.
+import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
 import { harness } from './helpers.js';
+
+/** 'ok', or the code of the error `p` rejected with. */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+/** Descriptors open in this process (Linux). */
+function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
 
 describe.each(entries)('$name: lifecycle', (entry) => {
   const h = harness(entry);
@@ -38,5 +55,108 @@ describe.each(entries)('$name: lifecycle', (entry) => {
     log.topic('t').appendSync(Buffer.from('x'));
     await new Promise((r) => setTimeout(r, 30)); // a few checkpoints run without error
     expect(log.stats().topics.t!.endOffset).toBe(1);
+  });
+
+  test.each(['fsync', 'os', 'none'] as const)('deleteTopic while flush() runs (%s): flush settles, the topic is created again empty, and the log reopens with it', async (durability) => {
+    for (let round = 0; round < 3; round++) {
+      const dir = h.tmp();
+      const log = await h.open(dir, { durability });
+      log.topic('other').appendSync(Buffer.from('keep me'));
+      const t = log.topic('t');
+      for (let k = 0; k < 10; k++) t.appendSync(Buffer.from(`x${k}`));
+      await new Promise((r) => setImmediate(r));
+      const flushing = log.flush();
+      await log.deleteTopic('t');
+      expect(['ok', 'ERR_CLOSED']).toContain(await codeOf(flushing));
+      await new Promise((r) => setTimeout(r, 5)); // anything the flush left running has run
+      expect(log.topics().sort()).toEqual(['other']);
+      const again = log.topic('t');
+      expect(again.endOffset).toBe(0);
+      expect(await again.append(Buffer.from('fresh'))).toBe(0);
+      await log.close();
+      const reopened = await h.open(dir);
+      expect(reopened.topics().sort()).toEqual(['other', 't']);
+      expect([...reopened.topic('t').read()].map((r) => r.valueBytes!.toString())).toEqual(['fresh']);
+      expect(reopened.topic('other').get(0)!.valueBytes!.toString()).toBe('keep me');
+      await reopened.close();
+    }
+  });
+
+  test('appends waiting on the group-commit fsync when deleteTopic runs reject with ERR_CLOSED (not ERR_IO) and the log stays writable', async () => {
+    for (let round = 0; round < 5; round++) {
+      const log = await h.open(h.tmp(), { durability: 'fsync' });
+      const t = log.topic('t');
+      await t.append(Buffer.from('first'));
+      const pending = Array.from({ length: 5 }, (_, k) => codeOf(t.append(Buffer.from(`v${k}`))));
+      await new Promise((r) => setImmediate(r)); // the tick ran: they wait on the fsync
+      await log.deleteTopic('t');
+      for (const c of await Promise.all(pending)) expect(['ok', 'ERR_CLOSED']).toContain(c);
+      expect(await log.topic('other').append(Buffer.from('x'))).toBe(0);
+      expect(await log.topic('t').append(Buffer.from('fresh'))).toBe(0);
+      await log.close();
+    }
+  });
+
+  test.each(['fsync', 'os', 'none'] as const)('append and appendSync while close() runs (%s) are refused with ERR_CLOSED, and what was appended before close() is kept', async (durability) => {
+    const dir = h.tmp();
+    const log = await h.open(dir, { durability });
+    const t = log.topic('t');
+    await t.append(Buffer.from('a'));
+    t.appendSync(Buffer.from('b'));
+    const closing = log.close();
+    expect(() => t.appendSync(Buffer.from('late sync'))).toThrow(expect.objectContaining({ code: 'ERR_CLOSED' }));
+    expect(await codeOf(t.append(Buffer.from('late')))).toBe('ERR_CLOSED');
+    expect(await codeOf(t.appendBatch([{ value: Buffer.from('late batch') }]))).toBe('ERR_CLOSED');
+    await closing;
+    const again = await h.open(dir);
+    expect([...again.topic('t').read()].map((r) => r.valueBytes!.toString())).toEqual(['a', 'b']);
+  });
+
+  /** A log with one topic of ~17 small segments, reopened so that reads go to the files. */
+  async function manySegments(dir: string) {
+    const w = await h.open(dir);
+    const wt = w.topic('t', { segmentBytes: 1024 });
+    for (let i = 0; i < 50; i++) wt.appendSync(Buffer.alloc(300, i));
+    await w.close();
+    const log = await h.open(dir);
+    return { log, t: log.topic('t') };
+  }
+
+  test('a read() iterator started before close() throws ERR_CLOSED instead of reading on, and opens no descriptor', async () => {
+    const { log, t } = await manySegments(h.tmp());
+    expect(log.stats().topics.t!.segments).toBeGreaterThan(10);
+    const it = t.read()[Symbol.iterator]();
+    expect(it.next().value!.offset).toBe(0);
+    await log.close();
+    const fdsAfterClose = openFds();
+    let n = 0;
+    let code: string | undefined;
+    try {
+      for (let r = it.next(); !r.done && n < 100; r = it.next()) n++;
+    } catch (err) {
+      code = (err as { code?: string }).code;
+    }
+    expect(code).toBe('ERR_CLOSED');
+    expect(n, 'records read after close()').toBeLessThan(10);
+    expect(openFds()).toBeLessThanOrEqual(fdsAfterClose);
+  });
+
+  test('a read() iterator started before deleteTopic() throws ERR_CLOSED instead of reading on, and opens no descriptor', async () => {
+    const { log, t } = await manySegments(h.tmp());
+    const it = t.read()[Symbol.iterator]();
+    expect(it.next().value!.offset).toBe(0);
+    await log.deleteTopic('t');
+    const fdsAfterDelete = openFds();
+    let n = 0;
+    let code: string | undefined;
+    try {
+      for (let r = it.next(); !r.done && n < 100; r = it.next()) n++;
+    } catch (err) {
+      code = (err as { code?: string }).code;
+    }
+    expect(code).toBe('ERR_CLOSED');
+    expect(n, 'records read after deleteTopic()').toBeLessThan(10);
+    expect(openFds()).toBeLessThanOrEqual(fdsAfterDelete);
+    expect(log.topics()).toEqual([]);
   });
 });

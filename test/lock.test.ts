@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { entries } from './entry.js';
-import { collect, expectSeglogError, harness, killHard, spawnFixture } from './helpers.js';
+import { ChildLines, collect, expectSeglogError, FIXTURES, harness, killHard, spawnFixture } from './helpers.js';
 
 describe.each(entries)('$name: directory lock', (entry) => {
   const h = harness(entry);
@@ -101,4 +101,43 @@ describe.each(entries)('$name: directory lock', (entry) => {
     const log = await h.open(dir);
     expect(log.topics()).toEqual([]);
   });
+
+  test('processes racing to take over a stale lock: at most one holds the directory at any time, and one gets it', async () => {
+    const RACERS = 5;
+    const ROUNDS = 8;
+    const HOLD_MS = 150;
+    const dir = h.tmp();
+    await (await h.mod.openLog(dir)).close();
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const stale = `${gone.pid} 12345 ${os.hostname()}\n`;
+    const racers = Array.from({ length: RACERS }, () => {
+      const child = spawn(process.execPath, [path.join(FIXTURES, 'lock-racer.mjs'), entry.dist, dir, String(HOLD_MS)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      h.track(child);
+      return new ChildLines(child);
+    });
+    for (const r of racers) await r.waitFor((l) => l === 'ready', 8000);
+    for (let round = 0; round < ROUNDS; round++) {
+      fs.writeFileSync(path.join(dir, '~seglog.lock'), stale); // left by a process that died
+      for (const r of racers) r.child.stdin!.write(`go ${round}\n`);
+      const results = await Promise.all(racers.map((r) => r.waitFor((l) => l.startsWith(`${round} `), 5000)));
+      const holds = results.filter((l) => l.split(' ')[1] === 'got').map((l) => {
+        const [, , t0, t1, check] = l.split(' ');
+        return { t0: Number(t0), t1: Number(t1), check };
+      });
+      for (const l of results) expect(l, `round ${round}`).toMatch(/^\d+ (got \d+ \d+ \w+|no ERR_LOCKED)$/);
+      expect(holds.length, `round ${round}: the stale lock is taken over`).toBeGreaterThanOrEqual(1);
+      for (const x of holds) expect(x.check, `round ${round}: the lock file named its holder all along`).toBe('mine');
+      holds.sort((a, b) => a.t0 - b.t0);
+      for (let i = 1; i < holds.length; i++) {
+        expect(holds[i]!.t0, `round ${round}: two processes held the lock at once`).toBeGreaterThanOrEqual(holds[i - 1]!.t1);
+      }
+    }
+    for (const r of racers) r.child.stdin!.end();
+    await Promise.all(racers.map((r) => r.exit()));
+    const log = await h.open(dir); // and the directory is free and intact afterwards
+    expect(log.topics()).toEqual([]);
+  }, 10_000);
 });

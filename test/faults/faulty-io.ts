@@ -6,8 +6,15 @@ import { nodeFileIO } from '../../src/io/node-fs.js';
 export interface FaultPlan {
   /** errno code thrown by every .log write while set (e.g. 'ENOSPC', 'EIO'). */
   writeError?: string;
-  /** errno code thrown by every fsync while set. */
+  /** errno code thrown by every fsync while set (narrowed by fsyncLogOnly, fsyncOnce). */
   fsyncError?: string;
+  /** With fsyncError: only fsyncs of `.log` descriptors fail (those of index files succeed). */
+  fsyncLogOnly?: boolean;
+  /**
+   * With fsyncError: only the next failing fsync fails, then fsyncError is cleared (Linux reports a
+   * writeback error to one fsync; the next one succeeds although the data was lost).
+   */
+  fsyncOnce?: boolean;
   /** Bytes of .log writes still allowed; past it writes write what fits, then fail with ENOSPC. */
   writeBudgetBytes?: number;
 }
@@ -70,14 +77,24 @@ export function faultyIO(plan: FaultPlan, base: FileIO = nodeFileIO): FileIO & {
     },
     fsync(fd: number): Promise<void> {
       io.fsyncs++;
-      if (plan.fsyncError !== undefined) return Promise.reject(errno(plan.fsyncError));
+      const failure = fsyncFailure(fd);
+      if (failure !== undefined) return Promise.reject(failure);
       return base.fsync(fd);
     },
     fsyncSync(fd: number): void {
       io.fsyncs++;
-      if (plan.fsyncError !== undefined) throw errno(plan.fsyncError);
+      const failure = fsyncFailure(fd);
+      if (failure !== undefined) throw failure;
       base.fsyncSync(fd);
     },
   };
+  /** The error an fsync of `fd` fails with under the plan, if it fails (consumes a one-shot failure). */
+  function fsyncFailure(fd: number): NodeJS.ErrnoException | undefined {
+    if (plan.fsyncError === undefined) return undefined;
+    if (plan.fsyncLogOnly === true && !logFds.has(fd)) return undefined;
+    const err = errno(plan.fsyncError);
+    if (plan.fsyncOnce === true) plan.fsyncError = undefined;
+    return err;
+  }
   return io;
 }
