@@ -6,7 +6,7 @@
 // buffer is ever reused, so a record stays valid for as long as the caller holds it. Batches read
 // from a file have their checksum checked before any record of theirs is returned. get() reads one
 // index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
-import { SeglogError, describe, invalidArgument } from './errors.js';
+import { SeglogError, invalidArgument } from './errors.js';
 import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
 import { READ_CHUNK_BYTES, READ_SPAN_BYTES } from './limits.js';
 import { Region, type ReadCache } from './read-cache.js';
@@ -411,4 +411,3 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   }
 }
 
-export { describe };

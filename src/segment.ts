@@ -10,7 +10,7 @@ import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
 import {
-  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, CHECKSUM_FROM, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
+  BATCH_HEADER_BYTES, CHECKSUM_FROM, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
   readU64, segmentFileName,
 } from './format.js';
@@ -430,4 +430,3 @@ export function writeFully(io: FileIO, fd: number, buf: Uint8Array, position: nu
   }
 }
 
-export { BATCH_BYTES_MAX };

@@ -20,6 +20,17 @@ function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/** Reads on from an iterator (at most 100 records); how many it gave and the error code it ended with. */
+function readOn(it: Iterator<unknown>): { n: number; code: string | undefined } {
+  let n = 0;
+  try {
+    for (let r = it.next(); !r.done && n < 100; r = it.next()) n++;
+  } catch (err) {
+    return { n, code: (err as { code?: string }).code };
+  }
+  return { n, code: undefined };
+}
+
 describe.each(entries)('$name: lifecycle', (entry) => {
   const h = harness(entry);
 
@@ -129,13 +140,7 @@ describe.each(entries)('$name: lifecycle', (entry) => {
     expect(it.next().value!.offset).toBe(0);
     await log.close();
     const fdsAfterClose = openFds();
-    let n = 0;
-    let code: string | undefined;
-    try {
-      for (let r = it.next(); !r.done && n < 100; r = it.next()) n++;
-    } catch (err) {
-      code = (err as { code?: string }).code;
-    }
+    const { n, code } = readOn(it);
     expect(code).toBe('ERR_CLOSED');
     expect(n, 'records read after close()').toBeLessThan(10);
     expect(openFds()).toBeLessThanOrEqual(fdsAfterClose);
@@ -147,13 +152,7 @@ describe.each(entries)('$name: lifecycle', (entry) => {
     expect(it.next().value!.offset).toBe(0);
     await log.deleteTopic('t');
     const fdsAfterDelete = openFds();
-    let n = 0;
-    let code: string | undefined;
-    try {
-      for (let r = it.next(); !r.done && n < 100; r = it.next()) n++;
-    } catch (err) {
-      code = (err as { code?: string }).code;
-    }
+    const { n, code } = readOn(it);
     expect(code).toBe('ERR_CLOSED');
     expect(n, 'records read after deleteTopic()').toBeLessThan(10);
     expect(openFds()).toBeLessThanOrEqual(fdsAfterDelete);
