@@ -145,3 +145,24 @@ describe('fsync failures', () => {
   });
 });
 });
+
+describe.each(wirings)('%s: group commit', (_name, meta) => {
+  it('concurrent producers share one fsync per round, also when a write buffer fills in the middle of a tick', async () => {
+    const io = faultyIO({});
+    const log = await openLogWith({ meta, io }, dir, { durability: 'fsync', fsyncIntervalMs: 600_000 });
+    const t = log.topic('t');
+    const rounds = 40;
+    const producers = 64;
+    const value = Buffer.alloc(1500, 7); // 64 × 1.5 KB per round: write buffers fill mid-tick
+    const before = io.fsyncs;
+    await Promise.all(Array.from({ length: producers }, async () => {
+      for (let i = 0; i < rounds; i++) await t.append(value);
+    }));
+    const fsyncs = io.fsyncs - before;
+    expect(t.endOffset).toBe(rounds * producers);
+    // One fsync per round when the producers stay one group (a split into two alternating groups
+    // doubles it). Slack for rolls and the first rounds.
+    expect(fsyncs).toBeLessThanOrEqual(rounds * 1.25 + 4);
+    await log.close();
+  });
+});
