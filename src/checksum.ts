@@ -1,6 +1,6 @@
 // Batch checksums: xxHash32 (seed 0) through xxhash-wasm, initialised once at module load.
 // h32Raw copies its input into wasm memory and hashes at ~9 GB/s on the bench machine
-// (16 KiB batches: 37 ms for 20,000 calls), so checksumming every batch on write and on read
+// (16 KiB inputs: 37 ms for 20,000 calls), so checksumming every batch on write and on read
 // from disk costs a few percent of a scan.
 import xxhash from 'xxhash-wasm';
 
