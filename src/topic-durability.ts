@@ -13,7 +13,6 @@ import type { TopicState } from './meta/meta-store.js';
 import { Segment } from './segment.js';
 import { TopicWriter, ROLL_SYNCS_MAX, type RecoveryPoint } from './topic-writer.js';
 
-
 export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   /** Group commit: one fsync for everything written since the last one started. */
   protected startFsync(): void {
