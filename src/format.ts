@@ -133,6 +133,21 @@ export function readVarint(buf: Uint8Array, pos: number, end: number): number {
   return -1;
 }
 
+/**
+ * Bytes of a record's key, value and headers fields with their length varints (keyLen/valueLen -1:
+ * absent/tombstone). Single-byte varints are the rule and are counted inline (hot path).
+ */
+export function recordFieldsBytes(keyLen: number, valueLen: number, headersBytes: number): number {
+  return (keyLen < 127 ? 1 + (keyLen > 0 ? keyLen : 0) : varintBytes(keyLen + 1) + keyLen)
+    + (valueLen < 127 ? 1 + (valueLen > 0 ? valueLen : 0) : varintBytes(valueLen + 1) + valueLen) + headersBytes;
+}
+
+/** Whole size of a record as it stands first in a batch (both deltas 0): what maxRecordBytes limits. */
+export function freshRecordBytes(fieldsBytes: number): number {
+  const body = 2 + fieldsBytes;
+  return (body < 128 ? 1 : varintBytes(body)) + body;
+}
+
 export function zigzag(n: number): number {
   return n >= 0 ? n * 2 : -n * 2 - 1;
 }

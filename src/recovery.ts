@@ -10,7 +10,7 @@
 // pointing past the log).
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64 } from './format.js';
+import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
 import type { TopicState } from './meta/meta-store.js';
 import { OffsetIndex } from './offset-index.js';
 import type { ResolvedTopicOptions } from './options.js';
@@ -68,7 +68,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
     return new TopicImpl<V>(ctx, name, dir, options, [seg], base, base, state?.maxTimestampMs ?? -1, { base, position: 0, offset: base, maxTimestampMs: state?.maxTimestampMs ?? -1 });
   }
 
-  const segments = bases.map((b) => new Segment(io, dir, b, fileSize(io, path.join(dir, `${String(b).padStart(20, '0')}${LOG_SUFFIX}`))));
+  const segments = bases.map((b) => new Segment(io, dir, b, fileSize(io, path.join(dir, segmentFileName(b, LOG_SUFFIX)))));
   const active = segments[segments.length - 1]!;
   const startOffset = Math.max(state?.startOffset ?? 0, segments[0]!.baseOffset);
 

@@ -12,7 +12,7 @@
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from './errors.js';
 import {
-  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, headersBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
+  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from './format.js';
 import { checksum } from './checksum.js';
 import type { FileIO } from './io/file-io.js';
@@ -154,15 +154,11 @@ export abstract class TopicWriter<V = Buffer> {
     const keyLen = key === undefined ? -1 : key.length;
     const valueLen = value === null ? -1 : value.length;
     const hBytes = headers === undefined ? 1 : headersBytes(headers);
-    const fixedBytes = (keyLen < 127 ? 1 + (keyLen > 0 ? keyLen : 0) : varintBytes(keyLen + 1) + keyLen)
-      + (valueLen < 127 ? 1 + (valueLen > 0 ? valueLen : 0) : varintBytes(valueLen + 1) + valueLen) + hBytes;
-    // Size in a fresh batch (deltas 0): the size the limit is checked against.
+    const fixedBytes = recordFieldsBytes(keyLen, valueLen, hBytes);
     const freshBody = 2 + fixedBytes;
-    const freshBytes = (freshBody < 128 ? 1 : varintBytes(freshBody)) + freshBody;
+    const freshBytes = freshRecordBytes(fixedBytes);
     const options = this.options;
-    if (freshBytes > options.maxRecordBytes) {
-      throw new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${freshBytes} bytes is larger than maxRecordBytes (${options.maxRecordBytes}) of topic ${this.name}`, { value: freshBytes });
-    }
+    if (freshBytes > options.maxRecordBytes) throw this.recordTooLarge(freshBytes);
     if (!this.dirtyMarked) this.markDirty();
     const offset = this._endOffset;
     let seg = this.active;
@@ -440,6 +436,10 @@ export abstract class TopicWriter<V = Buffer> {
     // a tick (a chunk switch) splits the producers into two groups that then alternate, halving
     // the appends per fsync (bench W-durable: 32 instead of 64).
     if (endOfTick && this.syncWaiters.length > 0) this.startFsync();
+  }
+
+  protected recordTooLarge(bytes: number): SeglogError {
+    return new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
   }
 
   protected abstract roll(): void;

@@ -7,7 +7,7 @@
 import { SeglogError, describe, invalidArgument, ioError } from './errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './codecs.js';
-import { headersBytes, varintBytes } from './format.js';
+import { freshRecordBytes, headersBytes, recordFieldsBytes } from './format.js';
 import type { FileIO } from './io/file-io.js';
 import type { ResolvedTopicOptions, TopicOptions } from './options.js';
 import { Segment } from './segment.js';
@@ -171,11 +171,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     const keyLen = key === undefined ? -1 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
     const valueLen = value === null ? -1 : value.length;
     const hBytes = headers === undefined ? 1 : headersBytes(headers);
-    const body = 2 + varintBytes(keyLen + 1) + Math.max(0, keyLen) + varintBytes(valueLen + 1) + Math.max(0, valueLen) + hBytes;
-    const bytes = varintBytes(body) + body;
-    if (bytes > this.options.maxRecordBytes) {
-      throw new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
-    }
+    const bytes = freshRecordBytes(recordFieldsBytes(keyLen, valueLen, hBytes));
+    if (bytes > this.options.maxRecordBytes) throw this.recordTooLarge(bytes);
   }
 
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
