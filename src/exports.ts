@@ -7,3 +7,5 @@ export type { Codec } from './codecs.js';
 export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from './topic-api.js';
 export type { LogRecord } from './record.js';
 export type { ReadOptions } from './reader.js';
+export { CHANNEL_NAMES } from './diagnostics.js';
+export type { DiagnosticEvents, DiagnosticEvent } from './diagnostics.js';
