@@ -5,18 +5,33 @@
 //   import diagnostics_channel from 'node:diagnostics_channel';
 //   diagnostics_channel.subscribe('seglog:recovery', (msg) => console.log(msg));
 import diagnostics_channel from 'node:diagnostics_channel';
+import path from 'node:path';
 import { debuglog } from 'node:util';
 
 /** The message published on each channel. Every message names the log directory and the topic. */
 export interface DiagnosticEvents {
   /** A segment was closed and a new active segment started. */
-  roll: { dir: string; topic: string; oldBase: number; newBase: number; reason: 'bytes' | 'time' };
+  roll: {
+    dir: string; topic: string; oldBase: number; newBase: number;
+    /** Why: the segment would pass segmentBytes, its first record is older than segmentMs, or its relative offsets ran out. */
+    reason: 'bytes' | 'time' | 'records';
+    /** Size of the segment that was closed. */
+    oldBytes?: number;
+  };
   /** Retention removed segments (by age, size or truncateBefore). */
   retention: { dir: string; topic: string; segmentsDeleted: number; bytesFreed: number; startOffset: number; reason: string };
   /** A compaction pass finished. */
   compaction: { dir: string; topic: string; recordsBefore: number; recordsAfter: number; bytesFreed: number; ms: number };
   /** Recovery at open did something beyond a clean reopen: what was cut or rebuilt, and why. */
-  recovery: { dir: string; topic: string; action: string; file?: string; position?: number; bytes?: number; reason: string };
+  recovery: {
+    dir: string; topic: string;
+    /** 'scan' | 'truncate' | 'delete-segment' | 'rebuild-index' | 'remove-temp-file' | 'remove-orphan-index' | 'finish-delete'. */
+    action: string;
+    file?: string; position?: number;
+    /** Bytes scanned ('scan') or cut ('truncate'). */
+    bytes?: number;
+    reason: string;
+  };
   /** Damage found (at open or by a read): the error's file and position. */
   corruption: { dir: string; topic: string; file: string; position: number; message: string };
 }
@@ -51,4 +66,24 @@ export function publish<E extends DiagnosticEvent>(event: E, message: Diagnostic
     debugEnabled = debug.enabled;
   }
   if (debugEnabled) debug!('%s %j', event, message);
+}
+
+/**
+ * Publishes a `corruption` event for an ERR_CORRUPT error about to be thrown, and returns it
+ * (`throw corruptionFound(err, topicDir)`). The topic and log directory come from the topic's folder.
+ */
+export function corruptionFound<E extends { message: string; file?: string; position?: number }>(err: E, topicDir: string): E {
+  publish('corruption', {
+    dir: path.dirname(topicDir),
+    topic: path.basename(topicDir),
+    file: err.file ?? topicDir,
+    position: err.position ?? -1,
+    message: err.message,
+  });
+  return err;
+}
+
+/** Publishes a `recovery` event for the topic stored in `topicDir`. */
+export function recoveryAction(topicDir: string, action: string, reason: string, details: { file?: string; position?: number; bytes?: number } = {}): void {
+  publish('recovery', { dir: path.dirname(topicDir), topic: path.basename(topicDir), action, ...details, reason });
 }

@@ -19,6 +19,7 @@ import {
 import { ReadCache } from './read-cache.js';
 import { FdPool } from './fd-pool.js';
 import { openTopic } from './recovery.js';
+import { recoveryAction } from './diagnostics.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 
@@ -83,7 +84,10 @@ class LogImpl extends EventEmitter implements Log, LogContext {
         // A deleteTopic that a crash interrupted: finish it.
         const name = e.slice(0, -DELETED_SUFFIX.length);
         names.delete(name);
-        if (!this.options.readOnly) this.finishDelete(name, path.join(this.dir, e));
+        if (!this.options.readOnly) {
+          this.finishDelete(name, path.join(this.dir, e));
+          recoveryAction(path.join(this.dir, name), 'finish-delete', 'a deleteTopic was interrupted by a crash', { file: path.join(this.dir, e) });
+        }
         continue;
       }
       // A topic folder the metadata does not know (metadata lost or copied without it).

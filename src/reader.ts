@@ -14,6 +14,7 @@ import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } 
 import { checksumMatches, type Segment } from './segment.js';
 import type { TopicImpl } from './topic.js';
 import { rebuildIndexes } from './recovery.js';
+import { corruptionFound } from './diagnostics.js';
 
 export interface ReadOptions {
   from?: number | Date;
@@ -78,7 +79,7 @@ export class Reader<V> {
     } catch (err) {
       if (!(err instanceof SuspectIndex)) throw err;
       // The index may point at something that is not a batch start: rebuild it from the log once.
-      rebuildIndexes(topic, seg);
+      rebuildIndexes(topic, seg, 'an index entry does not point at a batch');
       try {
         return this.getIn(seg, offset);
       } catch (err2) {
@@ -92,7 +93,7 @@ export class Reader<V> {
   private getIn(seg: Segment, offset: number): LogRecord<V> | undefined {
     const rec = this.findIn(seg, offset);
     if (rec === undefined) {
-      throw new SeglogError('ERR_CORRUPT', `offset ${offset} of topic ${this.topic.name} is missing from ${seg.logPath}`, { file: seg.logPath, value: offset });
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `offset ${offset} of topic ${this.topic.name} is missing from ${seg.logPath}`, { file: seg.logPath, value: offset }), this.topic.dir);
     }
     return rec;
   }
@@ -351,7 +352,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.segIdx++;
         const nextSeg = this.topic.indexesOf(segs[this.segIdx]!);
         if (nextSeg.baseOffset > this.expected) {
-          throw new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 });
+          throw corruptionFound(new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 }), this.topic.dir);
         }
         this.pos = 0;
         this.buf = undefined;

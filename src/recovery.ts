@@ -18,6 +18,7 @@ import { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
 import { TopicImpl, type LogContext } from './topic.js';
 import path from 'node:path';
+import { corruptionFound, recoveryAction } from './diagnostics.js';
 
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
 export function openTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
@@ -40,7 +41,10 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   for (const f of names) {
     const base = parseSegmentFileName(f, LOG_SUFFIX);
     if (base >= 0) bases.push(base);
-    else if (f.endsWith(TMP_SUFFIX) && !readOnly) safeUnlink(io, path.join(dir, f));
+    else if (f.endsWith(TMP_SUFFIX) && !readOnly) {
+      safeUnlink(io, path.join(dir, f));
+      recoveryAction(dir, 'remove-temp-file', 'a temporary file left by an interrupted write', { file: path.join(dir, f) });
+    }
     else if (parseSegmentFileName(f, INDEX_SUFFIX) >= 0 || parseSegmentFileName(f, TIME_INDEX_SUFFIX) >= 0) indexFiles.push(f);
   }
   bases.sort((a, b) => a - b);
@@ -49,13 +53,16 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
     const known = new Set(bases);
     for (const f of indexFiles) {
       const b = Math.max(parseSegmentFileName(f, INDEX_SUFFIX), parseSegmentFileName(f, TIME_INDEX_SUFFIX));
-      if (!known.has(b)) safeUnlink(io, path.join(dir, f));
+      if (!known.has(b)) {
+        safeUnlink(io, path.join(dir, f));
+        recoveryAction(dir, 'remove-orphan-index', 'an index file without its .log (interrupted roll or deletion)', { file: path.join(dir, f) });
+      }
     }
   }
 
   if (bases.length === 0) {
     if (state !== undefined && state.endOffset > state.startOffset) {
-      throw new SeglogError('ERR_CORRUPT', `topic ${name} has no segment files in ${dir} but held offsets ${state.startOffset} to ${state.endOffset}`, { file: dir });
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `topic ${name} has no segment files in ${dir} but held offsets ${state.startOffset} to ${state.endOffset}`, { file: dir }), dir);
     }
     if (readOnly) {
       const seg = new Segment(io, dir, state?.endOffset ?? 0, 0);
@@ -78,11 +85,14 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
     loadIndexes(topic, active);
     return topic;
   }
-  return recoverTopic(ctx, name, dir, options, segments, startOffset, state);
+  const why = state === undefined ? 'no recorded state for the topic (new metadata, or metadata lost)'
+    : !state.clean ? 'the log was not closed cleanly (crash, kill, or another process still writing)'
+      : 'the active segment differs from the size recorded at the clean close';
+  return recoverTopic(ctx, name, dir, options, segments, startOffset, state, why);
 }
 
 function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
-  startOffset: number, state: TopicState | undefined): TopicImpl<V> {
+  startOffset: number, state: TopicState | undefined, why: string): TopicImpl<V> {
   const io = ctx.io;
   const readOnly = ctx.options.readOnly;
   // Where to start checking: the recorded recovery point, if its segment is still there.
@@ -93,7 +103,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   if (state !== undefined && state.recoveryBase >= segments[0]!.baseOffset) {
     ri = segments.findIndex((s) => s.baseOffset === state.recoveryBase);
     if (ri < 0) {
-      throw new SeglogError('ERR_CORRUPT', `segment ${state.recoveryBase} of topic ${name} is missing from ${dir} (it holds the recovery point)`, { file: dir, value: state.recoveryBase });
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${state.recoveryBase} of topic ${name} is missing from ${dir} (it holds the recovery point)`, { file: dir, value: state.recoveryBase }), dir);
     }
     rpPosition = state.recoveryPosition;
     rpOffset = state.recoveryOffset;
@@ -129,13 +139,15 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   }
   let next = rpOffset;
   let maxTs = rpMaxTs;
+  const scanFrom = rpPosition;
+  const memo = readOnly ? ' (in memory only: read-only open)' : '';
   let cutAt = -1; // index of the segment that was cut
   for (let si = ri; si < segments.length; si++) {
     const seg = segments[si]!;
     if (si > ri) {
       seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
       if (seg.baseOffset !== next && seg.logBytes > 0) {
-        throw new SeglogError('ERR_CORRUPT', `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`, { file: seg.logPath, position: 0 });
+        throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`, { file: seg.logPath, position: 0 }), dir);
       }
     }
     let running = maxTs;
@@ -151,6 +163,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
       const laterData = segments.slice(si + 1).some((s) => s.logBytes > 0);
       if (flushed || laterData || seg.hasValidBatchAfter(at)) throw seg.corrupt(at, result.reason ?? 'invalid batch');
       // A torn tail: cut it (in memory only when read-only).
+      recoveryAction(dir, 'truncate', `torn tail: ${result.reason ?? 'invalid batch'} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
       if (!readOnly) {
         try {
           io.truncate(seg.logFd(), at);
@@ -166,17 +179,24 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   }
   // Segments after a cut (or empty ones left by an interrupted roll past the end) go.
   if (cutAt >= 0) {
-    for (const seg of segments.splice(cutAt + 1)) if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+    for (const seg of segments.splice(cutAt + 1)) {
+      if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+      recoveryAction(dir, 'delete-segment', `it follows the torn tail that was cut${memo}`, { file: seg.logPath, bytes: seg.logBytes });
+    }
   }
   while (segments.length > 1 && segments[segments.length - 1]!.logBytes === 0 && segments[segments.length - 1]!.baseOffset !== next) {
     const seg = segments.pop()!;
     if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+    recoveryAction(dir, 'delete-segment', `an empty segment past the end of the log (interrupted roll)${memo}`, { file: seg.logPath, bytes: 0 });
   }
   const active = segments[segments.length - 1]!;
   if (active.logBytes === 0 && active.baseOffset !== next) {
-    throw new SeglogError('ERR_CORRUPT', `empty segment ${active.logPath} does not start at the end offset ${next}`, { file: active.logPath, position: 0 });
+    throw corruptionFound(new SeglogError('ERR_CORRUPT', `empty segment ${active.logPath} does not start at the end offset ${next}`, { file: active.logPath, position: 0 }), dir);
   }
   const end = { base: active.baseOffset, position: active.logBytes, offset: next, maxTimestampMs: maxTs };
+  let scanned = 0;
+  for (let si = ri; si < segments.length; si++) scanned += segments[si]!.logBytes - (si === ri ? scanFrom : 0);
+  recoveryAction(dir, 'scan', why, { file: segments[ri]!.logPath, position: scanFrom, bytes: Math.max(0, scanned) });
   const recovered = new TopicImpl<V>(ctx, name, dir, options, segments, Math.min(startOffset, next), next, maxTs, end);
   if (!readOnly) {
     // Make the recovered state durable and record it, so the next open does not scan again.
@@ -211,11 +231,14 @@ function decodeIndexes(topic: TopicImpl<any>, seg: Segment): { index: OffsetInde
 /** Loads a segment's indexes on first use, or rebuilds them from its `.log` when they cannot be trusted. */
 export function loadIndexes(topic: TopicImpl<any>, seg: Segment): void {
   const decoded = decodeIndexes(topic, seg);
-  if (decoded === undefined || (decoded.index.count > 0) !== (seg.logBytes > 0) || isShort(seg, decoded.index, topic.options.indexIntervalBytes)) {
-    rebuildIndexes(topic, seg);
+  const reason = decoded === undefined ? 'index files missing or inconsistent'
+    : (decoded.index.count > 0) !== (seg.logBytes > 0) ? 'index empty for a non-empty log (or the reverse)'
+      : isShort(seg, decoded.index, topic.options.indexIntervalBytes) ? 'index shorter than its log' : undefined;
+  if (reason !== undefined) {
+    rebuildIndexes(topic, seg, reason);
     return;
   }
-  seg.setIndexes(decoded.index, decoded.timeIndex, false);
+  seg.setIndexes(decoded!.index, decoded!.timeIndex, false);
 }
 
 /** Every time entry must sit on an offset-index point. */
@@ -249,9 +272,10 @@ function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boole
 }
 
 /** Rebuilds both indexes of a segment from its `.log` (every batch checked) and rewrites their files. */
-export function rebuildIndexes(topic: TopicImpl<any>, seg: Segment): void {
+export function rebuildIndexes(topic: TopicImpl<any>, seg: Segment, reason: string): void {
   seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
   rebuildRange(topic, seg, seg.logBytes);
+  recoveryAction(topic.dir, 'rebuild-index', topic.readOnly ? `${reason} (in memory only: read-only open)` : reason, { file: seg.indexPath, bytes: seg.logBytes });
   if (topic.closed || topic.readOnly) return;
   try {
     seg.persistIndexes();

@@ -9,6 +9,7 @@
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
+import { corruptionFound } from './diagnostics.js';
 import {
   BATCH_HEADER_BYTES, CHECKSUM_FROM, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
@@ -396,7 +397,7 @@ export class Segment {
   }
 
   corrupt(position: number, reason: string): SeglogError {
-    return new SeglogError('ERR_CORRUPT', `corrupt batch in ${this.logPath} at position ${position}: ${reason}`, { file: this.logPath, position });
+    return corruptionFound(new SeglogError('ERR_CORRUPT', `corrupt batch in ${this.logPath} at position ${position}: ${reason}`, { file: this.logPath, position }), this.dir);
   }
 }
 

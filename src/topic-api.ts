@@ -49,5 +49,12 @@ export interface TopicStats {
   endOffset: number;
   records: number;
   groups: Record<string, { position: number; lag: number }>;
+  /** Base offset of the segment appends go to. */
+  activeSegmentBase: number;
+  /** Largest timestamp appended so far (running maximum, ms since the epoch), -1 when empty. */
+  maxTimestampMs: number;
+  /** The codec's name ('binary', 'string', 'json', 'msgpack'), or 'custom' for a user codec. */
+  codec: string;
+  cleanup: 'delete' | 'compact' | 'compact,delete';
 }
 

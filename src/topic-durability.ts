@@ -7,7 +7,9 @@
 // failed). A failed fsync makes the log refuse writes and, under 'fsync', cuts back everything
 // past the last good fsync so that no rejected append shows up after a reopen. The recovery point
 // (recorded by flush(), the periodic checkpoint and rolls) bounds the scan after a crash.
+import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
+import { publish } from './diagnostics.js';
 import type { FileIO } from './io/file-io.js';
 import type { TopicState } from './meta/meta-store.js';
 import { Segment } from './segment.js';
@@ -95,7 +97,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   }
 
   /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */
-  protected roll(): void {
+  protected roll(reason: 'bytes' | 'time' | 'records'): void {
     const old = this.active;
     if (this.batchStart >= 0) this.sealBatch();
     this.writePending();
@@ -108,6 +110,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     seg.pins = 1; // the active segment's descriptor is never closed by the pool
     this.ctx.fdPool.opened(seg);
     this.segments.push(seg);
+    publish('roll', { dir: path.dirname(this.dir), topic: this.name, oldBase: old.baseOffset, newBase: seg.baseOffset, reason, oldBytes: old.logBytes });
     // The old segment and its indexes are fsynced off the event loop (a blocking fsync here was
     // 10% of bench W1); the recovery point moves into the new segment once that is done. Under
     // 'fsync' the old segment stays in dirtySegments, so the tick's group commit covers it too.

@@ -171,7 +171,8 @@ export abstract class TopicWriter<V = Buffer> {
     if (segEnd > 0 && (segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes
       || (options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > options.segmentMs)
       || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX)) {
-      this.roll();
+      // (the reason is worked out again here, off the per-record path: rolls are rare)
+      this.roll(segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes ? 'bytes' : offset - seg.baseOffset >= SEGMENT_RECORDS_MAX ? 'records' : 'time');
       seg = this.active;
       chunk = this.chunk;
     }
@@ -442,7 +443,7 @@ export abstract class TopicWriter<V = Buffer> {
     return new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
   }
 
-  protected abstract roll(): void;
+  protected abstract roll(reason: 'bytes' | 'time' | 'records'): void;
   protected abstract markDirty(): void;
   protected abstract startFsync(): void;
 }

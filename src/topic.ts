@@ -268,6 +268,10 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       endOffset: this._endOffset,
       records: this._endOffset - this._startOffset,
       groups: {},
+      activeSegmentBase: this.active.baseOffset,
+      maxTimestampMs: this.maxTimestampMs,
+      codec: this.options.codecName ?? 'custom',
+      cleanup: this.options.cleanup,
     };
   }
 
