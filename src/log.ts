@@ -36,6 +36,12 @@ export interface Log {
   deleteTopic(name: string): Promise<void>;
   flush(): Promise<void>;
   stats(): LogStats;
+  /**
+   * On a read-only log: picks up what the writer process appended since the open (new records,
+   * rolled segments, segments removed by retention, new topics). Returns how many records became
+   * readable. On a writable log it does nothing and returns 0.
+   */
+  refresh(): number;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
   on(event: 'error', listener: (err: SeglogError) => void): this;
@@ -232,6 +238,23 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const topics: Record<string, TopicStats> = {};
     for (const [name, t] of [...this.open.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) topics[name] = t.stats();
     return { dir: this.dir, durability: this.options.durability, readOnly: this.options.readOnly, topics };
+  }
+
+  refresh(): number {
+    this.checkOpen();
+    if (!this.options.readOnly) return 0;
+    let added = 0;
+    for (const t of this.open.values()) added += t.refresh();
+    // Topics the writer created since the open (their folder is created before any record).
+    let entries: string[] = [];
+    try { entries = this.io.readdir(this.dir); } catch (err) { throw ioError('readdir', this.dir, err); }
+    for (const e of entries.sort()) {
+      if (this.open.has(e) || e.endsWith(DELETED_SUFFIX)) continue;
+      try { checkTopicName(e); } catch { continue; }
+      if (!this.io.stat(path.join(this.dir, e))?.isDirectory) continue;
+      added += this.openTopicNamed(e, {}).endOffset;
+    }
+    return added;
   }
 
   close(): Promise<void> {

@@ -15,6 +15,7 @@ import type { LogRecord } from './record.js';
 import { Reader, type ReadOptions } from './reader.js';
 import { loadIndexes } from './recovery.js';
 import { TopicDurability } from './topic-durability.js';
+import { refreshSegments } from './refresh.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 
 
@@ -244,6 +245,26 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   offsetForTime(time: Date | number): number {
     this.checkOpen();
     return this.reader.offsetForTime(time);
+  }
+
+  /**
+   * Read-only topics: picks up what the writer process appended (or rolled, or removed by
+   * retention) since the open (refresh.ts). Returns how many records became readable; 0 on a
+   * writable topic, which always sees its own appends.
+   */
+  refresh(): number {
+    this.checkOpen();
+    if (!this.readOnly) return 0;
+    const before = this._endOffset;
+    let stored: number | undefined;
+    try { stored = this.ctx.meta.getState(this.name)?.startOffset; } catch { stored = undefined; }
+    const s = refreshSegments(this, stored);
+    this._startOffset = s.startOffset;
+    this._endOffset = s.endOffset;
+    this.committedEnd = s.endOffset;
+    this.maxTimestampMs = s.maxTimestampMs;
+    this.committedMaxTs = s.maxTimestampMs;
+    return s.endOffset - before;
   }
 
   /** Index of the segment holding `offset` (the last one whose base is <= offset). */

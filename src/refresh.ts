@@ -1,0 +1,86 @@
+// Refresh: how a read-only topic picks up what the writer process appended after the open
+// (`log.refresh()`, used by `seglog tail --follow` and cross-process followers).
+//
+// A read-only open sees the segment files as they were; refresh looks again: batches appended to
+// the active segment since (each checked: structure, checksum, dense offsets), segments the writer
+// rolled to, and segments its retention removed from the front. A batch that fails its check at
+// the end of the active segment is taken as a write still in progress and looked at again by the
+// next refresh; damage followed by a newer segment is ERR_CORRUPT. Only memory changes: nothing is
+// written, so the writer is never disturbed. It never runs on a writable log (off the write path).
+//
+// Crash: nothing here is on disk.
+import path from 'node:path';
+import { SeglogError, ioError } from './errors.js';
+import { LOG_SUFFIX, parseSegmentFileName } from './format.js';
+import { OffsetIndex } from './offset-index.js';
+import { Segment } from './segment.js';
+import { TimeIndex } from './time-index.js';
+import { corruptionFound } from './diagnostics.js';
+import type { TopicImpl } from './topic.js';
+
+/** Where a read-only topic stands after a refresh. */
+export interface RefreshedState {
+  startOffset: number;
+  endOffset: number;
+  maxTimestampMs: number;
+}
+
+/**
+ * Brings a read-only topic's segments up to date with the files (see the header). Returns the new
+ * start and end offsets and largest timestamp; the caller publishes them.
+ */
+export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number | undefined): RefreshedState {
+  const io = topic.io;
+  const dir = topic.dir;
+  let names: string[];
+  try {
+    names = io.readdir(dir);
+  } catch (err) {
+    throw ioError('readdir', dir, err);
+  }
+  const onDisk = new Set<number>();
+  for (const f of names) {
+    const base = parseSegmentFileName(f, LOG_SUFFIX);
+    if (base >= 0) onDisk.add(base);
+  }
+  const segments = topic.segments;
+  // Segments removed by the writer's retention (never the active one).
+  while (segments.length > 1 && !onDisk.has(segments[0]!.baseOffset)) segments.shift()!.release();
+
+  let end = topic.endOffset;
+  let maxTs = topic.maxTimestampMs;
+  const newer = [...onDisk].filter((b) => b > topic.active.baseOffset).sort((a, b) => a - b);
+  for (;;) {
+    const seg = topic.active;
+    const fileBytes = io.stat(seg.logPath)?.size ?? 0;
+    if (fileBytes > seg.logBytes) {
+      topic.indexesOf(seg);
+      let running = maxTs;
+      const result = seg.scan(seg.logBytes, end, maxTs, (b) => {
+        topic.indexBatch(seg, b.baseOffset, b.position, running);
+        if (b.maxTimestampMs > running) running = b.maxTimestampMs;
+      });
+      seg.logBytes = result.endPosition;
+      seg.memFrom = result.endPosition;
+      end = result.nextOffset;
+      maxTs = result.maxTimestampMs;
+      if (result.invalidAt !== undefined && newer.length > 0) throw seg.corrupt(result.invalidAt, result.reason ?? 'invalid batch');
+      if (result.invalidAt !== undefined) break; // a write in progress: the next refresh looks again
+    }
+    const base = newer.shift();
+    if (base === undefined) break;
+    if (base !== end) {
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${path.join(dir, String(base))} of topic ${topic.name} starts at offset ${base} but the previous one ends at ${end}`, { file: dir, position: 0 }), dir);
+    }
+    // The writer rolled: the new segment becomes the active one (its descriptor stays pinned).
+    const next = new Segment(io, dir, base, 0);
+    next.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+    next.pool = seg.pool;
+    next.pins = 1;
+    seg.pins = Math.max(0, seg.pins - 1);
+    segments.push(next);
+  }
+  const first = segments[0]!.baseOffset;
+  const start = Math.min(end, Math.max(topic.startOffset, first, storedStartOffset ?? 0));
+  return { startOffset: start, endOffset: end, maxTimestampMs: maxTs };
+}

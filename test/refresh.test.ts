@@ -1,0 +1,131 @@
+// Read-only followers: a readOnly log does not see records appended after it opened until
+// log.refresh(), which picks up appended batches, rolled segments, segments removed from the front,
+// new topics, and treats a half-written batch at the end as not there yet.
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import { entries } from './entry.js';
+import { collect, harness, segmentBases, segmentPath, sleep, spawnFixture } from './helpers.js';
+import { scanLog } from './format-reader.js';
+
+const values = (it: Iterable<{ valueBytes: Buffer | null }>): string[] => collect(it).map((r) => r.valueBytes!.toString());
+
+describe.each(entries)('$name: refresh of a read-only log', (entry) => {
+  const h = harness(entry);
+
+  test('a read-only log sees nothing appended after its open until refresh(), which returns how many records appeared', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic('t');
+    for (let i = 0; i < 5; i++) await w.append(Buffer.from(`v${i}`));
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic('t');
+    expect(r.endOffset).toBe(5);
+    for (let i = 5; i < 12; i++) await w.append(Buffer.from(`v${i}`));
+    expect(r.endOffset).toBe(5);
+    expect(values(r.read())).toHaveLength(5);
+    expect(ro.refresh()).toBe(7);
+    expect(r.endOffset).toBe(12);
+    expect(values(r.read())).toEqual(Array.from({ length: 12 }, (_, i) => `v${i}`));
+    expect(r.get(11)!.valueBytes!.toString()).toBe('v11');
+    expect(ro.refresh()).toBe(0);
+  });
+
+  test('refresh follows the writer across segment rolls, and picks up a topic created after the open', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic('t', { segmentBytes: 1024 });
+    await w.append(Buffer.from('first'));
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic('t');
+    const expected = ['first'];
+    for (let i = 0; i < 60; i++) {
+      expected.push(`value ${i}`.padEnd(100, '.'));
+      await w.append(Buffer.from(expected[expected.length - 1]!));
+    }
+    await writer.topic<string>('later', { codec: 'string' }).append('hello');
+    expect(segmentBases(dir, 't').length).toBeGreaterThan(3);
+    expect(ro.refresh()).toBe(61);
+    expect(ro.stats().topics.t!.segments).toBe(segmentBases(dir, 't').length);
+    expect(values(r.read())).toEqual(expected);
+    expect(values(r.read({ from: 40 }))).toEqual(expected.slice(40));
+    expect(r.get(33)!.valueBytes!.toString()).toBe(expected[33]);
+    expect(ro.topics()).toEqual(['later', 't']);
+    expect(ro.topic('later').get(0)!.valueBytes!.toString()).toBe('hello');
+    // Options stored after the open may not be visible to it: the codec is given again.
+    expect(ro.topic<string>('later', { codec: 'string' }).get(0)!.value).toBe('hello');
+  });
+
+  test('a half-written batch at the end is not there yet; once the rest of it is written, refresh shows it', async () => {
+    const src = h.tmp();
+    const writer = await h.open(src);
+    const w = writer.topic('t');
+    for (let i = 0; i < 6; i++) await w.append(Buffer.from(`record ${i}`)); // one batch per append
+    await writer.close();
+    const file = segmentPath(src, 't', 0, 'log');
+    const whole = fs.readFileSync(file);
+    const batches = scanLog(whole).batches;
+    expect(batches).toHaveLength(6);
+    // A copy that ends after batch 3, as a follower would find it while the writer is mid-write.
+    const dir = h.tmp();
+    fs.cpSync(src, dir, { recursive: true });
+    const copy = segmentPath(dir, 't', 0, 'log');
+    const cut = batches[4]!.position;
+    fs.truncateSync(copy, cut);
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic('t');
+    expect(r.endOffset).toBe(4);
+    const mid = cut + 20;
+    fs.appendFileSync(copy, whole.subarray(cut, mid));
+    expect(ro.refresh()).toBe(0);
+    expect(r.endOffset).toBe(4);
+    fs.appendFileSync(copy, whole.subarray(mid));
+    expect(ro.refresh()).toBe(2);
+    expect(values(r.read({ from: 3 }))).toEqual(['record 3', 'record 4', 'record 5']);
+  });
+
+  test('segments removed from the front (by the writer\'s retention) move startOffset forward', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir);
+    const w = writer.topic('t', { segmentBytes: 1024 });
+    for (let i = 0; i < 40; i++) w.appendSync(Buffer.alloc(100, i));
+    await writer.close();
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic('t');
+    const bases = segmentBases(dir, 't');
+    for (const ext of ['log', 'index', 'timeindex'] as const) fs.rmSync(segmentPath(dir, 't', bases[0]!, ext), { force: true });
+    expect(ro.refresh()).toBe(0);
+    expect(r.startOffset).toBe(bases[1]);
+    expect(collect(r.read()).map((x) => x.offset)[0]).toBe(bases[1]);
+  });
+
+  test('refresh() on a writable log does nothing and returns 0', async () => {
+    const log = await h.open(h.tmp());
+    log.topic('t').appendSync(Buffer.from('x'));
+    expect(log.refresh()).toBe(0);
+    expect(log.topic('t').endOffset).toBe(1);
+  });
+
+  test('a follower in this process sees every record a writer in another process appends, in order, across rolls', async () => {
+    const dir = h.tmp();
+    const count = 300;
+    const child = spawnFixture(h, 'slow-writer.mjs', [entry.dist, dir, String(count)]);
+    await child.waitFor((l) => l === 'wrote 0');
+    const ro = await h.open(dir, { readOnly: true });
+    const seen: string[] = [];
+    let next = 0;
+    for (;;) {
+      ro.refresh();
+      const feed = ro.topic<string>('feed', { codec: 'string' });
+      for (const rec of feed.read({ from: next })) {
+        seen.push(rec.value!);
+        next = rec.offset + 1;
+      }
+      if (next >= count) break;
+      if (child.exited && ro.refresh() === 0 && next < count) throw new Error(`writer finished but only ${next} records were seen; stderr ${child.stderr}`);
+      await sleep(5);
+    }
+    await child.exit();
+    expect(seen).toEqual(Array.from({ length: count }, (_, i) => `r${i}`));
+    expect(segmentBases(dir, 'feed').length).toBeGreaterThan(2);
+  });
+});
