@@ -1,0 +1,101 @@
+// `seglog verify`, `seglog compact` and `seglog retention`: maintenance through the library API.
+// verify() only reads (no lock: it can run next to a writer, which may show up as a torn tail);
+// compact and retention open the log for writing (they need the lock) and run topic.compact() and
+// topic.enforceRetention() / truncateBefore(), whose crash safety is the library's.
+import { SeglogError } from '../errors.js';
+import { CliError, EXIT } from './errors.js';
+import { checkDirectory, existingTopic, openForCli } from './open.js';
+import { Progress, formatBytes, out, table } from './output.js';
+
+// The shape of the library's verify() report (src/verify.ts).
+interface VerifyProblem { file: string; position: number; kind: string; severity: 'error' | 'warning'; message: string }
+interface VerifyTopicReport {
+  topic: string; segments: number; batches: number; records: number; bytes: number;
+  startOffset: number; endOffset: number; problems: VerifyProblem[];
+}
+interface VerifyReport { dir: string; ok: boolean; topics: VerifyTopicReport[]; problems: VerifyProblem[] }
+type VerifyFn = (dir: string, options?: {
+  onProgress?: (p: { topic: string; file: string; bytesDone: number; bytesTotal: number }) => void;
+  topics?: string[];
+}) => Promise<VerifyReport>;
+
+/** Returns true when no damage (problem of severity 'error') was found. */
+export async function verifyCommand(dirIn: string, topics: string[], json: boolean): Promise<boolean> {
+  const dir = checkDirectory(dirIn);
+  const verify = ((await import('../index.js')) as unknown as { verify?: VerifyFn }).verify;
+  if (typeof verify !== 'function') throw new CliError(EXIT.failed, 'verify is not available in this build of seglog');
+  const progress = new Progress('verify');
+  let report: VerifyReport;
+  try {
+    report = await verify(dir, {
+      onProgress: (p) => progress.update(p.bytesDone, p.bytesTotal, p.topic),
+      ...(topics.length > 0 ? { topics } : {}),
+    });
+  } catch (err) {
+    if (err instanceof SeglogError && err.code === 'ERR_INVALID_ARGUMENT' && /topic/.test(err.message)) throw new CliError(EXIT.noTopic, err.message);
+    throw err;
+  } finally {
+    progress.done();
+  }
+  if (json) {
+    await out(JSON.stringify(report, null, 2));
+    return report.ok;
+  }
+  const problems = [...report.problems, ...report.topics.flatMap((t) => t.problems)];
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  if (report.topics.length > 0) {
+    await out(table(['TOPIC', 'SEGMENTS', 'BATCHES', 'RECORDS', 'SIZE', 'START', 'END', 'STATUS'], report.topics.map((t) => [
+      t.topic, t.segments, t.batches, t.records, formatBytes(t.bytes), t.startOffset, t.endOffset,
+      t.problems.some((p) => p.severity === 'error') ? 'DAMAGED' : t.problems.length > 0 ? 'warnings' : 'ok',
+    ])));
+  }
+  for (const p of problems) await out(`${p.severity.toUpperCase()} ${p.kind}: ${p.file} at position ${p.position}: ${p.message}`);
+  await out(report.ok
+    ? `verify: ${report.dir} is intact (${report.topics.length} topics${problems.length > 0 ? `, ${problems.length} warnings` : ''})`
+    : `verify: ${report.dir} is DAMAGED (${errors} errors, ${problems.length - errors} warnings)`);
+  return report.ok;
+}
+
+export async function compactCommand(dir: string, topicName: string): Promise<void> {
+  const log = await openForCli({
+    dir, command: 'compact', write: true,
+    lockedHint: 'Compact from that process (topic.compact()), or stop it first; compaction also runs there by itself when the dirty ratio passes its threshold.',
+  });
+  try {
+    existingTopic(log, dir, topicName);
+    const topic = log.topic(topicName);
+    const progress = new Progress('compact');
+    const spinner = setInterval(() => progress.spin(topicName), 150);
+    let result: { recordsBefore: number; recordsAfter: number; bytesFreed: number };
+    try {
+      result = await topic.compact();
+    } finally {
+      clearInterval(spinner);
+      progress.done();
+    }
+    await out(`compacted ${topicName}: ${result.recordsBefore} records before, ${result.recordsAfter} after, ${formatBytes(result.bytesFreed)} freed`);
+  } finally {
+    await log.close();
+  }
+}
+
+export async function retentionCommand(dir: string, topicName: string, options: { now: number | undefined; truncateBefore: number | undefined }): Promise<void> {
+  const log = await openForCli({
+    dir, command: 'retention', write: true,
+    lockedHint: 'Retention also runs inside that process by itself (on rolls and on a timer); stop it first to run it from here.',
+  });
+  try {
+    existingTopic(log, dir, topicName);
+    const topic = log.topic(topicName);
+    if (options.truncateBefore !== undefined) {
+      if (options.truncateBefore > topic.endOffset) {
+        throw new CliError(EXIT.usage, `--truncate-before ${options.truncateBefore} is past the end of ${topicName} (end offset ${topic.endOffset})`);
+      }
+      await topic.truncateBefore(options.truncateBefore);
+    }
+    const result = await topic.enforceRetention(options.now);
+    await out(`retention on ${topicName}: ${result.segmentsDeleted} segments deleted, ${formatBytes(result.bytesFreed)} freed; records now ${topic.startOffset} to ${topic.endOffset - 1 < topic.startOffset ? '(none)' : topic.endOffset - 1}`);
+  } finally {
+    await log.close();
+  }
+}
