@@ -157,6 +157,11 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     });
     next = result.nextOffset;
     maxTs = result.maxTimestampMs;
+    if (result.invalidAt === undefined && result.endPosition !== seg.logBytes) {
+      // Only a read-only open next to a live writer: the file grew after it was listed.
+      seg.logBytes = result.endPosition;
+      seg.memFrom = result.endPosition;
+    }
     if (result.invalidAt !== undefined) {
       const at = result.invalidAt;
       const flushed = si === ri && at < flushedUpTo;

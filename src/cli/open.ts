@@ -42,7 +42,7 @@ export function checkDirectory(dir: string, hint = ''): string {
 }
 
 export async function openForCli(req: OpenRequest): Promise<Log> {
-  const abs = req.write && req.create ? path.resolve(req.dir) : checkDirectory(req.dir, req.write ? ' (add --create to create it)' : '');
+  const abs = req.write && req.create ? path.resolve(req.dir) : checkDirectory(req.dir, req.command === 'produce' ? ' (add --create to create it)' : '');
   const openLog = await entryFor(abs);
   try {
     return await openLog(abs, { ...req.options, readOnly: !req.write });
