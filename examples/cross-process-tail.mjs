@@ -1,0 +1,53 @@
+// Cross-process tail: one process writes a log, another follows it read-only, as `tail -f` does
+// for a file. The follower opens the directory with { readOnly: true } (no lock: the writer keeps
+// it), watches the topic's folder, and calls log.refresh() to pick up what the writer appended.
+//   node examples/cross-process-tail.mjs [dir]       (starts the writer as a child process itself)
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLog } from 'seglog';
+
+const COUNT = 500;
+
+if (process.argv[2] === '--writer') {
+  // The writer: appends COUNT log lines, a few at a time, then closes.
+  const log = await openLog(process.argv[3]);
+  const lines = log.topic('app-log', { codec: 'string', segmentBytes: 4096 });
+  for (let i = 0; i < COUNT; i++) {
+    await lines.append(`${new Date().toISOString()} worker-${i % 3} handled request ${i}`);
+    if (i % 25 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await log.close();
+  process.exit(0);
+}
+
+const dir = process.argv[2] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-tail-'));
+const writer = spawn(process.execPath, [fileURLToPath(import.meta.url), '--writer', dir], { stdio: 'inherit' });
+
+// Wait until the writer has created the topic, then follow it.
+while (!fs.existsSync(path.join(dir, 'app-log'))) await new Promise((resolve) => setTimeout(resolve, 10));
+const log = await openLog(dir, { readOnly: true });
+let next = 0;
+let shown = 0;
+await new Promise((resolve) => {
+  const drain = () => {
+    log.refresh();                                   // what the writer appended since the last look
+    if (!log.topics().includes('app-log')) return;
+    const topic = log.topic('app-log', { codec: 'string' });
+    for (const record of topic.read({ from: next })) {
+      if (shown < 3 || record.offset >= COUNT - 2) console.log(`follower got ${record.offset}: ${record.value}`);
+      else if (shown === 3) console.log('...');
+      shown++;
+      next = record.offset + 1;
+    }
+    if (next >= COUNT) { watcher.close(); clearInterval(poll); resolve(); }
+  };
+  const watcher = fs.watch(path.join(dir, 'app-log'), drain);
+  const poll = setInterval(drain, 500);              // a safety net where watching misses events
+  drain();
+});
+await log.close();
+await new Promise((resolve) => (writer.exitCode !== null ? resolve() : writer.on('exit', resolve)));
+console.log(`follower saw ${shown} records written by process ${writer.pid}, all of them: ${shown === COUNT}`);
