@@ -5,6 +5,7 @@ import { openLogWith, type Log } from '../src/log.js';
 import type { LogOptions } from '../src/options.js';
 import { fileMetaStore } from './file-meta-store.js';
 
+/** `openLog` with no native addon: metadata in a JSON file written atomically (same API, same segment files). */
 export function openLog(dir: string, options?: LogOptions): Promise<Log> {
   return openLogWith({ meta: fileMetaStore }, dir, options);
 }

@@ -21,6 +21,7 @@ export interface SeglogErrorDetails {
   cause?: unknown;
 }
 
+/** The one error type seglog throws on purpose, with a stable `code` and the offending file, position or value. */
 export class SeglogError extends Error {
   readonly code: SeglogErrorCode;
   readonly file?: string;

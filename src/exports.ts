@@ -1,9 +1,9 @@
 // Everything both entry points export besides openLog: the error class and the public types.
 export { SeglogError } from './errors.js';
-export type { SeglogErrorCode } from './errors.js';
+export type { SeglogErrorCode, SeglogErrorDetails } from './errors.js';
 export type { Log, LogStats } from './log.js';
 export type { LogOptions, TopicOptions, Durability, Cleanup } from './options.js';
-export type { Codec } from './codecs.js';
+export type { Codec, CodecName, CodecOption } from './codecs.js';
 export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from './topic-api.js';
 export type { LogRecord } from './record.js';
 export type { ReadOptions } from './reader.js';

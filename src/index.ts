@@ -4,6 +4,10 @@ import { openLogWith, type Log } from './log.js';
 import { lmdbMetaStore } from './meta/lmdb-store.js';
 import type { LogOptions } from './options.js';
 
+/**
+ * Opens (creating if needed) the log in `dir`, recovering every topic after a crash. Metadata lives
+ * in LMDB. Throws `ERR_LOCKED` when another process has the directory open for writing.
+ */
 export function openLog(dir: string, options?: LogOptions): Promise<Log> {
   return openLogWith({ meta: lmdbMetaStore }, dir, options);
 }

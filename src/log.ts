@@ -23,6 +23,7 @@ import { recoveryAction } from './diagnostics.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 
+/** What `log.stats()` returns. */
 export interface LogStats {
   dir: string;
   durability: 'fsync' | 'os' | 'none';
@@ -30,11 +31,25 @@ export interface LogStats {
   topics: Record<string, TopicStats>;
 }
 
+/**
+ * A log directory, opened by `openLog(dir, options)`. One process writes a directory at a time
+ * (`ERR_LOCKED` for a second writer); any number may open it with `readOnly: true`.
+ *
+ * ```ts
+ * await using log = await openLog('./data');
+ * const t = log.topic('events', { codec: 'json' });
+ * ```
+ */
 export interface Log {
+  /** Opens or creates a topic; always the same object for a name. Given options are stored and override stored ones. */
   topic<V = Buffer>(name: string, options?: TopicOptions<V>): Topic<V>;
+  /** The topics' names, sorted. */
   topics(): string[];
+  /** Deletes a topic and its files (crash-safe: finished at the next open if interrupted). */
   deleteTopic(name: string): Promise<void>;
+  /** Resolves when everything appended so far is fsynced. */
   flush(): Promise<void>;
+  /** Per topic: segments, bytes, offsets, codec, groups and their lag. */
   stats(): LogStats;
   /**
    * On a read-only log: picks up what the writer process appended since the open (new records,
@@ -42,6 +57,7 @@ export interface Log {
    * readable. On a writable log it does nothing and returns 0.
    */
   refresh(): number;
+  /** Flushes and closes; later calls on the log or its topics throw `ERR_CLOSED`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
   on(event: 'error', listener: (err: SeglogError) => void): this;

@@ -12,21 +12,38 @@ import type { StoredTopicOptions } from './meta/meta-store.js';
 export type Durability = 'fsync' | 'os' | 'none';
 export type Cleanup = 'delete' | 'compact' | 'compact,delete';
 
+/** Options of a topic (stored with it; options given later override the stored ones). */
 export interface TopicOptions<V = any> {
+  /** How values are encoded: `'binary'` (default), `'string'`, `'json'`, `'msgpack'`, or `{ encode, decode }` (not stored: pass it on every open). */
   codec?: CodecOption<V>;
+  /** Roll to a new segment before one would pass this size (default 64 MiB). */
   segmentBytes?: number;
+  /** Roll when the active segment's first record is older than this. */
   segmentMs?: number;
+  /** A sparse index entry every this many bytes (default 4096). */
   indexIntervalBytes?: number;
+  /** Retention of whole closed segments, oldest first, by age of their newest record or total size. */
   retention?: { maxAgeMs?: number; maxBytes?: number };
+  /** `'delete'` (default: retention), `'compact'` (newest record per key), or both. */
   cleanup?: Cleanup;
+  /** How long compaction keeps delete markers (default 1 day). */
   tombstoneRetentionMs?: number;
+  /** Larger records throw `ERR_RECORD_TOO_LARGE` (default 8 MiB). */
   maxRecordBytes?: number;
 }
 
+/** Options of `openLog`. */
 export interface LogOptions {
+  /**
+   * `'fsync'` (default): appends resolve once fsynced (group commit). `'os'`: once handed to the OS
+   * (survives a process crash, not a power cut). `'none'`: at once.
+   */
   durability?: Durability;
+  /** Under `'os'`/`'none'`, a background fsync this often (default 1000). */
   fsyncIntervalMs?: number;
+  /** Open without the lock, next to a writer; writes throw `ERR_READ_ONLY`. `log.refresh()` picks up what the writer appended since. */
   readOnly?: boolean;
+  /** Options for topics that do not set them. */
   defaults?: TopicOptions;
   /** Bytes of regions kept for random reads (get) across the log; default 64 MiB, 0 disables. */
   readCacheBytes?: number;

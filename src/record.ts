@@ -6,12 +6,22 @@ import { inspect } from 'node:util';
 import type { Codec } from './codecs.js';
 import { readVarint, unzigzag, varintEnd } from './format.js';
 
+/**
+ * One record, as read: a zero-copy view into the buffer it was read into. The buffer is never
+ * reused, so a record (and its views) stays valid for as long as you hold it.
+ */
 export interface LogRecord<V> {
+  /** Its offset in the topic. */
   readonly offset: number;
+  /** Milliseconds since the epoch, as appended. */
   readonly timestamp: number;
+  /** The key (a view), or undefined. */
   readonly key: Buffer | undefined;
+  /** Header values (views); `{}` when none. */
   readonly headers: Record<string, Buffer>;
+  /** The encoded value (a view); null for a tombstone. */
   readonly valueBytes: Buffer | null;
+  /** The value decoded by the topic's codec on first access; null for a tombstone. */
   readonly value: V | null;
 }
 

@@ -3,51 +3,106 @@
 import type { LogRecord } from './record.js';
 import type { ReadOptions } from './reader.js';
 
+/** What an append may carry besides the value. */
 export interface AppendMeta {
+  /** The record's key (strings are stored as UTF-8): what compaction and `latest()` go by. */
   key?: string | Uint8Array;
+  /** Named values stored with the record (strings as UTF-8); read back as `Buffer` views. */
   headers?: Record<string, string | Uint8Array>;
+  /** Milliseconds since the epoch; default `Date.now()`. Time lookups use the running maximum. */
   timestamp?: number;
 }
 
+/** Options of `topic.subscribe()`. */
 export interface SubscribeOptions {
+  /** Where to start when the group has no committed position (default `'earliest'`). */
   from?: number | Date | 'earliest' | 'latest';
+  /** A consumer group: its committed position is stored durably per (topic, group) and survives restarts. */
   group?: string;
+  /** Default true with a group: a record counts as processed (committed) once the consumer asks for the next one. */
   autoCommit?: boolean;
+  /** Ends the subscription when aborted. */
   signal?: AbortSignal;
+  /** Bound on records read ahead of the consumer. */
   maxBuffered?: number;
 }
 
+/**
+ * A tail cursor: an async iterable that yields existing records from its start, then waits at the
+ * tail and yields new ones as they are appended, in offset order, without polling.
+ */
 export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
+  /** The next offset this subscription will yield. */
   readonly position: number;
+  /** `endOffset - position`. */
   readonly lag: number;
+  /** Commits the group's position (default: everything yielded so far). Never moves it backwards. */
   commit(offset?: number): Promise<void>;
+  /** Ends the subscription; a pending `next()` settles as done. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * One append-only log, split into segments. `V` is the value type of the topic's codec.
+ *
+ * ```ts
+ * const events = log.topic('events', { codec: 'json' });
+ * const offset = await events.append({ type: 'signup' }, { key: 'ada' });
+ * for (const r of events.read({ from: 0 })) console.log(r.offset, r.value);
+ * ```
+ */
 export interface Topic<V = Buffer> {
+  /** The topic's name. */
   readonly name: string;
+  /** First offset still readable (raised by retention and `truncateBefore`). */
   readonly startOffset: number;
+  /** The offset the next append gets. */
   readonly endOffset: number;
+  /**
+   * Appends one record; resolves with its offset once it is as durable as the log's `durability` says
+   * (`'fsync'`: fsynced, shared by all appends of the tick). `null` is a tombstone (compacted topics).
+   */
   append(value: V | null, meta?: AppendMeta): Promise<number>;
+  /** Appends records all or nothing; resolves with the first offset (the rest follow densely). */
   appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number>;
+  /**
+   * Appends one record and returns its offset at once; it is readable immediately and written at the
+   * end of the tick. A failure is reported by the next append call and the log's `'error'` event.
+   */
   appendSync(value: V | null, meta?: AppendMeta): number;
+  /**
+   * Reads records from an offset or a `Date` (default `startOffset`) as zero-copy views.
+   * Throws `ERR_OFFSET_OUT_OF_RANGE` below `startOffset`; yields nothing past `endOffset`.
+   */
   read(options?: ReadOptions): Iterable<LogRecord<V>>;
+  /** The record at `offset`, or `undefined` at or past `endOffset`. */
   get(offset: number): LogRecord<V> | undefined;
+  /** First offset whose running-maximum timestamp is `>= time`, else `endOffset` (as Kafka does). */
   offsetForTime(time: Date | number): number;
+  /** Compacted topics only: the newest record for `key` (`undefined` if none, or a tombstone's record). */
   latest(key: string | Uint8Array): LogRecord<V> | undefined;
+  /** Follows the topic from a position (or a group's committed position); see {@link Subscription}. */
   subscribe(options?: SubscribeOptions): Subscription<V>;
+  /** Explicit retention (Kafka `deleteRecords`): makes `offset` the first readable one, durably. */
   truncateBefore(offset: number): Promise<void>;
+  /** Deletes whole closed segments past `retention.maxAgeMs`/`maxBytes` now (`now` in ms since the epoch). */
   enforceRetention(now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
+  /** Compacts closed segments now: keeps the newest record per key; offsets never change. */
   compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
 }
 
+/** Per-topic numbers of `log.stats()`. */
 export interface TopicStats {
+  /** Segment files (`.log`) of the topic. */
   segments: number;
+  /** Bytes of all its `.log` files (including what is buffered for the next write). */
   bytes: number;
   startOffset: number;
   endOffset: number;
+  /** `endOffset - startOffset` (compaction may have removed some of them). */
   records: number;
+  /** Each consumer group's committed position and lag. */
   groups: Record<string, { position: number; lag: number }>;
   /** Base offset of the segment appends go to. */
   activeSegmentBase: number;
