@@ -67,4 +67,19 @@ describe('examples', () => {
     expect(r.stdout).toContain('sent 12 mails, each once: true, in order: true');
     expect(r.stdout).toContain('groups: {"mailer":{"position":12,"lag":0}}');
   });
+
+  test('the README\'s quick start runs as written (in a temporary directory) and prints both records', ({ skip }) => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Quick start'));
+    const code = section.slice(section.indexOf('```js') + 5, section.indexOf('```', section.indexOf('```js') + 5));
+    expect(code.split('\n').filter((l) => l.trim().length > 0).length).toBeLessThanOrEqual(15);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-readme-'));
+    dirs.push(dir);
+    expect(code).toContain("'./data'");
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code.replace("'./data'", JSON.stringify(path.join(dir, 'data')))], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    if (r.stderr.includes('ERR_NOT_SUPPORTED')) skip('subscribe() (issue #3) is not in this build yet');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("0 ada { type: 'signup', user: 'ada' }\n1 undefined { type: 'login', user: 'ada' }\nmail for ada\nmail for ada\n");
+  });
 });
