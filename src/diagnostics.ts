@@ -25,7 +25,7 @@ export interface DiagnosticEvents {
   /** Recovery at open did something beyond a clean reopen: what was cut or rebuilt, and why. */
   recovery: {
     dir: string; topic: string;
-    /** 'scan' | 'truncate' | 'delete-segment' | 'rebuild-index' | 'remove-temp-file' | 'remove-orphan-index' | 'finish-delete'. */
+    /** 'scan' | 'truncate' | 'delete-segment' | 'rebuild-index' | 'remove-temp-file' | 'remove-orphan-index' | 'finish-delete' | 'repair' (openLog's repair option). */
     action: string;
     file?: string; position?: number;
     /** Bytes scanned ('scan') or cut ('truncate'). */

@@ -275,7 +275,11 @@ describe('seglog CLI', () => {
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('intact');
     expect(good.stdout).toMatch(/orders\s+1\s+\d+\s+5\s/);
-    const file = segmentPath(dir, 'raw', 0, 'log');
+    expect(seglog(['verify', dir, 'orders']).stdout).not.toContain('notes');
+    const unknown = seglog(['verify', dir, 'ordres']);
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr).toContain('ordres');
+    const file = segmentPath(dir, 'orders', 0, 'log');
     const victim = scanLog(fs.readFileSync(file), 0).batches[1]!;
     const bytes = fs.readFileSync(file);
     bytes[victim.position + 60] = bytes[victim.position + 60]! ^ 0x01;

@@ -3,27 +3,14 @@
 // compact and retention open the log for writing (they need the lock) and run topic.compact() and
 // topic.enforceRetention() / truncateBefore(), whose crash safety is the library's.
 import { SeglogError } from '../errors.js';
+import { verify, type VerifyReport } from '../verify.js';
 import { CliError, EXIT } from './errors.js';
 import { checkDirectory, existingTopic, openForCli } from './open.js';
 import { Progress, formatBytes, out, table } from './output.js';
 
-// The shape of the library's verify() report (src/verify.ts).
-interface VerifyProblem { file: string; position: number; kind: string; severity: 'error' | 'warning'; message: string }
-interface VerifyTopicReport {
-  topic: string; segments: number; batches: number; records: number; bytes: number;
-  startOffset: number; endOffset: number; problems: VerifyProblem[];
-}
-interface VerifyReport { dir: string; ok: boolean; topics: VerifyTopicReport[]; problems: VerifyProblem[] }
-type VerifyFn = (dir: string, options?: {
-  onProgress?: (p: { topic: string; file: string; bytesDone: number; bytesTotal: number }) => void;
-  topics?: string[];
-}) => Promise<VerifyReport>;
-
 /** Returns true when no damage (problem of severity 'error') was found. */
 export async function verifyCommand(dirIn: string, topics: string[], json: boolean): Promise<boolean> {
   const dir = checkDirectory(dirIn);
-  const verify = ((await import('../index.js')) as unknown as { verify?: VerifyFn }).verify;
-  if (typeof verify !== 'function') throw new CliError(EXIT.failed, 'verify is not available in this build of seglog');
   const progress = new Progress('verify');
   let report: VerifyReport;
   try {
