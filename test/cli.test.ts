@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { entries } from './entry.js';
 import { ChildLines, FIXTURES, segmentBases, segmentPath } from './helpers.js';
 import { scanLog } from './format-reader.js';
+import { Progress } from '../src/cli/output.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'dist/src/cli/main.js');
@@ -332,5 +333,26 @@ describe('seglog CLI', () => {
     const stats = JSON.parse(seglog(['stats', dir, 'orders', '--json']).stdout) as { topics: { orders: { groups: Record<string, { position: number; lag: number }> } } };
     expect(stats.topics.orders.groups.audit).toEqual({ position: 5, lag: 0 });
     expect(seglog(['tail', dir, 'orders', '--group', 'audit']).stdout).toBe('');
+  });
+
+  test('the progress bar draws on stderr only when asked to (a terminal); piped commands print none', async () => {
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => { writes.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    try {
+      const quiet = new Progress('verify', false);
+      quiet.update(5, 10, 'x');
+      quiet.done();
+      expect(writes).toEqual([]);
+      const bar = new Progress('verify', true);
+      bar.update(5, 10, 'orders');
+      bar.done();
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(writes[0]).toMatch(/^\rverify \[#{15}\.{15}\]  50% orders/);
+    expect(writes[writes.length - 1]).toBe('\r\x1b[K');
+    const dir = await writeSample();
+    for (const args of [['dump', dir, 'raw'], ['verify', dir]]) expect(seglog(args).stderr, args[0]).toBe('');
   });
 });

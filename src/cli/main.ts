@@ -162,7 +162,7 @@ function report(err: unknown): ExitCode {
   if (err instanceof SeglogError) {
     switch (err.code) {
       case 'ERR_CORRUPT':
-        process.stderr.write(`seglog: the log is damaged: ${err.message}\n(run seglog verify <dir> for a full report)\n`);
+        process.stderr.write(`seglog: the log is damaged: ${err.message}\n(seglog verify <dir> lists all damage; openLog(dir, { repair: true }) cuts the log at the first damage, dropping what follows)\n`);
         return EXIT.failed;
       case 'ERR_INVALID_ARGUMENT':
       case 'ERR_OFFSET_OUT_OF_RANGE':
