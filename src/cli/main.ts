@@ -11,7 +11,7 @@ import { CliError, EXIT, type ExitCode } from './errors.js';
 import { dumpCommand } from './dump.js';
 import { statsCommand, topicsCommand } from './inspect.js';
 import { compactCommand, retentionCommand, verifyCommand } from './maintain.js';
-import { intArg } from './output.js';
+import { flushOut, intArg } from './output.js';
 import { produceCommand } from './produce.js';
 import { tailCommand } from './tail.js';
 
@@ -189,6 +189,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 run(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { process.exitCode = report(err); },
+  async (code) => {
+    await flushOut();
+    process.exitCode = code;
+  },
+  async (err: unknown) => {
+    await flushOut(); // what was printed before the failure
+    process.exitCode = report(err);
+  },
 );

@@ -12,7 +12,7 @@ import type { LogRecord } from '../record.js';
 import type { Topic } from '../topic-api.js';
 import { CliError, EXIT } from './errors.js';
 import { existingTopic, openForCli } from './open.js';
-import { out, renderBytes, renderValue } from './output.js';
+import { flushOut, out, renderBytes, renderValue } from './output.js';
 
 export interface TailOptions {
   from: string | undefined;
@@ -48,11 +48,12 @@ export async function tailCommand(dir: string, topicName: string, options: TailO
         next = topic.startOffset;
       }
       for (const rec of topic.read({ from: next })) {
-        if (printed >= max) return false;
+        if (printed >= max) break;
         await printRecord(rec, options.json);
         printed++;
         next = rec.offset + 1;
       }
+      await flushOut();
       return printed < max;
     };
     if (!(await drain()) || !options.follow) return;
@@ -106,6 +107,7 @@ async function follow(log: Log, topicDir: string, drain: () => Promise<boolean>)
         try {
           do {
             again = false;
+            if (!fs.existsSync(topicDir)) throw new CliError(EXIT.failed, `topic ${path.basename(topicDir)} was deleted by the process that writes the log`);
             log.refresh();
             if (!(await drain())) { finish(); return; }
           } while (again && !finished);
@@ -151,6 +153,7 @@ async function tailGroup(dir: string, topicName: string, options: TailOptions): 
         for await (const rec of sub) {
           await printRecord(rec, options.json);
           printed++;
+          if (sub.lag === 0) await flushOut(); // at the tail: show what came so far
           if (printed >= max || (!options.follow && rec.offset + 1 >= topic.endOffset)) break;
         }
       }
