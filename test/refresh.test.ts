@@ -128,4 +128,32 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     expect(seen).toEqual(Array.from({ length: count }, (_, i) => `r${i}`));
     expect(segmentBases(dir, 'feed').length).toBeGreaterThan(2);
   });
+
+  test('a subscription on a read-only log that waits at the tail receives what refresh() picks up', async ({ skip }) => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic('t');
+    for (let i = 0; i < 3; i++) await w.append(Buffer.from(`v${i}`));
+    const ro = await h.open(dir, { readOnly: true });
+    let sub: ReturnType<typeof w.subscribe>;
+    try {
+      sub = ro.topic('t').subscribe({ from: 'earliest' });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_NOT_SUPPORTED') skip('subscribe() (issue #3) is not in this build yet');
+      throw err;
+    }
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const rec of sub) {
+        got.push(rec.valueBytes!.toString());
+        if (got.length === 6) break;
+      }
+    })();
+    for (let i = 0; i < 1000 && got.length < 3; i++) await sleep(2);
+    expect(got).toEqual(['v0', 'v1', 'v2']);
+    for (let i = 3; i < 6; i++) await w.append(Buffer.from(`v${i}`));
+    expect(ro.refresh()).toBe(3);
+    await reading;
+    expect(got).toEqual(['v0', 'v1', 'v2', 'v3', 'v4', 'v5']);
+  });
 });
