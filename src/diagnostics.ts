@@ -13,8 +13,7 @@ export interface DiagnosticEvents {
   /** A segment was closed and a new active segment started. */
   roll: {
     dir: string; topic: string; oldBase: number; newBase: number;
-    /** Why: the segment would pass segmentBytes, its first record is older than segmentMs, or its relative offsets ran out. */
-    reason: 'bytes' | 'time' | 'records';
+    reason: RollReason;
     /** Size of the segment that was closed. */
     oldBytes?: number;
   };
@@ -37,6 +36,12 @@ export interface DiagnosticEvents {
 }
 
 export type DiagnosticEvent = keyof DiagnosticEvents;
+
+/**
+ * Why a segment rolled: it would pass segmentBytes, its first record is older than segmentMs, its
+ * relative offsets ran out, or compact() closed it so that it can be compacted.
+ */
+export type RollReason = 'bytes' | 'time' | 'records' | 'compact';
 
 export const CHANNEL_NAMES: { readonly [E in DiagnosticEvent]: string } = {
   roll: 'seglog:roll',

@@ -8,6 +8,6 @@ export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } fr
 export type { LogRecord } from './record.js';
 export type { ReadOptions } from './reader.js';
 export { CHANNEL_NAMES } from './diagnostics.js';
-export type { DiagnosticEvents, DiagnosticEvent } from './diagnostics.js';
+export type { DiagnosticEvents, DiagnosticEvent, RollReason } from './diagnostics.js';
 export { verify } from './verify.js';
 export type { VerifyOptions, VerifyProgress, VerifyProblem, VerifyProblemKind, VerifyReport, VerifyTopicReport } from './verify.js';

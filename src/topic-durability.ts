@@ -9,7 +9,7 @@
 // (recorded by flush(), the periodic checkpoint and rolls) bounds the scan after a crash.
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
-import { publish } from './diagnostics.js';
+import { publish, type RollReason } from './diagnostics.js';
 import type { FileIO } from './io/file-io.js';
 import type { TopicState } from './meta/meta-store.js';
 import { Segment } from './segment.js';
@@ -97,7 +97,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   }
 
   /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */
-  protected roll(reason: 'bytes' | 'time' | 'records'): void {
+  protected roll(reason: RollReason): void {
     const old = this.active;
     if (this.batchStart >= 0) this.sealBatch();
     this.writePending();

@@ -21,6 +21,7 @@ import type { ResolvedLogOptions, ResolvedTopicOptions } from './options.js';
 import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from './limits.js';
 import { Segment, writeFully, type Chunk } from './segment.js';
 import type { FdPool } from './fd-pool.js';
+import type { RollReason } from './diagnostics.js';
 import type { ReadCache } from './read-cache.js';
 
 
@@ -443,7 +444,7 @@ export abstract class TopicWriter<V = Buffer> {
     return new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
   }
 
-  protected abstract roll(reason: 'bytes' | 'time' | 'records'): void;
+  protected abstract roll(reason: RollReason): void;
   protected abstract markDirty(): void;
   protected abstract startFsync(): void;
 }
