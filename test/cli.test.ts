@@ -307,12 +307,15 @@ describe('seglog CLI', () => {
     const compact = seglog(['compact', dir, 'kv']);
     if (compact.stderr.includes('not available in this version')) skip('compact() (issue #4) is not in this build yet');
     expect(compact.code).toBe(0);
-    expect(compact.stdout).toMatch(/^compacted kv: 100 records before, \d+ after, .* freed\n$/);
+    // (compaction may also have run by itself on rolls: the counts are of this pass)
+    const [, before, after] = /^compacted kv: (\d+) records before, (\d+) after, .* freed\n$/.exec(compact.stdout)!;
+    expect(Number(after)).toBeLessThanOrEqual(Number(before));
     const lines = seglog(['tail', dir, 'kv']).stdout.trim().split('\n');
     const lastPerKey = new Map<string, string>();
     for (const l of lines) { const [, k, v] = l.split('\t'); lastPerKey.set(k!, v!); }
     for (let k = 0; k < 5; k++) expect(lastPerKey.get(`k${k}`)).toBe(`v${95 + k}`.padEnd(60, '.'));
-    expect(lines.length).toBeLessThan(100);
+    expect(lines).toHaveLength(5); // compact() closes the active segment first: one record per key is left
+    expect(Number(after)).toBe(5);
     const ret = seglog(['retention', dir, 'd', '--truncate-before', '30']);
     expect(ret.code).toBe(0);
     expect(ret.stdout).toContain('retention on d:');
