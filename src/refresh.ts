@@ -52,7 +52,9 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
   const newer = [...onDisk].filter((b) => b > topic.active.baseOffset).sort((a, b) => a - b);
   for (;;) {
     const seg = topic.active;
-    const fileBytes = io.stat(seg.logPath)?.size ?? 0;
+    // Through the open descriptor when there is one: if the writer has since replaced the file
+    // (compaction swaps by rename), the bytes this segment was read from are still those.
+    const fileBytes = seg.fd >= 0 ? seg.fileSizeNow() : io.stat(seg.logPath)?.size ?? 0;
     if (fileBytes > seg.logBytes) {
       topic.indexesOf(seg);
       let running = maxTs;
