@@ -14,7 +14,13 @@ export interface SubscribeOptions {
   group?: string;
   autoCommit?: boolean;
   signal?: AbortSignal;
+  /** Bound on the records one batches() step hands out (default 1024); nothing else is read ahead. */
   maxBuffered?: number;
+  /**
+   * Called when the subscription's position was removed by retention (or was below startOffset
+   * at subscribe): it continues at `to` (the topic's startOffset); offsets `from` to `to - 1` are gone.
+   */
+  onGap?: (gap: { from: number; to: number }) => void;
 }
 
 export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
@@ -23,6 +29,8 @@ export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
   commit(offset?: number): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+  /** Arrays of the records readable now (1 to maxBuffered per step), for throughput. */
+  batches(): AsyncIterableIterator<LogRecord<V>[]>;
 }
 
 export interface Topic<V = Buffer> {
