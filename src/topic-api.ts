@@ -29,6 +29,10 @@ export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
   commit(offset?: number): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+  /** The subscription is its own async iterator: the next record (waits at the tail). */
+  next(): Promise<IteratorResult<LogRecord<V>>>;
+  /** What `break` in for await calls: close(). */
+  return(): Promise<IteratorResult<LogRecord<V>>>;
   /** Arrays of the records readable now (1 to maxBuffered per step), for throughput. */
   batches(): AsyncIterableIterator<LogRecord<V>[]>;
 }

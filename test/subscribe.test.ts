@@ -196,7 +196,7 @@ describe.each(entries)('$name: subscribe', (entry) => {
       expect(Math.max(...sizes)).toBe(64);
       const waiting = batches.next();
       fill(t, 1000, 1003);
-      expect((await waiting).value!.map((r) => r.offset)).toEqual([1000, 1001, 1002]);
+      expect((await waiting).value!.map((r: LogRecord<Buffer>) => r.offset)).toEqual([1000, 1001, 1002]);
       // the record iterator shares the position
       fill(t, 1003, 1004);
       expect((await sub.next()).value!.offset).toBe(1003);
