@@ -249,8 +249,6 @@ export class Reader<V> {
   }
 }
 
-const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
-
 class SuspectIndex extends Error {
   constructor(readonly position: number, message: string) {
     super(message);
@@ -271,16 +269,9 @@ function checkFraming(buf: Buffer, filePos: number): void {
   }
 }
 
-/**
- * A forward walk over the records of a topic in [from, end): the iterator behind read(). A
- * subscription's cursor is a `tail` cursor: reaching `end` does not finish it, `extendTo` moves
- * `end` on as records are written, and it finds its place again when the segment list changes
- * under it (retention, compaction).
- */
+/** A forward walk over the records of a topic in [from, end): the iterator behind read(). */
 export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private segIdx: number;
-  /** The segment at segIdx when it was entered (tail cursors check it is still there). */
-  private seg: Segment | undefined = undefined;
   private pos: number;
   private buf: Buffer | undefined = undefined;
   private bufFilePos = 0;
@@ -297,37 +288,20 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private bytes = 0;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
-  constructor(private readonly topic: TopicImpl<V>, private from: number, private end: number,
-    private readonly maxRecords: number, private readonly maxBytes: number, private readonly tail = false) {
+  constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private readonly end: number,
+    private readonly maxRecords: number, private readonly maxBytes: number) {
     this.expected = from;
     topic.publishOpenBatch();
-    if (from >= end && !tail) {
+    if (from >= end) {
       this.segIdx = topic.segments.length;
       this.pos = 0;
       return;
     }
-    this.segIdx = 0;
-    this.pos = 0;
-    this.seek(from);
-  }
-
-  /** Positions the walk at the index entry at or before `from`; records below `from` are skipped. */
-  private seek(from: number): void {
-    const topic = this.topic;
-    this.from = from;
-    this.expected = from;
     this.segIdx = topic.segmentIndexFor(from);
     const seg = topic.indexesOf(topic.segments[this.segIdx]!);
-    this.seg = seg;
     const index = seg.index!;
     const entry = index.floor(from - seg.baseOffset);
     this.pos = entry >= 0 ? index.positionAt(entry) : 0;
-    this.buf = undefined;
-  }
-
-  /** Tail cursors: records up to `end` (exclusive) may now be read. */
-  extendTo(end: number): void {
-    if (end > this.end) this.end = end;
   }
 
   [Symbol.iterator](): IterableIterator<LogRecord<V>> {
@@ -337,18 +311,11 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   next(): IteratorResult<LogRecord<V>> {
     for (;;) {
       if (this.recLeft > 0) {
-        const at = this.recPos;
-        const rec = decodeRecord(this.buf!, at, this.batchEnd, this.batchBase, this.batchBaseTs, this.topic.codec);
+        const rec = decodeRecord(this.buf!, this.recPos, this.batchEnd, this.batchBase, this.batchBaseTs, this.topic.codec);
         this.recPos = recordEnd;
         this.recLeft--;
         const offset = rec.offset;
         if (offset < this.from) continue;
-        if (offset >= this.end && this.tail) {
-          // (a batch straddling `end`; not produced by the writer, whose batches end at a write)
-          this.recPos = at;
-          this.recLeft++;
-          return DONE;
-        }
         if (offset >= this.end || this.count >= this.maxRecords) return this.finish();
         if (this.maxBytes !== Infinity) {
           if (this.count > 0 && this.bytes + rec.sizeBytes > this.maxBytes) return this.finish();
@@ -358,13 +325,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.result.value = rec;
         return this.result;
       }
-      if (!this.nextBatch()) {
-        if (!this.tail) return this.finish();
-        // At the end for now. Forget the buffer: the bytes past it may be rewritten (a failed
-        // write is cut back and appended again), so the next look reads them afresh.
-        this.buf = undefined;
-        return DONE;
-      }
+      if (!this.nextBatch()) return this.finish();
     }
   }
 
@@ -385,16 +346,10 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
     for (;;) {
       if (this.expected >= this.end || this.segIdx >= segs.length) return false;
       const seg = segs[this.segIdx]!;
-      if (this.tail && seg !== this.seg) {
-        // segments were removed or replaced since this one was entered: find the place again
-        this.seek(this.expected);
-        continue;
-      }
       if (this.pos >= seg.endPosition()) {
         if (this.segIdx + 1 >= segs.length) return false;
         this.segIdx++;
         const nextSeg = this.topic.indexesOf(segs[this.segIdx]!);
-        this.seg = nextSeg;
         if (nextSeg.baseOffset > this.expected) {
           throw new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 });
         }
@@ -420,10 +375,10 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       const base = readU64(buf, p + H_BASE_OFFSET);
       const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
       if (base > this.expected) throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
-      if (base >= this.end) return false; // (before moving past it: a tail cursor reads it later)
       this.pos += batchBytes;
       this.expected = last + 1;
       if (last < this.from) continue;
+      if (base >= this.end) return false;
       this.recLeft = readU32(buf, p + H_RECORD_COUNT);
       this.recPos = p + BATCH_HEADER_BYTES;
       this.batchEnd = p + batchBytes;

@@ -42,7 +42,7 @@ interface Pending<T> {
 export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterator<LogRecord<V>>, TailMember {
   private _position: number;
   private cursor: Cursor<V> | undefined = undefined;
-  /** The end the cursor may read to (the topic's written end when it was last looked at). */
+  /** The end the cursor reads to (the topic's written end when it was created). */
   private cursorEnd = 0;
   private closed = false;
   private closing: Promise<void> | undefined = undefined;
@@ -164,7 +164,11 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     return promise;
   }
 
-  /** The next readable record, or undefined at the written end. */
+  /**
+   * The next readable record, or undefined at the written end. A cursor reads [position, written
+   * end at its creation); at its end the next one starts where it stopped (a Cursor holds its
+   * segment and finds its way when retention or compaction change the segment list).
+   */
   private pull(): LogRecord<V> | undefined {
     const topic = this.topic;
     for (;;) {
@@ -173,7 +177,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       if (cursor === undefined) {
         const end = topic.writtenEnd;
         if (this._position >= end) return undefined;
-        cursor = this.cursor = new Cursor<V>(topic, this._position, end, Infinity, Infinity, true);
+        cursor = this.cursor = new Cursor<V>(topic, this._position, end, Infinity, Infinity);
         this.cursorEnd = end;
       }
       const r = cursor.next();
@@ -182,10 +186,10 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
         this._position = record.offset + 1;
         return record;
       }
-      const end = topic.writtenEnd;
-      if (end <= this.cursorEnd) return undefined;
-      cursor.extendTo(end);
-      this.cursorEnd = end;
+      // The cursor covered [position, cursorEnd): offsets in it that it did not yield were
+      // compacted away.
+      this.cursor = undefined;
+      if (this.cursorEnd > this._position) this._position = this.cursorEnd;
     }
   }
 
@@ -204,7 +208,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     const from = this._position;
     const to = this.topic.startOffset;
     this._position = to;
-    this.cursor = undefined;
+    this.dropCursor();
     if (this.onGap !== undefined) this.onGap({ from, to });
   }
 
@@ -233,6 +237,13 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     p.resolve({ done: false, value });
   }
 
+  /** Lets go of the cursor before its end (it releases the segment it holds). */
+  private dropCursor(): void {
+    const cursor = this.cursor;
+    this.cursor = undefined;
+    cursor?.return();
+  }
+
   private settle(): void {
     this.pending = undefined;
     this.pendingPromise = undefined;
@@ -249,7 +260,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     this.closed = true;
     this.topic.tail.forget(this);
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.cursor = undefined;
+    this.dropCursor();
     const p = this.pending;
     this.settle();
     p?.resolve(DONE);
