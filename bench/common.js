@@ -8,7 +8,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT_DIR = path.resolve(BENCH_DIR, '..');
-export const DIST_INDEX = path.join(ROOT_DIR, 'dist', 'src', 'index.js');
+/** `--native-free` benchmarks the seglog/native-free entry point instead of the default one. */
+export const NATIVE_FREE = process.argv.includes('--native-free');
+export const DIST_INDEX = NATIVE_FREE
+  ? path.join(ROOT_DIR, 'dist', 'native-free', 'index.js')
+  : path.join(ROOT_DIR, 'dist', 'src', 'index.js');
 
 export const IMPLS = ['seglog', 'lmdb', 'raw'];
 
@@ -41,7 +45,8 @@ export function parseArgs(argv = process.argv.slice(2)) {
     microMaxTime: quick ? 0.25 : 1, // seconds per benchmark.js case
     impls: [...IMPLS],
     workloads: null, // null = all
-    json: path.join(BENCH_DIR, 'results.json'),
+    nativeFree: NATIVE_FREE,
+    json: path.join(BENCH_DIR, NATIVE_FREE ? 'results-native-free.json' : 'results.json'),
     keep: false, // keep temp dirs (debugging)
   };
   for (let i = 0; i < argv.length; i++) {
@@ -54,6 +59,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
     switch (a) {
       case '--quick':
       case '--full':
+      case '--native-free':
         break;
       case '--rounds': cfg.rounds = posInt(a, next()); break;
       case '--records': cfg.records = posInt(a, next()); break;
@@ -86,6 +92,8 @@ export const USAGE = `usage: node bench/run.js [options]      (npm run bench -- 
   --duration MS        W-durable and W5 run time per round (default 2000)
   --producers N        W-durable concurrent producers (default 64)
   --reopen-mb N        size of the reopen/RSS log in MB
+  --native-free        measure seglog/native-free (metadata in files, no native addon) instead of
+                       the default entry; results go to bench/results-native-free.json
   --only a,b           implementations: seglog,lmdb,raw (default all)
   --workloads a,b      w1,w2,w3,w4,w5,w6,w7,durable,reopen,micro (default all)
   --json PATH          where to write results (default bench/results.json); --no-json to skip

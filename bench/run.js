@@ -62,7 +62,7 @@ const seglog = cfg.impls.includes('seglog') ? await loadSeglog() : null;
 const impls = cfg.impls.filter((i) => i !== 'seglog' || seglog);
 const machine = machineInfo();
 
-console.log(`seglog benchmark — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`);
+console.log(`seglog benchmark${cfg.nativeFree ? " (entry: seglog/native-free)" : ""} — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`);
 console.log(
   `rounds ${cfg.rounds}, ${cfg.records.toLocaleString('en-US')} records × ${cfg.valueBytes} B, ` +
     `implementations: ${impls.join(', ') || '(none)'}${cfg.quick ? ' (quick)' : ''}` +

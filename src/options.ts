@@ -30,6 +30,13 @@ export interface LogOptions {
   defaults?: TopicOptions;
   /** Bytes of regions kept for random reads (get) across the log; default 64 MiB, 0 disables. */
   readCacheBytes?: number;
+  /**
+   * Where recovery would fail with ERR_CORRUPT (an invalid batch followed by valid data or before the
+   * recovery point, a missing segment), cut the topic at the first damage instead, dropping everything
+   * after it, and publish a `recovery` diagnostics event saying what was cut. Every segment is checked
+   * from its start (a full scan). Default false. Not with readOnly.
+   */
+  repair?: boolean;
 }
 
 export interface ResolvedLogOptions {
@@ -38,6 +45,7 @@ export interface ResolvedLogOptions {
   readOnly: boolean;
   defaults: TopicOptions;
   readCacheBytes: number;
+  repair: boolean;
 }
 
 export interface ResolvedTopicOptions<V> {
@@ -72,7 +80,7 @@ function intOption(name: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
-const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes']);
+const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes', 'repair']);
 const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes']);
 
 export function resolveLogOptions(options: unknown): ResolvedLogOptions {
@@ -90,7 +98,10 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   if (!isPlainObject(defaults)) throw invalidArgument('option defaults', defaults, 'an object of topic options');
   validateTopicOptions(defaults, 'defaults.');
   const readCacheBytes = options.readCacheBytes === undefined ? READ_CACHE_BYTES_DEFAULT : intOption('readCacheBytes', options.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
-  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes };
+  const repair = options.repair ?? false;
+  if (typeof repair !== 'boolean') throw invalidArgument('option repair', repair, 'a boolean');
+  if (repair && readOnly) throw invalidArgument('option repair', repair, 'false with readOnly (a repair writes)');
+  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair };
 }
 
 /** Checks every given topic option (throws on the first bad one); returns them unchanged. */

@@ -8,7 +8,12 @@
 // recovery point are rebuilt. Indexes of closed segments are loaded on first use, checked, and
 // rebuilt from their `.log` when they cannot be trusted (missing, short, too long, out of order,
 // pointing past the log).
+//
+// With the `repair` log option, what would be ERR_CORRUPT is cut instead: every segment is checked
+// from its start, the topic is cut at the first damage (everything after it is dropped) and a
+// `recovery` diagnostics event says what was cut.
 import { SeglogError, ioError } from './errors.js';
+import { publish } from './diagnostics.js';
 import type { FileIO } from './io/file-io.js';
 import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
 import type { TopicState } from './meta/meta-store.js';
@@ -54,7 +59,9 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   }
 
   if (bases.length === 0) {
-    if (state !== undefined && state.endOffset > state.startOffset) {
+    if (state !== undefined && state.endOffset > state.startOffset && ctx.options.repair) {
+      publish('recovery', { dir: path.dirname(dir), topic: name, action: 'repair', file: dir, position: 0, reason: `no segment files left; offsets ${state.startOffset} to ${state.endOffset - 1} are gone, the topic restarts empty at ${state.endOffset}` });
+    } else if (state !== undefined && state.endOffset > state.startOffset) {
       throw new SeglogError('ERR_CORRUPT', `topic ${name} has no segment files in ${dir} but held offsets ${state.startOffset} to ${state.endOffset}`, { file: dir });
     }
     if (readOnly) {
@@ -72,7 +79,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   const active = segments[segments.length - 1]!;
   const startOffset = Math.max(state?.startOffset ?? 0, segments[0]!.baseOffset);
 
-  if (state !== undefined && state.clean && state.segmentBase === active.baseOffset && state.logBytes === active.logBytes) {
+  if (state !== undefined && state.clean && state.segmentBase === active.baseOffset && state.logBytes === active.logBytes && !ctx.options.repair) {
     const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, state.endOffset, state.maxTimestampMs,
       { base: active.baseOffset, position: active.logBytes, offset: state.endOffset, maxTimestampMs: state.maxTimestampMs });
     loadIndexes(topic, active);
@@ -85,12 +92,14 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   startOffset: number, state: TopicState | undefined): TopicImpl<V> {
   const io = ctx.io;
   const readOnly = ctx.options.readOnly;
-  // Where to start checking: the recorded recovery point, if its segment is still there.
+  const repair = ctx.options.repair;
+  // Where to start checking: the recorded recovery point, if its segment is still there (a repair
+  // checks everything).
   let ri = 0;
   let rpPosition = 0;
   let rpOffset = segments[0]!.baseOffset;
   let rpMaxTs = -1;
-  if (state !== undefined && state.recoveryBase >= segments[0]!.baseOffset) {
+  if (state !== undefined && state.recoveryBase >= segments[0]!.baseOffset && !repair) {
     ri = segments.findIndex((s) => s.baseOffset === state.recoveryBase);
     if (ri < 0) {
       throw new SeglogError('ERR_CORRUPT', `segment ${state.recoveryBase} of topic ${name} is missing from ${dir} (it holds the recovery point)`, { file: dir, value: state.recoveryBase });
@@ -135,7 +144,11 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     if (si > ri) {
       seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
       if (seg.baseOffset !== next && seg.logBytes > 0) {
-        throw new SeglogError('ERR_CORRUPT', `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`, { file: seg.logPath, position: 0 });
+        const reason = `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`;
+        if (!repair) throw new SeglogError('ERR_CORRUPT', reason, { file: seg.logPath, position: 0 });
+        reportRepair(dir, name, seg.logPath, 0, segments.slice(si).reduce((n, s) => n + s.logBytes, 0), reason);
+        cutAt = si - 1;
+        break;
       }
     }
     let running = maxTs;
@@ -149,7 +162,11 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
       const at = result.invalidAt;
       const flushed = si === ri && at < flushedUpTo;
       const laterData = segments.slice(si + 1).some((s) => s.logBytes > 0);
-      if (flushed || laterData || seg.hasValidBatchAfter(at)) throw seg.corrupt(at, result.reason ?? 'invalid batch');
+      if (flushed || laterData || seg.hasValidBatchAfter(at)) {
+        if (!repair) throw seg.corrupt(at, result.reason ?? 'invalid batch');
+        reportRepair(dir, name, seg.logPath, at, seg.fileSizeNow() - at + segments.slice(si + 1).reduce((n, s) => n + s.logBytes, 0),
+          `corrupt batch: ${result.reason ?? 'invalid batch'}`);
+      }
       // A torn tail: cut it (in memory only when read-only).
       if (!readOnly) {
         try {
@@ -193,6 +210,11 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     }
   }
   return recovered;
+}
+
+/** Publishes what a repair cut: `bytes` of `.log` data from `file` at `position` on. */
+function reportRepair(topicDir: string, topic: string, file: string, position: number, bytes: number, reason: string): void {
+  publish('recovery', { dir: path.dirname(topicDir), topic, action: 'repair', file, position, bytes, reason: `${reason}; cut there, dropping ${bytes} bytes of data from there on` });
 }
 
 /** Reads and checks a segment's index files; undefined when either cannot be trusted. */

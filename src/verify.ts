@@ -1,0 +1,483 @@
+// verify(dir): a read-only check of a whole log directory, as `kafka-dump-log --verify` would do it.
+// It walks every topic's segments in offset order and checks every batch completely (structure
+// and checksum, with segment.ts's checkBatch: the same test recovery and reads apply), that
+// offsets run dense and increasing across batches and segments, and that every `.index` and
+// `.timeindex` entry agrees with the log. It reports what it found; it changes nothing: every file
+// is opened 'r', no lock is taken and no metadata is read or written, so it can run next to a
+// writer (it then may report the writer's unfinished tail as a torn tail) or on a copy.
+//
+// Without the metadata it cannot know the recovery point, so an invalid batch at the very end of a
+// topic is reported as 'torn-tail' (a warning: openLog cuts it after a crash, or reports
+// ERR_CORRUPT when it lies before the recovery point, e.g. after a clean close). Any other invalid
+// batch is 'corrupt-batch' (an error: openLog fails with ERR_CORRUPT). Crash: nothing to leave.
+import path from 'node:path';
+import { SeglogError, invalidArgument, ioError } from './errors.js';
+import type { FileIO } from './io/file-io.js';
+import { nodeFileIO } from './io/node-fs.js';
+import {
+  BATCH_HEADER_BYTES, DELETED_SUFFIX, FORMAT_VERSION, H_BASE_OFFSET, H_BATCH_BYTES, H_LAST_OFFSET_DELTA,
+  H_MAX_TIMESTAMP, H_RECORD_COUNT, H_VERSION, INDEX_ENTRY_BYTES, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_ENTRY_BYTES,
+  TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName,
+} from './format.js';
+import { READ_CHUNK_BYTES } from './limits.js';
+import { checkTopicName } from './options.js';
+import { checkBatch } from './segment.js';
+
+/**
+ * - `corrupt-batch` (error): an invalid batch that is followed by valid data; openLog refuses it.
+ * - `torn-tail` (warning): an invalid batch with nothing valid after it, at the end of a topic.
+ * - `offsets` (error): a batch or segment that does not start where the one before ended.
+ * - `index` / `timeindex` (warning): an index file that is missing or disagrees with the log.
+ * - `leftover` (warning): a file or folder left by an interrupted operation (`*.tmp`, an index
+ *   file without its `.log`, an empty segment before the last one, a `<topic>~deleted` folder).
+ * - `io` (error): a file that could not be read.
+ */
+export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io';
+
+export interface VerifyProblem {
+  /** Absolute path of the file (or folder) concerned. */
+  file: string;
+  /** Byte position in that file (0 for a problem with the file as a whole). */
+  position: number;
+  kind: VerifyProblemKind;
+  /** 'error': data damage that openLog refuses or cannot undo; 'warning': what openLog repairs by itself. */
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export interface VerifyTopicReport {
+  topic: string;
+  segments: number;
+  /** Valid batches and the records in them. */
+  batches: number;
+  records: number;
+  /** Sum of the sizes of the topic's `.log` files. */
+  bytes: number;
+  /** First offset found on disk (the base of the first segment). truncateBefore may have raised the topic's startOffset further. */
+  startOffset: number;
+  /** The offset after the last valid batch: what openLog's endOffset will be. */
+  endOffset: number;
+  problems: VerifyProblem[];
+}
+
+export interface VerifyReport {
+  dir: string;
+  /** true when no problem of severity 'error' was found (warnings may be listed). */
+  ok: boolean;
+  topics: VerifyTopicReport[];
+  /** Problems of the directory itself (e.g. a `<topic>~deleted` folder). */
+  problems: VerifyProblem[];
+}
+
+export interface VerifyProgress {
+  topic: string;
+  /** The `.log` file being checked. */
+  file: string;
+  /** `.log` bytes checked so far, out of bytesTotal (all topics verified). */
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface VerifyOptions {
+  /** Called as the walk advances (at least once per segment and per MiB read) and once at the end. */
+  onProgress?: (progress: VerifyProgress) => void;
+  /** Only these topics (each must exist); default every topic in the directory. */
+  topics?: string[];
+}
+
+/** Problems listed per topic at most (a badly damaged file would otherwise flood the report). */
+const PROBLEMS_PER_TOPIC_MAX = 100;
+const KNOWN_OPTIONS = new Set(['onProgress', 'topics']);
+
+/** Checks every segment and index file of the log in `dir` without changing anything. */
+export function verify(dir: string, options?: VerifyOptions): Promise<VerifyReport> {
+  return verifyWith(nodeFileIO, dir, options);
+}
+
+/** verify() through a given file layer (tests pass one that refuses every change). */
+export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('directory', dir, 'a non-empty path');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('verify options', options, 'an object { onProgress?, topics? }');
+  for (const k of Object.keys(options)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('verify option', k, [...KNOWN_OPTIONS].join(' or '));
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('option onProgress', options.onProgress, 'a function');
+  if (options.topics !== undefined && !Array.isArray(options.topics)) throw invalidArgument('option topics', options.topics, 'an array of topic names');
+  const root = path.resolve(dir);
+  const st = io.stat(root);
+  if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
+
+  let entries: string[];
+  try { entries = io.readdir(root).sort(); } catch (err) { throw ioError('readdir', root, err); }
+  const report: VerifyReport = { dir: root, ok: true, topics: [], problems: [] };
+  const names: string[] = [];
+  for (const e of entries) {
+    const full = path.join(root, e);
+    if (e.endsWith(DELETED_SUFFIX)) {
+      report.problems.push({ file: full, position: 0, kind: 'leftover', severity: 'warning', message: `${full} is a topic whose deletion was interrupted (openLog finishes it)` });
+      continue;
+    }
+    try { checkTopicName(e); } catch { continue; }
+    if (io.stat(full)?.isDirectory === true) names.push(e);
+  }
+  let selected = names;
+  if (options.topics !== undefined) {
+    for (const t of options.topics) {
+      checkTopicName(t);
+      if (!names.includes(t)) throw new SeglogError('ERR_INVALID_ARGUMENT', `topic ${JSON.stringify(t)} does not exist in ${root}`, { value: t });
+    }
+    selected = names.filter((n) => options.topics!.includes(n));
+  }
+
+  const plans = selected.map((topic) => planTopic(io, root, topic));
+  const progress = { bytesDone: 0, bytesTotal: plans.reduce((s, p) => s + p.logBytesTotal, 0), onProgress: options.onProgress };
+  for (const plan of plans) {
+    const t = await verifyTopic(io, plan, progress);
+    if (t.problems.some((p) => p.severity === 'error')) report.ok = false;
+    report.topics.push(t);
+  }
+  progress.onProgress?.({ topic: plans.at(-1)?.topic ?? '', file: '', bytesDone: progress.bytesTotal, bytesTotal: progress.bytesTotal });
+  return report;
+}
+
+interface TopicPlan {
+  topic: string;
+  dir: string;
+  bases: number[];
+  sizes: number[];
+  logBytesTotal: number;
+  leftovers: VerifyProblem[];
+}
+
+interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  onProgress: ((p: VerifyProgress) => void) | undefined;
+}
+
+function planTopic(io: FileIO, root: string, topic: string): TopicPlan {
+  const dir = path.join(root, topic);
+  let files: string[];
+  try { files = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const bases: number[] = [];
+  const indexBases: Array<[number, string]> = [];
+  const leftovers: VerifyProblem[] = [];
+  for (const f of files) {
+    const base = parseSegmentFileName(f, LOG_SUFFIX);
+    if (base >= 0) { bases.push(base); continue; }
+    const ib = Math.max(parseSegmentFileName(f, INDEX_SUFFIX), parseSegmentFileName(f, TIME_INDEX_SUFFIX));
+    if (ib >= 0) indexBases.push([ib, f]);
+    else if (f.endsWith(TMP_SUFFIX)) leftovers.push(leftover(path.join(dir, f), 'a temporary file of an interrupted operation (openLog removes it)'));
+  }
+  bases.sort((a, b) => a - b);
+  const known = new Set(bases);
+  for (const [b, f] of indexBases) if (!known.has(b)) leftovers.push(leftover(path.join(dir, f), 'an index file without its .log (openLog removes it)'));
+  const sizes = bases.map((b) => io.stat(path.join(dir, segmentFileName(b, LOG_SUFFIX)))?.size ?? 0);
+  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers };
+}
+
+function leftover(file: string, what: string): VerifyProblem {
+  return { file, position: 0, kind: 'leftover', severity: 'warning', message: `${file} is ${what}` };
+}
+
+/** What the walk of one segment learned about its batch starts, for the index checks. */
+interface SegmentWalk {
+  /** Byte position after the last valid batch that the walk reached without a break. */
+  validEnd: number;
+  /** The walk met an invalid batch (index entries past validEnd are then part of that damage). */
+  damaged: boolean;
+  /** Running maximum timestamp of the topic before each indexed batch, by relative offset. */
+  maxBefore: Map<number, number>;
+}
+
+async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Promise<VerifyTopicReport> {
+  const report: VerifyTopicReport = {
+    topic: plan.topic, segments: plan.bases.length, batches: 0, records: 0, bytes: plan.logBytesTotal,
+    startOffset: plan.bases[0] ?? 0, endOffset: plan.bases[0] ?? 0, problems: [...plan.leftovers],
+  };
+  const add = (p: VerifyProblem): void => {
+    if (report.problems.length < PROBLEMS_PER_TOPIC_MAX) report.problems.push(p);
+  };
+  // The last segment holding data: an invalid batch there with nothing valid after it is a torn tail.
+  let lastWithData = -1;
+  for (let i = 0; i < plan.sizes.length; i++) if (plan.sizes[i]! > 0) lastWithData = i;
+  let expected = -1; // offset the next batch must start at (-1: anything, after damage)
+  let runningMaxTs = -1;
+  // The running maximum timestamp is known exactly only while nothing before is missing: not when
+  // retention removed the first segments (the topic does not start at 0), nor after damage or a gap.
+  let tsExact = plan.bases[0] === 0;
+  for (let si = 0; si < plan.bases.length; si++) {
+    const base = plan.bases[si]!;
+    const size = plan.sizes[si]!;
+    const logPath = path.join(plan.dir, segmentFileName(base, LOG_SUFFIX));
+    progress.onProgress?.({ topic: plan.topic, file: logPath, bytesDone: progress.bytesDone, bytesTotal: progress.bytesTotal });
+    if (size === 0) {
+      if (si < plan.bases.length - 1) add(leftover(logPath, 'an empty segment before the last one (an interrupted roll)'));
+      if (si === plan.bases.length - 1 && expected >= 0 && base !== expected) {
+        add(leftover(logPath, `an empty last segment named for offset ${base} while the log ends at ${expected} (an interrupted roll; openLog removes it)`));
+      }
+      continue;
+    }
+    if (expected >= 0 && base !== expected) {
+      tsExact = false;
+      add({
+        file: logPath, position: 0, kind: 'offsets', severity: 'error',
+        message: base > expected
+          ? `segment ${logPath} starts at offset ${base} but the previous one ends at ${expected}: offsets ${expected} to ${base - 1} are missing`
+          : `segment ${logPath} starts at offset ${base} but the previous one already reaches ${expected - 1}`,
+      });
+    }
+    expected = base;
+    const walk = await walkSegment(io, logPath, base, size, si === lastWithData, {
+      expected, runningMaxTs, report, add, progress, topic: plan.topic,
+    });
+    expected = walk.expected;
+    runningMaxTs = walk.runningMaxTs;
+    let nextBase: number | undefined;
+    for (let k = si + 1; k < plan.bases.length && nextBase === undefined; k++) if (plan.sizes[k]! > 0) nextBase = plan.bases[k];
+    checkIndexes(io, plan.dir, base, tsExact, nextBase, walk.segment, walk.batchStarts, add);
+    if (walk.segment.damaged) tsExact = false;
+  }
+  if (expected >= 0) report.endOffset = expected;
+  return report;
+}
+
+interface WalkState {
+  expected: number;
+  runningMaxTs: number;
+  report: VerifyTopicReport;
+  add: (p: VerifyProblem) => void;
+  progress: Progress;
+  topic: string;
+}
+
+/**
+ * Walks the batches of one `.log` in 1 MiB windows. Returns the offset expected next, the running
+ * maximum timestamp, and the batch starts (position → base offset) for the index checks.
+ */
+async function walkSegment(io: FileIO, logPath: string, segBase: number, size: number, isLastWithData: boolean, s: WalkState):
+  Promise<{ expected: number; runningMaxTs: number; segment: SegmentWalk; batchStarts: Map<number, number> }> {
+  const segment: SegmentWalk = { validEnd: 0, damaged: false, maxBefore: new Map() };
+  const batchStarts = new Map<number, number>(); // position → base offset
+  let fd: number;
+  try {
+    fd = io.open(logPath, 'r');
+  } catch (err) {
+    s.add({ file: logPath, position: 0, kind: 'io', severity: 'error', message: `cannot open ${logPath}: ${(err as Error).message}` });
+    s.progress.bytesDone += size;
+    return { expected: -1, runningMaxTs: s.runningMaxTs, segment, batchStarts };
+  }
+  let expected = s.expected;
+  let runningMaxTs = s.runningMaxTs;
+  let progressAt = s.progress.bytesDone;
+  try {
+    let buf: Buffer = Buffer.alloc(0);
+    let bufPos = 0;
+    let pos = 0;
+    let intact = true; // no damage met yet in this segment
+    while (pos < size) {
+      let p = pos - bufPos;
+      if (p < 0 || p + BATCH_HEADER_BYTES > buf.length) {
+        buf = readAt(io, fd, pos, Math.min(READ_CHUNK_BYTES, size - pos));
+        bufPos = pos;
+        p = 0;
+        s.progress.bytesDone = progressAt + pos;
+        s.progress.onProgress?.({ topic: s.topic, file: logPath, bytesDone: s.progress.bytesDone, bytesTotal: s.progress.bytesTotal });
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let a progress bar draw
+      }
+      const batchBytes = buf.length - p >= 4 ? readU32(buf, p + H_BATCH_BYTES) : 0;
+      if (batchBytes >= BATCH_HEADER_BYTES && p + batchBytes > buf.length && pos + batchBytes <= size) {
+        buf = readAt(io, fd, pos, batchBytes);
+        bufPos = pos;
+        p = 0;
+      }
+      const reason = checkBatch(buf, p, Math.min(buf.length - p, size - pos), -1);
+      if (reason !== null) {
+        const resume = nextValidBatch(io, fd, pos + 1, size);
+        if (resume < 0 && isLastWithData) {
+          s.add({
+            file: logPath, position: pos, kind: 'torn-tail', severity: 'warning',
+            message: `invalid batch in ${logPath} at position ${pos} (${reason}) with nothing valid after it: a torn tail of ${size - pos} bytes that openLog cuts after a crash (ERR_CORRUPT if it was flushed)`,
+          });
+        } else {
+          s.add({
+            file: logPath, position: pos, kind: 'corrupt-batch', severity: 'error',
+            message: `corrupt batch in ${logPath} at position ${pos}: ${reason}; ${resume < 0 ? `the rest of the segment (${size - pos} bytes) is unreadable and later segments hold data` : `bytes ${pos} to ${resume - 1} are unreadable, valid batches resume at ${resume}`}`,
+          });
+        }
+        if (intact) segment.validEnd = pos;
+        intact = false;
+        segment.damaged = true;
+        if (resume < 0) break;
+        pos = resume;
+        expected = -1; // what the damage hid cannot be known: resynchronise on the next batch
+        continue;
+      }
+      const baseOffset = readU64(buf, p + H_BASE_OFFSET);
+      const lastOffset = baseOffset + readU32(buf, p + H_LAST_OFFSET_DELTA);
+      if (expected >= 0 && baseOffset !== expected) {
+        s.add({
+          file: logPath, position: pos, kind: 'offsets', severity: 'error',
+          message: baseOffset > expected
+            ? `batch in ${logPath} at position ${pos} starts at offset ${baseOffset} but ${expected} was expected: offsets ${expected} to ${baseOffset - 1} are missing`
+            : `batch in ${logPath} at position ${pos} starts at offset ${baseOffset} but offsets up to ${expected - 1} came before it`,
+        });
+      }
+      if (baseOffset < segBase) {
+        s.add({ file: logPath, position: pos, kind: 'offsets', severity: 'error', message: `batch in ${logPath} at position ${pos} holds offset ${baseOffset}, below the segment's base offset ${segBase}` });
+      }
+      if (intact) {
+        batchStarts.set(pos, baseOffset);
+        segment.maxBefore.set(baseOffset - segBase, runningMaxTs);
+      }
+      s.report.batches++;
+      s.report.records += readU32(buf, p + H_RECORD_COUNT);
+      const maxTs = readU64(buf, p + H_MAX_TIMESTAMP);
+      if (maxTs > runningMaxTs) runningMaxTs = maxTs;
+      expected = lastOffset + 1;
+      pos += readU32(buf, p + H_BATCH_BYTES);
+      if (intact) segment.validEnd = pos;
+    }
+  } catch (err) {
+    s.add({ file: logPath, position: 0, kind: 'io', severity: 'error', message: `cannot read ${logPath}: ${(err as Error).message}` });
+  } finally {
+    try { io.close(fd); } catch { /* nothing to do */ }
+    s.progress.bytesDone = progressAt + size;
+  }
+  return { expected, runningMaxTs, segment, batchStarts };
+}
+
+function readAt(io: FileIO, fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = io.read(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
+/** Position of the first valid batch at or after `from`, or -1 (tries every position: damage only). */
+function nextValidBatch(io: FileIO, fd: number, from: number, size: number): number {
+  for (let winPos = from; winPos + BATCH_HEADER_BYTES <= size; winPos += READ_CHUNK_BYTES) {
+    const win = readAt(io, fd, winPos, Math.min(READ_CHUNK_BYTES + BATCH_HEADER_BYTES, size - winPos));
+    const stop = Math.min(READ_CHUNK_BYTES, win.length - BATCH_HEADER_BYTES + 1);
+    for (let p = 0; p < stop; p++) {
+      if (win[p + H_VERSION] !== FORMAT_VERSION) continue;
+      const len = readU32(win, p + H_BATCH_BYTES);
+      if (len < BATCH_HEADER_BYTES || winPos + p + len > size) continue;
+      const batch = p + len <= win.length ? win.subarray(p, p + len) : readAt(io, fd, winPos + p, len);
+      if (checkBatch(batch, 0, len, -1) === null) return winPos + p;
+    }
+  }
+  return -1;
+}
+
+function readWhole(io: FileIO, file: string): Buffer | undefined {
+  const st = io.stat(file);
+  if (st === undefined) return undefined;
+  const fd = io.open(file, 'r');
+  try {
+    return readAt(io, fd, 0, st.size);
+  } finally {
+    io.close(fd);
+  }
+}
+
+/**
+ * Checks both index files of a segment against its walk: every `.index` entry at a batch start with
+ * the right relative offset, in increasing order, first at (0, 0); every `.timeindex` entry on an
+ * offset-index point, increasing, with the running-maximum timestamp the log gives. One problem per
+ * file at most (openLog rebuilds a file it cannot trust as a whole).
+ */
+function checkIndexes(io: FileIO, dir: string, base: number, tsExact: boolean,
+  nextBase: number | undefined, walk: SegmentWalk, batchStarts: Map<number, number>, add: (p: VerifyProblem) => void): void {
+  const indexPath = path.join(dir, segmentFileName(base, INDEX_SUFFIX));
+  const timeIndexPath = path.join(dir, segmentFileName(base, TIME_INDEX_SUFFIX));
+  const problem = (file: string, kind: 'index' | 'timeindex', position: number, what: string): void =>
+    add({ file, position, kind, severity: 'warning', message: `${file}: ${what} (openLog rebuilds it from the log)` });
+  let index: Buffer | undefined;
+  let timeIndex: Buffer | undefined;
+  try {
+    index = readWhole(io, indexPath);
+    timeIndex = readWhole(io, timeIndexPath);
+  } catch (err) {
+    add({ file: indexPath, position: 0, kind: 'io', severity: 'error', message: `cannot read the index files of segment ${base}: ${(err as Error).message}` });
+    return;
+  }
+  const indexPoints = new Set<number>();
+  let indexOk = false;
+  if (index === undefined) {
+    if (walk.validEnd > 0) problem(indexPath, 'index', 0, 'missing');
+  } else {
+    indexOk = checkOffsetIndex(index, base, walk, batchStarts, indexPoints, (pos, what) => problem(indexPath, 'index', pos, what));
+  }
+  if (timeIndex === undefined) {
+    if (walk.validEnd > 0) problem(timeIndexPath, 'timeindex', 0, 'missing');
+    return;
+  }
+  if (timeIndex.length % TIME_INDEX_ENTRY_BYTES !== 0) {
+    problem(timeIndexPath, 'timeindex', 0, `size ${timeIndex.length} is not a multiple of ${TIME_INDEX_ENTRY_BYTES}`);
+    return;
+  }
+  const relLimit = nextBase === undefined ? Infinity : nextBase - base;
+  let prevTs = -1;
+  let prevRel = -1;
+  for (let k = 0; k < timeIndex.length / TIME_INDEX_ENTRY_BYTES; k++) {
+    const at = k * TIME_INDEX_ENTRY_BYTES;
+    const ts = readU64(timeIndex, at);
+    const rel = readU32(timeIndex, at + 8);
+    const bad = (what: string): void => problem(timeIndexPath, 'timeindex', at, `entry ${k} (timestamp ${ts}, relative offset ${rel}) ${what}`);
+    if (ts < 0) return bad('has a timestamp out of range');
+    if (k === 0 && rel !== 0) return bad('is the first entry but not at relative offset 0');
+    if (k > 0 && (ts <= prevTs || rel <= prevRel)) return bad('does not increase on the one before it');
+    if (rel >= relLimit) return bad(`lies in the next segment (${nextBase})`);
+    const expectedTs = walk.maxBefore.get(rel);
+    if (expectedTs === undefined && walk.damaged) return; // past the damage already reported
+    if (indexOk && !indexPoints.has(rel)) return bad('is not on an offset-index point');
+    if (expectedTs !== undefined) {
+      // Without everything before (retention, damage) the log gives only a lower bound.
+      const known = Math.max(expectedTs, 0);
+      if (tsExact ? ts !== known : ts < known) return bad(`disagrees with the log: the largest timestamp before that offset is ${tsExact ? '' : 'at least '}${known}`);
+    } else if (walk.validEnd > 0 && rel > 0) {
+      return bad('points past the valid data of the segment');
+    }
+    prevTs = ts;
+    prevRel = rel;
+  }
+}
+
+/** Checks a `.index` file against the batch starts; true when it can be trusted. */
+function checkOffsetIndex(index: Buffer, base: number, walk: SegmentWalk, batchStarts: Map<number, number>, points: Set<number>,
+  bad: (position: number, what: string) => void): boolean {
+  if (index.length % INDEX_ENTRY_BYTES !== 0) {
+    bad(0, `size ${index.length} is not a multiple of ${INDEX_ENTRY_BYTES}`);
+    return false;
+  }
+  let prevRel = -1;
+  let prevPos = -1;
+  const n = index.length / INDEX_ENTRY_BYTES;
+  if (n === 0 && walk.validEnd > 0) {
+    bad(0, 'is empty but the segment holds data');
+    return false;
+  }
+  for (let i = 0; i < n; i++) {
+    const rel = readU32(index, i * INDEX_ENTRY_BYTES);
+    const pos = readU32(index, i * INDEX_ENTRY_BYTES + 4);
+    const at = i * INDEX_ENTRY_BYTES;
+    const what = `entry ${i} (relative offset ${rel}, position ${pos})`;
+    if (i === 0 && (rel !== 0 || pos !== 0)) { bad(at, `${what} is the first entry but not (0, 0)`); return false; }
+    if (i > 0 && (rel <= prevRel || pos <= prevPos)) { bad(at, `${what} does not increase on the one before it`); return false; }
+    if (pos >= walk.validEnd) {
+      if (walk.damaged) return true; // entries past the damage already reported
+      bad(at, `${what} points past the valid data of the segment (${walk.validEnd} bytes)`);
+      return false;
+    }
+    const batchBase = batchStarts.get(pos);
+    if (batchBase === undefined) { bad(at, `${what} does not point at the start of a batch`); return false; }
+    if (batchBase - base !== rel) { bad(at, `${what} points at the batch of offset ${batchBase}, not ${base + rel}`); return false; }
+    points.add(rel);
+    prevRel = rel;
+    prevPos = pos;
+  }
+  return true;
+}
