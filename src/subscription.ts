@@ -161,6 +161,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     });
     this.pendingPromise = promise;
     this.topic.tail.wait(this);
+    this.topic.writeSoon();
     return promise;
   }
 

@@ -426,6 +426,16 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /**
+   * A subscription waits for records that were appended but not handed to the OS (under 'none',
+   * before the topic had subscriptions): write them at the end of this tick.
+   */
+  writeSoon(): void {
+    if (this.tickScheduled || this.closed || this._endOffset <= this.committedEnd) return;
+    this.tickScheduled = true;
+    process.nextTick(this.flushTickBound);
+  }
+
+  /**
    * Moves the appends whose records were all handed to the OS out of the tick: resolved now
    * ('os'), or queued for the next group commit ('fsync'). Called after every successful write, so
    * that a later failure in the same tick only rejects appends that really were not written.

@@ -105,6 +105,17 @@ describe.each(entries)('$name: subscribe', (entry) => {
       await sub.close();
     });
 
+    test("durability 'none': records appended before the first subscription, and not written yet, are delivered without another append", async () => {
+      const log = await h.open(h.tmp(), { durability: 'none' });
+      const t = log.topic('t');
+      fill(t, 0, 10);
+      await turn();
+      await turn();
+      const sub = t.subscribe();
+      expect((await take(sub, 10)).map(str)).toEqual([...Array(10).keys()].map((i) => `r${i}`));
+      await sub.close();
+    });
+
     test('a subscription from an offset past the end is ERR_OFFSET_OUT_OF_RANGE; bad options are ERR_INVALID_ARGUMENT naming the value', async () => {
       const log = await h.open(h.tmp());
       const t = log.topic('t');
