@@ -89,13 +89,13 @@ export const USAGE = `usage: node bench/run.js [options]      (npm run bench -- 
   --rounds N           rounds per workload (default 5); the median is reported
   --records N          records for W1/W2/W3 (default 1,000,000)
   --gets N             random gets for W4 (default 200,000)
-  --duration MS        W-durable run time per round (default 2000)
+  --duration MS        W-durable and W5 run time per round (default 2000)
   --producers N        W-durable concurrent producers (default 64)
   --reopen-mb N        size of the reopen/RSS log in MB
   --native-free        measure seglog/native-free (metadata in files, no native addon) instead of
                        the default entry; results go to bench/results-native-free.json
   --only a,b           implementations: seglog,lmdb,raw (default all)
-  --workloads a,b      w1,w2,w3,w4,durable,reopen,micro (default all)
+  --workloads a,b      w1,w2,w3,w4,w5,w6,w7,durable,reopen,micro (default all)
   --json PATH          where to write results (default bench/results.json); --no-json to skip
   --keep               keep the temporary directories`;
 

@@ -2,12 +2,15 @@
 // ({ version, topics: { name: options }, state: { name: TopicState } }), replaced atomically
 // (write `~meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
 // checkpoint puts are coalesced and written at the end of the tick.
+// Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
+// committing per record never rewrites the document.
 // Crash: the rename is atomic, so the file is either the old or the new document; a leftover
 // `~meta.json.tmp` is ignored and overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
 import { JSON_META_FILE as META_JSON } from '../src/format.js';
+import { FileGroups } from './file-groups.js';
 import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
 
 
@@ -23,6 +26,7 @@ class FileMetaStore implements MetaStore {
   private readonly file: string;
   private dirty = false;
   private scheduled = false;
+  private readonly groups: FileGroups;
 
   constructor(private readonly dir: string, private readonly readOnly: boolean) {
     this.file = path.join(dir, META_JSON);
@@ -42,6 +46,15 @@ class FileMetaStore implements MetaStore {
         throw new SeglogError('ERR_CORRUPT', `metadata file ${this.file} is damaged: ${(err as Error).message}`, { file: this.file, cause: err });
       }
     }
+    this.groups = new FileGroups(dir, readOnly);
+  }
+
+  getGroups(topic: string): Map<string, number> {
+    return this.groups.get(topic);
+  }
+
+  putGroup(topic: string, group: string, offset: number): void {
+    this.groups.put(topic, group, offset);
   }
 
   listTopics(): string[] {
@@ -84,14 +97,20 @@ class FileMetaStore implements MetaStore {
     delete this.doc.topics[topic];
     delete this.doc.state[topic];
     this.writeNow();
+    this.groups.deleteTopic(topic);
   }
 
   async flush(): Promise<void> {
     if (this.dirty) this.writeNow();
+    await this.groups.flush();
   }
 
   async close(): Promise<void> {
-    if (this.dirty && !this.readOnly) this.writeNow();
+    try {
+      if (this.dirty && !this.readOnly) this.writeNow();
+    } finally {
+      this.groups.close();
+    }
   }
 
   private writeNow(): void {

@@ -41,6 +41,8 @@ export const TMP_SUFFIX = '.tmp';
 export const LOCK_FILE = '~seglog.lock';
 export const LMDB_META_FILE = '~meta.lmdb';
 export const JSON_META_FILE = '~meta.json';
+/** Committed group positions of the native-free entry point: an append-only, checksummed file. */
+export const GROUPS_FILE = '~groups.log';
 /** A topic folder being deleted is first renamed to `<topic>~deleted` (finished at the next open). */
 export const DELETED_SUFFIX = '~deleted';
 

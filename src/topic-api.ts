@@ -23,8 +23,13 @@ export interface SubscribeOptions {
   autoCommit?: boolean;
   /** Ends the subscription when aborted. */
   signal?: AbortSignal;
-  /** Bound on records read ahead of the consumer. */
+  /** Bound on the records one batches() step hands out (default 1024); nothing else is read ahead. */
   maxBuffered?: number;
+  /**
+   * Called when the subscription's position was removed by retention (or was below startOffset
+   * at subscribe): it continues at `to` (the topic's startOffset); offsets `from` to `to - 1` are gone.
+   */
+  onGap?: (gap: { from: number; to: number }) => void;
 }
 
 /**
@@ -41,6 +46,12 @@ export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
   /** Ends the subscription; a pending `next()` settles as done. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+  /** The subscription is its own async iterator: the next record (waits at the tail). */
+  next(): Promise<IteratorResult<LogRecord<V>>>;
+  /** What `break` in for await calls: close(). */
+  return(): Promise<IteratorResult<LogRecord<V>>>;
+  /** Arrays of the records readable now (1 to maxBuffered per step), for throughput. */
+  batches(): AsyncIterableIterator<LogRecord<V>[]>;
 }
 
 /**

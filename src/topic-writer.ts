@@ -23,6 +23,7 @@ import { Segment, writeFully, type Chunk } from './segment.js';
 import type { FdPool } from './fd-pool.js';
 import type { RollReason } from './diagnostics.js';
 import type { ReadCache } from './read-cache.js';
+import { Tail } from './tail.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -104,6 +105,8 @@ export abstract class TopicWriter<V = Buffer> {
   protected committedMaxTs: number;
   protected pendingError: SeglogError | undefined = undefined;
   protected dirtyMarked = false;
+  /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
+  readonly tail = new Tail();
 
   // Group commit.
   protected syncWaiters: Waiter[] = [];
@@ -405,15 +408,33 @@ export abstract class TopicWriter<V = Buffer> {
     if (this.closed) return;
     try {
       if (this.batchStart >= 0) this.sealBatch();
-      if (this.ctx.options.durability !== 'none') this.writePending();
+      // Subscriptions deliver only what was handed to the OS (an offset delivered is never reused
+      // after a failed write), so under 'none' a topic with subscriptions writes each tick too.
+      if (this.ctx.options.durability !== 'none' || this.tail.members.size > 0) this.writePending();
     } catch {
       // writeFailed has rejected the appends that were not written; those written earlier in the
       // tick still wait for their fsync.
       if (this.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.startFsync();
+      if (this.tail.waitingCount > 0) this.tail.wake();
       return;
     }
     this.tickHasSync = false;
     this.dispatchWritten(true);
+  }
+
+  /** End offset of what was handed to the OS: what subscriptions may deliver. */
+  get writtenEnd(): number {
+    return this.committedEnd;
+  }
+
+  /**
+   * A subscription waits for records that were appended but not handed to the OS (under 'none',
+   * before the topic had subscriptions): write them at the end of this tick.
+   */
+  writeSoon(): void {
+    if (this.tickScheduled || this.closed || this._endOffset <= this.committedEnd) return;
+    this.tickScheduled = true;
+    process.nextTick(this.flushTickBound);
   }
 
   /**
@@ -438,6 +459,7 @@ export abstract class TopicWriter<V = Buffer> {
     // a tick (a chunk switch) splits the producers into two groups that then alternate, halving
     // the appends per fsync (bench W-durable: 32 instead of 64).
     if (endOfTick && this.syncWaiters.length > 0) this.startFsync();
+    if (endOfTick && this.tail.waitingCount > 0) this.tail.wake();
   }
 
   protected recordTooLarge(bytes: number): SeglogError {

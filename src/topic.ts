@@ -16,6 +16,8 @@ import { Reader, type ReadOptions } from './reader.js';
 import { loadIndexes } from './recovery.js';
 import { TopicDurability } from './topic-durability.js';
 import { refreshSegments } from './refresh.js';
+import { ConsumerGroups } from './consumer-groups.js';
+import { SubscriptionImpl } from './subscription.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 
 
@@ -23,6 +25,9 @@ export type { LogContext } from './topic-writer.js';
 
 export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
   readonly reader: Reader<V>;
+  /** Committed positions of the topic's consumer groups (loaded on first use). */
+  private groupsLoaded: ConsumerGroups | undefined = undefined;
+  private readonly groupsBound = (): ConsumerGroups => this.groups;
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
@@ -36,6 +41,10 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   get endOffset(): number {
     return this._endOffset;
+  }
+
+  get groups(): ConsumerGroups {
+    return this.groupsLoaded ??= new ConsumerGroups(this.ctx.meta, this.name);
   }
 
   get codec(): Codec<V> {
@@ -179,6 +188,11 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Subscriptions end first (pending next() calls settle with done); the positions their groups
+    // reached go to the metadata store, which the log flushes and closes after its topics.
+    this.tail.endAll();
+    if (this.groupsLoaded !== undefined && !this.ctx.options.readOnly) this.groupsLoaded.handToStore();
+    this.groupsLoaded?.close();
     if (!this.ctx.options.readOnly) {
       try {
         await this.flush();
@@ -197,6 +211,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Drops every resource; pending appends reject with `err`. */
   release(err: SeglogError): void {
     this.closed = true;
+    this.tail.endAll();
+    this.groupsLoaded?.close();
     for (const w of this.tickWaiters) w.reject(err);
     for (const w of this.syncWaiters) w.reject(err);
     this.tickWaiters = [];
@@ -211,6 +227,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
    */
   async shutdown(err: SeglogError): Promise<void> {
     this.closed = true;
+    this.tail.endAll();
+    this.groupsLoaded?.close();
     for (const w of this.tickWaiters) w.reject(err);
     this.tickWaiters = [];
     const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
@@ -264,6 +282,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.committedEnd = s.endOffset;
     this.maxTimestampMs = s.maxTimestampMs;
     this.committedMaxTs = s.maxTimestampMs;
+    // Subscriptions on this read-only log that wait at the tail see the new records.
+    if (s.endOffset > before && this.tail.waitingCount > 0) this.tail.wake();
     return s.endOffset - before;
   }
 
@@ -288,7 +308,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       startOffset: this._startOffset,
       endOffset: this._endOffset,
       records: this._endOffset - this._startOffset,
-      groups: {},
+      groups: this.groups.stats(this._endOffset),
       activeSegmentBase: this.active.baseOffset,
       maxTimestampMs: this.maxTimestampMs,
       codec: this.options.codecName ?? 'custom',
@@ -307,9 +327,9 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     throw notYet('latest() (the key index of compacted topics)');
   }
 
-  subscribe(_options?: SubscribeOptions): Subscription<V> {
+  subscribe(options?: SubscribeOptions): Subscription<V> {
     this.checkOpen();
-    throw notYet('subscribe()');
+    return new SubscriptionImpl<V>(this, options, this.groupsBound);
   }
 
   async truncateBefore(_offset: number): Promise<void> {

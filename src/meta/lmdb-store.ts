@@ -1,5 +1,8 @@
-// MetaStore on LMDB: one environment `<dir>/~meta.lmdb`, keys `topic/<name>` (options) and
-// `state/<name>` (recovery state), values msgpack-encoded by lmdb-js. Sync puts are LMDB write
+// MetaStore on LMDB: one environment `<dir>/~meta.lmdb`, keys `topic/<name>` (options),
+// `state/<name>` (recovery state) and `group/<topic>/<group>` (committed position, a number),
+// values msgpack-encoded by lmdb-js. Group positions are coalesced per tick and written with
+// lmdb-js's asynchronous puts (one background transaction for many, no fsync on the event loop);
+// flush() awaits `db.flushed`. Sync puts are LMDB write
 // transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
 // one transaction at the end of the tick; a later sync put of the same key supersedes a pending
 // one (lmdb-js's own async puts would land after it and undo a clean-shutdown marker).
@@ -17,6 +20,10 @@ class LmdbMetaStore implements MetaStore {
   private db: RootDatabase;
   private pending = new Map<string, TopicState>();
   private scheduled = false;
+  /** Group positions put this tick, by key `group/<topic>/<group>`. */
+  private pendingGroups = new Map<string, number>();
+  private groupsScheduled = false;
+  private groupWriteError: unknown = undefined;
 
   constructor(dir: string, readOnly: boolean) {
     try {
@@ -68,22 +75,68 @@ class LmdbMetaStore implements MetaStore {
     });
   }
 
+  getGroups(topic: string): Map<string, number> {
+    const prefix = groupPrefix(topic);
+    const groups = new Map<string, number>();
+    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+      if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
+    }
+    for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix)) groups.set(key.slice(prefix.length), offset);
+    return groups;
+  }
+
+  putGroup(topic: string, group: string, offset: number): void {
+    this.pendingGroups.set(groupPrefix(topic) + group, offset);
+    if (this.groupsScheduled) return;
+    this.groupsScheduled = true;
+    setImmediate(() => this.writeGroups());
+  }
+
+  /** Hands the tick's group positions to lmdb-js as async puts (committed together, off the event loop). */
+  private writeGroups(): void {
+    this.groupsScheduled = false;
+    if (this.pendingGroups.size === 0) return;
+    for (const [key, offset] of this.pendingGroups) {
+      this.db.put(key, offset).catch((err: unknown) => { this.groupWriteError ??= err; });
+    }
+    this.pendingGroups.clear();
+  }
+
   deleteTopic(topic: string): void {
     this.pending.delete(topic);
+    const prefix = groupPrefix(topic);
+    for (const key of [...this.pendingGroups.keys()]) if (key.startsWith(prefix)) this.pendingGroups.delete(key);
+    const groupKeys = [...this.db.getKeys({ start: prefix, end: groupPrefixEnd(topic) })];
     this.db.transactionSync(() => {
       this.db.removeSync('topic/' + topic);
       this.db.removeSync('state/' + topic);
+      for (const key of groupKeys) this.db.removeSync(key);
     });
+    // An async put of this topic's groups handed to lmdb-js earlier may still be in flight and
+    // would land after the removal above: async removes are ordered after it.
+    for (const key of groupKeys) this.db.remove(key).catch(() => undefined);
   }
 
   async flush(): Promise<void> {
     this.writePending();
+    this.writeGroups();
     await this.db.flushed;
+    this.throwGroupError();
   }
 
   async close(): Promise<void> {
     this.writePending();
+    this.writeGroups();
+    await this.db.flushed;
     await this.db.close();
+    this.throwGroupError();
+  }
+
+  private throwGroupError(): void {
+    const err = this.groupWriteError;
+    if (err === undefined) return;
+    this.groupWriteError = undefined;
+    throw new SeglogError('ERR_IO', `cannot write a consumer group position to the metadata store: ${(err as Error)?.message ?? err}`, { cause: err });
   }
 }
 
@@ -96,9 +149,20 @@ class EmptyMetaStore implements MetaStore {
   getState(): undefined { return undefined; }
   putStateSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   putState(): void { /* read-only: nothing to record */ }
+  getGroups(): Map<string, number> { return new Map(); }
+  putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   async flush(): Promise<void> { /* nothing to flush */ }
   async close(): Promise<void> { /* nothing to close */ }
+}
+
+/** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
+function groupPrefix(topic: string): string {
+  return 'group/' + topic + '/';
+}
+
+function groupPrefixEnd(topic: string): string {
+  return 'group/' + topic + '0';
 }
 
 export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly) =>

@@ -44,8 +44,16 @@ export interface MetaStore {
   putStateSync(topic: string, state: TopicState): void;
   /** Cheap, not necessarily durable yet (recovery checkpoints: losing one only lengthens a scan). */
   putState(topic: string, state: TopicState): void;
+  /** Committed positions of the topic's consumer groups: group -> the next offset it reads. */
+  getGroups(topic: string): Map<string, number>;
+  /**
+   * Records a group's committed position. Cheap: the puts of one tick are coalesced into one
+   * write at its end; durable once flush() resolves. Callers never move a position backwards.
+   */
+  putGroup(topic: string, group: string, offset: number): void;
+  /** Removes the topic's options, state and group positions (durable when it returns). */
   deleteTopic(topic: string): void;
-  /** Resolves when everything put so far is durable. */
+  /** Resolves when everything put so far (states, group positions) is durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,0 +1,79 @@
+// W7 commit cost: a consumer group with autoCommit (the default) reads 1M existing records with
+// for await, one record per step: every step moves the group's position, and the positions of a
+// tick go to the metadata store in one write. Compared in the same run with a subscription
+// without a group (the cost of reading alone), and with batches() under autoCommit.
+//   node bench/w7-commit.js [--rounds N] [--records N]      (after npm run build)
+import { fileURLToPath } from 'node:url';
+import { fmtNum, fmtRate, loadSeglog, makeValues, median, now, parseArgs, rmrf, tmpDir, TOPIC } from './common.js';
+
+async function consume(topic, options, n, batches) {
+  const sub = topic.subscribe(options);
+  const t0 = now();
+  let count = 0;
+  if (batches) {
+    for await (const batch of sub.batches()) {
+      count += batch.length;
+      if (count >= n) break;
+    }
+  } else {
+    for await (const r of sub) {
+      if (r.offset !== count) throw new Error(`W7: offset ${r.offset}, expected ${count}`);
+      if (++count >= n) break;
+    }
+  }
+  return (n / (now() - t0)) * 1000;
+}
+
+async function round(mod, cfg, values, r) {
+  const dir = tmpDir('w7');
+  try {
+    const log = await mod.openLog(dir, { durability: 'os' });
+    const topic = log.topic(TOPIC);
+    const n = cfg.records;
+    const mask = values.length - 1;
+    for (let i = 0; i < n; i += 1000) await topic.appendBatch(Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ value: values[(i + k) & mask] })));
+    const group = await consume(topic, { group: `g${r}` }, n, false);
+    const plain = await consume(topic, {}, n, false);
+    const groupBatches = await consume(topic, { group: `b${r}` }, n, true);
+    const committed = log.stats().topics[TOPIC].groups[`g${r}`]?.position;
+    await log.close();
+    if (committed !== n) throw new Error(`W7: group position ${committed}, expected ${n}`);
+    return { group, plain, groupBatches };
+  } finally {
+    rmrf(dir);
+  }
+}
+
+const workload = {
+  id: 'w7',
+  title: (cfg) => `W7 commit cost: a group consumer with autoCommit over ${cfg.records.toLocaleString('en-US')} records`,
+  seglogOnly: true,
+  async run(ctx) {
+    const rounds = [];
+    for (let r = 0; r < ctx.cfg.rounds; r++) {
+      const res = await round(ctx.seglog, ctx.cfg, ctx.values, r);
+      rounds.push(res);
+      console.log(`  round ${r + 1}/${ctx.cfg.rounds}: group+autoCommit ${fmtRate(res.group)}, no group ${fmtRate(res.plain)}, group+autoCommit with batches() ${fmtRate(res.groupBatches)}`);
+    }
+    const group = median(rounds.map((x) => x.group));
+    const plain = median(rounds.map((x) => x.plain));
+    const groupBatches = median(rounds.map((x) => x.groupBatches));
+    return {
+      rows: [{
+        name: 'W7 group consumer, autoCommit, for await',
+        cells: { seglog: `${fmtRate(group)} (no group ${fmtRate(plain)}; batches() ${fmtRate(groupBatches)})` },
+        targets: [{ text: '≥ 2M/s', pass: group >= 2e6 }],
+      }],
+      details: { groupPerS: group, plainPerS: plain, groupBatchesPerS: groupBatches, commitCostNsPerRecord: (1e9 / group - 1e9 / plain), rounds },
+    };
+  },
+};
+export default workload;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const cfg = parseArgs();
+  const mod = await loadSeglog();
+  if (!mod) process.exit(2);
+  const out = await workload.run({ cfg, seglog: mod, values: makeValues(cfg.valueBytes) });
+  console.log(out.rows[0].name, out.rows[0].cells.seglog, `(commit cost ${fmtNum(out.details.commitCostNsPerRecord, 0)} ns/record)`);
+}

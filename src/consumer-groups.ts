@@ -1,0 +1,83 @@
+// ConsumerGroups: the committed positions of one topic's consumer groups (group -> the next
+// offset the group reads), loaded from the metadata store when the topic opens. Positions only
+// move forward: a commit below the committed position is ignored. Moving a position costs a number
+// assignment; the groups moved in a tick are handed to the store once, at the end of the tick
+// (MetaStore.putGroup, itself coalesced into one write), so committing per record stays cheap.
+// commit() additionally waits for the store's flush: the position is then on disk.
+//
+// Crash: a position handed to the store survives a process crash once the store has written it
+// (LMDB: its asynchronous commit; native-free: the end-of-tick append to ~groups.log) and a power
+// cut once flushed. A lost position is an older one: the group sees records again, never skips.
+import type { MetaStore } from './meta/meta-store.js';
+
+export class GroupState {
+  /** Committed position (-1: the group has none yet). */
+  committed = -1;
+  dirty = false;
+  constructor(readonly name: string) {}
+}
+
+export class ConsumerGroups {
+  private readonly states = new Map<string, GroupState>();
+  private dirty: GroupState[] = [];
+  private scheduled = false;
+  private closed = false;
+  private readonly flushBound = (): void => this.handToStore();
+
+  constructor(private readonly meta: MetaStore, private readonly topic: string) {
+    for (const [name, offset] of meta.getGroups(topic)) this.get(name).committed = offset;
+  }
+
+  get(name: string): GroupState {
+    let state = this.states.get(name);
+    if (state === undefined) this.states.set(name, (state = new GroupState(name)));
+    return state;
+  }
+
+  /** Moves the group's position forward to `offset` (ignored if it is not ahead). */
+  advance(state: GroupState, offset: number): void {
+    if (offset <= state.committed || this.closed) return;
+    state.committed = offset;
+    if (state.dirty) return;
+    state.dirty = true;
+    this.dirty.push(state);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushBound);
+    }
+  }
+
+  /** Moves the position forward and resolves once it is durable. */
+  async commit(state: GroupState, offset: number): Promise<void> {
+    this.advance(state, offset);
+    this.handToStore();
+    await this.meta.flush();
+  }
+
+  /** Hands the positions moved since the last call to the store. */
+  handToStore(): void {
+    this.scheduled = false;
+    if (this.dirty.length === 0 || this.closed) return;
+    const list = this.dirty;
+    this.dirty = [];
+    for (const state of list) {
+      state.dirty = false;
+      this.meta.putGroup(this.topic, state.name, state.committed);
+    }
+  }
+
+  /** The topic was closed (after a last handToStore) or deleted: no more puts. */
+  close(): void {
+    this.closed = true;
+  }
+
+  stats(endOffset: number): Record<string, { position: number; lag: number }> {
+    const out: Record<string, { position: number; lag: number }> = {};
+    for (const name of [...this.states.keys()].sort()) {
+      const state = this.states.get(name)!;
+      if (state.committed < 0) continue;
+      out[name] = { position: state.committed, lag: Math.max(0, endOffset - state.committed) };
+    }
+    return out;
+  }
+}

@@ -1,0 +1,357 @@
+// SubscriptionImpl: a tail cursor on one topic (topic.subscribe()), an async iterator of records
+// that first yields what the topic holds from its start position, then waits at the end and yields
+// new records once the writer has handed them to the OS (woken through the topic's Tail at the end
+// of the tick: no polling, no timers).
+//
+// Records are read through the topic's Reader (a tail Cursor): the same zero-copy LogRecord views
+// as read(), taken from the active segment's memory at the tail or from large reads of the
+// segment files behind it. Nothing is queued: a subscription holds its cursor (at most one read
+// buffer) and hands out at most `maxBuffered` records per batches() step, so memory stays bounded
+// however far behind a consumer is, and slow subscriptions never hold up appends or other ones.
+//
+// With a group, the start position is the group's committed position; autoCommit moves it once
+// the consumer asks for the next record (at-least-once: a crash re-delivers at most the record
+// being processed), and close() or break commits what was yielded. A position removed by retention
+// continues at the topic's startOffset and is reported to `onGap`.
+//
+// Crash: nothing here is on disk; committed positions are ConsumerGroups' (consumer-groups.ts).
+import { SeglogError, invalidArgument } from './errors.js';
+import type { ConsumerGroups, GroupState } from './consumer-groups.js';
+import { Cursor, checkOffset } from './reader.js';
+import type { LogRecord } from './record.js';
+import type { TailMember } from './tail.js';
+import type { SubscribeOptions, Subscription } from './topic-api.js';
+import type { TopicImpl } from './topic.js';
+
+/** Default bound on the records one batches() step hands out. */
+export const SUBSCRIPTION_BUFFERED_DEFAULT = 1024;
+/** Upper bound for maxBuffered: a batch is an array held by the consumer. */
+export const SUBSCRIPTION_BUFFERED_MAX = 1_000_000;
+/** Group names: like topic names in length, any characters. */
+export const GROUP_NAME_LENGTH_MAX = 200;
+
+const KNOWN_OPTIONS = new Set(['from', 'group', 'autoCommit', 'signal', 'maxBuffered', 'onGap']);
+const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
+
+interface Pending<T> {
+  resolve: (r: IteratorResult<T>) => void;
+  reject: (err: unknown) => void;
+  batch: boolean;
+}
+
+export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterator<LogRecord<V>>, TailMember {
+  private _position: number;
+  private cursor: Cursor<V> | undefined = undefined;
+  /** The end the cursor reads to (the topic's written end when it was created). */
+  private cursorEnd = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined = undefined;
+  private pending: Pending<any> | undefined = undefined;
+  private pendingPromise: Promise<unknown> | undefined = undefined;
+  private readonly groups: ConsumerGroups | undefined;
+  private readonly group: GroupState | undefined;
+  private readonly autoCommit: boolean;
+  private readonly maxBuffered: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onGap: ((gap: { from: number; to: number }) => void) | undefined;
+  private readonly onAbort = (): void => this.finish();
+
+  constructor(private readonly topic: TopicImpl<V>, options: SubscribeOptions | undefined, groups: () => ConsumerGroups) {
+    const o = checkOptions(options);
+    const readOnly = topic.readOnly;
+    if (o.autoCommit === true && o.group === undefined) throw invalidArgument('option autoCommit', true, 'false or left out when no group is given (autoCommit commits a group position)');
+    if (o.autoCommit === true && readOnly) throw new SeglogError('ERR_READ_ONLY', `autoCommit needs a writable log: topic ${topic.name} was opened read-only`);
+    this.maxBuffered = o.maxBuffered ?? SUBSCRIPTION_BUFFERED_DEFAULT;
+    this.onGap = o.onGap;
+    this.signal = o.signal;
+    if (o.group !== undefined) {
+      this.groups = groups();
+      this.group = this.groups.get(o.group);
+    }
+    this.autoCommit = this.group !== undefined && !readOnly && o.autoCommit !== false;
+    let start: number;
+    if (this.group !== undefined && this.group.committed >= 0) {
+      // (a position past the end: the log lost data a power cut took under 'os'/'none')
+      start = Math.min(this.group.committed, topic.endOffset);
+    } else if (o.from === undefined || o.from === 'earliest') {
+      start = topic.startOffset;
+    } else if (o.from === 'latest') {
+      start = topic.endOffset;
+    } else if (o.from instanceof Date) {
+      start = topic.offsetForTime(o.from);
+    } else {
+      start = o.from;
+      if (start > topic.endOffset) {
+        throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `subscribe from offset ${start}: topic ${topic.name} ends at ${topic.endOffset}`, { value: start });
+      }
+    }
+    this._position = start;
+    if (this.signal?.aborted) {
+      this.closed = true;
+      return;
+    }
+    topic.tail.members.add(this);
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    // A new group records where it starts, so that a restart before the first record is consumed
+    // resumes here (and not at a later 'latest').
+    if (this.autoCommit && this.group!.committed < 0) this.groups!.advance(this.group!, Math.max(start, topic.startOffset));
+  }
+
+  /** The next offset this subscription will yield. */
+  get position(): number {
+    return this._position;
+  }
+
+  get lag(): number {
+    return Math.max(0, this.topic.endOffset - this._position);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<LogRecord<V>> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<LogRecord<V>>> {
+    return this.step(false) as Promise<IteratorResult<LogRecord<V>>>;
+  }
+
+  /** `break` out of for await: ends the subscription, committing what was yielded. */
+  async return(): Promise<IteratorResult<LogRecord<V>>> {
+    await this.close();
+    return DONE;
+  }
+
+  /**
+   * Batch consumption: each step yields the records readable now (at least one, at most
+   * maxBuffered), waiting at the tail like next(). Shares the position with the record iterator.
+   */
+  batches(): AsyncIterableIterator<LogRecord<V>[]> {
+    const iterator: AsyncIterableIterator<LogRecord<V>[]> = {
+      next: () => this.step(true) as Promise<IteratorResult<LogRecord<V>[]>>,
+      return: async () => {
+        await this.close();
+        return DONE;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private step(batch: boolean): Promise<IteratorResult<LogRecord<V> | LogRecord<V>[]>> {
+    if (this.closed) return Promise.resolve(DONE);
+    if (this.pendingPromise !== undefined) {
+      // next() called again before the last one settled: in turn
+      const after = this.pendingPromise.then(() => this.step(batch), () => this.step(batch));
+      return after;
+    }
+    // The consumer asks for more: what it was given counts as processed.
+    if (this.autoCommit && this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
+    try {
+      if (batch) {
+        const records = this.pullBatch();
+        if (records.length > 0) return Promise.resolve({ done: false, value: records });
+      } else {
+        const record = this.pull();
+        if (record !== undefined) return Promise.resolve({ done: false, value: record });
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const promise = new Promise<IteratorResult<LogRecord<V> | LogRecord<V>[]>>((resolve, reject) => {
+      this.pending = { resolve, reject, batch };
+    });
+    this.pendingPromise = promise;
+    this.topic.tail.wait(this);
+    this.topic.writeSoon();
+    return promise;
+  }
+
+  /**
+   * The next readable record, or undefined at the written end. A cursor reads [position, written
+   * end at its creation); at its end the next one starts where it stopped (a Cursor holds its
+   * segment and finds its way when retention or compaction change the segment list).
+   */
+  private pull(): LogRecord<V> | undefined {
+    const topic = this.topic;
+    for (;;) {
+      if (this._position < topic.startOffset) this.gap();
+      let cursor = this.cursor;
+      if (cursor === undefined) {
+        const end = topic.writtenEnd;
+        if (this._position >= end) return undefined;
+        cursor = this.cursor = new Cursor<V>(topic, this._position, end, Infinity, Infinity);
+        this.cursorEnd = end;
+      }
+      const r = cursor.next();
+      if (r.done !== true) {
+        const record = r.value;
+        this._position = record.offset + 1;
+        return record;
+      }
+      // The cursor covered [position, cursorEnd): offsets in it that it did not yield were
+      // compacted away.
+      this.cursor = undefined;
+      if (this.cursorEnd > this._position) this._position = this.cursorEnd;
+    }
+  }
+
+  private pullBatch(): Array<LogRecord<V>> {
+    const out: Array<LogRecord<V>> = [];
+    while (out.length < this.maxBuffered) {
+      const record = this.pull();
+      if (record === undefined) break;
+      out.push(record);
+    }
+    return out;
+  }
+
+  /** The position was removed by retention: continue at startOffset and say so. */
+  private gap(): void {
+    const from = this._position;
+    const to = this.topic.startOffset;
+    this._position = to;
+    this.dropCursor();
+    if (this.onGap !== undefined) this.onGap({ from, to });
+  }
+
+  /** Called by the Tail at the end of a tick in which records were written. */
+  wake(): void {
+    const p = this.pending;
+    if (p === undefined || this.closed) return;
+    let value: LogRecord<V> | Array<LogRecord<V>> | undefined;
+    try {
+      if (p.batch) {
+        const records = this.pullBatch();
+        if (records.length > 0) value = records;
+      } else {
+        value = this.pull();
+      }
+    } catch (err) {
+      this.settle();
+      p.reject(err);
+      return;
+    }
+    if (value === undefined) {
+      this.topic.tail.wait(this); // nothing new for this one (still at the written end)
+      return;
+    }
+    this.settle();
+    p.resolve({ done: false, value });
+  }
+
+  /** Lets go of the cursor before its end (it releases the segment it holds). */
+  private dropCursor(): void {
+    const cursor = this.cursor;
+    this.cursor = undefined;
+    cursor?.return();
+  }
+
+  private settle(): void {
+    this.pending = undefined;
+    this.pendingPromise = undefined;
+  }
+
+  /** The topic is closing or deleted: end without committing anything more. */
+  end(): void {
+    this.finish();
+  }
+
+  /** Ends the subscription (idempotent): pending next() settles with done; nothing is kept. */
+  private finish(): void {
+    if (this.closed && this.pending === undefined) return;
+    this.closed = true;
+    this.topic.tail.forget(this);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.dropCursor();
+    const p = this.pending;
+    this.settle();
+    p?.resolve(DONE);
+  }
+
+  /** Ends the subscription; with autoCommit, commits what was yielded and resolves once that is durable. */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    const wasOpen = !this.closed;
+    this.finish();
+    const commit = wasOpen && this.autoCommit && !this.topic.closed && this._position > this.group!.committed;
+    this.closing = commit ? this.groups!.commit(this.group!, this._position).catch((err: unknown) => {
+      if (this.topic.closed) return; // the log closed meanwhile: its close wrote the position
+      throw err;
+    }) : Promise.resolve();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Commits `offset` as the group's position (the next offset it reads; Kafka's convention), by
+   * default everything yielded so far. A position below the committed one is ignored (positions
+   * never move backwards). Resolves once the position is durable.
+   */
+  commit(offset?: number): Promise<void> {
+    try {
+      if (this.group === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `commit() needs a subscription with a group (topic ${this.topic.name})`, { value: offset });
+      this.topic.checkOpen();
+      if (this.topic.readOnly) throw new SeglogError('ERR_READ_ONLY', `cannot commit a group position: topic ${this.topic.name} was opened read-only`);
+      const target = offset === undefined ? this._position : checkOffset('commit offset', offset);
+      if (target > this.topic.endOffset) {
+        throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid commit offset: ${target} is past the end of topic ${this.topic.name} (${this.topic.endOffset})`, { value: target });
+      }
+      return this.groups!.commit(this.group, target);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+interface CheckedOptions {
+  from?: number | Date | 'earliest' | 'latest';
+  group?: string;
+  autoCommit?: boolean;
+  signal?: AbortSignal;
+  maxBuffered?: number;
+  onGap?: (gap: { from: number; to: number }) => void;
+}
+
+function checkOptions(options: unknown): CheckedOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('subscribe options', options, 'an object');
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('subscribe option', k, `one of ${[...KNOWN_OPTIONS].join(', ')}`);
+  const out: CheckedOptions = {};
+  const { from, group, autoCommit, signal, maxBuffered, onGap } = o;
+  if (from !== undefined) {
+    if (from === 'earliest' || from === 'latest') out.from = from;
+    else if (from instanceof Date) {
+      if (Number.isNaN(from.getTime())) throw invalidArgument('option from', from, "a valid Date, an offset, 'earliest' or 'latest'");
+      out.from = from;
+    } else if (typeof from === 'number') out.from = checkOffset('option from', from);
+    else throw invalidArgument('option from', from, "an offset, a Date, 'earliest' or 'latest'");
+  }
+  if (group !== undefined) {
+    if (typeof group !== 'string' || group.length === 0 || group.length > GROUP_NAME_LENGTH_MAX) {
+      throw invalidArgument('option group', group, `a string of 1 to ${GROUP_NAME_LENGTH_MAX} characters`);
+    }
+    out.group = group;
+  }
+  if (autoCommit !== undefined) {
+    if (typeof autoCommit !== 'boolean') throw invalidArgument('option autoCommit', autoCommit, 'a boolean');
+    out.autoCommit = autoCommit;
+  }
+  if (signal !== undefined) {
+    if (!(signal instanceof AbortSignal)) throw invalidArgument('option signal', signal, 'an AbortSignal');
+    out.signal = signal;
+  }
+  if (maxBuffered !== undefined) {
+    if (typeof maxBuffered !== 'number' || !Number.isSafeInteger(maxBuffered) || maxBuffered < 1 || maxBuffered > SUBSCRIPTION_BUFFERED_MAX) {
+      throw invalidArgument('option maxBuffered', maxBuffered, `an integer from 1 to ${SUBSCRIPTION_BUFFERED_MAX}`);
+    }
+    out.maxBuffered = maxBuffered;
+  }
+  if (onGap !== undefined) {
+    if (typeof onGap !== 'function') throw invalidArgument('option onGap', onGap, 'a function ({ from, to }) => void');
+    out.onGap = onGap as CheckedOptions['onGap'];
+  }
+  return out;
+}
