@@ -18,6 +18,7 @@ import {
 } from './options.js';
 import { ReadCache } from './read-cache.js';
 import { FdPool } from './fd-pool.js';
+import { MAINTENANCE_INTERVAL_MS } from './limits.js';
 import { openTopic } from './recovery.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
@@ -61,6 +62,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private closing: Promise<void> | undefined = undefined;
   private failed: SeglogError | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
+  /** Automatic retention and compaction checks (unref'd; cleared by close). */
+  private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
@@ -98,6 +101,11 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     if (!this.options.readOnly) {
       this.timer = setInterval(() => void this.checkpointAll(), this.options.fsyncIntervalMs);
       this.timer.unref();
+      this.maintenanceTimer = setInterval(() => {
+        const now = Date.now();
+        for (const t of this.open.values()) t.autoMaintain(now);
+      }, MAINTENANCE_INTERVAL_MS);
+      this.maintenanceTimer.unref();
     }
   }
 
@@ -237,6 +245,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
 
   private async doClose(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     let firstError: unknown;
     for (const t of this.open.values()) {
       try {

@@ -10,7 +10,7 @@
 // pointing past the log).
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
+import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
 import type { TopicState } from './meta/meta-store.js';
 import { OffsetIndex } from './offset-index.js';
 import type { ResolvedTopicOptions } from './options.js';
@@ -40,7 +40,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   for (const f of names) {
     const base = parseSegmentFileName(f, LOG_SUFFIX);
     if (base >= 0) bases.push(base);
-    else if (f.endsWith(TMP_SUFFIX) && !readOnly) safeUnlink(io, path.join(dir, f));
+    else if ((f.endsWith(TMP_SUFFIX) || f.endsWith(SEGMENT_DELETED_SUFFIX)) && !readOnly) safeUnlink(io, path.join(dir, f));
     else if (parseSegmentFileName(f, INDEX_SUFFIX) >= 0 || parseSegmentFileName(f, TIME_INDEX_SUFFIX) >= 0) indexFiles.push(f);
   }
   bases.sort((a, b) => a - b);

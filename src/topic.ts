@@ -15,6 +15,7 @@ import type { LogRecord } from './record.js';
 import { Reader, type ReadOptions } from './reader.js';
 import { loadIndexes } from './recovery.js';
 import { TopicDurability } from './topic-durability.js';
+import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 
 
@@ -22,6 +23,11 @@ export type { LogContext } from './topic-writer.js';
 
 export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
   readonly reader: Reader<V>;
+  /** Retention, truncateBefore and compaction run one at a time (see exclusive). */
+  private maintenanceChain: Promise<unknown> = Promise.resolve();
+  private maintenanceScheduled = false;
+  /** Segments removed while iterators were still in them (their descriptors close when they leave). */
+  private readonly retiredSegments = new Set<Segment>();
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
@@ -178,6 +184,9 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stopping = true;
+    await this.maintenanceChain.catch(() => undefined);
+    if (this.closed) return;
     if (!this.ctx.options.readOnly) {
       try {
         await this.flush();
@@ -201,6 +210,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.tickWaiters = [];
     this.syncWaiters = [];
     for (const seg of this.segments) seg.release();
+    for (const seg of this.retiredSegments) seg.release();
+    this.retiredSegments.clear();
     this.ctx.readCache.forgetTopic(this);
   }
 
@@ -214,8 +225,80 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.tickWaiters = [];
     const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
     if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
+    inFlight.push(this.maintenanceChain); // a compaction stops at its next slice once closed is set
     await Promise.allSettled(inFlight);
     this.release(err);
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  /** Set by close(): maintenance stops at its next step. */
+  stopping = false;
+
+  /** Runs `fn` after the maintenance already queued for this topic (one at a time). */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.maintenanceChain.catch(() => undefined).then(() => {
+      if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed`);
+      return fn();
+    });
+    this.maintenanceChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A segment rolled: retention (and compaction) may have work now. */
+  protected override roll(): void {
+    super.roll();
+    this.scheduleMaintenance();
+  }
+
+  scheduleMaintenance(): void {
+    if (this.maintenanceScheduled || this.readOnly) return;
+    this.maintenanceScheduled = true;
+    setImmediate(() => {
+      this.maintenanceScheduled = false;
+      this.autoMaintain(Date.now());
+    });
+  }
+
+  /** Automatic retention (on roll and on the log's timer): does nothing when nothing is due. */
+  autoMaintain(now: number): void {
+    if (this.closed || this.stopping || this.readOnly || this.ctx.failure !== undefined) return;
+    if (segmentsToExpire(this, now) === 0) return;
+    this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch((err: unknown) => {
+      if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') this.ctx.emitError(err);
+    });
+  }
+
+  /** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
+  raiseStartOffset(offset: number): void {
+    if (offset <= this._startOffset) return;
+    const previous = this._startOffset;
+    this._startOffset = offset;
+    try {
+      this.ctx.meta.putStateSync(this.name, this.stateFor(false, this.checkpointed));
+      this.dirtyMarked = true;
+    } catch (err) {
+      this._startOffset = previous;
+      throw ioError('write metadata', this.name, err);
+    }
+  }
+
+  /**
+   * Replaces `count` segments from index `from` of the list by `replacement` (retention: none;
+   * compaction: the cleaned ones). The old segments are detached (Segment.detach): iterators in
+   * them finish reading them through their open descriptor.
+   */
+  spliceSegments(from: number, count: number, replacement: Segment[]): Segment[] {
+    const old = this.segments.splice(from, count, ...replacement);
+    for (const s of replacement) s.pool = this.ctx.fdPool;
+    for (const s of old) {
+      this.ctx.readCache.forgetSegment(s);
+      this.dirtySegments.delete(s);
+      s.detach();
+      if (s.readers > 0) this.retiredSegments.add(s);
+    }
+    for (const s of this.retiredSegments) if (s.readers <= 0) this.retiredSegments.delete(s);
+    return old;
   }
 
   /** Applies options given to a later log.topic(name, options) call. */
@@ -287,14 +370,18 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     throw notYet('subscribe()');
   }
 
-  async truncateBefore(_offset: number): Promise<void> {
-    this.checkOpen();
-    throw notYet('truncateBefore()');
+  async truncateBefore(offsetIn: number): Promise<void> {
+    this.checkWritable();
+    const offset = checkTruncateOffset(this, offsetIn);
+    // Reads below the new start offset fail from here on, before any file is touched.
+    this.raiseStartOffset(offset);
+    await this.exclusive(() => removeFrontSegments(this, segmentsBelow(this, offset), `truncateBefore(${offset})`));
   }
 
-  async enforceRetention(_now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }> {
-    this.checkOpen();
-    throw notYet('enforceRetention()');
+  async enforceRetention(nowIn?: number): Promise<RetentionResult> {
+    this.checkWritable();
+    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    return this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention'));
   }
 
   async compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }> {
