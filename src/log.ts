@@ -139,6 +139,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
     const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name));
+    topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults
       // reaches it), except the codec a new topic is created with: it says how its data is encoded.

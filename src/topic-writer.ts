@@ -22,6 +22,7 @@ import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHU
 import { Segment, writeFully, type Chunk } from './segment.js';
 import type { FdPool } from './fd-pool.js';
 import type { ReadCache } from './read-cache.js';
+import type { KeyIndex } from './key-index.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -103,6 +104,8 @@ export abstract class TopicWriter<V = Buffer> {
   protected committedMaxTs: number;
   protected pendingError: SeglogError | undefined = undefined;
   protected dirtyMarked = false;
+  /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
+  keyIndex: KeyIndex | undefined = undefined;
 
   // Group commit.
   protected syncWaiters: Waiter[] = [];
@@ -214,6 +217,7 @@ export abstract class TopicWriter<V = Buffer> {
     if (timestamp > this.batchMaxTs) this.batchMaxTs = timestamp;
     if (timestamp > this.maxTimestampMs) this.maxTimestampMs = timestamp;
     if (seg.firstTimestampMs < 0) seg.firstTimestampMs = timestamp;
+    if (this.keyIndex !== undefined && key !== undefined) this.keyIndex.note(key, offset);
     this._endOffset = offset + 1;
     if (!this.tickScheduled) {
       this.tickScheduled = true;
@@ -268,6 +272,7 @@ export abstract class TopicWriter<V = Buffer> {
     this.chunk = chunk;
     this.batchStart = -1;
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
+    this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
     // Appends whose records were just forgotten settle now, with the error that forgot them.
@@ -383,6 +388,7 @@ export abstract class TopicWriter<V = Buffer> {
     chunk.retired = true;
     this.batchStart = -1;
     this._endOffset = this.committedEnd;
+    this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = this.committedMaxTs;
     seg.index!.truncateToPosition(seg.logBytes);
     seg.timeIndex!.truncateToRelativeOffset(this.committedEnd - seg.baseOffset);
@@ -408,10 +414,12 @@ export abstract class TopicWriter<V = Buffer> {
       // writeFailed has rejected the appends that were not written; those written earlier in the
       // tick still wait for their fsync.
       if (this.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.startFsync();
+      if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
       return;
     }
     this.tickHasSync = false;
     this.dispatchWritten(true);
+    if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
   }
 
   /**

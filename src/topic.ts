@@ -14,6 +14,7 @@ import { Segment } from './segment.js';
 import type { LogRecord } from './record.js';
 import { Reader, type ReadOptions } from './reader.js';
 import { loadIndexes } from './recovery.js';
+import { KeyIndex, keyString } from './key-index.js';
 import { TopicDurability } from './topic-durability.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
@@ -190,6 +191,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     if (!this.ctx.options.readOnly) {
       try {
         await this.flush();
+        this.keyIndex?.persist(this._endOffset);
         if (this.dirtyMarked) {
           const end: RecoveryPoint = { base: this.active.baseOffset, position: this.active.logBytes, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
           this.ctx.meta.putStateSync(this.name, this.stateFor(true, end));
@@ -304,6 +306,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Applies options given to a later log.topic(name, options) call. */
   reconfigure(options: ResolvedTopicOptions<V>): void {
     this.options = options;
+    this.setupKeyIndex();
   }
 
   /** Loads (or rebuilds) the indexes of a closed segment on first use. */
@@ -359,10 +362,40 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   latest(key: string | Uint8Array): LogRecord<V> | undefined {
     this.checkOpen();
     if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
-    if (this.options.cleanup === 'delete') {
+    if (this.options.cleanup === 'delete' || this.keyIndex === undefined) {
       throw new SeglogError('ERR_INVALID_ARGUMENT', `latest() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
     }
-    throw notYet('latest() (the key index of compacted topics)');
+    const k = keyString(key);
+    const offset = this.keyIndex.lookup(k);
+    if (offset === undefined || offset < this._startOffset) return undefined;
+    let rec = offset < this._endOffset ? this.reader.get(offset) : undefined;
+    // The index and the log agree unless something went wrong underneath (a failed fsync cut the
+    // log back): then the log is the truth, found by a scan.
+    if (rec === undefined || rec.key === undefined || rec.key.length !== k.length || rec.key.toString('latin1') !== k) rec = this.scanLatest(k);
+    return rec === undefined || rec.valueBytes === null ? undefined : rec;
+  }
+
+  /** The newest record with key `k`, by a full scan (the rare path of latest()). */
+  private scanLatest(k: string): LogRecord<V> | undefined {
+    let found: LogRecord<V> | undefined;
+    for (const r of this.reader.read({ from: this._startOffset })) {
+      if (r.key !== undefined && r.key.length === k.length && r.key.toString('latin1') === k) found = r;
+    }
+    return found;
+  }
+
+  /** Creates (and catches up) the key index when the topic is compacted; drops it otherwise. */
+  setupKeyIndex(): void {
+    if (this.options.cleanup === 'delete') {
+      this.keyIndex = undefined;
+      return;
+    }
+    if (this.keyIndex !== undefined) return;
+    const ki = new KeyIndex(this.ctx.meta, this.name, this.readOnly, (err) => {
+      this.ctx.emitError(err instanceof SeglogError ? err : ioError('write the key index', this.name, err));
+    });
+    ki.catchUp(this);
+    this.keyIndex = ki;
   }
 
   subscribe(_options?: SubscribeOptions): Subscription<V> {
