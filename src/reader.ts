@@ -382,6 +382,8 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         if (nextSeg.baseOffset > this.expected && !this.gapAllowed()) {
           throw new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 });
         }
+        // Nothing lies in the gap: skip it, so the cursor never goes back to an earlier segment.
+        if (nextSeg.baseOffset > this.expected) this.expected = nextSeg.baseOffset;
         this.leave();
         this.enter(nextSeg, this.expected);
         continue;

@@ -17,6 +17,7 @@ import type { ResolvedTopicOptions } from './options.js';
 import { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
 import { TopicImpl, type LogContext } from './topic.js';
+import { resolveInterruptedSwap } from './compaction-swap.js';
 import path from 'node:path';
 
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
@@ -33,6 +34,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
       throw ioError('mkdir', dir, err);
     }
   }
+  if (!readOnly) resolveInterruptedSwap(io, dir); // a compaction a crash interrupted
   let names: string[];
   try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
   const bases: number[] = [];
@@ -134,7 +136,9 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     const seg = segments[si]!;
     if (si > ri) {
       seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
-      if (seg.baseOffset !== next && seg.logBytes > 0) {
+      if (seg.baseOffset > next && seg.logBytes > 0 && options.cleanup !== 'delete') {
+        next = seg.baseOffset; // offsets compacted away before this segment
+      } else if (seg.baseOffset !== next && seg.logBytes > 0) {
         throw new SeglogError('ERR_CORRUPT', `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`, { file: seg.logPath, position: 0 });
       }
     }

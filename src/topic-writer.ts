@@ -145,6 +145,15 @@ export abstract class TopicWriter<V = Buffer> {
     return this.ctx.options.readOnly;
   }
 
+  /** The recovery point: data before it is durable (compaction drops a record only for a newer durable one). */
+  get durableBase(): number {
+    return this.synced.base;
+  }
+
+  get durableOffset(): number {
+    return this.synced.offset;
+  }
+
   get active(): Segment {
     return this.segments[this.segments.length - 1]!;
   }

@@ -16,6 +16,8 @@ import { Reader, type ReadOptions } from './reader.js';
 import { loadIndexes } from './recovery.js';
 import { KeyIndex, keyString } from './key-index.js';
 import { TopicDurability } from './topic-durability.js';
+import { compactTopic, dirtyRatio, type CompactionResult } from './compaction.js';
+import type { MetaStore } from './meta/meta-store.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 
@@ -265,10 +267,15 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Automatic retention (on roll and on the log's timer): does nothing when nothing is due. */
   autoMaintain(now: number): void {
     if (this.closed || this.stopping || this.readOnly || this.ctx.failure !== undefined) return;
-    if (segmentsToExpire(this, now) === 0) return;
-    this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch((err: unknown) => {
+    const report = (err: unknown): void => {
       if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') this.ctx.emitError(err);
-    });
+    };
+    if (segmentsToExpire(this, now) > 0) {
+      this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
+    }
+    if (this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
+      this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
+    }
   }
 
   /** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
@@ -417,9 +424,46 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention'));
   }
 
-  async compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }> {
-    this.checkOpen();
-    throw notYet('compact()');
+  /**
+   * Compacts everything appended before the call: the active segment is rolled (when it holds
+   * records) and made durable, then every closed segment is compacted. `now` (ms since the epoch)
+   * decides which tombstones have expired; default Date.now().
+   */
+  async compact(nowIn?: number): Promise<CompactionResult> {
+    this.checkWritable();
+    if (this.options.cleanup === 'delete') {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `compact() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
+    }
+    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    return this.exclusive(async () => {
+      if (this.active.endPosition() > 0) {
+        this.checkWritable();
+        this.roll();
+      }
+      await this.flush();
+      return compactTopic(this, now);
+    });
+  }
+
+  get meta(): MetaStore {
+    return this.ctx.meta;
+  }
+
+  /** Between compaction slices: stop when the topic is closing or its segments changed under the pass. */
+  checkStillCompacting(group: Segment[]): void {
+    if (this.closed || this.stopping) throw new SeglogError('ERR_CLOSED', `topic ${this.name} was closed during compaction`);
+    for (let i = 0; i < group.length; i++) {
+      if (this.segments[i] !== group[i]) throw new SeglogError('ERR_IO', `the segments of topic ${this.name} changed during compaction`);
+    }
+  }
+
+  reportError(err: SeglogError): void {
+    this.ctx.emitError(err);
+  }
+
+  /** After a swap that could not finish: the log refuses writes until it is reopened (open finishes the swap). */
+  failLog(err: SeglogError): void {
+    this.ctx.fail(err);
   }
 }
 

@@ -31,6 +31,7 @@ export interface StoredTopicOptions {
   cleanup?: string;
   tombstoneRetentionMs?: number;
   maxRecordBytes?: number;
+  minCleanableDirtyRatio?: number;
 }
 
 /** Compaction's bookkeeping for one topic (docs/format.md, "Cleaner state"). */
