@@ -270,6 +270,10 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     const report = (err: unknown): void => {
       if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') this.ctx.emitError(err);
     };
+    if (this.rollSyncs.length > 0) {
+      // Just-rolled segments are off limits until their fsync is done: look again then.
+      void Promise.allSettled(this.rollSyncs).then(() => this.scheduleMaintenance());
+    }
     if (segmentsToExpire(this, now) > 0) {
       this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
     }
