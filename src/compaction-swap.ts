@@ -36,7 +36,7 @@ export class SwapIncomplete extends SeglogError {}
  * segment list; it runs after the commit and before any old file is touched, so iterators in the
  * old segments still hold open descriptors.
  */
-export function commitSwap(io: FileIO, dir: string, marker: SwapMarker, inMemory: () => void): void {
+export async function commitSwap(io: FileIO, dir: string, marker: SwapMarker, inMemory: () => void): Promise<void> {
   const file = path.join(dir, segmentFileName(marker.base, SWAP_SUFFIX));
   const tmp = file + TMP_SUFFIX;
   let fd = -1;
@@ -45,7 +45,7 @@ export function commitSwap(io: FileIO, dir: string, marker: SwapMarker, inMemory
     const bytes = Buffer.from(JSON.stringify(marker));
     let done = 0;
     while (done < bytes.length) done += io.write(fd, bytes, done, bytes.length - done, done);
-    io.fsyncSync(fd);
+    await io.fsync(fd); // fsyncs run off the event loop: appends go on meanwhile
     io.close(fd);
     fd = -1;
     io.rename(tmp, file);
@@ -54,18 +54,38 @@ export function commitSwap(io: FileIO, dir: string, marker: SwapMarker, inMemory
     try { io.unlink(tmp); } catch { /* ignore */ }
     throw ioError('write the compaction marker', file, err);
   }
+  // Committed (once the rename is durable): from here on a failure leaves the swap to the next open.
   try {
-    io.fsyncDir(dir);
+    await fsyncDirAsync(io, dir);
   } catch (err) {
-    // The rename may or may not be durable: either way the next open resolves it.
-    inMemory();
+    try { inMemory(); } catch { /* reported below */ }
     throw incomplete(file, err);
   }
-  inMemory();
   try {
-    applySwap(io, dir, marker, file);
+    // One synchronous step: the topic switches to the new segments and their files get their
+    // final names, so no reader can open a new segment by a name that is not there yet.
+    inMemory();
+    replaceFiles(io, dir, marker);
+    await fsyncDirAsync(io, dir);
+    io.unlink(file);
+    await fsyncDirAsync(io, dir);
   } catch (err) {
     throw incomplete(file, err);
+  }
+}
+
+async function fsyncDirAsync(io: FileIO, dir: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = io.open(dir, 'r');
+  } catch {
+    io.fsyncDir(dir); // platforms that cannot open a directory: let the FileIO decide
+    return;
+  }
+  try {
+    await io.fsync(fd);
+  } finally {
+    io.close(fd);
   }
 }
 
@@ -74,8 +94,16 @@ function incomplete(file: string, err: unknown): SwapIncomplete {
   return new SwapIncomplete('ERR_IO', `compaction swap ${file} did not finish (${cause}); it is finished when the log is reopened`, { file, cause: err });
 }
 
-/** Steps 3 to 5 (see the file header). */
+/** Steps 3 to 5 (see the file header), synchronously (at open). */
 function applySwap(io: FileIO, dir: string, marker: SwapMarker, markerFile: string): void {
+  replaceFiles(io, dir, marker);
+  try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
+  try { io.unlink(markerFile); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('unlink', markerFile, err); }
+  try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
+}
+
+/** Steps 3 and 4: old files of the range go, `.cleaned` files take their final names. */
+function replaceFiles(io: FileIO, dir: string, marker: SwapMarker): void {
   const outputs = new Set(marker.outputs);
   let names: string[];
   try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
@@ -90,9 +118,6 @@ function applySwap(io: FileIO, dir: string, marker: SwapMarker, markerFile: stri
     const final = name.slice(0, -CLEANED_SUFFIX.length);
     try { io.rename(path.join(dir, name), path.join(dir, final)); } catch (err) { throw ioError('rename', path.join(dir, name), err); }
   }
-  try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
-  try { io.unlink(markerFile); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('unlink', markerFile, err); }
-  try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
 }
 
 /** Base offset of a segment file name (`.log`, `.index`, `.timeindex`), or -1. */

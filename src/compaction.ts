@@ -38,7 +38,7 @@ export interface CompactionResult {
 }
 
 /** Longest stretch of compaction work between two turns of the event loop. */
-export const COMPACTION_SLICE_MS = 4;
+export const COMPACTION_SLICE_MS = 3;
 /** Passes remembered for tombstone expiry; older ones are merged (tombstones then live longer, never shorter). */
 const PASSES_MAX = 64;
 
@@ -159,7 +159,7 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
         }
       }
     }
-    out.finish();
+    await out.finish();
   } catch (err) {
     out.discard();
     throw err;
@@ -169,7 +169,9 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
   const outputs = out.outputs;
   const marker: SwapMarker = { version: 1, base: group[0]!.baseOffset, end: rangeEnd, outputs: outputs.map((s) => s.baseOffset) };
   try {
-    commitSwap(topic.io, topic.dir, marker, () => topic.spliceSegments(0, k, outputs));
+    await commitSwap(topic.io, topic.dir, marker, () => {
+      if (!topic.closed) topic.spliceSegments(0, k, outputs);
+    });
   } catch (err) {
     if (err instanceof SwapIncomplete) topic.failLog(err); // files and memory disagree until reopened
     else out.discard();
@@ -223,6 +225,8 @@ class CleanedWriter {
   /** Running max timestamp of everything written so far (-1: nothing yet). */
   private runningMax = -1;
   private readonly created: string[] = [];
+  /** Descriptors of finished files, fsynced (and closed) together by finish(). */
+  private unsynced: Array<[number, string]> = [];
 
   constructor(private readonly topic: TopicImpl<any>, private readonly firstBase: number) {}
 
@@ -338,19 +342,13 @@ class CleanedWriter {
       try {
         fd = io.open(path, 'w+');
         writeFully(io, fd, bytes, 0);
-        io.fsyncSync(fd);
       } catch (err) {
-        throw ioError('write', path, err);
-      } finally {
         if (fd >= 0) io.close(fd);
+        throw ioError('write', path, err);
       }
+      this.unsynced.push([fd, path]);
     }
-    try {
-      io.fsyncSync(this.fd);
-    } catch (err) {
-      throw ioError('fsync', seg.logPath + CLEANED_SUFFIX, err);
-    }
-    io.close(this.fd);
+    this.unsynced.push([this.fd, seg.logPath + CLEANED_SUFFIX]);
     this.fd = -1;
     index.persistedCount = index.count;
     timeIndex.persistedCount = timeIndex.count;
@@ -361,16 +359,31 @@ class CleanedWriter {
     this.seg = undefined;
   }
 
-  /** Finishes the last segment; nothing survived: one empty segment keeps the range's first base. */
-  finish(): void {
+  /**
+   * Finishes the last segment (nothing survived: one empty segment keeps the range's first base),
+   * then fsyncs every file written, off the event loop.
+   */
+  async finish(): Promise<void> {
     if (this.seg === undefined && this.outputs.length === 0) this.startSegment(this.firstBase);
     if (this.seg !== undefined) this.finishSegment();
+    const io = this.topic.io;
+    const files = this.unsynced;
+    this.unsynced = [];
+    try {
+      await Promise.all(files.map(async ([fd, path]) => {
+        try { await io.fsync(fd); } catch (err) { throw ioError('fsync', path, err); }
+      }));
+    } finally {
+      for (const [fd] of files) { try { io.close(fd); } catch { /* already gone */ } }
+    }
   }
 
   /** Removes every `.cleaned` file written (a failed or abandoned pass). */
   discard(): void {
     const io = this.topic.io;
     if (this.fd >= 0) { try { io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
+    for (const [fd] of this.unsynced) { try { io.close(fd); } catch { /* already gone */ } }
+    this.unsynced = [];
     for (const f of this.created) {
       try { io.unlink(f); } catch { /* never created, or renamed by the swap */ }
     }

@@ -237,6 +237,7 @@ function crashingIO(): FileIO & { armed: boolean; failAt: number; calls: string[
     unlink(p: string) { step(`unlink ${path.basename(p)}`); nodeFileIO.unlink(p); },
     fsyncDir(p: string) { step('fsyncDir'); nodeFileIO.fsyncDir(p); },
     fsyncSync(fd: number) { step('fsync'); nodeFileIO.fsyncSync(fd); },
+    fsync(fd: number) { step('fsync'); return nodeFileIO.fsync(fd); },
   });
 }
 
