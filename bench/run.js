@@ -41,6 +41,8 @@ const ALL = [
   ['w2', './w2-append-sync.js'],
   ['w3', './w3-scan.js'],
   ['w4', './w4-random-get.js'],
+  ['w8', './w8-compact.js'],
+  ['w9', './w9-retention.js'],
   ['durable', './w-durable.js'],
   ['reopen', './reopen.js'],
   ['micro', './micro.js'],
