@@ -5,8 +5,9 @@
 //
 // Order: the new start offset is made durable first (TopicState.startOffset), then the segments
 // leave the topic's list (iterators still in one keep reading it through its open descriptor, see
-// Segment.detach), then their files are unlinked (`.log` first, so a crash leaves at worst index
-// files without their log, which the next open removes).
+// Segment.detach), then their files are unlinked, in parallel on the thread pool when the FileIO
+// can (a crash leaves some of them: index files without their log, which the next open removes,
+// or logs below the start offset, which the next retention pass removes).
 //
 // Crash: before the state write, nothing happened; after it, reads start at the new start offset
 // and any segment file left below it is removed by the next retention pass. A file that could not
@@ -17,7 +18,6 @@ import { SEGMENT_DELETED_SUFFIX } from './format.js';
 import { publish } from './diagnostics.js';
 import { checkOffset } from './reader.js';
 import { segmentEndMaxTimestamp } from './recovery.js';
-import type { Segment } from './segment.js';
 import type { TopicImpl } from './topic.js';
 
 export interface RetentionResult {
@@ -77,16 +77,18 @@ export function segmentsBelow(topic: TopicImpl<any>, offset: number): number {
  * Removes the first `count` segments: start offset raised durably to at least the first kept
  * segment's base, segments detached from the topic, files unlinked.
  */
-export function removeFrontSegments(topic: TopicImpl<any>, count: number, reason: string): RetentionResult {
+export async function removeFrontSegments(topic: TopicImpl<any>, count: number, reason: string): Promise<RetentionResult> {
   if (count <= 0) return { segmentsDeleted: 0, bytesFreed: 0 };
   const keepFrom = topic.segments[count]!;
   topic.raiseStartOffset(keepFrom.baseOffset);
   const removed = topic.spliceSegments(0, count, []);
   let bytesFreed = 0;
+  const files: string[] = [];
   for (const seg of removed) {
     bytesFreed += seg.logBytes;
-    unlinkSegmentFiles(topic.io, seg);
+    files.push(seg.logPath, seg.indexPath, seg.timeIndexPath);
   }
+  await unlinkAll(topic.io, files);
   try {
     topic.io.fsyncDir(topic.dir);
   } catch {
@@ -97,9 +99,23 @@ export function removeFrontSegments(topic: TopicImpl<any>, count: number, reason
   return { segmentsDeleted: removed.length, bytesFreed };
 }
 
-/** Unlinks a removed segment's files, `.log` first. */
-export function unlinkSegmentFiles(io: FileIO, seg: Segment): void {
-  for (const file of [seg.logPath, seg.indexPath, seg.timeIndexPath]) unlinkOrDefer(io, file);
+/** Unlinks files, in parallel on the thread pool when the FileIO can; the first failure is thrown once all are done. */
+async function unlinkAll(io: FileIO, files: string[]): Promise<void> {
+  const unlinkAsync = io.unlinkAsync;
+  if (unlinkAsync === undefined) {
+    for (const f of files) unlinkOrDefer(io, f);
+    return;
+  }
+  const results = await Promise.allSettled(files.map(async (f) => {
+    try {
+      await unlinkAsync.call(io, f);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      unlinkOrDefer(io, f); // EPERM/EBUSY (Windows): renamed; anything else: thrown as ERR_IO
+    }
+  }));
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /** Unlinks a file; one that cannot be unlinked while open (EPERM/EBUSY on Windows) is renamed `.deleted`. */

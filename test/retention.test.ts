@@ -220,7 +220,12 @@ describe.each([['seglog', lmdbMetaStore], ['seglog/native-free', fileMetaStore]]
     const dir = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'seglog-ret-'));
     try {
       let failUnlinks = false;
-      const io = { ...nodeFileIO, unlink(p: string) { if (failUnlinks) { const e = new Error('EIO: injected') as NodeJS.ErrnoException; e.code = 'EIO'; throw e; } nodeFileIO.unlink(p); } };
+      const injected = (): NodeJS.ErrnoException => { const e = new Error('EIO: injected') as NodeJS.ErrnoException; e.code = 'EIO'; return e; };
+      const io = {
+        ...nodeFileIO,
+        unlink(p: string) { if (failUnlinks) throw injected(); nodeFileIO.unlink(p); },
+        unlinkAsync(p: string) { return failUnlinks ? Promise.reject(injected()) : nodeFileIO.unlinkAsync!(p); },
+      };
       let log = await openLogWith({ meta, io }, dir);
       let t = log.topic('t', { segmentBytes: 1400 });
       for (let o = 0; o < 100; o++) t.appendSync(value(o));
