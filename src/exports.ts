@@ -9,3 +9,5 @@ export type { LogRecord } from './record.js';
 export type { ReadOptions } from './reader.js';
 export { CHANNEL_NAMES } from './diagnostics.js';
 export type { DiagnosticEvents, DiagnosticEvent } from './diagnostics.js';
+export type { CompactionResult } from './compaction.js';
+export type { RetentionResult } from './retention.js';
