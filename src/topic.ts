@@ -260,12 +260,16 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.maintenanceScheduled = true;
     setImmediate(() => {
       this.maintenanceScheduled = false;
-      this.autoMaintain(Date.now());
+      this.autoMaintain(Date.now(), false);
     });
   }
 
-  /** Automatic retention (on roll and on the log's timer): does nothing when nothing is due. */
-  autoMaintain(now: number): void {
+  /**
+   * Automatic maintenance: retention on roll and on the log's timer; compaction (past the dirty
+   * ratio) on the timer only, like Kafka's cleaner that checks every few seconds rather than at
+   * every roll. Does nothing when nothing is due.
+   */
+  autoMaintain(now: number, fromTimer = true): void {
     if (this.closed || this.stopping || this.readOnly || this.ctx.failure !== undefined) return;
     const report = (err: unknown): void => {
       if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') this.ctx.emitError(err);
@@ -277,7 +281,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     if (segmentsToExpire(this, now) > 0) {
       this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
     }
-    if (this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
+    if (fromTimer && this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
       this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
     }
   }

@@ -2,6 +2,7 @@
 // appends with keys and tombstones, compactions with a fake clock, reopens; latest() checked
 // against the model and against a full scan after every operation; appends during compaction; the
 // key index caught up at open; a crash injected at every step of the swap; bad input.
+import diagnostics_channel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,6 +188,29 @@ describe.each(entries)('$name: compaction', (entry) => {
     expect(t.latest('k1')?.value).toBe('k1@100');
     expect(t.latest('k9')?.value).toBe('k9@99');
     expect(t.latest('nope')).toBeUndefined();
+  });
+
+  test('automatic compaction: the periodic check compacts once the dirty ratio passes minCleanableDirtyRatio', async () => {
+    const log = await h.open(h.tmp());
+    const t = log.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024, minCleanableDirtyRatio: 0.5 });
+    for (let o = 0; o < 500; o++) t.appendSync(`k${o % 5}@${o}`, { key: `k${o % 5}` });
+    await log.flush();
+    const compacted = new Promise<{ recordsBefore: number; recordsAfter: number }>((resolve) => {
+      const listener = (m: unknown): void => {
+        const msg = m as { topic: string; recordsBefore: number; recordsAfter: number };
+        if (msg.topic !== 'c') return;
+        diagnostics_channel.unsubscribe('seglog:compaction', listener);
+        resolve(msg);
+      };
+      diagnostics_channel.subscribe('seglog:compaction', listener);
+    });
+    // what the log's maintenance timer calls every MAINTENANCE_INTERVAL_MS
+    (t as unknown as { autoMaintain(now: number): void }).autoMaintain(Date.now());
+    const ev = await compacted;
+    expect(ev.recordsAfter).toBeLessThan(ev.recordsBefore);
+    const offsets = collect(t.read()).map((r) => r.offset);
+    expect(offsets.length).toBeLessThan(100);
+    for (let k = 0; k < 5; k++) expect(t.latest(`k${k}`)?.value).toBe(`k${k}@${495 + k}`);
   });
 
   test("'compact,delete': a key whose newest record was removed by retention has no latest()", async () => {
