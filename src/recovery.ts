@@ -10,7 +10,7 @@
 // pointing past the log).
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
+import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
 import type { TopicState } from './meta/meta-store.js';
 import { OffsetIndex } from './offset-index.js';
 import type { ResolvedTopicOptions } from './options.js';
@@ -18,6 +18,7 @@ import { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
 import { TopicImpl, type LogContext } from './topic.js';
 import { resolveInterruptedSwap } from './compaction-swap.js';
+import { READ_CHUNK_BYTES } from './limits.js';
 import path from 'node:path';
 
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
@@ -240,9 +241,11 @@ function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boole
   if (index.count === 0) return false;
   const last = index.lastPosition();
   const end = seg.logBytes;
+  // One read for the usual tail (an index interval and a batch); longer batches are read on their own.
+  const tail = seg.readLog(last, Math.min(end - last, 2 * intervalBytes + BATCH_BYTES_MAX, READ_CHUNK_BYTES));
   let p = last;
   while (p < end) {
-    const header = seg.readLog(p, 4);
+    const header = p - last + 4 <= tail.length ? tail.subarray(p - last, p - last + 4) : seg.readLog(p, 4);
     if (header.length < 4) return false;
     const len = readU32(header, H_BATCH_BYTES);
     if (len < BATCH_HEADER_BYTES) return false; // damage: the reader will report it
@@ -284,9 +287,12 @@ export function segmentEndMaxTimestamp(topic: TopicImpl<any>, seg: Segment): num
   const ti = seg.timeIndex!;
   let max = ti.count > 0 ? ti.timestampAt(ti.count - 1) : -1;
   const index = seg.index!;
-  let p = index.count > 0 ? index.lastPosition() : 0;
-  while (p < seg.logBytes) {
-    const header = seg.readLog(p, BATCH_HEADER_BYTES);
+  // The batches after the last index entry (about one index interval): one read, headers walked in memory.
+  const from = index.count > 0 ? index.lastPosition() : 0;
+  const tail = seg.readLog(from, Math.min(seg.logBytes - from, READ_CHUNK_BYTES));
+  let p = 0;
+  while (from + p < seg.logBytes) {
+    const header = p + BATCH_HEADER_BYTES <= tail.length ? tail.subarray(p, p + BATCH_HEADER_BYTES) : seg.readLog(from + p, BATCH_HEADER_BYTES);
     if (header.length < BATCH_HEADER_BYTES) break;
     const len = readU32(header, H_BATCH_BYTES);
     const ts = readU64(header, H_MAX_TIMESTAMP);

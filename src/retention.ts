@@ -83,12 +83,18 @@ export async function removeFrontSegments(topic: TopicImpl<any>, count: number, 
   topic.raiseStartOffset(keepFrom.baseOffset);
   const removed = topic.spliceSegments(0, count, []);
   let bytesFreed = 0;
-  const files: string[] = [];
+  const logs: string[] = [];
+  const indexes: string[] = [];
   for (const seg of removed) {
     bytesFreed += seg.logBytes;
-    files.push(seg.logPath, seg.indexPath, seg.timeIndexPath);
+    logs.push(seg.logPath);
+    indexes.push(seg.indexPath, seg.timeIndexPath);
   }
-  await unlinkAll(topic.io, files);
+  // The data is gone when this resolves; the small index files follow in the background (an
+  // index file without its `.log` is removed at open anyway), which halves the wait (bench W9).
+  const data = unlinkAll(topic.io, logs);
+  topic.trackBackground(data.catch(() => undefined).then(() => unlinkAll(topic.io, indexes)));
+  await data;
   try {
     topic.io.fsyncDir(topic.dir);
   } catch {

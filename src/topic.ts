@@ -189,6 +189,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     if (this.closed) return;
     this.stopping = true;
     await this.maintenanceChain.catch(() => undefined);
+    await this.background;
     if (this.closed) return;
     if (!this.ctx.options.readOnly) {
       try {
@@ -229,7 +230,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.tickWaiters = [];
     const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
     if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
-    inFlight.push(this.maintenanceChain); // a compaction stops at its next slice once closed is set
+    inFlight.push(this.maintenanceChain, this.background); // a compaction stops at its next slice once closed is set
     await Promise.allSettled(inFlight);
     this.release(err);
   }
@@ -238,6 +239,15 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   /** Set by close(): maintenance stops at its next step. */
   stopping = false;
+  /** File removals still running after their operation resolved (awaited by close). */
+  private background: Promise<void> = Promise.resolve();
+
+  trackBackground(work: Promise<void>): void {
+    const run = work.catch((err: unknown) => {
+      if (err instanceof SeglogError) this.ctx.emitError(err); // leftovers are removed at the next open
+    });
+    this.background = Promise.all([this.background, run]).then(() => undefined);
+  }
 
   /** Runs `fn` after the maintenance already queued for this topic (one at a time). */
   exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
