@@ -10,7 +10,7 @@
 // pointing past the log).
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
+import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
 import type { TopicState } from './meta/meta-store.js';
 import { OffsetIndex } from './offset-index.js';
 import type { ResolvedTopicOptions } from './options.js';
@@ -241,11 +241,9 @@ function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boole
   if (index.count === 0) return false;
   const last = index.lastPosition();
   const end = seg.logBytes;
-  // One read for the usual tail (an index interval and a batch); longer batches are read on their own.
-  const tail = seg.readLog(last, Math.min(end - last, 2 * intervalBytes + BATCH_BYTES_MAX, READ_CHUNK_BYTES));
   let p = last;
   while (p < end) {
-    const header = p - last + 4 <= tail.length ? tail.subarray(p - last, p - last + 4) : seg.readLog(p, 4);
+    const header = seg.readLog(p, 4);
     if (header.length < 4) return false;
     const len = readU32(header, H_BATCH_BYTES);
     if (len < BATCH_HEADER_BYTES) return false; // damage: the reader will report it
