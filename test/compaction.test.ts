@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
-import { Rng, collect, expectSeglogError, expectSeglogErrorSync, harness, type Topic } from './helpers.js';
+import { Rng, collect, expectSeglogError, expectSeglogErrorSync, harness, killHard, sleep, spawnFixture, type Topic } from './helpers.js';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
 import { fileMetaStore } from '../native-free/file-meta-store.js';
@@ -370,4 +370,47 @@ describe.each(wirings)('%s: a crash at each step of the compaction swap', (_name
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe.each(entries)('$name: kill -9 while compacting', (entry) => {
+  const h = harness(entry);
+
+  test('after a kill at a random moment of appends and compactions, every acknowledged key has its newest acknowledged record or a newer one', async () => {
+    const dir = h.tmp();
+    const rng = new Rng(77);
+    const acked = new Map<string, { offset: number; tombstone: boolean }>();
+    for (let round = 0; round < 4; round++) {
+      const child = spawnFixture(h, 'compact-writer.mjs', [entry.dist, dir, String(round + 1)]);
+      await child.waitFor((l) => l.startsWith('ready'));
+      await child.waitFor((l) => l === 'compacted');
+      await sleep(rng.int(0, 150));
+      await killHard(child);
+      expect(child.stderr).toBe('');
+      for (const l of child.lines) {
+        if (!l.startsWith('ack ')) continue;
+        const [, offset, key, tomb] = l.split(' ');
+        acked.set(key!, { offset: Number(offset), tombstone: tomb === 'tombstone' });
+      }
+      const log = await h.open(dir);
+      const t = log.topic<string>('c', { codec: 'string' });
+      const leftovers = fs.readdirSync(path.join(dir, 'c')).filter((f) => f.endsWith('.cleaned') || f.includes('.swap'));
+      expect(leftovers).toEqual([]);
+      const scanned = new Map<string, { offset: number; value: string | null }>();
+      for (const r of t.read()) {
+        const k = r.key!.toString();
+        if (r.value !== null) expect(r.value).toBe(`${k}@${r.offset}`);
+        scanned.set(k, { offset: r.offset, value: r.value });
+      }
+      for (const [key, a] of acked) {
+        const s = scanned.get(key);
+        const l = t.latest(key);
+        // the newest acknowledged record, or a newer one that was written before the kill
+        if (s !== undefined) expect(s.offset, key).toBeGreaterThanOrEqual(a.offset);
+        else expect(a.tombstone, `${key}: acknowledged at ${a.offset}, gone after the crash`).toBe(true);
+        if (s === undefined || s.value === null) expect(l).toBeUndefined();
+        else expect(l?.offset).toBe(s.offset);
+      }
+      await log.close();
+    }
+  }, 60_000);
 });
