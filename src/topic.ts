@@ -288,11 +288,16 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       // Just-rolled segments are off limits until their fsync is done: look again then.
       void Promise.allSettled(this.rollSyncs).then(() => this.scheduleMaintenance());
     }
-    if (segmentsToExpire(this, now) > 0) {
-      this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
-    }
-    if (fromTimer && this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
-      this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
+    try {
+      // (reading a segment's timestamps may meet damage: reported, never thrown from a timer)
+      if (segmentsToExpire(this, now) > 0) {
+        this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
+      }
+      if (fromTimer && this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
+        this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
+      }
+    } catch (err) {
+      report(err);
     }
   }
 
