@@ -95,7 +95,12 @@ export class KeyFile {
 
   private openFd(): number {
     if (this.fd < 0) {
-      try { this.fd = fs.openSync(this.file, 'a+'); } catch (err) { throw ioError('open', this.file, err); }
+      // Positional writes at sizeBytes (not O_APPEND: a failed write is cut back by ftruncate).
+      try {
+        this.fd = fs.openSync(this.file, fs.existsSync(this.file) ? 'r+' : 'w+');
+      } catch (err) {
+        throw ioError('open', this.file, err);
+      }
     }
     return this.fd;
   }
