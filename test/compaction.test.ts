@@ -414,3 +414,30 @@ describe.each(entries)('$name: kill -9 while compacting', (entry) => {
     }
   }, 60_000);
 });
+
+describe('native-free key file', () => {
+  test('is rewritten as one frame once it holds more than twice the live entries (past 1 MiB), and reloads the same index', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-keyfile-'));
+    try {
+      let log = await openLogWith({ meta: fileMetaStore }, dir, { durability: 'os' });
+      let t = log.topic<string>('c', { cleanup: 'compact', codec: 'string' });
+      const file = path.join(dir, 'c~keys');
+      let largest = 0;
+      for (let tick = 0; tick < 40; tick++) {
+        for (let i = 0; i < 2000; i++) t.appendSync(`v${t.endOffset}`, { key: `key-${i % 20}` });
+        await new Promise((resolve) => setImmediate(resolve));
+        largest = Math.max(largest, fs.statSync(file).size);
+      }
+      expect(largest).toBeGreaterThan(1024 * 1024);
+      expect(fs.statSync(file).size).toBeLessThan(largest); // rewritten at least once
+      const end = t.endOffset;
+      await log.close();
+      log = await openLogWith({ meta: fileMetaStore }, dir);
+      t = log.topic<string>('c', { codec: 'string' });
+      for (let i = 0; i < 20; i++) expect(t.latest(`key-${i}`)?.offset).toBe(end - 20 + i);
+      await log.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
