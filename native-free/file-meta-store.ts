@@ -4,6 +4,9 @@
 // checkpoint puts are coalesced and written at the end of the tick.
 // Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
 // committing per record never rewrites the document.
+// The key index of each compacted topic lives in its own file, `<dir>/<topic>~keys` (key-file.ts);
+// compaction's CleanerState in the document under `cleaner`.
+//
 // Crash: the rename is atomic, so the file is either the old or the new document; a leftover
 // `~meta.json.tmp` is ignored and overwritten.
 import fs from 'node:fs';
@@ -11,14 +14,20 @@ import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
 import { JSON_META_FILE as META_JSON } from '../src/format.js';
 import { FileGroups } from './file-groups.js';
-import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
+import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
+import { KeyFile } from './key-file.js';
 
 
 interface Document {
   version: 1;
   topics: Record<string, StoredTopicOptions>;
   state: Record<string, TopicState>;
+  /** Added with compaction; absent in older files. */
+  cleaner?: Record<string, CleanerState>;
 }
+
+/** `<dir>/<topic>~keys`: no topic name holds '~', so it never collides with a topic folder. */
+const KEYS_FILE_SUFFIX = '~keys';
 
 class FileMetaStore implements MetaStore {
   readonly kind = 'files' as const;
@@ -27,6 +36,7 @@ class FileMetaStore implements MetaStore {
   private dirty = false;
   private scheduled = false;
   private readonly groups: FileGroups;
+  private readonly keyFiles = new Map<string, KeyFile>();
 
   constructor(private readonly dir: string, private readonly readOnly: boolean) {
     this.file = path.join(dir, META_JSON);
@@ -96,13 +106,53 @@ class FileMetaStore implements MetaStore {
   deleteTopic(topic: string): void {
     delete this.doc.topics[topic];
     delete this.doc.state[topic];
+    if (this.doc.cleaner !== undefined) delete this.doc.cleaner[topic];
     this.writeNow();
     this.groups.deleteTopic(topic);
+    this.keyFile(topic).remove();
+    this.keyFiles.delete(topic);
+  }
+
+  private keyFile(topic: string): KeyFile {
+    let kf = this.keyFiles.get(topic);
+    if (kf === undefined) {
+      kf = new KeyFile(path.join(this.dir, topic + KEYS_FILE_SUFFIX), this.readOnly);
+      this.keyFiles.set(topic, kf);
+    }
+    return kf;
+  }
+
+  getKeyOffset(topic: string, key: string): number | undefined {
+    return this.keyFile(topic).map.get(key);
+  }
+
+  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    this.keyFile(topic).put(keys, offsets, indexedUpTo);
+  }
+
+  getKeyIndexEnd(topic: string): number {
+    return this.keyFile(topic).indexedUpTo;
+  }
+
+  clearKeyIndex(topic: string): void {
+    this.keyFile(topic).clear();
+  }
+
+  getCleanerState(topic: string): CleanerState | undefined {
+    return this.doc.cleaner?.[topic];
+  }
+
+  putCleanerState(topic: string, state: CleanerState): void {
+    this.doc.cleaner ??= {};
+    this.doc.cleaner[topic] = state;
+    this.writeNow();
   }
 
   async flush(): Promise<void> {
     if (this.dirty) this.writeNow();
     await this.groups.flush();
+    for (const kf of this.keyFiles.values()) kf.fsync();
   }
 
   async close(): Promise<void> {
@@ -110,6 +160,10 @@ class FileMetaStore implements MetaStore {
       if (this.dirty && !this.readOnly) this.writeNow();
     } finally {
       this.groups.close();
+      for (const kf of this.keyFiles.values()) {
+        if (!this.readOnly) kf.fsync();
+        kf.closeFd();
+      }
     }
   }
 

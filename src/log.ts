@@ -18,6 +18,7 @@ import {
 } from './options.js';
 import { ReadCache } from './read-cache.js';
 import { FdPool } from './fd-pool.js';
+import { MAINTENANCE_INTERVAL_MS } from './limits.js';
 import { openTopic } from './recovery.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
@@ -61,6 +62,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private closing: Promise<void> | undefined = undefined;
   private failed: SeglogError | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
+  /** Automatic retention and compaction checks (unref'd; cleared by close). */
+  private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
@@ -98,6 +101,11 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     if (!this.options.readOnly) {
       this.timer = setInterval(() => void this.checkpointAll(), this.options.fsyncIntervalMs);
       this.timer.unref();
+      this.maintenanceTimer = setInterval(() => {
+        const now = Date.now();
+        for (const t of this.open.values()) t.autoMaintain(now);
+      }, MAINTENANCE_INTERVAL_MS);
+      this.maintenanceTimer.unref();
     }
   }
 
@@ -131,6 +139,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
     const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name));
+    topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults
       // reaches it), except the codec a new topic is created with: it says how its data is encoded.
@@ -237,6 +246,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
 
   private async doClose(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     let firstError: unknown;
     for (const t of this.open.values()) {
       try {
