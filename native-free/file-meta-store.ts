@@ -12,14 +12,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
-import { JSON_META_FILE as META_JSON } from '../src/format.js';
+import { JSON_META_FILE as META_JSON, LMDB_META_FILE } from '../src/format.js';
 import { FileGroups } from './file-groups.js';
 import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
 import { KeyFile } from './key-file.js';
 
 
-interface Document {
+export interface Document {
   version: 1;
+  /**
+   * Which entry point wrote the file last: 'native-free' (this store: the file is the metadata), or
+   * 'seglog' (the default entry's export at a clean close, see neutral.ts). Absent in older files.
+   */
+  writer?: 'native-free' | 'seglog';
   topics: Record<string, StoredTopicOptions>;
   state: Record<string, TopicState>;
   /** Added with compaction; absent in older files. */
@@ -56,7 +61,20 @@ class FileMetaStore implements MetaStore {
         throw new SeglogError('ERR_CORRUPT', `metadata file ${this.file} is damaged: ${(err as Error).message}`, { file: this.file, cause: err });
       }
     }
+    if (text === undefined && fs.existsSync(path.join(dir, LMDB_META_FILE))) {
+      // The default entry point keeps its metadata in LMDB while it has the directory open and
+      // exports it here only at a clean close (neutral.ts): without the export, the positions of
+      // its consumer groups and its recovery points would be lost or stale.
+      throw new SeglogError('ERR_NOT_SUPPORTED',
+        `the log at ${dir} was last opened by the default entry point ('seglog'), which did not close it cleanly: ` +
+        `open it once with 'seglog' and close it, then 'seglog/native-free' can open it`, { file: path.join(dir, LMDB_META_FILE) });
+    }
     this.groups = new FileGroups(dir, readOnly);
+    // From now on this file is the directory's metadata: the default entry imports it at its next open.
+    if (!readOnly && this.doc.writer !== 'native-free') {
+      this.doc.writer = 'native-free';
+      this.writeNow();
+    }
   }
 
   getGroups(topic: string): Map<string, number> {
@@ -169,23 +187,29 @@ class FileMetaStore implements MetaStore {
 
   private writeNow(): void {
     if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
-    const tmp = this.file + '.tmp';
-    let fd = -1;
-    try {
-      fd = fs.openSync(tmp, 'w');
-      fs.writeSync(fd, JSON.stringify(this.doc));
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = -1;
-      fs.renameSync(tmp, this.file);
-      const dfd = fs.openSync(this.dir, 'r');
-      try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-      this.dirty = false;
-    } catch (err) {
-      if (fd >= 0) try { fs.closeSync(fd); } catch { /* ignore */ }
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new SeglogError(code === 'ENOSPC' ? 'ERR_NO_SPACE' : 'ERR_IO', `cannot write ${this.file}: ${(err as Error).message}`, { file: this.file, cause: err });
-    }
+    writeDocument(this.dir, this.doc);
+    this.dirty = false;
+  }
+}
+
+/** Replaces `<dir>/~meta.json` with `doc` atomically and durably (temp file, fsync, rename, fsync of the directory). */
+export function writeDocument(dir: string, doc: Document): void {
+  const file = path.join(dir, META_JSON);
+  const tmp = file + '.tmp';
+  let fd = -1;
+  try {
+    fd = fs.openSync(tmp, 'w');
+    fs.writeSync(fd, JSON.stringify(doc));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(tmp, file);
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch (err) {
+    if (fd >= 0) try { fs.closeSync(fd); } catch { /* ignore */ }
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SeglogError(code === 'ENOSPC' ? 'ERR_NO_SPACE' : 'ERR_IO', `cannot write ${file}: ${(err as Error).message}`, { file, cause: err });
   }
 }
 

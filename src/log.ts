@@ -45,7 +45,8 @@ export interface Log {
 
 /** How an entry point builds a log: which metadata store, which file layer. */
 export interface LogWiring {
-  meta: MetaStoreFactory;
+  /** The metadata store (it may open asynchronously, e.g. after converting another entry point's files). */
+  meta: MetaStoreFactory | ((dir: string, readOnly: boolean) => Promise<MetaStore>);
   io?: FileIO;
 }
 
@@ -292,7 +293,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   }
   let meta: MetaStore | undefined;
   try {
-    meta = wiring.meta(absolute, resolved.readOnly);
+    meta = await wiring.meta(absolute, resolved.readOnly);
     const log = new LogImpl(absolute, io, meta, resolved, lock);
     log.recoverAll();
     return log;
