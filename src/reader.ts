@@ -7,7 +7,7 @@
 // from a file have their checksum checked before any record of theirs is returned. get() reads one
 // index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
 import { SeglogError, invalidArgument } from './errors.js';
-import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
+import { ATTR_COMPACTED, BATCH_HEADER_BYTES, H_ATTRIBUTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
 import { READ_CHUNK_BYTES, READ_SPAN_BYTES } from './limits.js';
 import { Region, type ReadCache } from './read-cache.js';
 import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from './record.js';
@@ -92,6 +92,7 @@ export class Reader<V> {
   /** Finds the record at `offset` in its segment; every offset in [startOffset, endOffset) exists. */
   private getIn(seg: Segment, offset: number): LogRecord<V> | undefined {
     const rec = this.findIn(seg, offset);
+    if (rec === undefined && this.topic.options.cleanup !== 'delete') return undefined; // compacted away
     if (rec === undefined) {
       throw corruptionFound(new SeglogError('ERR_CORRUPT', `offset ${offset} of topic ${this.topic.name} is missing from ${seg.logPath}`, { file: seg.logPath, value: offset }), this.topic.dir);
     }
@@ -270,10 +271,17 @@ function checkFraming(buf: Buffer, filePos: number): void {
   }
 }
 
-/** A forward walk over the records of a topic in [from, end): the iterator behind read(). */
+/**
+ * A forward walk over the records of a topic in [from, end): the iterator behind read().
+ *
+ * It holds the segment it reads (counted in `seg.readers`), not a position in the topic's list:
+ * retention and compaction may remove or replace segments meanwhile. A removed segment keeps its
+ * descriptor while the cursor is in it; the cursor then moves on by offset (the segment that now
+ * holds the next offset), skipping what it has already passed.
+ */
 export class Cursor<V> implements IterableIterator<LogRecord<V>> {
-  private segIdx: number;
-  private pos: number;
+  private seg: Segment | undefined = undefined;
+  private pos = 0;
   private buf: Buffer | undefined = undefined;
   private bufFilePos = 0;
   private bufEnd = 0;
@@ -285,24 +293,19 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private batchBaseTs = 0;
   /** Offset after the last batch entered: once it reaches `end` there is nothing more to read. */
   private expected: number;
+  /** Records below this offset are skipped (before `from`, or already yielded). */
+  private minOffset: number;
   private count = 0;
   private bytes = 0;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
-  constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private readonly end: number,
+  constructor(private readonly topic: TopicImpl<V>, from: number, private readonly end: number,
     private readonly maxRecords: number, private readonly maxBytes: number) {
     this.expected = from;
+    this.minOffset = from;
     topic.publishOpenBatch();
-    if (from >= end) {
-      this.segIdx = topic.segments.length;
-      this.pos = 0;
-      return;
-    }
-    this.segIdx = topic.segmentIndexFor(from);
-    const seg = topic.indexesOf(topic.segments[this.segIdx]!);
-    const index = seg.index!;
-    const entry = index.floor(from - seg.baseOffset);
-    this.pos = entry >= 0 ? index.positionAt(entry) : 0;
+    if (from >= end) return;
+    this.enter(topic.segments[topic.segmentIndexFor(from)]!, from);
   }
 
   [Symbol.iterator](): IterableIterator<LogRecord<V>> {
@@ -316,13 +319,14 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.recPos = recordEnd;
         this.recLeft--;
         const offset = rec.offset;
-        if (offset < this.from) continue;
+        if (offset < this.minOffset) continue;
         if (offset >= this.end || this.count >= this.maxRecords) return this.finish();
         if (this.maxBytes !== Infinity) {
           if (this.count > 0 && this.bytes + rec.sizeBytes > this.maxBytes) return this.finish();
           this.bytes += rec.sizeBytes;
         }
         this.count++;
+        this.minOffset = offset + 1;
         this.result.value = rec;
         return this.result;
       }
@@ -336,26 +340,53 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
 
   private finish(): IteratorResult<LogRecord<V>> {
     this.recLeft = 0;
-    this.segIdx = this.topic.segments.length;
+    this.leave();
     this.buf = undefined;
     return { done: true, value: undefined };
   }
 
+  /** Positions the cursor in `seg` at the index point at or before `offset`. */
+  private enter(segIn: Segment, offset: number): void {
+    const seg = this.topic.indexesOf(segIn);
+    seg.enter();
+    this.seg = seg;
+    const index = seg.index!;
+    const entry = index.floor(offset - seg.baseOffset);
+    this.pos = entry >= 0 ? index.positionAt(entry) : 0;
+    this.buf = undefined;
+  }
+
+  private leave(): void {
+    if (this.seg !== undefined) {
+      this.seg.leave();
+      this.seg = undefined;
+    }
+  }
+
+  /** Offsets may be missing before `offset`: compacted away, or removed by retention. */
+  private gapAllowed(): boolean {
+    return this.topic.options.cleanup !== 'delete' || this.expected < this.topic.startOffset;
+  }
+
   private nextBatch(): boolean {
     this.topic.checkOpen(); // an iterator outliving close() or deleteTopic() says so (ERR_CLOSED)
-    const segs = this.topic.segments;
     for (;;) {
-      if (this.expected >= this.end || this.segIdx >= segs.length) return false;
-      const seg = segs[this.segIdx]!;
+      const seg = this.seg;
+      if (this.expected >= this.end || seg === undefined) return false;
       if (this.pos >= seg.endPosition()) {
-        if (this.segIdx + 1 >= segs.length) return false;
-        this.segIdx++;
-        const nextSeg = this.topic.indexesOf(segs[this.segIdx]!);
-        if (nextSeg.baseOffset > this.expected) {
+        // The segment that holds the next offset now (segments may have been removed or replaced).
+        const segs = this.topic.segments;
+        let i = this.topic.segmentIndexFor(this.expected);
+        if (segs[i] === seg) i++;
+        if (i >= segs.length) return false;
+        const nextSeg = segs[i]!;
+        if (nextSeg.baseOffset > this.expected && !this.gapAllowed()) {
           throw corruptionFound(new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 }), this.topic.dir);
         }
-        this.pos = 0;
-        this.buf = undefined;
+        // Nothing lies in the gap: skip it, so the cursor never goes back to an earlier segment.
+        if (nextSeg.baseOffset > this.expected) this.expected = nextSeg.baseOffset;
+        this.leave();
+        this.enter(nextSeg, this.expected);
         continue;
       }
       let p = this.pos - this.bufFilePos;
@@ -375,10 +406,12 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       if (this.fromFile && !checksumMatches(buf, p, batchBytes)) throw seg.corrupt(this.pos, 'checksum mismatch');
       const base = readU64(buf, p + H_BASE_OFFSET);
       const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
-      if (base > this.expected) throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
+      if (base > this.expected && (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) === 0 && !this.gapAllowed()) {
+        throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
+      }
       this.pos += batchBytes;
-      this.expected = last + 1;
-      if (last < this.from) continue;
+      if (last + 1 > this.expected) this.expected = last + 1;
+      if (last < this.minOffset) continue;
       if (base >= this.end) return false;
       this.recLeft = readU32(buf, p + H_RECORD_COUNT);
       this.recPos = p + BATCH_HEADER_BYTES;

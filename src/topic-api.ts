@@ -99,8 +99,11 @@ export interface Topic<V = Buffer> {
   truncateBefore(offset: number): Promise<void>;
   /** Deletes whole closed segments past `retention.maxAgeMs`/`maxBytes` now (`now` in ms since the epoch). */
   enforceRetention(now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
-  /** Compacts closed segments now: keeps the newest record per key; offsets never change. */
-  compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
+  /**
+   * Compacts everything appended before the call (compacted topics; the active segment is rolled
+   * first). `now` (ms since the epoch, default Date.now()) decides which tombstones have expired.
+   */
+  compact(now?: number): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
 }
 
 /** Per-topic numbers of `log.stats()`. */

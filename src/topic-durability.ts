@@ -98,6 +98,9 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
 
   /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */
   protected roll(reason: RollReason): void {
+    // A roll with no append before it in this session (compact() rolls first) changes the segment
+    // list: the stored state must stop claiming a clean close of the old active segment.
+    if (!this.dirtyMarked) this.markDirty();
     const old = this.active;
     if (this.batchStart >= 0) this.sealBatch();
     this.writePending();

@@ -24,6 +24,7 @@ import type { FdPool } from './fd-pool.js';
 import type { RollReason } from './diagnostics.js';
 import type { ReadCache } from './read-cache.js';
 import { Tail } from './tail.js';
+import type { KeyIndex } from './key-index.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -107,6 +108,8 @@ export abstract class TopicWriter<V = Buffer> {
   protected dirtyMarked = false;
   /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
   readonly tail = new Tail();
+  /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
+  keyIndex: KeyIndex | undefined = undefined;
 
   // Group commit.
   protected syncWaiters: Waiter[] = [];
@@ -144,6 +147,15 @@ export abstract class TopicWriter<V = Buffer> {
 
   get readOnly(): boolean {
     return this.ctx.options.readOnly;
+  }
+
+  /** The recovery point: data before it is durable (compaction drops a record only for a newer durable one). */
+  get durableBase(): number {
+    return this.synced.base;
+  }
+
+  get durableOffset(): number {
+    return this.synced.offset;
   }
 
   get active(): Segment {
@@ -219,6 +231,7 @@ export abstract class TopicWriter<V = Buffer> {
     if (timestamp > this.batchMaxTs) this.batchMaxTs = timestamp;
     if (timestamp > this.maxTimestampMs) this.maxTimestampMs = timestamp;
     if (seg.firstTimestampMs < 0) seg.firstTimestampMs = timestamp;
+    if (this.keyIndex !== undefined && key !== undefined) this.keyIndex.note(key, offset);
     this._endOffset = offset + 1;
     if (!this.tickScheduled) {
       this.tickScheduled = true;
@@ -273,6 +286,7 @@ export abstract class TopicWriter<V = Buffer> {
     this.chunk = chunk;
     this.batchStart = -1;
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
+    this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
     // Appends whose records were just forgotten settle now, with the error that forgot them.
@@ -388,6 +402,7 @@ export abstract class TopicWriter<V = Buffer> {
     chunk.retired = true;
     this.batchStart = -1;
     this._endOffset = this.committedEnd;
+    this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = this.committedMaxTs;
     seg.index!.truncateToPosition(seg.logBytes);
     seg.timeIndex!.truncateToRelativeOffset(this.committedEnd - seg.baseOffset);
@@ -416,10 +431,12 @@ export abstract class TopicWriter<V = Buffer> {
       // tick still wait for their fsync.
       if (this.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.startFsync();
       if (this.tail.waitingCount > 0) this.tail.wake();
+      if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
       return;
     }
     this.tickHasSync = false;
     this.dispatchWritten(true);
+    if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
   }
 
   /** End offset of what was handed to the OS: what subscriptions may deliver. */
