@@ -1,177 +1,141 @@
-// seglog demo: an IoT edge buffer.
+// seglog demo: an IoT gateway, on the embedded default (no server, no set-up).
 //   npm run demo                 (builds, then node demo/demo.js: uses a temporary directory)
-//   node demo/demo.js ./mydata   (keeps the log in ./mydata; run it twice to see it grow)
+//   node demo/demo.js ./mydata   (keeps the log in ./mydata; run it twice to see it resume)
 //
-// 1. appends 200,000 JSON sensor readings (key = device id) to a 'json' topic, in batches
-// 2. appends 100,000 binary frames to a 'binary' topic with appendSync
-// 3. reads some back: get(), read({ from, maxRecords }), offsetForTime(), a full scan
-// 4. a consumer group forwards the first 1,000 readings and commits its position
-// 5. closes, reopens, and shows that everything (and the group's position) is still there
+// 1. 500 devices send 200,000 JSON readings; the gateway appends them to 'readings' in batches
+// 2. meanwhile a consumer group 'latest-table' follows 'readings' live and keeps a compacted topic
+//    'latest' with the newest reading per device (the topic as a key-value table: latest(key))
+// 3. a second group 'alerts' picks out readings above 27.5 °C
+// 4. compaction shrinks 'latest' to one record per device; lookups by key
+// 5. the gateway restarts: both groups resume exactly where they stopped
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inspect } from 'node:util';
 import { openLog } from '../dist/src/index.js';
 
 const READINGS = 200_000;
-const FRAMES = 100_000;
 const DEVICES = 500;
 const BATCH = 1000;
 const STEP_MS = 50; // one reading every 50 ms across the fleet
+const HOT_CELSIUS = 27.5;
 
 const given = process.argv[2];
 const dir = given ? path.resolve(given) : fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-demo-'));
 const now = () => performance.now();
-const rate = (n, ms) => `${((n / ms) * 1000).toLocaleString('en-US', { maximumFractionDigits: 0 })}/s`;
-const show = (x) => inspect(x, { depth: 4, breakLength: 120, colors: false });
+const rate = (n, ms) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
+const device = (i) => `dev-${String(i % DEVICES).padStart(4, '0')}`;
 
 function reading(i, t0) {
-  const device = `dev-${String(i % DEVICES).padStart(4, '0')}`;
   return {
-    key: device,
+    key: device(i),
     timestamp: t0 + i * STEP_MS,
     value: {
-      device,
+      device: device(i),
       seq: Math.floor(i / DEVICES),
-      temperature: Math.round((20 + 5 * Math.sin(i / 977) + (i % 7) * 0.1) * 10) / 10,
-      humidity: 40 + (i % 30),
+      celsius: Math.round((22 + 5 * Math.sin(i / 977) + (i % 7) * 0.3) * 10) / 10,
       battery: 100 - (Math.floor(i / DEVICES) % 100),
     },
   };
 }
 
-function frame(i) {
-  // a 24-byte binary sensor packet: u32 device, u32 sequence, f64 value, f64 time
-  const b = Buffer.allocUnsafe(24);
-  b.writeUInt32LE(i % DEVICES, 0);
-  b.writeUInt32LE(i, 4);
-  b.writeDoubleLE(Math.sin(i / 100), 8);
-  b.writeDoubleLE(Date.now(), 16);
-  return b;
+function openTopics(log) {
+  return {
+    readings: log.topic('readings', { codec: 'json', segmentBytes: 4 << 20 }),
+    latest: log.topic('latest', { codec: 'json', cleanup: 'compact', segmentBytes: 1 << 20 }),
+    alerts: log.topic('alerts', { codec: 'json' }),
+  };
+}
+
+/** Group 'latest-table': keeps the newest reading per device in the compacted 'latest' topic. */
+async function runLatestTable({ readings, latest }, until) {
+  const sub = readings.subscribe({ group: 'latest-table' });
+  let n = 0;
+  for await (const r of sub) {
+    latest.appendSync(r.value, { key: r.key });            // one record per reading; compaction keeps the newest
+    n++;
+    if (r.offset + 1 >= until()) break;                    // caught up with the producer: commit and stop
+  }
+  return n;
+}
+
+/** Group 'alerts': copies readings above HOT_CELSIUS to the 'alerts' topic. */
+async function runAlerts({ readings, alerts }, until) {
+  const sub = readings.subscribe({ group: 'alerts' });
+  let n = 0;
+  let hot = 0;
+  for await (const r of sub) {
+    if (r.value.celsius > HOT_CELSIUS) { alerts.appendSync({ device: r.value.device, celsius: r.value.celsius, at: r.offset }); hot++; }
+    n++;
+    if (r.offset + 1 >= until()) break;
+  }
+  return { n, hot };
 }
 
 async function main() {
-  console.log(`seglog demo in ${dir}${given ? '' : ' (temporary)'}\n`);
+  console.log(`seglog demo: an IoT gateway in ${dir}${given ? '' : ' (temporary)'}\n`);
+  let log = await openLog(dir);                             // durability 'fsync': every resolved append is on disk
+  let topics = openTopics(log);
+  const start = topics.readings.endOffset;
+  const target = start + READINGS;
 
-  // ---- write ------------------------------------------------------------------------------
-  let log = await openLog(dir); // default durability 'fsync': every resolved append is on disk
-  let readings = log.topic('sensor-readings', { codec: 'json' });
-  let frames = log.topic('frames'); // codec 'binary' (the default)
-  const firstNew = readings.endOffset;
-  console.log(`opened: topics ${show(log.topics())}, sensor-readings at offset ${firstNew}`);
-
-  const t0 = Date.now() - READINGS * STEP_MS; // readings spread over the last ~2.8 hours
-  let t = now();
-  let first = -1;
+  // ---- produce while two consumer groups follow live ------------------------------------------
+  const t0 = Date.now() - READINGS * STEP_MS;
+  const t = now();
+  const consumers = Promise.all([runLatestTable(topics, () => target), runAlerts(topics, () => target)]);
   for (let i = 0; i < READINGS; i += BATCH) {
     const batch = [];
-    for (let j = i; j < Math.min(i + BATCH, READINGS); j++) batch.push(reading(j, t0));
-    const base = await readings.appendBatch(batch);
-    if (first < 0) first = base;
+    for (let j = i; j < i + BATCH; j++) batch.push(reading(start + j, t0));
+    await topics.readings.appendBatch(batch);
   }
-  const appendMs = now() - t;
-  console.log(
-    `appended ${READINGS.toLocaleString('en-US')} JSON readings (appendBatch of ${BATCH}) at offsets ${first}..${readings.endOffset - 1}: ` +
-      `${appendMs.toFixed(0)} ms, ${rate(READINGS, appendMs)}`,
-  );
+  const produceMs = now() - t;
+  const [tableN, alertsResult] = await consumers;
+  const allMs = now() - t;
+  console.log(`produced ${READINGS.toLocaleString('en-US')} readings from ${DEVICES} devices (appendBatch of ${BATCH}, fsync): ${produceMs.toFixed(0)} ms, ${rate(READINGS, produceMs)}`);
+  console.log(`group 'latest-table' consumed ${tableN.toLocaleString('en-US')} live and wrote the newest reading per device to 'latest'`);
+  console.log(`group 'alerts' consumed ${alertsResult.n.toLocaleString('en-US')} live: ${alertsResult.hot.toLocaleString('en-US')} readings above ${HOT_CELSIUS} °C`);
+  console.log(`both groups caught up ${(allMs - produceMs).toFixed(0)} ms after the last append (end to end ${rate(READINGS, allMs)})`);
 
-  t = now();
-  const frameBase = frames.endOffset;
-  for (let i = 0; i < FRAMES; i++) frames.appendSync(frame(i));
-  await log.flush();
-  const framesMs = now() - t;
-  console.log(
-    `appended ${FRAMES.toLocaleString('en-US')} binary frames (appendSync + flush) at offsets ${frameBase}..${frames.endOffset - 1}: ` +
-      `${framesMs.toFixed(0)} ms, ${rate(FRAMES, framesMs)}`,
-  );
-
-  // ---- read -------------------------------------------------------------------------------
-  const r0 = readings.get(first);
-  console.log(`\nget(${first}): key=${r0.key} time=${new Date(r0.timestamp).toISOString()} value=${show(r0.value)}`);
-  const last = readings.get(readings.endOffset - 1);
-  console.log(`get(${last.offset}): key=${last.key} value=${show(last.value)}`);
-  const hourAgo = Date.now() - 3_600_000;
-  const at = readings.offsetForTime(hourAgo);
-  console.log(`offsetForTime(1 hour ago) = ${at}; the 3 records from there:`);
-  for (const r of readings.read({ from: at, maxRecords: 3 })) {
-    console.log(`  #${r.offset} ${new Date(r.timestamp).toISOString()} ${r.key}: ${r.valueBytes.length} bytes, temperature ${r.value.temperature}`);
-  }
-  const f = frames.get(frameBase + 42);
-  console.log(`frames.get(${frameBase + 42}): ${f.valueBytes.length} bytes, device ${f.value.readUInt32LE(0)}, seq ${f.value.readUInt32LE(4)}`);
-
-  t = now();
+  // ---- reads ------------------------------------------------------------------------------------
+  let t1 = now();
   let scanned = 0;
-  let bytes = 0;
-  for (const r of readings.read({ from: first })) {
-    bytes += r.valueBytes.length;
-    scanned++;
-  }
-  const scanMs = now() - t;
-  console.log(`\nscan (zero-copy views, no decoding): ${scanned.toLocaleString('en-US')} records, ${(bytes / 1048576).toFixed(1)} MiB in ${scanMs.toFixed(0)} ms, ${rate(scanned, scanMs)}`);
+  for (const r of topics.readings.read({ from: start })) scanned += r.valueBytes.length > 0 ? 1 : 0;
+  console.log(`\nscan of 'readings' (zero-copy views): ${scanned.toLocaleString('en-US')} records in ${(now() - t1).toFixed(0)} ms, ${rate(scanned, now() - t1)}`);
+  const hourAgo = Date.now() - 3_600_000;
+  const at = topics.readings.offsetForTime(hourAgo);
+  console.log(`readings since an hour ago start at offset ${at.toLocaleString('en-US')}: ${JSON.stringify(topics.readings.get(at).value)}`);
 
-  t = now();
-  const sum = new Float64Array(DEVICES);
-  const cnt = new Uint32Array(DEVICES);
-  for (const r of readings.read({ from: first })) {
-    const d = r.value.device;
-    const k = Number(d.slice(4));
-    sum[k] += r.value.temperature;
-    cnt[k]++;
-  }
-  const decodeMs = now() - t;
-  console.log(
-    `scan + JSON decode: ${rate(scanned, decodeMs)}; mean temperature of dev-0007 = ${(sum[7] / cnt[7]).toFixed(2)} °C over ${cnt[7]} readings`,
-  );
+  // ---- the compacted table ----------------------------------------------------------------------
+  await log.flush();
+  const c = await topics.latest.compact();
+  console.log(`\ncompacted 'latest': ${c.recordsBefore.toLocaleString('en-US')} records before, ${c.recordsAfter.toLocaleString('en-US')} after, ${(c.bytesFreed / 1048576).toFixed(1)} MiB freed`);
+  console.log(`latest('dev-0007') = ${JSON.stringify(topics.latest.latest('dev-0007').value)}`);
+  t1 = now();
+  let found = 0;
+  const LOOKUPS = 100_000;
+  for (let i = 0; i < LOOKUPS; i++) if (topics.latest.latest(device(i * 7919)) !== undefined) found++;
+  console.log(`${LOOKUPS.toLocaleString('en-US')} latest(key) lookups: ${rate(LOOKUPS, now() - t1)} (${found.toLocaleString('en-US')} found)`);
 
-  // ---- a consumer group forwards the first 1,000 readings -------------------------------------
-  const forwardedRange = await forward(readings);
-  if (forwardedRange) console.log(`\nconsumer group 'uplink' forwarded offsets ${forwardedRange} and committed its position`);
-
-  t = now();
+  // ---- restart: the groups resume ---------------------------------------------------------------
   await log.close();
-  console.log(`closed in ${(now() - t).toFixed(1)} ms`);
-
-  // ---- reopen -------------------------------------------------------------------------------
-  t = now();
+  t1 = now();
   log = await openLog(dir);
-  readings = log.topic('sensor-readings', { codec: 'json' });
-  frames = log.topic('frames');
-  const reopenMs = now() - t;
-  console.log(`\nreopened in ${reopenMs.toFixed(1)} ms: topics ${show(log.topics())}`);
-  console.log(`  sensor-readings: startOffset ${readings.startOffset}, endOffset ${readings.endOffset}`);
-  console.log(`  frames:          startOffset ${frames.startOffset}, endOffset ${frames.endOffset}`);
-  const again = readings.get(first);
-  console.log(`  get(${first}) after reopen: ${show(again.value)}`);
-  if (forwardedRange) {
-    const sub2 = readings.subscribe({ group: 'uplink' });
-    console.log(`  group 'uplink' resumes at offset ${sub2.position} (lag ${sub2.lag.toLocaleString('en-US')})`);
-    await sub2.close();
-  }
-  console.log('\nlog.stats() after reopen:', show(log.stats()));
+  topics = openTopics(log);
+  console.log(`\nrestarted: reopened in ${(now() - t1).toFixed(1)} ms`);
+  const more = [];
+  for (let j = 0; j < 1000; j++) more.push(reading(target + j, Date.now() - 1000 * STEP_MS));
+  await topics.readings.appendBatch(more);
+  const lagBefore = log.stats().topics.readings.groups;
+  console.log(`1,000 new readings; the groups' committed positions and lag: ${JSON.stringify(lagBefore)}`);
+  const end = topics.readings.endOffset;
+  const [again, alertsAgain] = await Promise.all([runLatestTable(topics, () => end), runAlerts(topics, () => end)]);
+  console.log(`after the restart 'latest-table' consumed ${again} and 'alerts' ${alertsAgain.n}: only the new readings, none twice`);
+
+  const s = log.stats().topics;
+  console.log(`\nlog.stats(): readings ${s.readings.records.toLocaleString('en-US')} records in ${s.readings.segments} segments (${(s.readings.bytes / 1048576).toFixed(1)} MiB); latest ${s.latest.segments} segments; alerts ${s.alerts.records.toLocaleString('en-US')} records`);
   await log.close();
-
-  if (!given) fs.rmSync(dir, { recursive: true, force: true });
-  console.log(`\ndone${given ? ` (data kept in ${dir})` : ''}`);
-}
-
-/** Forwards up to 1,000 readings through a consumer group; returns the range, or null if subscribe() is missing. */
-async function forward(topic) {
-  let sub;
-  try {
-    sub = topic.subscribe({ group: 'uplink', from: 'earliest' });
-  } catch (err) {
-    if (err?.code !== 'ERR_NOT_SUPPORTED') throw err;
-    console.log(`\n(consumer groups skipped: ${err.message})`);
-    return null;
-  }
-  const start = sub.position;
-  let forwarded = 0;
-  for await (const r of sub) {
-    void r; // ...send r.valueBytes upstream here...
-    if (++forwarded === 1000) break; // break commits: the group resumes after this record
-  }
-  await sub.close();
-  return `${start}..${start + forwarded - 1}`;
+  if (given) console.log(`\nlook inside:  npm run seglog -- stats ${dir}   ·   npm run seglog -- tail ${dir} alerts --from=-3`);
+  else fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`done${given ? ` (data kept in ${dir})` : ''}`);
 }
 
 main().catch((err) => {

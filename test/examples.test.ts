@@ -82,4 +82,20 @@ describe('examples', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toBe("0 ada { type: 'signup', user: 'ada' }\n1 undefined { type: 'login', user: 'ada' }\nmail for ada\nmail for ada\n");
   });
+
+  test('npm run demo\'s script: two consumer groups follow live, the compacted table keeps one reading per device, groups resume after a restart', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-demo-test-'));
+    dirs.push(dir);
+    const r = spawnSync(process.execPath, [path.join(root, 'demo/demo.js'), path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/produced 200,000 readings from 500 devices .*: \d+ ms, [\d,]+\/s/);
+    expect(r.stdout).toContain("group 'latest-table' consumed 200,000 live");
+    expect(r.stdout).toMatch(/group 'alerts' consumed 200,000 live: [\d,]+ readings above 27.5 °C/);
+    expect(r.stdout).toMatch(/compacted 'latest': [\d,]+ records before, 500 after/);
+    expect(r.stdout).toContain('latest(\'dev-0007\') = {"device":"dev-0007","seq":399,');
+    expect(r.stdout).toContain('"alerts":{"position":200000,"lag":1000}');
+    expect(r.stdout).toContain("after the restart 'latest-table' consumed 1000 and 'alerts' 1000");
+    expect(r.stdout).toContain('readings 201,000 records');
+  });
 });
