@@ -26,6 +26,7 @@ import { TimeIndex } from './time-index.js';
 import { READ_CHUNK_BYTES, SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MAX } from './limits.js';
 import { TIMESTAMP_DELTA_MAX } from './topic-writer.js';
 import { SwapIncomplete, commitSwap, type SwapMarker } from './compaction-swap.js';
+import path from 'node:path';
 import { publish } from './diagnostics.js';
 import type { CleanerState } from './meta/meta-store.js';
 import type { TopicImpl } from './topic.js';
@@ -182,7 +183,7 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
   for (const s of outputs) newBytes += s.logBytes;
   recordPass(topic, cleaner, rangeEnd, now, retentionMs);
   const result = { recordsBefore, recordsAfter, bytesFreed: Math.max(0, oldBytes - newBytes) };
-  publish('compaction', { dir: topic.dir, topic: topic.name, ...result, ms: Math.round(performance.now() - t0) });
+  publish('compaction', { dir: path.dirname(topic.dir), topic: topic.name, ...result, ms: Math.round(performance.now() - t0) });
   return result;
 }
 

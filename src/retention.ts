@@ -15,6 +15,7 @@
 import { SeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { SEGMENT_DELETED_SUFFIX } from './format.js';
+import path from 'node:path';
 import { publish } from './diagnostics.js';
 import { checkOffset } from './reader.js';
 import { segmentEndMaxTimestamp } from './recovery.js';
@@ -101,7 +102,7 @@ export async function removeFrontSegments(topic: TopicImpl<any>, count: number, 
     // Not durable yet: a file that comes back after a power cut lies below the start offset and
     // goes at the next retention pass.
   }
-  publish('retention', { dir: topic.dir, topic: topic.name, segmentsDeleted: removed.length, bytesFreed, startOffset: topic.startOffset, reason });
+  publish('retention', { dir: path.dirname(topic.dir), topic: topic.name, segmentsDeleted: removed.length, bytesFreed, startOffset: topic.startOffset, reason });
   return { segmentsDeleted: removed.length, bytesFreed };
 }
 

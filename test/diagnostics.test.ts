@@ -139,6 +139,31 @@ describe.each(entries)('$name: diagnostics', (entry) => {
     expect(err.file).toBe(file);
   });
 
+  test('retention and compaction publish seglog:retention and seglog:compaction naming the log directory, the topic and what they freed', async () => {
+    const retention = listen('retention');
+    const compaction = listen('compaction');
+    const dir = h.tmp();
+    const log = await h.open(dir);
+    const d = log.topic('d', { segmentBytes: 1024 });
+    for (let i = 0; i < 40; i++) d.appendSync(Buffer.alloc(100, i));
+    await log.flush();
+    const bases = segmentBases(dir, 'd');
+    await d.truncateBefore(bases[2]!);
+    await d.enforceRetention();
+    const mine = retention.filter((e) => e.dir === dir && e.topic === 'd');
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+    expect(mine.reduce((n, e) => n + (e.segmentsDeleted as number), 0)).toBeGreaterThanOrEqual(2);
+    expect(mine[mine.length - 1]!.startOffset).toBe(bases[2]);
+
+    const kv = log.topic<string>('kv', { codec: 'string', cleanup: 'compact' });
+    for (let i = 0; i < 50; i++) kv.appendSync(`v${i}`, { key: `k${i % 5}` });
+    const result = await kv.compact();
+    const c = compaction.filter((e) => e.dir === dir && e.topic === 'kv');
+    expect(c).toHaveLength(1);
+    expect(c[0]).toMatchObject({ recordsBefore: result.recordsBefore, recordsAfter: result.recordsAfter, bytesFreed: result.bytesFreed });
+    expect(result.recordsAfter).toBe(5);
+  });
+
   test('stats() names the active segment, the largest timestamp, the codec and the cleanup policy', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
