@@ -269,10 +269,9 @@ describe('seglog CLI', () => {
     expect(shown.some((l) => l.startsWith('0\t') || l.startsWith('1\t'))).toBe(false);
   });
 
-  test('verify: an intact log exits 0; a flipped byte in flushed data exits 1 naming the file and position', async ({ skip }) => {
+  test('verify: an intact log exits 0; a flipped byte in flushed data exits 1 naming the file and position', async () => {
     const dir = await writeSample();
     const good = seglog(['verify', dir]);
-    if (good.stderr.includes('not available in this build')) skip('verify() (issue #6) is not in this build yet');
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('intact');
     expect(good.stdout).toMatch(/orders\s+1\s+\d+\s+5\s/);
@@ -295,7 +294,7 @@ describe('seglog CLI', () => {
     expect((JSON.parse(json.stdout) as { ok: boolean }).ok).toBe(false);
   });
 
-  test('compact keeps the newest record per key; retention --truncate-before raises the start offset', async ({ skip }) => {
+  test('compact keeps the newest record per key; retention --truncate-before raises the start offset', async () => {
     const dir = tmp();
     const { openLog } = await lmdbEntry.load();
     const log = await openLog(dir);
@@ -305,7 +304,6 @@ describe('seglog CLI', () => {
     for (let i = 0; i < 60; i++) d.appendSync(Buffer.alloc(100, i));
     await log.close();
     const compact = seglog(['compact', dir, 'kv']);
-    if (compact.stderr.includes('not available in this version')) skip('compact() (issue #4) is not in this build yet');
     expect(compact.code).toBe(0);
     // (compaction may also have run by itself on rolls: the counts are of this pass)
     const [, before, after] = /^compacted kv: (\d+) records before, (\d+) after, .* freed\n$/.exec(compact.stdout)!;
@@ -322,10 +320,9 @@ describe('seglog CLI', () => {
     expect(seglog(['tail', dir, 'd', '--max', '1']).stdout.split('\t')[0]).toBe('30');
   });
 
-  test('tail --group commits the group\'s position: a second run continues where the first stopped; stats shows the lag', async ({ skip }) => {
+  test('tail --group commits the group\'s position: a second run continues where the first stopped; stats shows the lag', async () => {
     const dir = await writeSample();
     const first = seglog(['tail', dir, 'orders', '--group', 'audit', '--max', '2']);
-    if (first.stderr.includes('not available in this version')) skip('subscribe() (issue #3) is not in this build yet');
     expect(first.code).toBe(0);
     expect(first.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['0', '1']);
     const peek = seglog(['tail', dir, 'orders', '--group', 'audit', '--read-only']);

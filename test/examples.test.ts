@@ -55,9 +55,8 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/follower saw 500 records written by process \d+, all of them: true/);
   });
 
-  test('outbox-queue: a second worker in the group resumes where the first stopped; every job is sent once, in order', ({ skip }) => {
+  test('outbox-queue: a second worker in the group resumes where the first stopped; every job is sent once, in order', () => {
     const r = runExample('outbox-queue.mjs');
-    if (r.stderr.includes('ERR_NOT_SUPPORTED')) skip('subscribe() (issue #3) is not in this build yet');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('worker A starts at offset 0');
@@ -68,7 +67,7 @@ describe('examples', () => {
     expect(r.stdout).toContain('groups: {"mailer":{"position":12,"lag":0}}');
   });
 
-  test('the README\'s quick start runs as written (in a temporary directory) and prints both records', ({ skip }) => {
+  test('the README\'s quick start runs as written (in a temporary directory) and prints both records', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Quick start'));
     const code = section.slice(section.indexOf('```js') + 5, section.indexOf('```', section.indexOf('```js') + 5));
@@ -77,7 +76,6 @@ describe('examples', () => {
     dirs.push(dir);
     expect(code).toContain("'./data'");
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code.replace("'./data'", JSON.stringify(path.join(dir, 'data')))], { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    if (r.stderr.includes('ERR_NOT_SUPPORTED')) skip('subscribe() (issue #3) is not in this build yet');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe("0 ada { type: 'signup', user: 'ada' }\n1 undefined { type: 'login', user: 'ada' }\nmail for ada\nmail for ada\n");
