@@ -54,8 +54,8 @@ export interface Log {
   stats(): LogStats;
   /**
    * On a read-only log: picks up what the writer process appended since the open (new records,
-   * rolled segments, segments removed by retention, new topics). Returns how many records became
-   * readable. On a writable log it does nothing and returns 0.
+   * rolled segments, segments removed by retention, new topics; a topic the writer deleted is
+   * closed). Returns how many records became readable. On a writable log it does nothing and returns 0.
    */
   refresh(): number;
   /** Flushes and closes; later calls on the log or its topics throw `ERR_CLOSED`. */
@@ -270,7 +270,15 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     this.checkOpen();
     if (!this.options.readOnly) return 0;
     let added = 0;
-    for (const t of this.open.values()) added += t.refresh();
+    for (const [name, t] of [...this.open.entries()]) {
+      if (this.io.stat(t.dir) === undefined) {
+        // The writer deleted the topic: its reads and subscriptions end with ERR_CLOSED.
+        this.open.delete(name);
+        t.release(new SeglogError('ERR_CLOSED', `topic ${name} was deleted by the process that writes ${this.dir}`));
+        continue;
+      }
+      added += t.refresh();
+    }
     // Topics the writer created since the open (their folder is created before any record).
     let entries: string[] = [];
     try { entries = this.io.readdir(this.dir); } catch (err) { throw ioError('readdir', this.dir, err); }

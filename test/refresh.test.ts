@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import { entries } from './entry.js';
-import { collect, harness, segmentBases, segmentPath, sleep, spawnFixture } from './helpers.js';
+import { collect, expectSeglogErrorSync, harness, segmentBases, segmentPath, sleep, spawnFixture } from './helpers.js';
 import { scanLog } from './format-reader.js';
 
 const values = (it: Iterable<{ valueBytes: Buffer | null }>): string[] => collect(it).map((r) => r.valueBytes!.toString());
@@ -96,6 +96,20 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     expect(ro.refresh()).toBe(0);
     expect(r.startOffset).toBe(bases[1]);
     expect(collect(r.read()).map((x) => x.offset)[0]).toBe(bases[1]);
+  });
+
+  test('a topic the writer deleted is closed by refresh(): it leaves topics() and its reads throw ERR_CLOSED', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    await writer.topic('gone').append(Buffer.from('x'));
+    await writer.topic('kept').append(Buffer.from('y'));
+    const ro = await h.open(dir, { readOnly: true });
+    const gone = ro.topic('gone');
+    expect(gone.get(0)!.valueBytes!.toString()).toBe('x');
+    await writer.deleteTopic('gone');
+    ro.refresh();
+    expect(ro.topics()).toEqual(['kept']);
+    expectSeglogErrorSync(h.mod, () => gone.get(0), 'ERR_CLOSED', ['gone']);
   });
 
   test('refresh() on a writable log does nothing and returns 0', async () => {
