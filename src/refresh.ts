@@ -44,8 +44,9 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
     if (base >= 0) onDisk.add(base);
   }
   const segments = topic.segments;
-  // Segments removed by the writer's retention (never the active one).
-  while (segments.length > 1 && !onDisk.has(segments[0]!.baseOffset)) segments.shift()!.release();
+  // Segments removed by the writer's retention (never the active one). Detached as retention does
+  // it: iterators inside one finish it through their open descriptor.
+  while (segments.length > 1 && !onDisk.has(segments[0]!.baseOffset)) topic.spliceSegments(0, 1, []);
 
   let end = topic.endOffset;
   let maxTs = topic.maxTimestampMs;

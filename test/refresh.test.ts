@@ -83,7 +83,7 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     expect(values(r.read({ from: 3 }))).toEqual(['record 3', 'record 4', 'record 5']);
   });
 
-  test('segments removed from the front (by the writer\'s retention) move startOffset forward', async () => {
+  test('segments removed from the front (by the writer\'s retention) move startOffset forward; an iterator inside one finishes it', async () => {
     const dir = h.tmp();
     const writer = await h.open(dir);
     const w = writer.topic('t', { segmentBytes: 1024 });
@@ -92,8 +92,14 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     const ro = await h.open(dir, { readOnly: true });
     const r = ro.topic('t');
     const bases = segmentBases(dir, 't');
+    const inside = r.read({ from: 0 })[Symbol.iterator]();
+    expect(inside.next().value!.offset).toBe(0); // an iterator inside the first segment
     for (const ext of ['log', 'index', 'timeindex'] as const) fs.rmSync(segmentPath(dir, 't', bases[0]!, ext), { force: true });
     expect(ro.refresh()).toBe(0);
+    // it finishes the removed segment through its descriptor, then goes on
+    const rest: number[] = [];
+    for (let x = inside.next(); !x.done; x = inside.next()) rest.push(x.value.offset);
+    expect(rest).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
     expect(r.startOffset).toBe(bases[1]);
     expect(collect(r.read()).map((x) => x.offset)[0]).toBe(bases[1]);
   });
