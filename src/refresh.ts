@@ -11,7 +11,7 @@
 // Crash: nothing here is on disk.
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
-import { LOG_SUFFIX, parseSegmentFileName } from './format.js';
+import { LOG_SUFFIX, parseSegmentFileName, segmentFileName } from './format.js';
 import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
@@ -73,7 +73,8 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
     const base = newer.shift();
     if (base === undefined) break;
     if (base !== end) {
-      throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${path.join(dir, String(base))} of topic ${topic.name} starts at offset ${base} but the previous one ends at ${end}`, { file: dir, position: 0 }), dir);
+      const file = path.join(dir, segmentFileName(base, LOG_SUFFIX));
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${file} of topic ${topic.name} starts at offset ${base} but the previous one ends at ${end}`, { file, position: 0 }), dir);
     }
     // The writer rolled: the new segment becomes the active one (its descriptor stays pinned).
     const next = new Segment(io, dir, base, 0);
