@@ -188,11 +188,13 @@ export class Reader<V> {
       && (stop + 1 < index.count ? index.positionAt(stop + 1) : limit) - start <= READ_SPAN_BYTES) stop++;
     const end = stop < index.count ? index.positionAt(stop) : limit;
     const buf = seg.readLog(start, end - start, this.cache.allocate(end - start));
-    checkFraming(buf, start);
     let first: Region | undefined;
     for (let e = entry; e < stop; e++) {
       const from = index.positionAt(e) - start;
       const to = e + 1 < index.count ? index.positionAt(e + 1) - start : end - start;
+      // Each region on its own: an index entry that points into the middle of a batch must not
+      // pass because the walk from an earlier entry happened to frame the bytes another way.
+      checkFraming(buf.subarray(from, to), start + from);
       const region = new Region(buf.subarray(from, to), start + from);
       if (e === entry) first = region;
       this.cache.put(seg, e, region);
@@ -286,6 +288,8 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private expected: number;
   private count = 0;
   private bytes = 0;
+  /** A batch was entered: `expected` is exact from then on. */
+  private entered = false;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
   constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private readonly end: number,
@@ -375,6 +379,11 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       const base = readU64(buf, p + H_BASE_OFFSET);
       const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
       if (base > this.expected) throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
+      // Only the first batch entered may start below `expected` (the walk starts at an index point
+      // at or before `from`): after it, offsets going backwards are damage (e.g. a segment file
+      // copied over another), never records to hand out.
+      if (base < this.expected && this.entered) throw seg.corrupt(this.pos, `batch starts at offset ${base}, below the expected ${this.expected}`);
+      this.entered = true;
       this.pos += batchBytes;
       this.expected = last + 1;
       if (last < this.from) continue;
