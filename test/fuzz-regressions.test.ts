@@ -4,7 +4,7 @@
 //      and grew an array until the process died (V8 "invalid size error");
 //   2. a segment file copied over a later segment (offsets going backwards): read() handed out the
 //      copied records again, at offsets below the ones it had already returned.
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ describe.each(entries)('$name: damage found by the fuzzer', (entry) => {
     for (let o = 0; o < COUNT; o++) await t.append(value(o), { timestamp: 1_000 + o });
     await log.close();
   });
+
+  afterAll(() => fs.rmSync(path.dirname(template), { recursive: true, force: true }));
 
   function copy(): string {
     const dir = h.tmp();
