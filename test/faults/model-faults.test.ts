@@ -14,7 +14,8 @@
 //     under 'fsync' (see docs/guarantees.md); { repair: true } then opens it with everything
 //     acknowledged under 'fsync' and everything flushed intact.
 // Default: a short run for CI. SEGLOG_FAULTS=long (or SEGLOG_FAULT_RUNS=<n>) for thousands of runs;
-// SEGLOG_FAULT_SEED=<seed> reruns one.
+// SEGLOG_FAULT_SEED=<seed> reruns one; SEGLOG_FAULT_KINDS=power,fsync,... narrows the faults;
+// SEGLOG_FAULT_VERBOSE=1 prints each run's outcome, SEGLOG_FAULT_TRACE=1 every append's fate.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
