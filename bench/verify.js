@@ -41,8 +41,8 @@ try {
   const v = median(verifyMs);
   const s = median(scanMs);
   console.log(`verify: ${cfg.records} records, ${mb.toFixed(0)} MiB, ${t.segments} segments, ${t.batches} batches`);
-  console.log(`  verify()   ${v.toFixed(0)} ms  ${fmtRate(cfg.records / (v / 1000))} records/s  ${(mb / (v / 1000)).toFixed(0)} MiB/s`);
-  console.log(`  read() scan ${s.toFixed(0)} ms  ${fmtRate(cfg.records / (s / 1000))} records/s`);
+  console.log(`  verify()   ${v.toFixed(0)} ms  ${fmtRate(cfg.records / (v / 1000))} records  ${(mb / (v / 1000)).toFixed(0)} MiB/s`);
+  console.log(`  read() scan ${s.toFixed(0)} ms  ${fmtRate(cfg.records / (s / 1000))} records`);
 } finally {
   rmrf(dir);
 }
