@@ -12,6 +12,8 @@ import { entries } from './entry.js';
 import { collect, harness, type Log, type Topic } from './helpers.js';
 
 const RUNS = Number(process.env.SEGLOG_HOSTILE_RUNS ?? 120);
+/** fast-check picks a new seed each run and prints it on failure; SEGLOG_HOSTILE_SEED=<seed> replays one. */
+const SEED = process.env.SEGLOG_HOSTILE_SEED === undefined ? {} : { seed: Number(process.env.SEGLOG_HOSTILE_SEED) };
 
 const isOffset = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isTopicName = (x: unknown): boolean =>
@@ -30,6 +32,24 @@ const junk = fc.oneof(
   fc.uint8Array({ maxLength: 8 }),
 );
 
+/** A value as text for a failure message, whatever it is (String() itself can throw). */
+function show(v: unknown): string {
+  try {
+    return typeof v === 'bigint' ? `${v}n` : typeof v === 'string' ? JSON.stringify(v) : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+/** An options object as JSON for a failure message (bigints shown, never throws). */
+function json(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x)) ?? show(v);
+  } catch {
+    return show(v);
+  }
+}
+
 interface Written { value: string; key?: string; headers?: Record<string, string>; timestamp: number }
 
 describe.each(entries)('$name: hostile input', (entry) => {
@@ -44,7 +64,7 @@ describe.each(entries)('$name: hostile input', (entry) => {
       fn();
       return undefined;
     } catch (err) {
-      expect(err, `threw something that is not a SeglogError: ${String(err)}`).toBeInstanceOf(h.mod.SeglogError);
+      expect(err, `threw something that is not a SeglogError: ${show(err)}`).toBeInstanceOf(h.mod.SeglogError);
       return (err as { code: string }).code;
     }
   };
@@ -53,7 +73,7 @@ describe.each(entries)('$name: hostile input', (entry) => {
       await fn();
       return undefined;
     } catch (err) {
-      expect(err, `threw something that is not a SeglogError: ${String(err)}`).toBeInstanceOf(h.mod.SeglogError);
+      expect(err, `threw something that is not a SeglogError: ${show(err)}`).toBeInstanceOf(h.mod.SeglogError);
       return (err as { code: string }).code;
     }
   };
@@ -110,12 +130,12 @@ describe.each(entries)('$name: hostile input', (entry) => {
           expect(code, `topic(${JSON.stringify(n)})`).toBeUndefined();
           expect(log.topic(n as string).name).toBe(n);
         } else {
-          expect(code, `topic(${String(n)})`).toBe('ERR_INVALID_ARGUMENT');
+          expect(code, `topic(${show(n)})`).toBe('ERR_INVALID_ARGUMENT');
           expect(fs.readdirSync(dir).sort()).toEqual(before);
           expect(log.topics()).not.toContain(n);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     expectIntact();
   });
@@ -136,11 +156,11 @@ describe.each(entries)('$name: hostile input', (entry) => {
           const n = (o as number) + 0; // -0 is offset 0
           expect(got).toEqual([n, n + 1].filter((x) => x < written.length));
         } else if (!(o instanceof Date) && o !== undefined) {
-          expect(getCode, `get(${String(o)})`).toBe('ERR_INVALID_ARGUMENT');
-          expect(readCode, `read({ from: ${String(o)} })`).toBe('ERR_INVALID_ARGUMENT');
+          expect(getCode, `get(${show(o)})`).toBe('ERR_INVALID_ARGUMENT');
+          expect(readCode, `read({ from: ${show(o)} })`).toBe('ERR_INVALID_ARGUMENT');
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     expectIntact();
   });
@@ -156,10 +176,10 @@ describe.each(entries)('$name: hostile input', (entry) => {
           const n = collect(base.read({ maxRecords: maxRecords as number, maxBytes: maxBytes as number })).length;
           expect(n).toBeLessThanOrEqual(Math.min(written.length, (maxRecords as number | undefined) ?? Infinity));
         } else {
-          expect(code, `maxRecords ${String(maxRecords)}, maxBytes ${String(maxBytes)}`).toBe('ERR_INVALID_ARGUMENT');
+          expect(code, `maxRecords ${show(maxRecords)}, maxBytes ${show(maxBytes)}`).toBe('ERR_INVALID_ARGUMENT');
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     for (const bad of [null, 5, 'x']) expect(errorCode(() => collect(base.read(bad as never)))).toBe('ERR_INVALID_ARGUMENT');
     expectIntact();
@@ -175,10 +195,10 @@ describe.each(entries)('$name: hostile input', (entry) => {
           const want = written.findIndex((w) => w.timestamp >= ms); // timestamps increase here
           expect(base.offsetForTime(t as number)).toBe(want < 0 ? written.length : want);
         } else {
-          expect(code, `offsetForTime(${String(t)})`).toBe('ERR_INVALID_ARGUMENT');
+          expect(code, `offsetForTime(${show(t)})`).toBe('ERR_INVALID_ARGUMENT');
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     expectIntact();
   });
@@ -231,11 +251,11 @@ describe.each(entries)('$name: hostile input', (entry) => {
             });
           });
         } else {
-          expect(code, `${how}(${items.map(([a, b]) => `${String(a)}, ${JSON.stringify(b, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))}`).join(' | ')})`).toBe('ERR_INVALID_ARGUMENT');
+          expect(code, `${how}(${items.map(([a, b]) => `${show(a)}, ${show(b)}`).join(' | ')})`).toBe('ERR_INVALID_ARGUMENT');
           expect(base.endOffset, 'nothing was written').toBe(end);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     await log.flush();
     expectIntact();
@@ -267,14 +287,14 @@ describe.each(entries)('$name: hostile input', (entry) => {
           // msgpack refuses a few exotic values (e.g. some objects fast-check builds): refused cleanly
           expect(code).toBe('ERR_INVALID_ARGUMENT');
         } else if (accepts[codec](v)) {
-          expect(code, `${codec} codec, value ${String(v)}`).toBeUndefined();
+          expect(code, `${codec} codec, value ${show(v)}`).toBeUndefined();
           expect(t.endOffset).toBe(end + 1);
         } else {
-          expect(code, `${codec} codec, value ${String(v)}`).toBe('ERR_INVALID_ARGUMENT');
+          expect(code, `${codec} codec, value ${show(v)}`).toBe('ERR_INVALID_ARGUMENT');
         }
         if (code !== undefined) expect(t.endOffset, 'nothing was written').toBe(end);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     expectIntact();
   });
@@ -308,7 +328,7 @@ describe.each(entries)('$name: hostile input', (entry) => {
           expect(t.endOffset).toBe(end);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     expectIntact();
   });
@@ -348,10 +368,10 @@ describe.each(entries)('$name: hostile input', (entry) => {
     fc.assert(
       fc.property(options, (o) => {
         const code = errorCode(() => log.topic('opts', o as never));
-        if (valid(o)) expect(code, JSON.stringify(o, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))).toBeUndefined();
-        else expect(code, JSON.stringify(o, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))).toBe('ERR_INVALID_ARGUMENT');
+        if (valid(o)) expect(code, json(o)).toBeUndefined();
+        else expect(code, json(o)).toBe('ERR_INVALID_ARGUMENT');
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...SEED },
     );
     expectIntact();
   });
@@ -391,14 +411,14 @@ describe.each(entries)('$name: hostile input', (entry) => {
         let opened: Log | undefined;
         const code = await asyncErrorCode(async () => { opened = await h.mod.openLog(other, o as never); });
         await opened?.close();
-        const shown = JSON.stringify(o, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
+        const shown = json(o);
         if (valid(o)) expect(code, shown).toBeUndefined();
         else {
           expect(code, shown).toBe('ERR_INVALID_ARGUMENT');
           expect(fs.readdirSync(other).sort()).toEqual(before);
         }
       }),
-      { numRuns: Math.min(RUNS, 80) },
+      { numRuns: Math.min(RUNS, 80), ...SEED },
     );
     expect(fs.existsSync(path.join(other, '~seglog.lock'))).toBe(false);
   });
