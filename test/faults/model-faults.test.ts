@@ -14,7 +14,8 @@
 //     under 'fsync' (see docs/guarantees.md); { repair: true } then opens it with everything
 //     acknowledged under 'fsync' and everything flushed intact.
 // Default: a short run for CI. SEGLOG_FAULTS=long (or SEGLOG_FAULT_RUNS=<n>) for thousands of runs;
-// SEGLOG_FAULT_SEED=<seed> reruns one; SEGLOG_FAULT_KINDS=power,fsync,... narrows the faults;
+// SEGLOG_FAULT_SEED=<seed> reruns one; SEGLOG_FAULT_KINDS=power,fsync,... and
+// SEGLOG_FAULT_DURABILITY=fsync,os,none narrow the runs;
 // SEGLOG_FAULT_VERBOSE=1 prints each run's outcome, SEGLOG_FAULT_TRACE=1 every append's fate.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -62,7 +63,8 @@ type FaultKind = 'write' | 'fsync' | 'truncate' | 'open' | 'unlink' | 'budget' |
 async function runOnce(seed: number): Promise<string> {
   const rng = new Rng(seed);
   const [wiringName, meta] = rng.pick(wirings);
-  const durability = rng.pick(['fsync', 'os', 'os', 'none'] as const);
+  const durabilities = (process.env.SEGLOG_FAULT_DURABILITY?.split(',') as Array<'fsync' | 'os' | 'none'> | undefined) ?? ['fsync', 'os', 'os', 'none'];
+  const durability = rng.pick(durabilities);
   const kinds = (process.env.SEGLOG_FAULT_KINDS?.split(',') as FaultKind[] | undefined) ?? ['write', 'fsync', 'truncate', 'open', 'unlink', 'budget', 'power', 'power', 'power'];
   const kind = rng.pick<FaultKind>(kinds);
   const dir = tmp();
