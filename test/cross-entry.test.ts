@@ -28,11 +28,11 @@ describe('one directory, either entry point', () => {
     const dir = d.tmp();
     // 1. default entry
     let log = await d.open(dir);
-    const ev = log.topic('events', { codec: 'json', segmentBytes: 4096 });
+    const ev = log.topic<{ i: number }>('events', { codec: 'json', segmentBytes: 4096 });
     await ev.appendBatch(Array.from({ length: 500 }, (_, i) => ({ value: { i } })));
     await ev.truncateBefore(100);
     expect(await consume(ev as never, 'g', 50)).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
-    const kv = log.topic('kv', { codec: 'string', cleanup: 'compact', segmentBytes: 2048 });
+    const kv = log.topic<string>('kv', { codec: 'string', cleanup: 'compact', segmentBytes: 2048 });
     for (let i = 0; i < 300; i++) kv.appendSync(`v${i}`, { key: `k${i % 7}` });
     await kv.compact();
     await log.close();
@@ -40,12 +40,12 @@ describe('one directory, either entry point', () => {
 
     // 2. native-free
     log = await nf.open(dir);
-    let ev2 = log.topic('events', { codec: 'json' });
+    let ev2 = log.topic<{ i: number }>('events', { codec: 'json' });
     expect([ev2.startOffset, ev2.endOffset]).toEqual([100, 500]);
-    expect((ev2.get(321)!.value as { i: number }).i).toBe(321);
+    expect(ev2.get(321)!.value!.i).toBe(321);
     expect(log.stats().topics.events!.groups.g!.position).toBe(150);
     expect(await consume(ev2 as never, 'g', 10)).toEqual(Array.from({ length: 10 }, (_, i) => 150 + i));
-    let kv2 = log.topic('kv', { codec: 'string' });
+    let kv2 = log.topic<string>('kv', { codec: 'string' });
     expect(kv2.latest('k3')!.value).toBe('v297');
     kv2.appendSync('from native-free', { key: 'k3' });
     await ev2.append({ i: 500 });
@@ -53,10 +53,10 @@ describe('one directory, either entry point', () => {
 
     // 3. default entry again: sees what native-free did
     log = await d.open(dir);
-    ev2 = log.topic('events', { codec: 'json' });
+    ev2 = log.topic<{ i: number }>('events', { codec: 'json' });
     expect(ev2.endOffset).toBe(501);
     expect(log.stats().topics.events!.groups.g!.position).toBe(160);
-    kv2 = log.topic('kv', { codec: 'string' });
+    kv2 = log.topic<string>('kv', { codec: 'string' });
     expect(kv2.latest('k3')!.value).toBe('from native-free');
     expect(kv2.latest('k4')!.value).toBe('v298');
     expect(fs.existsSync(`${dir}/~meta.json`), 'the neutral files are removed while LMDB has the directory').toBe(false);
@@ -66,7 +66,7 @@ describe('one directory, either entry point', () => {
     // 4. native-free once more
     log = await nf.open(dir);
     expect(log.stats().topics.events!.groups.g!.position).toBe(165);
-    expect(log.topic('kv', { codec: 'string' }).latest('k3')!.value).toBe('from native-free');
+    expect(log.topic<string>('kv', { codec: 'string' }).latest('k3')!.value).toBe('from native-free');
     await log.close();
   }, 60_000);
 
@@ -117,12 +117,12 @@ describe('one directory, either entry point', () => {
   test('a read-only default-entry open of a directory native-free wrote last reads its metadata', async () => {
     const dir = d.tmp();
     const log = await nf.open(dir);
-    const t = log.topic('t', { codec: 'string' });
+    const t = log.topic<string>('t', { codec: 'string' });
     await t.append('one');
     await consume(t as never, 'g', 1);
     await log.close();
     const ro = await d.open(dir, { readOnly: true });
-    expect(ro.topic('t', { codec: 'string' }).get(0)!.value).toBe('one');
+    expect(ro.topic<string>('t', { codec: 'string' }).get(0)!.value).toBe('one');
     expect(ro.stats().topics.t!.groups.g!.position).toBe(1);
     await ro.close();
   });
