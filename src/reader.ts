@@ -190,11 +190,13 @@ export class Reader<V> {
       && (stop + 1 < index.count ? index.positionAt(stop + 1) : limit) - start <= READ_SPAN_BYTES) stop++;
     const end = stop < index.count ? index.positionAt(stop) : limit;
     const buf = seg.readLog(start, end - start, this.cache.allocate(end - start));
-    checkFraming(buf, start);
     let first: Region | undefined;
     for (let e = entry; e < stop; e++) {
       const from = index.positionAt(e) - start;
       const to = e + 1 < index.count ? index.positionAt(e + 1) - start : end - start;
+      // Each region on its own: an index entry that points into the middle of a batch must not
+      // pass because the walk from an earlier entry happened to frame the bytes another way.
+      checkFraming(buf.subarray(from, to), start + from);
       const region = new Region(buf.subarray(from, to), start + from);
       if (e === entry) first = region;
       this.cache.put(seg, e, region);
@@ -297,6 +299,8 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private minOffset: number;
   private count = 0;
   private bytes = 0;
+  /** Offset after the last batch walked over (-1 before the first): the next batch may not start below it. */
+  private prevEnd = -1;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
   constructor(private readonly topic: TopicImpl<V>, from: number, private readonly end: number,
@@ -409,6 +413,11 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       if (base > this.expected && (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) === 0 && !this.gapAllowed()) {
         throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
       }
+      // The walk may start below `from` (at an index point), but offsets never go backwards from one
+      // batch to the next: that is damage (e.g. a segment file copied over another), never records
+      // to hand out.
+      if (base < this.prevEnd) throw seg.corrupt(this.pos, `batch starts at offset ${base}, below the expected ${this.prevEnd}`);
+      this.prevEnd = last + 1;
       this.pos += batchBytes;
       if (last + 1 > this.expected) this.expected = last + 1;
       if (last < this.minOffset) continue;

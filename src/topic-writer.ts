@@ -53,6 +53,11 @@ export interface Waiter {
   offset: number;
   /** The last offset it covers: it is settled once everything up to here was written. */
   last: number;
+  /**
+   * Where a multi-record append began. A write failure after part of it was handed to the OS (the
+   * part before a roll or a chunk switch) cuts back to here, so none of it shows up later.
+   */
+  mark?: Mark;
 }
 
 /** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
@@ -409,6 +414,11 @@ export abstract class TopicWriter<V = Buffer> {
     const waiters = this.tickWaiters;
     this.tickWaiters = [];
     for (const w of waiters) w.reject(error);
+    // A rejected batch whose first records were already written (before a roll or chunk switch in
+    // the same tick) must not keep them: cut back to where it began.
+    let partial: Mark | undefined;
+    for (const w of waiters) if (w.mark !== undefined && w.offset < this.committedEnd && (partial === undefined || w.offset < partial.endOffset)) partial = w.mark;
+    if (partial !== undefined) this.rollbackTo(partial, error);
     // Records that no promise reports (appendSync, or any append under 'none') were lost: the
     // next append call reports it.
     if (this.tickHasSync || this.ctx.options.durability === 'none') this.pendingError = error;

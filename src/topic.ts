@@ -23,7 +23,7 @@ import { SubscriptionImpl } from './subscription.js';
 import { compactTopic, dirtyRatio, type CompactionResult } from './compaction.js';
 import type { MetaStore } from './meta/meta-store.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
-import type { LogContext, RecoveryPoint } from './topic-writer.js';
+import type { LogContext, Mark, RecoveryPoint } from './topic-writer.js';
 
 
 export type { LogContext } from './topic-writer.js';
@@ -95,6 +95,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number> {
     let first: number;
+    let mark: Mark | undefined;
     try {
       this.checkWritable();
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
@@ -122,14 +123,14 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       } else {
         // A batch can pass a chunk switch or a roll, which write what came before: if a later
         // step fails, cut back to where the batch began so that none of it shows up later.
-        const mark = this.mark();
+        mark = this.mark();
         try {
           for (let i = 0; i < records.length; i++) {
             const r = records[i]!;
             this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
           }
         } catch (err) {
-          this.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', this.dir, err));
+          this.rollbackTo(mark!, err instanceof SeglogError ? err : ioError('append', this.dir, err));
           throw err;
         }
       }
@@ -138,7 +139,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     }
     if (this.ctx.options.durability === 'none') return Promise.resolve(first);
     return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1 });
+      this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1, mark });
     });
   }
 

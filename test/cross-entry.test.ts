@@ -28,7 +28,7 @@ describe('one directory, either entry point', () => {
     const dir = d.tmp();
     // 1. default entry
     let log = await d.open(dir);
-    const ev = log.topic<unknown>('events', { codec: 'json', segmentBytes: 4096 });
+    const ev = log.topic<{ i: number }>('events', { codec: 'json', segmentBytes: 4096 });
     await ev.appendBatch(Array.from({ length: 500 }, (_, i) => ({ value: { i } })));
     await ev.truncateBefore(100);
     expect(await consume(ev as never, 'g', 50)).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
@@ -40,9 +40,9 @@ describe('one directory, either entry point', () => {
 
     // 2. native-free
     log = await nf.open(dir);
-    let ev2 = log.topic<unknown>('events', { codec: 'json' });
+    let ev2 = log.topic<{ i: number }>('events', { codec: 'json' });
     expect([ev2.startOffset, ev2.endOffset]).toEqual([100, 500]);
-    expect((ev2.get(321)!.value as { i: number }).i).toBe(321);
+    expect(ev2.get(321)!.value!.i).toBe(321);
     expect(log.stats().topics.events!.groups.g!.position).toBe(150);
     expect(await consume(ev2 as never, 'g', 10)).toEqual(Array.from({ length: 10 }, (_, i) => 150 + i));
     let kv2 = log.topic<string>('kv', { codec: 'string' });
@@ -53,7 +53,7 @@ describe('one directory, either entry point', () => {
 
     // 3. default entry again: sees what native-free did
     log = await d.open(dir);
-    ev2 = log.topic<unknown>('events', { codec: 'json' });
+    ev2 = log.topic<{ i: number }>('events', { codec: 'json' });
     expect(ev2.endOffset).toBe(501);
     expect(log.stats().topics.events!.groups.g!.position).toBe(160);
     kv2 = log.topic<string>('kv', { codec: 'string' });
@@ -66,7 +66,7 @@ describe('one directory, either entry point', () => {
     // 4. native-free once more
     log = await nf.open(dir);
     expect(log.stats().topics.events!.groups.g!.position).toBe(165);
-    expect(log.topic('kv', { codec: 'string' }).latest('k3')!.value).toBe('from native-free');
+    expect(log.topic<string>('kv', { codec: 'string' }).latest('k3')!.value).toBe('from native-free');
     await log.close();
   }, 60_000);
 
@@ -122,7 +122,7 @@ describe('one directory, either entry point', () => {
     await consume(t as never, 'g', 1);
     await log.close();
     const ro = await d.open(dir, { readOnly: true });
-    expect(ro.topic('t', { codec: 'string' }).get(0)!.value).toBe('one');
+    expect(ro.topic<string>('t', { codec: 'string' }).get(0)!.value).toBe('one');
     expect(ro.stats().topics.t!.groups.g!.position).toBe(1);
     await ro.close();
   });
