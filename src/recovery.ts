@@ -182,15 +182,23 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     if (result.invalidAt !== undefined) {
       const at = result.invalidAt;
       const flushed = si === ri && at < flushedUpTo;
-      const laterData = segments.slice(si + 1).some((s) => s.logBytes > 0);
-      if (flushed || laterData || seg.hasValidBatchAfter(at)) {
+      const laterBytes = segments.slice(si + 1).reduce((n, s) => n + s.logBytes, 0);
+      if (flushed || seg.hasValidBatchAfter(at)) {
         if (!repair) throw seg.corrupt(at, result.reason ?? 'invalid batch');
         reportRepair(dir, name, seg.logPath, at, seg.fileSizeNow() - at + segments.slice(si + 1).reduce((n, s) => n + s.logBytes, 0),
           `corrupt batch: ${result.reason ?? 'invalid batch'}`);
-      } else {
+      } else if (laterBytes === 0) {
         recoveryAction(dir, 'truncate', `torn tail: ${result.reason ?? 'invalid batch'} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
       }
-      // A torn tail (or damage being repaired): cut it (in memory only when read-only).
+      // A torn tail: cut it (in memory only when read-only). When later segments hold data, this is
+      // a rolled segment torn past the recovery point: a power cut before its fsync completed (a
+      // roll records the recovery point in the new segment only once the old one is fsynced), with
+      // writes of the new segment reordered before it. Nothing from here on was acknowledged under
+      // 'fsync' (an append's fsync waits for the rolled segment's), so the later segments go too.
+      if (laterBytes > 0 && !repair) {
+        publish('recovery', { dir: path.dirname(dir), topic: name, action: 'truncate', file: seg.logPath, position: at, bytes: seg.fileSizeNow() - at + laterBytes,
+          reason: `torn tail of a rolled segment past the recovery point (${result.reason ?? 'invalid batch'}): cut there, with the ${segments.length - si - 1} later segment(s)` });
+      }
       if (!readOnly) {
         try {
           io.truncate(seg.logFd(), at);
