@@ -269,9 +269,18 @@ function checkFraming(buf: Buffer, filePos: number): void {
   }
 }
 
-/** A forward walk over the records of a topic in [from, end): the iterator behind read(). */
+const PAUSED: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
+
+/**
+ * A forward walk over the records of a topic in [from, end): the iterator behind read(). A
+ * cursor made with `follow` (subscriptions) pauses at `end` instead of finishing, and extendTo()
+ * moves its end on when more is written, so a tail reader keeps one cursor instead of making one
+ * per wake. A paused cursor holds no buffer.
+ */
 export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private segIdx: number;
+  /** The segment at segIdx when the cursor paused (found again by identity if the list changed). */
+  private pausedSeg: Segment | undefined = undefined;
   private pos: number;
   private buf: Buffer | undefined = undefined;
   private bufFilePos = 0;
@@ -288,8 +297,8 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private bytes = 0;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
-  constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private readonly end: number,
-    private readonly maxRecords: number, private readonly maxBytes: number) {
+  constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private end: number,
+    private readonly maxRecords: number, private readonly maxBytes: number, private readonly follow = false) {
     this.expected = from;
     topic.publishOpenBatch();
     if (from >= end) {
@@ -316,6 +325,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.recLeft--;
         const offset = rec.offset;
         if (offset < this.from) continue;
+        // (a follower stopping inside a batch cannot resume: the batch may still grow)
         if (offset >= this.end || this.count >= this.maxRecords) return this.finish();
         if (this.maxBytes !== Infinity) {
           if (this.count > 0 && this.bytes + rec.sizeBytes > this.maxBytes) return this.finish();
@@ -325,7 +335,10 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.result.value = rec;
         return this.result;
       }
-      if (!this.nextBatch()) return this.finish();
+      if (!this.nextBatch()) {
+        if (this.follow && this.expected >= this.end && this.segIdx < this.topic.segments.length) return this.pause();
+        return this.finish();
+      }
     }
   }
 
@@ -333,10 +346,42 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
     return this.finish();
   }
 
+  /**
+   * A paused follower reads on to `end` (a batch boundary: the topic's written end). False when it
+   * cannot (it finished, or its segment is gone): the caller makes a new cursor.
+   */
+  extendTo(end: number): boolean {
+    const segs = this.topic.segments;
+    // (it has handed out everything up to its end and would pause at the next call)
+    if (this.pausedSeg === undefined && this.follow && this.recLeft === 0 && this.expected >= this.end && this.segIdx < segs.length) this.pause();
+    const seg = this.pausedSeg;
+    if (seg === undefined) return false;
+    if (segs[this.segIdx] !== seg) {
+      const i = segs.indexOf(seg);
+      if (i < 0) return false;
+      this.segIdx = i;
+    }
+    this.pausedSeg = undefined;
+    if (end > this.end) this.end = end;
+    return true;
+  }
+
+  /**
+   * Stops at `end` between two batches, keeping the position. The buffer is let go: the bytes past
+   * the end are read afresh on resume (a write that failed meanwhile may have replaced them).
+   */
+  private pause(): IteratorResult<LogRecord<V>> {
+    this.pausedSeg = this.topic.segments[this.segIdx];
+    this.buf = undefined;
+    this.bufEnd = 0;
+    return PAUSED;
+  }
+
   private finish(): IteratorResult<LogRecord<V>> {
     this.recLeft = 0;
     this.segIdx = this.topic.segments.length;
     this.buf = undefined;
+    this.pausedSeg = undefined;
     return { done: true, value: undefined };
   }
 
@@ -375,10 +420,10 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       const base = readU64(buf, p + H_BASE_OFFSET);
       const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
       if (base > this.expected) throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
+      if (base >= this.end) return false; // (before moving on: a follower resumes at this batch)
       this.pos += batchBytes;
       this.expected = last + 1;
       if (last < this.from) continue;
-      if (base >= this.end) return false;
       this.recLeft = readU32(buf, p + H_RECORD_COUNT);
       this.recPos = p + BATCH_HEADER_BYTES;
       this.batchEnd = p + batchBytes;
