@@ -179,7 +179,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   private window(): FanOut<V> | undefined {
     const tail = this.topic.tail;
     if (tail.members.size < 2 || !shareableCodec(this.topic.codec)) return undefined;
-    return (tail.window ??= new FanOut<V>(this.topic)) as FanOut<V>;
+    return (tail.window ??= new FanOut<V>(this.topic, tail.members)) as FanOut<V>;
   }
 
   /** The next readable record, or undefined at the written end. */

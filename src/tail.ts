@@ -12,6 +12,8 @@
 
 /** What the tail needs from a subscription. */
 export interface TailMember {
+  /** The next offset the member reads. */
+  readonly position: number;
   /** New records may be readable: deliver to a pending next(), or wait again. */
   wake(): void;
   /** The topic is going away (log.close(), deleteTopic()): settle everything, keep nothing. */
