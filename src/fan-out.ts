@@ -35,6 +35,11 @@ import type { TopicImpl } from './topic.js';
 export const WINDOW_RECORDS_MAX = 8192;
 /** Bytes of records kept in the window once it is trimmed (the records pin their buffers). */
 export const WINDOW_BYTES_MAX = 4 << 20;
+/**
+ * Records read between two looks at the subscriptions' positions: a look visits every open
+ * subscription, so one per record read (next() steps) would cost O(subscriptions) per record.
+ */
+const RELEASE_EVERY_RECORDS = 64;
 
 /** Whether records decoded with `codec` can be handed to several consumers. */
 export function shareableCodec(codec: Codec<unknown>): boolean {
@@ -52,6 +57,8 @@ export class FanOut<V> {
   private cursor: Cursor<V> | undefined = undefined;
   private cursorEnd = 0;
   private codec: Codec<V>;
+  /** Records read since release() last looked at the positions. */
+  private readSinceRelease = 0;
 
   constructor(private readonly topic: TopicImpl<V>, private readonly members: Iterable<TailMember>) {
     this.codec = topic.codec;
@@ -83,7 +90,10 @@ export class FanOut<V> {
   /** Reads records into the window until it reaches `want` or the log has no more. */
   private readTo(want: number, keepFrom: number): void {
     const topic = this.topic;
-    if (this.records.length > 0) this.release(keepFrom);
+    if (this.readSinceRelease >= RELEASE_EVERY_RECORDS && this.records.length > 0) {
+      this.readSinceRelease = 0;
+      this.release(keepFrom);
+    }
     let cursor = this.cursor;
     if (cursor !== undefined && this.cursorEnd < want) {
       if (cursor.extendTo(topic.writtenEnd)) this.cursorEnd = topic.writtenEnd;
@@ -96,6 +106,7 @@ export class FanOut<V> {
     let records = this.records;
     let end = this.end;
     let bytes = this.bytes;
+    this.readSinceRelease += want - end;
     while (end < want) {
       const r = cursor.next();
       if (r.done === true) {
