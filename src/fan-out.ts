@@ -18,9 +18,9 @@
 // before reading more, it lets go of those below the lowest such position, so records usually
 // live for one wake (short-lived objects are cheap for the garbage collector; a window of the
 // last N records made them survive into the old generation: bench W6, 27% of the time in GC).
-// Whatever the positions, at most WINDOW_RECORDS_MAX records and WINDOW_BYTES_MAX bytes of
-// records are kept (oldest first out, never what the reading subscription asked for: a
-// subscription left behind reads on with its own cursor), and the window is dropped when fewer
+// Whatever the positions, past WINDOW_RECORDS_MAX records or WINDOW_BYTES_MAX bytes of records
+// the oldest half goes (never what the reading subscription asked for: a subscription left
+// behind reads on with its own cursor), and the window is dropped when fewer
 // than two subscriptions are open. Records are added only up to the topic's written end, as a
 // subscription's own cursor would read them.
 //
@@ -31,9 +31,9 @@ import type { RecordView } from './record.js';
 import type { TailMember } from './tail.js';
 import type { TopicImpl } from './topic.js';
 
-/** Records kept in the window once it is trimmed (a tick of a busy producer, or a few batches). */
-export const WINDOW_RECORDS_MAX = 8192;
-/** Bytes of records kept in the window once it is trimmed (the records pin their buffers). */
+/** Most records the window holds beyond what the reading subscription asked for (then halved). */
+export const WINDOW_RECORDS_MAX = 16384;
+/** Most bytes of records the window holds beyond what the reading subscription asked for (then halved). */
 export const WINDOW_BYTES_MAX = 4 << 20;
 /**
  * Records read between two looks at the subscriptions' positions: a look visits every open
@@ -131,7 +131,7 @@ export class FanOut<V> {
       end++;
     }
     this.bytes = bytes;
-    if (records.length > 2 * WINDOW_RECORDS_MAX || bytes > 2 * WINDOW_BYTES_MAX) this.trim(keepFrom);
+    if (records.length > WINDOW_RECORDS_MAX || bytes > WINDOW_BYTES_MAX) this.trim(keepFrom);
   }
 
   /** Lets go of the records below every position in the window (and below `keepFrom`). */
@@ -150,17 +150,17 @@ export class FanOut<V> {
       this.restartAt(end);
       return;
     }
-    if (low - base >= WINDOW_RECORDS_MAX / 4) this.dropBelow(low);
+    if (low - base >= WINDOW_RECORDS_MAX / 8) this.dropBelow(low);
   }
 
-  /** Drops the oldest records down to the bounds, keeping every record from `keepFrom` on. */
+  /** Drops the oldest records down to half the bounds, keeping every record from `keepFrom` on. */
   private trim(keepFrom: number): void {
     const records = this.records;
-    let cut = records.length - WINDOW_RECORDS_MAX;
+    let cut = records.length - WINDOW_RECORDS_MAX / 2;
     if (cut < 0) cut = 0;
     let bytes = this.bytes;
     for (let i = 0; i < cut; i++) bytes -= records[i]!.sizeBytes;
-    while (bytes > WINDOW_BYTES_MAX && cut < records.length) bytes -= records[cut++]!.sizeBytes;
+    while (bytes > WINDOW_BYTES_MAX / 2 && cut < records.length) bytes -= records[cut++]!.sizeBytes;
     const keep = Math.max(0, keepFrom - this.base);
     if (cut > keep) {
       for (let i = keep; i < cut; i++) bytes += records[i]!.sizeBytes;
