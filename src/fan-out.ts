@@ -183,9 +183,13 @@ export class FanOut<V> {
 
   /** Forgets the records at and past `end`, and the cursor that read them. */
   private cutTo(end: number): void {
-    const keep = Math.max(0, end - this.base);
-    for (let i = keep; i < this.records.length; i++) this.bytes -= this.records[i]!.sizeBytes;
-    this.records.length = keep;
+    if (end <= this.base) {
+      this.restartAt(end);
+    } else {
+      const keep = end - this.base;
+      for (let i = keep; i < this.records.length; i++) this.bytes -= this.records[i]!.sizeBytes;
+      this.records.length = keep;
+    }
     this.dropCursor();
   }
 
