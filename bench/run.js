@@ -44,6 +44,8 @@ const ALL = [
   ['w5', './w5-tail.js'],
   ['w6', './w6-fanout.js'],
   ['w7', './w7-commit.js'],
+  ['w8', './w8-compact.js'],
+  ['w9', './w9-retention.js'],
   ['durable', './w-durable.js'],
   ['reopen', './reopen.js'],
   ['micro', './micro.js'],

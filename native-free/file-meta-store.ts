@@ -4,21 +4,35 @@
 // checkpoint puts are coalesced and written at the end of the tick.
 // Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
 // committing per record never rewrites the document.
+// The key index of each compacted topic lives in its own file, `<dir>/<topic>~keys` (key-file.ts);
+// compaction's CleanerState in the document under `cleaner`.
+//
 // Crash: the rename is atomic, so the file is either the old or the new document; a leftover
 // `~meta.json.tmp` is ignored and overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
-import { JSON_META_FILE as META_JSON } from '../src/format.js';
+import { JSON_META_FILE as META_JSON, LMDB_META_FILE } from '../src/format.js';
 import { FileGroups } from './file-groups.js';
-import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
+import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
+import { KeyFile } from './key-file.js';
 
 
-interface Document {
+export interface Document {
   version: 1;
+  /**
+   * Which entry point wrote the file last: 'native-free' (this store: the file is the metadata), or
+   * 'seglog' (the default entry's export at a clean close, see neutral.ts). Absent in older files.
+   */
+  writer?: 'native-free' | 'seglog';
   topics: Record<string, StoredTopicOptions>;
   state: Record<string, TopicState>;
+  /** Added with compaction; absent in older files. */
+  cleaner?: Record<string, CleanerState>;
 }
+
+/** `<dir>/<topic>~keys`: no topic name holds '~', so it never collides with a topic folder. */
+const KEYS_FILE_SUFFIX = '~keys';
 
 class FileMetaStore implements MetaStore {
   readonly kind = 'files' as const;
@@ -27,6 +41,7 @@ class FileMetaStore implements MetaStore {
   private dirty = false;
   private scheduled = false;
   private readonly groups: FileGroups;
+  private readonly keyFiles = new Map<string, KeyFile>();
 
   constructor(private readonly dir: string, private readonly readOnly: boolean) {
     this.file = path.join(dir, META_JSON);
@@ -46,7 +61,20 @@ class FileMetaStore implements MetaStore {
         throw new SeglogError('ERR_CORRUPT', `metadata file ${this.file} is damaged: ${(err as Error).message}`, { file: this.file, cause: err });
       }
     }
+    if (text === undefined && fs.existsSync(path.join(dir, LMDB_META_FILE))) {
+      // The default entry point keeps its metadata in LMDB while it has the directory open and
+      // exports it here only at a clean close (neutral.ts): without the export, the positions of
+      // its consumer groups and its recovery points would be lost or stale.
+      throw new SeglogError('ERR_NOT_SUPPORTED',
+        `the log at ${dir} was last opened by the default entry point ('seglog'), which did not close it cleanly: ` +
+        `open it once with 'seglog' and close it, then 'seglog/native-free' can open it`, { file: path.join(dir, LMDB_META_FILE) });
+    }
     this.groups = new FileGroups(dir, readOnly);
+    // From now on this file is the directory's metadata: the default entry imports it at its next open.
+    if (!readOnly && this.doc.writer !== 'native-free') {
+      this.doc.writer = 'native-free';
+      this.writeNow();
+    }
   }
 
   getGroups(topic: string): Map<string, number> {
@@ -96,13 +124,53 @@ class FileMetaStore implements MetaStore {
   deleteTopic(topic: string): void {
     delete this.doc.topics[topic];
     delete this.doc.state[topic];
+    if (this.doc.cleaner !== undefined) delete this.doc.cleaner[topic];
     this.writeNow();
     this.groups.deleteTopic(topic);
+    this.keyFile(topic).remove();
+    this.keyFiles.delete(topic);
+  }
+
+  private keyFile(topic: string): KeyFile {
+    let kf = this.keyFiles.get(topic);
+    if (kf === undefined) {
+      kf = new KeyFile(path.join(this.dir, topic + KEYS_FILE_SUFFIX), this.readOnly);
+      this.keyFiles.set(topic, kf);
+    }
+    return kf;
+  }
+
+  getKeyOffset(topic: string, key: string): number | undefined {
+    return this.keyFile(topic).map.get(key);
+  }
+
+  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    this.keyFile(topic).put(keys, offsets, indexedUpTo);
+  }
+
+  getKeyIndexEnd(topic: string): number {
+    return this.keyFile(topic).indexedUpTo;
+  }
+
+  clearKeyIndex(topic: string): void {
+    this.keyFile(topic).clear();
+  }
+
+  getCleanerState(topic: string): CleanerState | undefined {
+    return this.doc.cleaner?.[topic];
+  }
+
+  putCleanerState(topic: string, state: CleanerState): void {
+    this.doc.cleaner ??= {};
+    this.doc.cleaner[topic] = state;
+    this.writeNow();
   }
 
   async flush(): Promise<void> {
     if (this.dirty) this.writeNow();
     await this.groups.flush();
+    for (const kf of this.keyFiles.values()) kf.fsync();
   }
 
   async close(): Promise<void> {
@@ -110,28 +178,38 @@ class FileMetaStore implements MetaStore {
       if (this.dirty && !this.readOnly) this.writeNow();
     } finally {
       this.groups.close();
+      for (const kf of this.keyFiles.values()) {
+        if (!this.readOnly) kf.fsync();
+        kf.closeFd();
+      }
     }
   }
 
   private writeNow(): void {
     if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
-    const tmp = this.file + '.tmp';
-    let fd = -1;
-    try {
-      fd = fs.openSync(tmp, 'w');
-      fs.writeSync(fd, JSON.stringify(this.doc));
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = -1;
-      fs.renameSync(tmp, this.file);
-      const dfd = fs.openSync(this.dir, 'r');
-      try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-      this.dirty = false;
-    } catch (err) {
-      if (fd >= 0) try { fs.closeSync(fd); } catch { /* ignore */ }
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new SeglogError(code === 'ENOSPC' ? 'ERR_NO_SPACE' : 'ERR_IO', `cannot write ${this.file}: ${(err as Error).message}`, { file: this.file, cause: err });
-    }
+    writeDocument(this.dir, this.doc);
+    this.dirty = false;
+  }
+}
+
+/** Replaces `<dir>/~meta.json` with `doc` atomically and durably (temp file, fsync, rename, fsync of the directory). */
+export function writeDocument(dir: string, doc: Document): void {
+  const file = path.join(dir, META_JSON);
+  const tmp = file + '.tmp';
+  let fd = -1;
+  try {
+    fd = fs.openSync(tmp, 'w');
+    fs.writeSync(fd, JSON.stringify(doc));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(tmp, file);
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch (err) {
+    if (fd >= 0) try { fs.closeSync(fd); } catch { /* ignore */ }
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SeglogError(code === 'ENOSPC' ? 'ERR_NO_SPACE' : 'ERR_IO', `cannot write ${file}: ${(err as Error).message}`, { file, cause: err });
   }
 }
 

@@ -55,7 +55,10 @@ const packr = new Packr({ useRecords: false, moreTypes: true });
 
 export const msgpackCodec: Codec<unknown> = {
   encode(value: unknown): Uint8Array {
-    if (value === undefined) throw invalidArgument('value for codec "msgpack"', value, 'a value other than undefined');
+    // Like JSON: a top-level value msgpack cannot represent is refused, not stored as something else.
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+      throw invalidArgument('value for codec "msgpack"', value, 'a value other than undefined, a function or a symbol');
+    }
     try {
       // pack() returns a view of msgpackr's reusable buffer: copy it, the record keeps its bytes.
       return Buffer.from(packr.pack(value));

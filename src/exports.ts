@@ -11,3 +11,5 @@ export { CHANNEL_NAMES } from './diagnostics.js';
 export type { DiagnosticEvents, DiagnosticEvent } from './diagnostics.js';
 export { verify } from './verify.js';
 export type { VerifyOptions, VerifyProgress, VerifyProblem, VerifyProblemKind, VerifyReport, VerifyTopicReport } from './verify.js';
+export type { CompactionResult } from './compaction.js';
+export type { RetentionResult } from './retention.js';

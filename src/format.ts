@@ -19,6 +19,12 @@ export const H_BATCH_BYTES = 0;
 export const H_CHECKSUM = 4;
 export const H_VERSION = 8;
 export const H_ATTRIBUTES = 9;
+/**
+ * Attribute bit 0: the batch was written by compaction, so offsets may be missing before it (its
+ * base offset may be past the end of the previous batch). Records inside a batch may have gaps in
+ * their offset deltas in any batch; only compaction produces them.
+ */
+export const ATTR_COMPACTED = 0x01;
 export const H_RESERVED = 10;
 export const H_RECORD_COUNT = 12;
 export const H_BASE_OFFSET = 16;
@@ -36,6 +42,12 @@ export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
 export const TMP_SUFFIX = '.tmp';
+/** A compaction writes its new segment files as `<name>.cleaned` (discarded at open without a swap marker). */
+export const CLEANED_SUFFIX = '.cleaned';
+/** The commit point of a compaction swap: `<base>.swap` names the replaced range and the new segments. */
+export const SWAP_SUFFIX = '.swap';
+/** A segment file that could not be unlinked while open (Windows) is renamed so; unlinked at open. */
+export const SEGMENT_DELETED_SUFFIX = '.deleted';
 // Files and folders of the library itself carry a '~', which no topic name can hold, so a topic
 // can never collide with them.
 export const LOCK_FILE = '~seglog.lock';

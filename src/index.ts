@@ -2,10 +2,13 @@
 // (`seglog/native-free` exports the same API with no native addon.)
 import { openLogWith, type Log } from './log.js';
 import { lmdbMetaStore } from './meta/lmdb-store.js';
+import { openConvertingLmdbStore } from '../native-free/neutral.js';
 import type { LogOptions } from './options.js';
 
 export function openLog(dir: string, options?: LogOptions): Promise<Log> {
-  return openLogWith({ meta: lmdbMetaStore }, dir, options);
+  // LMDB, converting from and to the native-free metadata files so that either entry point can open
+  // a directory the other one closed (native-free/neutral.ts).
+  return openLogWith({ meta: (d, readOnly) => openConvertingLmdbStore(d, readOnly, lmdbMetaStore) }, dir, options);
 }
 
 export * from './exports.js';

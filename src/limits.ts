@@ -37,3 +37,7 @@ export const READ_CACHE_BYTES_DEFAULT = 128 * MiB;
 export const READ_SPAN_BYTES = 64 * KiB;
 /** get() regions are read into slabs of this size (one allocation for many regions; never reused). */
 export const READ_SLAB_BYTES = 1 * MiB;
+/** How often the log checks each topic for retention and compaction work besides rolls. */
+export const MAINTENANCE_INTERVAL_MS = 30_000;
+/** Kafka's min.cleanable.dirty.ratio default: compact once half of the closed bytes are dirty. */
+export const MIN_CLEANABLE_DIRTY_RATIO_DEFAULT = 0.5;

@@ -18,6 +18,7 @@ import {
 } from './options.js';
 import { ReadCache } from './read-cache.js';
 import { FdPool } from './fd-pool.js';
+import { MAINTENANCE_INTERVAL_MS } from './limits.js';
 import { openTopic } from './recovery.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
@@ -44,7 +45,8 @@ export interface Log {
 
 /** How an entry point builds a log: which metadata store, which file layer. */
 export interface LogWiring {
-  meta: MetaStoreFactory;
+  /** The metadata store (it may open asynchronously, e.g. after converting another entry point's files). */
+  meta: MetaStoreFactory | ((dir: string, readOnly: boolean) => Promise<MetaStore>);
   io?: FileIO;
 }
 
@@ -61,6 +63,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private closing: Promise<void> | undefined = undefined;
   private failed: SeglogError | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
+  /** Automatic retention and compaction checks (unref'd; cleared by close). */
+  private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
@@ -98,6 +102,11 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     if (!this.options.readOnly) {
       this.timer = setInterval(() => void this.checkpointAll(), this.options.fsyncIntervalMs);
       this.timer.unref();
+      this.maintenanceTimer = setInterval(() => {
+        const now = Date.now();
+        for (const t of this.open.values()) t.autoMaintain(now);
+      }, MAINTENANCE_INTERVAL_MS);
+      this.maintenanceTimer.unref();
     }
   }
 
@@ -131,6 +140,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
     const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name));
+    topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults
       // reaches it), except the codec a new topic is created with: it says how its data is encoded.
@@ -237,6 +247,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
 
   private async doClose(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     let firstError: unknown;
     for (const t of this.open.values()) {
       try {
@@ -282,7 +293,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   }
   let meta: MetaStore | undefined;
   try {
-    meta = wiring.meta(absolute, resolved.readOnly);
+    meta = await wiring.meta(absolute, resolved.readOnly);
     const log = new LogImpl(absolute, io, meta, resolved, lock);
     log.recoverAll();
     return log;

@@ -4,7 +4,7 @@ import { invalidArgument } from './errors.js';
 import { isCodecName, resolveCodec, type Codec, type CodecOption } from './codecs.js';
 import {
   FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
-  RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
+  MIN_CLEANABLE_DIRTY_RATIO_DEFAULT, RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
   TOPIC_NAME_LENGTH_MAX,
 } from './limits.js';
 import type { StoredTopicOptions } from './meta/meta-store.js';
@@ -21,6 +21,8 @@ export interface TopicOptions<V = any> {
   cleanup?: Cleanup;
   tombstoneRetentionMs?: number;
   maxRecordBytes?: number;
+  /** Compacted topics: compaction starts by itself once this share of the closed bytes is dirty (default 0.5). */
+  minCleanableDirtyRatio?: number;
 }
 
 export interface LogOptions {
@@ -58,6 +60,7 @@ export interface ResolvedTopicOptions<V> {
   cleanup: Cleanup;
   tombstoneRetentionMs: number;
   maxRecordBytes: number;
+  minCleanableDirtyRatio: number;
 }
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]+$/;
@@ -81,7 +84,7 @@ function intOption(name: string, value: unknown, min: number, max: number): numb
 }
 
 const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes', 'repair']);
-const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes']);
+const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes', 'minCleanableDirtyRatio']);
 
 export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   if (options === undefined) options = {};
@@ -116,6 +119,9 @@ export function validateTopicOptions(options: unknown, prefix = ''): TopicOption
   if (o.indexIntervalBytes !== undefined) intOption(prefix + 'indexIntervalBytes', o.indexIntervalBytes, 1, SEGMENT_BYTES_MAX);
   if (o.tombstoneRetentionMs !== undefined) intOption(prefix + 'tombstoneRetentionMs', o.tombstoneRetentionMs, 0, Number.MAX_SAFE_INTEGER);
   if (o.maxRecordBytes !== undefined) intOption(prefix + 'maxRecordBytes', o.maxRecordBytes, 1, RECORD_BYTES_MAX_LIMIT);
+  if (o.minCleanableDirtyRatio !== undefined && (typeof o.minCleanableDirtyRatio !== 'number' || !(o.minCleanableDirtyRatio >= 0 && o.minCleanableDirtyRatio <= 1))) {
+    throw invalidArgument(`option ${prefix}minCleanableDirtyRatio`, o.minCleanableDirtyRatio, 'a number from 0 to 1');
+  }
   if (o.cleanup !== undefined && o.cleanup !== 'delete' && o.cleanup !== 'compact' && o.cleanup !== 'compact,delete') {
     throw invalidArgument(`option ${prefix}cleanup`, o.cleanup, "'delete', 'compact' or 'compact,delete'");
   }
@@ -139,6 +145,7 @@ export function toStored(options: TopicOptions): StoredTopicOptions {
   if (options.cleanup !== undefined) out.cleanup = options.cleanup;
   if (options.tombstoneRetentionMs !== undefined) out.tombstoneRetentionMs = options.tombstoneRetentionMs;
   if (options.maxRecordBytes !== undefined) out.maxRecordBytes = options.maxRecordBytes;
+  if (options.minCleanableDirtyRatio !== undefined) out.minCleanableDirtyRatio = options.minCleanableDirtyRatio;
   return out;
 }
 
@@ -159,5 +166,6 @@ export function resolveTopicOptions<V>(given: TopicOptions<V>, stored: StoredTop
     cleanup: pick('cleanup') ?? 'delete',
     tombstoneRetentionMs: pick('tombstoneRetentionMs') ?? TOMBSTONE_RETENTION_MS_DEFAULT,
     maxRecordBytes: pick('maxRecordBytes') ?? RECORD_BYTES_MAX_DEFAULT,
+    minCleanableDirtyRatio: pick('minCleanableDirtyRatio') ?? MIN_CLEANABLE_DIRTY_RATIO_DEFAULT,
   };
 }

@@ -7,7 +7,7 @@
 // from a file have their checksum checked before any record of theirs is returned. get() reads one
 // index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
 import { SeglogError, invalidArgument } from './errors.js';
-import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
+import { ATTR_COMPACTED, BATCH_HEADER_BYTES, H_ATTRIBUTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from './format.js';
 import { READ_CHUNK_BYTES, READ_SPAN_BYTES } from './limits.js';
 import { Region, type ReadCache } from './read-cache.js';
 import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from './record.js';
@@ -91,6 +91,7 @@ export class Reader<V> {
   /** Finds the record at `offset` in its segment; every offset in [startOffset, endOffset) exists. */
   private getIn(seg: Segment, offset: number): LogRecord<V> | undefined {
     const rec = this.findIn(seg, offset);
+    if (rec === undefined && this.topic.options.cleanup !== 'delete') return undefined; // compacted away
     if (rec === undefined) {
       throw new SeglogError('ERR_CORRUPT', `offset ${offset} of topic ${this.topic.name} is missing from ${seg.logPath}`, { file: seg.logPath, value: offset });
     }
@@ -188,11 +189,13 @@ export class Reader<V> {
       && (stop + 1 < index.count ? index.positionAt(stop + 1) : limit) - start <= READ_SPAN_BYTES) stop++;
     const end = stop < index.count ? index.positionAt(stop) : limit;
     const buf = seg.readLog(start, end - start, this.cache.allocate(end - start));
-    checkFraming(buf, start);
     let first: Region | undefined;
     for (let e = entry; e < stop; e++) {
       const from = index.positionAt(e) - start;
       const to = e + 1 < index.count ? index.positionAt(e + 1) - start : end - start;
+      // Each region on its own: an index entry that points into the middle of a batch must not
+      // pass because the walk from an earlier entry happened to frame the bytes another way.
+      checkFraming(buf.subarray(from, to), start + from);
       const region = new Region(buf.subarray(from, to), start + from);
       if (e === entry) first = region;
       this.cache.put(seg, e, region);
@@ -272,16 +275,25 @@ function checkFraming(buf: Buffer, filePos: number): void {
 const PAUSED: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
 
 /**
- * A forward walk over the records of a topic in [from, end): the iterator behind read(). A
- * cursor made with `follow` (subscriptions) pauses at `end` instead of finishing, and extendTo()
+ * A forward walk over the records of a topic in [from, end): the iterator behind read().
+ *
+ * It holds the segment it reads (counted in `seg.readers`), not a position in the topic's list:
+ * retention and compaction may remove or replace segments meanwhile. A removed segment keeps its
+ * descriptor while the cursor is in it; the cursor then moves on by offset (the segment that now
+ * holds the next offset), skipping what it has already passed.
+ *
+ * A cursor made with `follow` (subscriptions) pauses at `end` instead of finishing, and extendTo()
  * moves its end on when more is written, so a tail reader keeps one cursor instead of making one
- * per wake. A paused cursor holds no buffer.
+ * per wake. A paused cursor holds no buffer and no segment (it may wait for as long as its
+ * consumer likes, and must not keep a segment that retention removed open): it remembers the
+ * segment and the position, and on resume reads on there if the segment is still the topic's,
+ * else enters the segment that now holds the next offset.
  */
 export class Cursor<V> implements IterableIterator<LogRecord<V>> {
-  private segIdx: number;
-  /** The segment at segIdx when the cursor paused (found again by identity if the list changed). */
+  private seg: Segment | undefined = undefined;
+  /** While paused: the segment it paused in (not counted in its readers) and `pos` in it. */
   private pausedSeg: Segment | undefined = undefined;
-  private pos: number;
+  private pos = 0;
   private buf: Buffer | undefined = undefined;
   private bufFilePos = 0;
   private bufEnd = 0;
@@ -293,24 +305,21 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private batchBaseTs = 0;
   /** Offset after the last batch entered: once it reaches `end` there is nothing more to read. */
   private expected: number;
+  /** Records below this offset are skipped (before `from`, or already yielded). */
+  private minOffset: number;
   private count = 0;
   private bytes = 0;
+  /** Offset after the last batch walked over (-1 before the first): the next batch may not start below it. */
+  private prevEnd = -1;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
-  constructor(private readonly topic: TopicImpl<V>, private readonly from: number, private end: number,
+  constructor(private readonly topic: TopicImpl<V>, from: number, private end: number,
     private readonly maxRecords: number, private readonly maxBytes: number, private readonly follow = false) {
     this.expected = from;
+    this.minOffset = from;
     topic.publishOpenBatch();
-    if (from >= end) {
-      this.segIdx = topic.segments.length;
-      this.pos = 0;
-      return;
-    }
-    this.segIdx = topic.segmentIndexFor(from);
-    const seg = topic.indexesOf(topic.segments[this.segIdx]!);
-    const index = seg.index!;
-    const entry = index.floor(from - seg.baseOffset);
-    this.pos = entry >= 0 ? index.positionAt(entry) : 0;
+    if (from >= end) return;
+    this.enter(topic.segments[topic.segmentIndexFor(from)]!, from);
   }
 
   [Symbol.iterator](): IterableIterator<LogRecord<V>> {
@@ -324,19 +333,19 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.recPos = recordEnd;
         this.recLeft--;
         const offset = rec.offset;
-        if (offset < this.from) continue;
-        // (a follower stopping inside a batch cannot resume: the batch may still grow)
+        if (offset < this.minOffset) continue;
         if (offset >= this.end || this.count >= this.maxRecords) return this.finish();
         if (this.maxBytes !== Infinity) {
           if (this.count > 0 && this.bytes + rec.sizeBytes > this.maxBytes) return this.finish();
           this.bytes += rec.sizeBytes;
         }
         this.count++;
+        this.minOffset = offset + 1;
         this.result.value = rec;
         return this.result;
       }
       if (!this.nextBatch()) {
-        if (this.follow && this.expected >= this.end && this.segIdx < this.topic.segments.length) return this.pause();
+        if (this.follow && this.expected >= this.end && this.seg !== undefined) return this.pause();
         return this.finish();
       }
     }
@@ -347,31 +356,43 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   }
 
   /**
-   * A paused follower reads on to `end` (a batch boundary: the topic's written end). False when it
-   * cannot (it finished, or its segment is gone): the caller makes a new cursor.
+   * A follower that has handed out everything up to its end (paused, or about to pause) reads on
+   * to `end` (a batch boundary: the topic's written end). False when it cannot (it finished, or is
+   * not a follower): the caller makes a new cursor.
    */
   extendTo(end: number): boolean {
-    const segs = this.topic.segments;
-    // (it has handed out everything up to its end and would pause at the next call)
-    if (this.pausedSeg === undefined && this.follow && this.recLeft === 0 && this.expected >= this.end && this.segIdx < segs.length) this.pause();
-    const seg = this.pausedSeg;
-    if (seg === undefined) return false;
-    if (segs[this.segIdx] !== seg) {
-      const i = segs.indexOf(seg);
-      if (i < 0) return false;
-      this.segIdx = i;
+    if (this.pausedSeg === undefined) {
+      // (it would pause at its next call)
+      if (!this.follow || this.seg === undefined || this.recLeft > 0 || this.expected < this.end) return false;
+      this.pause();
     }
+    const paused = this.pausedSeg!;
     this.pausedSeg = undefined;
     if (end > this.end) this.end = end;
+    this.topic.checkOpen();
+    // By offset, as when it moves on from a segment: the one that holds the next offset now.
+    // Still the one it paused in (and not cut back below the position by a failed write): on at
+    // the same position, a batch boundary. Else (it rolled, retention or compaction removed it):
+    // into that segment at the index point before the offset (nextBatch() says whether the
+    // offsets skipped on the way may be missing).
+    const seg = this.topic.segments[this.topic.segmentIndexFor(this.expected)]!;
+    if (seg === paused && !seg.removed && this.pos <= seg.endPosition()) {
+      seg.enter();
+      this.seg = seg;
+    } else {
+      this.enter(seg, this.expected);
+    }
     return true;
   }
 
   /**
-   * Stops at `end` between two batches, keeping the position. The buffer is let go: the bytes past
-   * the end are read afresh on resume (a write that failed meanwhile may have replaced them).
+   * Stops at `end` between two batches, keeping the position. The buffer and the segment are let
+   * go: the bytes past the end are read afresh on resume (a write that failed meanwhile may have
+   * replaced them).
    */
   private pause(): IteratorResult<LogRecord<V>> {
-    this.pausedSeg = this.topic.segments[this.segIdx];
+    this.pausedSeg = this.seg;
+    this.leave();
     this.buf = undefined;
     this.bufEnd = 0;
     return PAUSED;
@@ -379,27 +400,59 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
 
   private finish(): IteratorResult<LogRecord<V>> {
     this.recLeft = 0;
-    this.segIdx = this.topic.segments.length;
-    this.buf = undefined;
+    this.leave();
     this.pausedSeg = undefined;
+    this.buf = undefined;
     return { done: true, value: undefined };
+  }
+
+  /** Positions the cursor in `seg` at the index point at or before `offset`. */
+  private enter(segIn: Segment, offset: number): void {
+    const seg = this.topic.indexesOf(segIn);
+    seg.enter();
+    this.seg = seg;
+    const index = seg.index!;
+    const entry = index.floor(offset - seg.baseOffset);
+    this.pos = entry >= 0 ? index.positionAt(entry) : 0;
+    this.buf = undefined;
+    // The walk restarts at an index point: in a segment that begins below where the cursor is (a
+    // compaction output that replaced the one it read, re-batched), the first batches may start
+    // below the previous batch's end; they are passed over, never handed out again. Below the
+    // segment's base is still damage.
+    if (this.prevEnd > seg.baseOffset) this.prevEnd = seg.baseOffset;
+  }
+
+  private leave(): void {
+    if (this.seg !== undefined) {
+      this.seg.leave();
+      this.seg = undefined;
+    }
+  }
+
+  /** Offsets may be missing before `offset`: compacted away, or removed by retention. */
+  private gapAllowed(): boolean {
+    return this.topic.options.cleanup !== 'delete' || this.expected < this.topic.startOffset;
   }
 
   private nextBatch(): boolean {
     this.topic.checkOpen(); // an iterator outliving close() or deleteTopic() says so (ERR_CLOSED)
-    const segs = this.topic.segments;
     for (;;) {
-      if (this.expected >= this.end || this.segIdx >= segs.length) return false;
-      const seg = segs[this.segIdx]!;
+      const seg = this.seg;
+      if (this.expected >= this.end || seg === undefined) return false;
       if (this.pos >= seg.endPosition()) {
-        if (this.segIdx + 1 >= segs.length) return false;
-        this.segIdx++;
-        const nextSeg = this.topic.indexesOf(segs[this.segIdx]!);
-        if (nextSeg.baseOffset > this.expected) {
+        // The segment that holds the next offset now (segments may have been removed or replaced).
+        const segs = this.topic.segments;
+        let i = this.topic.segmentIndexFor(this.expected);
+        if (segs[i] === seg) i++;
+        if (i >= segs.length) return false;
+        const nextSeg = segs[i]!;
+        if (nextSeg.baseOffset > this.expected && !this.gapAllowed()) {
           throw new SeglogError('ERR_CORRUPT', `offsets ${this.expected} to ${nextSeg.baseOffset - 1} of topic ${this.topic.name} are missing: ${seg.logPath} ends before ${nextSeg.logPath} begins`, { file: nextSeg.logPath, position: 0 });
         }
-        this.pos = 0;
-        this.buf = undefined;
+        // Nothing lies in the gap: skip it, so the cursor never goes back to an earlier segment.
+        if (nextSeg.baseOffset > this.expected) this.expected = nextSeg.baseOffset;
+        this.leave();
+        this.enter(nextSeg, this.expected);
         continue;
       }
       let p = this.pos - this.bufFilePos;
@@ -419,11 +472,18 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       if (this.fromFile && !checksumMatches(buf, p, batchBytes)) throw seg.corrupt(this.pos, 'checksum mismatch');
       const base = readU64(buf, p + H_BASE_OFFSET);
       const last = base + readU32(buf, p + H_LAST_OFFSET_DELTA);
-      if (base > this.expected) throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
+      if (base > this.expected && (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) === 0 && !this.gapAllowed()) {
+        throw seg.corrupt(this.pos, `batch starts at offset ${base}, expected ${this.expected}`);
+      }
+      // The walk may start below `from` (at an index point), but offsets never go backwards from one
+      // batch to the next: that is damage (e.g. a segment file copied over another), never records
+      // to hand out.
+      if (base < this.prevEnd) throw seg.corrupt(this.pos, `batch starts at offset ${base}, below the expected ${this.prevEnd}`);
       if (base >= this.end) return false; // (before moving on: a follower resumes at this batch)
+      this.prevEnd = last + 1;
       this.pos += batchBytes;
-      this.expected = last + 1;
-      if (last < this.from) continue;
+      if (last + 1 > this.expected) this.expected = last + 1;
+      if (last < this.minOffset) continue;
       this.recLeft = readU32(buf, p + H_RECORD_COUNT);
       this.recPos = p + BATCH_HEADER_BYTES;
       this.batchEnd = p + batchBytes;

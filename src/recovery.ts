@@ -15,13 +15,15 @@
 import { SeglogError, ioError } from './errors.js';
 import { publish } from './diagnostics.js';
 import type { FileIO } from './io/file-io.js';
-import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
+import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from './format.js';
 import type { TopicState } from './meta/meta-store.js';
 import { OffsetIndex } from './offset-index.js';
 import type { ResolvedTopicOptions } from './options.js';
 import { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
 import { TopicImpl, type LogContext } from './topic.js';
+import { resolveInterruptedSwap } from './compaction-swap.js';
+import { READ_CHUNK_BYTES } from './limits.js';
 import path from 'node:path';
 
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
@@ -38,6 +40,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
       throw ioError('mkdir', dir, err);
     }
   }
+  if (!readOnly) resolveInterruptedSwap(io, dir); // a compaction a crash interrupted
   let names: string[];
   try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
   const bases: number[] = [];
@@ -45,7 +48,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   for (const f of names) {
     const base = parseSegmentFileName(f, LOG_SUFFIX);
     if (base >= 0) bases.push(base);
-    else if (f.endsWith(TMP_SUFFIX) && !readOnly) safeUnlink(io, path.join(dir, f));
+    else if ((f.endsWith(TMP_SUFFIX) || f.endsWith(SEGMENT_DELETED_SUFFIX)) && !readOnly) safeUnlink(io, path.join(dir, f));
     else if (parseSegmentFileName(f, INDEX_SUFFIX) >= 0 || parseSegmentFileName(f, TIME_INDEX_SUFFIX) >= 0) indexFiles.push(f);
   }
   bases.sort((a, b) => a - b);
@@ -143,7 +146,9 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     const seg = segments[si]!;
     if (si > ri) {
       seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
-      if (seg.baseOffset !== next && seg.logBytes > 0) {
+      if (seg.baseOffset > next && seg.logBytes > 0 && options.cleanup !== 'delete') {
+        next = seg.baseOffset; // offsets compacted away before this segment
+      } else if (seg.baseOffset !== next && seg.logBytes > 0) {
         const reason = `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`;
         if (!repair) throw new SeglogError('ERR_CORRUPT', reason, { file: seg.logPath, position: 0 });
         reportRepair(dir, name, seg.logPath, 0, segments.slice(si).reduce((n, s) => n + s.logBytes, 0), reason);
@@ -302,9 +307,12 @@ export function segmentEndMaxTimestamp(topic: TopicImpl<any>, seg: Segment): num
   const ti = seg.timeIndex!;
   let max = ti.count > 0 ? ti.timestampAt(ti.count - 1) : -1;
   const index = seg.index!;
-  let p = index.count > 0 ? index.lastPosition() : 0;
-  while (p < seg.logBytes) {
-    const header = seg.readLog(p, BATCH_HEADER_BYTES);
+  // The batches after the last index entry (about one index interval): one read, headers walked in memory.
+  const from = index.count > 0 ? index.lastPosition() : 0;
+  const tail = seg.readLog(from, Math.min(seg.logBytes - from, READ_CHUNK_BYTES));
+  let p = 0;
+  while (from + p < seg.logBytes) {
+    const header = p + BATCH_HEADER_BYTES <= tail.length ? tail.subarray(p, p + BATCH_HEADER_BYTES) : seg.readLog(from + p, BATCH_HEADER_BYTES);
     if (header.length < BATCH_HEADER_BYTES) break;
     const len = readU32(header, H_BATCH_BYTES);
     const ts = readU64(header, H_MAX_TIMESTAMP);

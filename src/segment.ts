@@ -10,7 +10,7 @@ import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
 import {
-  BATCH_HEADER_BYTES, CHECKSUM_FROM, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
+  ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
   readU64, segmentFileName,
 } from './format.js';
@@ -75,6 +75,14 @@ export class Segment {
   pins = 0;
   /** Set when the topic is closed or deleted: the files must not be opened again. */
   private released = false;
+  /** Iterators (Cursor) positioned in this segment: a removed segment keeps its descriptor for them. */
+  readers = 0;
+  /**
+   * The segment left its topic (retention or a compaction swap). Its paths may now name another
+   * segment's files or nothing: the `.log` is never reopened by path, and the descriptor that
+   * iterators still read through is closed when the last of them leaves (see detach).
+   */
+  removed = false;
   /** get() regions of this segment by offset-index entry (owned by ReadCache). */
   regions: Array<Region | undefined> = [];
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
@@ -111,6 +119,7 @@ export class Segment {
   /** The descriptor of the `.log`, opened on first use. */
   logFd(): number {
     if (this.fd < 0) {
+      if (this.removed) throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was removed by retention or compaction`, { file: this.logPath });
       if (this.released) throw new SeglogError('ERR_CLOSED', `segment ${this.logPath} belongs to a closed or deleted topic`, { file: this.logPath });
       try {
         this.fd = this.io.open(this.logPath, 'r+');
@@ -127,6 +136,35 @@ export class Segment {
   /** Closes the `.log` descriptor (the pool's choice); the next read reopens it. */
   closeLogFd(): void {
     if (this.fd >= 0) { try { this.io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
+  }
+
+  /**
+   * The segment leaves its topic (retention, compaction): its files are about to be unlinked or
+   * replaced. Iterators still reading it keep an open descriptor (POSIX keeps an unlinked file's
+   * data for open descriptors; views already handed out are copies in fresh buffers anyway); it
+   * is closed when the last of them leaves, or when the topic is closed.
+   */
+  detach(): void {
+    this.closeIndexFiles();
+    if (this.readers > 0 && this.fd < 0 && !this.released) {
+      try { this.fd = this.io.open(this.logPath, 'r'); } catch { /* the reader reports ERR_OFFSET_OUT_OF_RANGE */ }
+    }
+    this.pool?.closed(this);
+    this.pool = undefined;
+    this.removed = true;
+    this.regions = [];
+    if (this.readers === 0) this.closeLogFd();
+  }
+
+  /** An iterator enters this segment. */
+  enter(): void {
+    this.readers++;
+  }
+
+  /** An iterator leaves this segment (a removed segment closes its descriptor after the last one). */
+  leave(): void {
+    this.readers--;
+    if (this.removed && this.readers <= 0) this.closeLogFd();
   }
 
   /** Closes everything for good (topic closed or deleted). */
@@ -413,7 +451,7 @@ export function checkBatch(buf: Uint8Array, p: number, available: number, expect
   if (expectedOffset >= 0) {
     const base = readU64(buf, p + H_BASE_OFFSET);
     if (base < expectedOffset) return `base offset ${base} is below the expected ${expectedOffset}`;
-    if (base !== expectedOffset) return `base offset ${base} leaves a gap after ${expectedOffset}`;
+    if (base !== expectedOffset && (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) === 0) return `base offset ${base} leaves a gap after ${expectedOffset}`;
   }
   return null;
 }

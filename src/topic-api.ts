@@ -51,7 +51,11 @@ export interface Topic<V = Buffer> {
   subscribe(options?: SubscribeOptions): Subscription<V>;
   truncateBefore(offset: number): Promise<void>;
   enforceRetention(now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
-  compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
+  /**
+   * Compacts everything appended before the call (compacted topics; the active segment is rolled
+   * first). `now` (ms since the epoch, default Date.now()) decides which tombstones have expired.
+   */
+  compact(now?: number): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
 }
 
 export interface TopicStats {

@@ -229,6 +229,13 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   async flush(): Promise<void> {
     if (this.closed || this.ctx.options.readOnly) return;
     if (this.tickScheduled) this.flushTick();
+    // A write that failed (this tick's, or an earlier one that no append call has reported yet)
+    // lost records appended before this flush: it cannot promise they are durable.
+    if (this.pendingError !== undefined) {
+      const err = this.pendingError;
+      this.pendingError = undefined;
+      throw err;
+    }
     this.writePending();
     await this.syncAll();
     if (this.closed) return; // deleted meanwhile: no state may be written for it any more

@@ -23,6 +23,7 @@ import { Segment, writeFully, type Chunk } from './segment.js';
 import type { FdPool } from './fd-pool.js';
 import type { ReadCache } from './read-cache.js';
 import { Tail } from './tail.js';
+import type { KeyIndex } from './key-index.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -51,6 +52,11 @@ export interface Waiter {
   offset: number;
   /** The last offset it covers: it is settled once everything up to here was written. */
   last: number;
+  /**
+   * Where a multi-record append began. A write failure after part of it was handed to the OS (the
+   * part before a roll or a chunk switch) cuts back to here, so none of it shows up later.
+   */
+  mark?: Mark;
 }
 
 /** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
@@ -106,6 +112,8 @@ export abstract class TopicWriter<V = Buffer> {
   protected dirtyMarked = false;
   /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
   readonly tail = new Tail();
+  /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
+  keyIndex: KeyIndex | undefined = undefined;
 
   // Group commit.
   protected syncWaiters: Waiter[] = [];
@@ -143,6 +151,15 @@ export abstract class TopicWriter<V = Buffer> {
 
   get readOnly(): boolean {
     return this.ctx.options.readOnly;
+  }
+
+  /** The recovery point: data before it is durable (compaction drops a record only for a newer durable one). */
+  get durableBase(): number {
+    return this.synced.base;
+  }
+
+  get durableOffset(): number {
+    return this.synced.offset;
   }
 
   get active(): Segment {
@@ -217,6 +234,7 @@ export abstract class TopicWriter<V = Buffer> {
     if (timestamp > this.batchMaxTs) this.batchMaxTs = timestamp;
     if (timestamp > this.maxTimestampMs) this.maxTimestampMs = timestamp;
     if (seg.firstTimestampMs < 0) seg.firstTimestampMs = timestamp;
+    if (this.keyIndex !== undefined && key !== undefined) this.keyIndex.note(key, offset);
     this._endOffset = offset + 1;
     if (!this.tickScheduled) {
       this.tickScheduled = true;
@@ -271,6 +289,7 @@ export abstract class TopicWriter<V = Buffer> {
     this.chunk = chunk;
     this.batchStart = -1;
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
+    this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
     // Appends whose records were just forgotten settle now, with the error that forgot them.
@@ -386,12 +405,18 @@ export abstract class TopicWriter<V = Buffer> {
     chunk.retired = true;
     this.batchStart = -1;
     this._endOffset = this.committedEnd;
+    this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = this.committedMaxTs;
     seg.index!.truncateToPosition(seg.logBytes);
     seg.timeIndex!.truncateToRelativeOffset(this.committedEnd - seg.baseOffset);
     const waiters = this.tickWaiters;
     this.tickWaiters = [];
     for (const w of waiters) w.reject(error);
+    // A rejected batch whose first records were already written (before a roll or chunk switch in
+    // the same tick) must not keep them: cut back to where it began.
+    let partial: Mark | undefined;
+    for (const w of waiters) if (w.mark !== undefined && w.offset < this.committedEnd && (partial === undefined || w.offset < partial.endOffset)) partial = w.mark;
+    if (partial !== undefined) this.rollbackTo(partial, error);
     // Records that no promise reports (appendSync, or any append under 'none') were lost: the
     // next append call reports it.
     if (this.tickHasSync || this.ctx.options.durability === 'none') this.pendingError = error;
@@ -414,10 +439,12 @@ export abstract class TopicWriter<V = Buffer> {
       // tick still wait for their fsync.
       if (this.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.startFsync();
       if (this.tail.waitingCount > 0) this.tail.wake();
+      if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
       return;
     }
     this.tickHasSync = false;
     this.dispatchWritten(true);
+    if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
   }
 
   /** End offset of what was handed to the OS: what subscriptions may deliver. */

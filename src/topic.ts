@@ -14,10 +14,14 @@ import { Segment } from './segment.js';
 import type { LogRecord } from './record.js';
 import { Reader, type ReadOptions } from './reader.js';
 import { loadIndexes } from './recovery.js';
+import { KeyIndex, keyString } from './key-index.js';
 import { TopicDurability } from './topic-durability.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import { SubscriptionImpl } from './subscription.js';
-import type { LogContext, RecoveryPoint } from './topic-writer.js';
+import { compactTopic, dirtyRatio, type CompactionResult } from './compaction.js';
+import type { MetaStore } from './meta/meta-store.js';
+import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
+import type { LogContext, Mark, RecoveryPoint } from './topic-writer.js';
 
 
 export type { LogContext } from './topic-writer.js';
@@ -27,6 +31,11 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Committed positions of the topic's consumer groups (loaded on first use). */
   private groupsLoaded: ConsumerGroups | undefined = undefined;
   private readonly groupsBound = (): ConsumerGroups => this.groups;
+  /** Retention, truncateBefore and compaction run one at a time (see exclusive). */
+  private maintenanceChain: Promise<unknown> = Promise.resolve();
+  private maintenanceScheduled = false;
+  /** Segments removed while iterators were still in them (their descriptors close when they leave). */
+  private readonly retiredSegments = new Set<Segment>();
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
@@ -84,6 +93,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number> {
     let first: number;
+    let mark: Mark | undefined;
     try {
       this.checkWritable();
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
@@ -111,14 +121,14 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       } else {
         // A batch can pass a chunk switch or a roll, which write what came before: if a later
         // step fails, cut back to where the batch began so that none of it shows up later.
-        const mark = this.mark();
+        mark = this.mark();
         try {
           for (let i = 0; i < records.length; i++) {
             const r = records[i]!;
             this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
           }
         } catch (err) {
-          this.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', this.dir, err));
+          this.rollbackTo(mark!, err instanceof SeglogError ? err : ioError('append', this.dir, err));
           throw err;
         }
       }
@@ -127,7 +137,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     }
     if (this.ctx.options.durability === 'none') return Promise.resolve(first);
     return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1 });
+      this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1, mark });
     });
   }
 
@@ -187,6 +197,10 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.stopping = true;
+    await this.maintenanceChain.catch(() => undefined);
+    await this.background;
+    if (this.closed) return;
     // Subscriptions end first (pending next() calls settle with done); the positions their groups
     // reached go to the metadata store, which the log flushes and closes after its topics.
     this.tail.endAll();
@@ -195,6 +209,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     if (!this.ctx.options.readOnly) {
       try {
         await this.flush();
+        this.keyIndex?.persist(this._endOffset);
         if (this.dirtyMarked) {
           const end: RecoveryPoint = { base: this.active.baseOffset, position: this.active.logBytes, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
           this.ctx.meta.putStateSync(this.name, this.stateFor(true, end));
@@ -217,6 +232,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.tickWaiters = [];
     this.syncWaiters = [];
     for (const seg of this.segments) seg.release();
+    for (const seg of this.retiredSegments) seg.release();
+    this.retiredSegments.clear();
     this.ctx.readCache.forgetTopic(this);
   }
 
@@ -232,13 +249,113 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.tickWaiters = [];
     const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
     if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
+    inFlight.push(this.maintenanceChain, this.background); // a compaction stops at its next slice once closed is set
     await Promise.allSettled(inFlight);
     this.release(err);
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  /** Set by close(): maintenance stops at its next step. */
+  stopping = false;
+  /** File removals still running after their operation resolved (awaited by close). */
+  private background: Promise<void> = Promise.resolve();
+
+  trackBackground(work: Promise<void>): void {
+    const run = work.catch((err: unknown) => {
+      if (err instanceof SeglogError) this.ctx.emitError(err); // leftovers are removed at the next open
+    });
+    this.background = Promise.all([this.background, run]).then(() => undefined);
+  }
+
+  /** Runs `fn` after the maintenance already queued for this topic (one at a time). */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.maintenanceChain.catch(() => undefined).then(() => {
+      if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed`);
+      return fn();
+    });
+    this.maintenanceChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A segment rolled: retention (and compaction) may have work now. */
+  protected override roll(): void {
+    super.roll();
+    this.scheduleMaintenance();
+  }
+
+  scheduleMaintenance(): void {
+    if (this.maintenanceScheduled || this.readOnly) return;
+    this.maintenanceScheduled = true;
+    setImmediate(() => {
+      this.maintenanceScheduled = false;
+      this.autoMaintain(Date.now(), false);
+    });
+  }
+
+  /**
+   * Automatic maintenance: retention on roll and on the log's timer; compaction (past the dirty
+   * ratio) on the timer only, like Kafka's cleaner that checks every few seconds rather than at
+   * every roll. Does nothing when nothing is due.
+   */
+  autoMaintain(now: number, fromTimer = true): void {
+    if (this.closed || this.stopping || this.readOnly || this.ctx.failure !== undefined) return;
+    const report = (err: unknown): void => {
+      if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') this.ctx.emitError(err);
+    };
+    if (this.rollSyncs.length > 0) {
+      // Just-rolled segments are off limits until their fsync is done: look again then.
+      void Promise.allSettled(this.rollSyncs).then(() => this.scheduleMaintenance());
+    }
+    try {
+      // (reading a segment's timestamps may meet damage: reported, never thrown from a timer)
+      if (segmentsToExpire(this, now) > 0) {
+        this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
+      }
+      if (fromTimer && this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
+        this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
+      }
+    } catch (err) {
+      report(err);
+    }
+  }
+
+  /** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
+  raiseStartOffset(offset: number): void {
+    if (offset <= this._startOffset) return;
+    const previous = this._startOffset;
+    this._startOffset = offset;
+    try {
+      this.ctx.meta.putStateSync(this.name, this.stateFor(false, this.checkpointed));
+      this.dirtyMarked = true;
+    } catch (err) {
+      this._startOffset = previous;
+      throw ioError('write metadata', this.name, err);
+    }
+  }
+
+  /**
+   * Replaces `count` segments from index `from` of the list by `replacement` (retention: none;
+   * compaction: the cleaned ones). The old segments are detached (Segment.detach): iterators in
+   * them finish reading them through their open descriptor.
+   */
+  spliceSegments(from: number, count: number, replacement: Segment[]): Segment[] {
+    const old = this.segments.splice(from, count, ...replacement);
+    for (const s of replacement) s.pool = this.ctx.fdPool;
+    for (const s of old) {
+      this.ctx.readCache.forgetSegment(s);
+      this.dirtySegments.delete(s);
+      s.detach();
+      if (s.readers > 0) this.retiredSegments.add(s);
+    }
+    for (const s of this.retiredSegments) if (s.readers <= 0) this.retiredSegments.delete(s);
+    return old;
   }
 
   /** Applies options given to a later log.topic(name, options) call. */
   reconfigure(options: ResolvedTopicOptions<V>): void {
     this.options = options;
+    this.setupKeyIndex();
   }
 
   /** Loads (or rebuilds) the indexes of a closed segment on first use. */
@@ -294,10 +411,40 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   latest(key: string | Uint8Array): LogRecord<V> | undefined {
     this.checkOpen();
     if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
-    if (this.options.cleanup === 'delete') {
+    if (this.options.cleanup === 'delete' || this.keyIndex === undefined) {
       throw new SeglogError('ERR_INVALID_ARGUMENT', `latest() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
     }
-    throw notYet('latest() (the key index of compacted topics)');
+    const k = keyString(key);
+    const offset = this.keyIndex.lookup(k);
+    if (offset === undefined || offset < this._startOffset) return undefined;
+    let rec = offset < this._endOffset ? this.reader.get(offset) : undefined;
+    // The index and the log agree unless something went wrong underneath (a failed fsync cut the
+    // log back): then the log is the truth, found by a scan.
+    if (rec === undefined || rec.key === undefined || rec.key.length !== k.length || rec.key.toString('latin1') !== k) rec = this.scanLatest(k);
+    return rec === undefined || rec.valueBytes === null ? undefined : rec;
+  }
+
+  /** The newest record with key `k`, by a full scan (the rare path of latest()). */
+  private scanLatest(k: string): LogRecord<V> | undefined {
+    let found: LogRecord<V> | undefined;
+    for (const r of this.reader.read({ from: this._startOffset })) {
+      if (r.key !== undefined && r.key.length === k.length && r.key.toString('latin1') === k) found = r;
+    }
+    return found;
+  }
+
+  /** Creates (and catches up) the key index when the topic is compacted; drops it otherwise. */
+  setupKeyIndex(): void {
+    if (this.options.cleanup === 'delete') {
+      this.keyIndex = undefined;
+      return;
+    }
+    if (this.keyIndex !== undefined) return;
+    const ki = new KeyIndex(this.ctx.meta, this.name, this.readOnly, (err) => {
+      this.ctx.emitError(err instanceof SeglogError ? err : ioError('write the key index', this.name, err));
+    });
+    ki.catchUp(this);
+    this.keyIndex = ki;
   }
 
   subscribe(options?: SubscribeOptions): Subscription<V> {
@@ -305,19 +452,60 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return new SubscriptionImpl<V>(this, options, this.groupsBound);
   }
 
-  async truncateBefore(_offset: number): Promise<void> {
-    this.checkOpen();
-    throw notYet('truncateBefore()');
+  async truncateBefore(offsetIn: number): Promise<void> {
+    this.checkWritable();
+    const offset = checkTruncateOffset(this, offsetIn);
+    // Reads below the new start offset fail from here on, before any file is touched.
+    this.raiseStartOffset(offset);
+    await this.exclusive(() => removeFrontSegments(this, segmentsBelow(this, offset), `truncateBefore(${offset})`));
   }
 
-  async enforceRetention(_now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }> {
-    this.checkOpen();
-    throw notYet('enforceRetention()');
+  async enforceRetention(nowIn?: number): Promise<RetentionResult> {
+    this.checkWritable();
+    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    return this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention'));
   }
 
-  async compact(): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }> {
-    this.checkOpen();
-    throw notYet('compact()');
+  /**
+   * Compacts everything appended before the call: the active segment is rolled (when it holds
+   * records) and made durable, then every closed segment is compacted. `now` (ms since the epoch)
+   * decides which tombstones have expired; default Date.now().
+   */
+  async compact(nowIn?: number): Promise<CompactionResult> {
+    this.checkWritable();
+    if (this.options.cleanup === 'delete') {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `compact() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
+    }
+    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    return this.exclusive(async () => {
+      if (this.active.endPosition() > 0) {
+        this.checkWritable();
+        this.roll();
+      }
+      await this.flush();
+      return compactTopic(this, now);
+    });
+  }
+
+  get meta(): MetaStore {
+    return this.ctx.meta;
+  }
+
+  /** Between compaction slices: stop when the topic is closing or its segments changed under the pass. */
+  checkStillCompacting(group: Segment[]): void {
+    if (this.closed || this.stopping) throw new SeglogError('ERR_CLOSED', `topic ${this.name} was closed during compaction`);
+    for (let i = 0; i < group.length; i++) {
+      if (this.segments[i] !== group[i]) throw new SeglogError('ERR_IO', `the segments of topic ${this.name} changed during compaction`);
+    }
+  }
+
+  reportError(err: SeglogError): void {
+    this.ctx.emitError(err);
+  }
+
+  /** After a swap that could not finish: the log refuses writes until it is reopened (open finishes the swap). */
+  failLog(err: SeglogError): void {
+    this.ctx.fail(err);
   }
 }
 

@@ -15,6 +15,7 @@ import { SeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import {
+  ATTR_COMPACTED, H_ATTRIBUTES,
   BATCH_HEADER_BYTES, DELETED_SUFFIX, FORMAT_VERSION, H_BASE_OFFSET, H_BATCH_BYTES, H_LAST_OFFSET_DELTA,
   H_MAX_TIMESTAMP, H_RECORD_COUNT, H_VERSION, INDEX_ENTRY_BYTES, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_ENTRY_BYTES,
   TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName,
@@ -200,6 +201,7 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
   let lastWithData = -1;
   for (let i = 0; i < plan.sizes.length; i++) if (plan.sizes[i]! > 0) lastWithData = i;
   let expected = -1; // offset the next batch must start at (-1: anything, after damage)
+  let prevCompacted = false; // the last batch was written by compaction
   let runningMaxTs = -1;
   // The running maximum timestamp is known exactly only while nothing before is missing: not when
   // retention removed the first segments (the topic does not start at 0), nor after damage or a gap.
@@ -216,7 +218,7 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
       }
       continue;
     }
-    if (expected >= 0 && base !== expected) {
+    if (expected >= 0 && base !== expected && !(base > expected && prevCompacted)) {
       tsExact = false;
       add({
         file: logPath, position: 0, kind: 'offsets', severity: 'error',
@@ -227,9 +229,10 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
     }
     expected = base;
     const walk = await walkSegment(io, logPath, base, size, si === lastWithData, {
-      expected, runningMaxTs, report, add, progress, topic: plan.topic,
+      expected, prevCompacted, runningMaxTs, report, add, progress, topic: plan.topic,
     });
     expected = walk.expected;
+    prevCompacted = walk.prevCompacted;
     runningMaxTs = walk.runningMaxTs;
     let nextBase: number | undefined;
     for (let k = si + 1; k < plan.bases.length && nextBase === undefined; k++) if (plan.sizes[k]! > 0) nextBase = plan.bases[k];
@@ -242,6 +245,8 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
 
 interface WalkState {
   expected: number;
+  /** The batch before was written by compaction: offsets may be missing after it (compacted away). */
+  prevCompacted: boolean;
   runningMaxTs: number;
   report: VerifyTopicReport;
   add: (p: VerifyProblem) => void;
@@ -254,7 +259,7 @@ interface WalkState {
  * maximum timestamp, and the batch starts (position → base offset) for the index checks.
  */
 async function walkSegment(io: FileIO, logPath: string, segBase: number, size: number, isLastWithData: boolean, s: WalkState):
-  Promise<{ expected: number; runningMaxTs: number; segment: SegmentWalk; batchStarts: Map<number, number> }> {
+  Promise<{ expected: number; runningMaxTs: number; prevCompacted: boolean; segment: SegmentWalk; batchStarts: Map<number, number> }> {
   const segment: SegmentWalk = { validEnd: 0, damaged: false, maxBefore: new Map() };
   const batchStarts = new Map<number, number>(); // position → base offset
   let fd: number;
@@ -263,9 +268,10 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
   } catch (err) {
     s.add({ file: logPath, position: 0, kind: 'io', severity: 'error', message: `cannot open ${logPath}: ${(err as Error).message}` });
     s.progress.bytesDone += size;
-    return { expected: -1, runningMaxTs: s.runningMaxTs, segment, batchStarts };
+    return { expected: -1, runningMaxTs: s.runningMaxTs, prevCompacted: false, segment, batchStarts };
   }
   let expected = s.expected;
+  let prevCompacted = s.prevCompacted;
   let runningMaxTs = s.runningMaxTs;
   let progressAt = s.progress.bytesDone;
   try {
@@ -313,7 +319,12 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
       }
       const baseOffset = readU64(buf, p + H_BASE_OFFSET);
       const lastOffset = baseOffset + readU32(buf, p + H_LAST_OFFSET_DELTA);
-      if (expected >= 0 && baseOffset !== expected) {
+      const compacted = (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) !== 0;
+      // Compaction removes records but keeps offsets: a batch it wrote, or the one after it, may
+      // start past the offset expected.
+      const gapAllowed = baseOffset > expected && (compacted || prevCompacted);
+      prevCompacted = compacted;
+      if (expected >= 0 && baseOffset !== expected && !gapAllowed) {
         s.add({
           file: logPath, position: pos, kind: 'offsets', severity: 'error',
           message: baseOffset > expected
@@ -342,7 +353,7 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
     try { io.close(fd); } catch { /* nothing to do */ }
     s.progress.bytesDone = progressAt + size;
   }
-  return { expected, runningMaxTs, segment, batchStarts };
+  return { expected, runningMaxTs, prevCompacted, segment, batchStarts };
 }
 
 function readAt(io: FileIO, fd: number, position: number, length: number): Buffer {
@@ -428,7 +439,8 @@ function checkIndexes(io: FileIO, dir: string, base: number, tsExact: boolean,
     const rel = readU32(timeIndex, at + 8);
     const bad = (what: string): void => problem(timeIndexPath, 'timeindex', at, `entry ${k} (timestamp ${ts}, relative offset ${rel}) ${what}`);
     if (ts < 0) return bad('has a timestamp out of range');
-    if (k === 0 && rel !== 0) return bad('is the first entry but not at relative offset 0');
+    const firstRel = (batchStarts.get(0) ?? base) - base; // not 0 when compaction removed the first records
+    if (k === 0 && rel !== firstRel) return bad(`is the first entry but not at relative offset ${firstRel}`);
     if (k > 0 && (ts <= prevTs || rel <= prevRel)) return bad('does not increase on the one before it');
     if (rel >= relLimit) return bad(`lies in the next segment (${nextBase})`);
     const expectedTs = walk.maxBefore.get(rel);
@@ -465,7 +477,9 @@ function checkOffsetIndex(index: Buffer, base: number, walk: SegmentWalk, batchS
     const pos = readU32(index, i * INDEX_ENTRY_BYTES + 4);
     const at = i * INDEX_ENTRY_BYTES;
     const what = `entry ${i} (relative offset ${rel}, position ${pos})`;
-    if (i === 0 && (rel !== 0 || pos !== 0)) { bad(at, `${what} is the first entry but not (0, 0)`); return false; }
+    // The first entry is the first batch (at relative offset 0, unless compaction removed its first records).
+    const firstRel = (batchStarts.get(0) ?? base) - base;
+    if (i === 0 && (rel !== firstRel || pos !== 0)) { bad(at, `${what} is the first entry but not (${firstRel}, 0)`); return false; }
     if (i > 0 && (rel <= prevRel || pos <= prevPos)) { bad(at, `${what} does not increase on the one before it`); return false; }
     if (pos >= walk.validEnd) {
       if (walk.damaged) return true; // entries past the damage already reported

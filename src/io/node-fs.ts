@@ -20,6 +20,9 @@ export const nodeFileIO: FileIO = {
   fsync(fd) {
     return new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   },
+  unlinkAsync(path) {
+    return fs.promises.unlink(path);
+  },
   fsyncSync(fd) {
     fs.fsyncSync(fd);
   },

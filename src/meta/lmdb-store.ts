@@ -6,12 +6,20 @@
 // transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
 // one transaction at the end of the tick; a later sync put of the same key supersedes a pending
 // one (lmdb-js's own async puts would land after it and undo a clean-shutdown marker).
-// Crash: LMDB is crash-safe by itself; a lost checkpoint put only means an older recovery point.
-import { open, type RootDatabase } from 'lmdb';
+//
+// Key index (compacted topics): a named database `keys` with binary keys `<topic> 0x00 <key bytes>`
+// and 8-byte values (the offset as a little-endian float64), plus `keyend/<topic>` (every record
+// below it is indexed) and `cleaner/<topic>` (CleanerState) in the root database. Key index puts
+// are lmdb-js asynchronous puts: those of a tick commit together in one transaction, off the main
+// thread; until they commit they are served from `pendingKeys`.
+//
+// Crash: LMDB is crash-safe by itself; a lost checkpoint put only means an older recovery point,
+// and lost key index puts only a longer catch-up scan at open.
+import { open, type Database, type RootDatabase } from 'lmdb';
 import path from 'node:path';
 import { SeglogError } from '../errors.js';
 import { LMDB_META_FILE as META_FILE } from '../format.js';
-import type { MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
+import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
 import fs from 'node:fs';
 
 
@@ -24,13 +32,105 @@ class LmdbMetaStore implements MetaStore {
   private pendingGroups = new Map<string, number>();
   private groupsScheduled = false;
   private groupWriteError: unknown = undefined;
+  private keysDb: Database<Buffer, Buffer> | undefined;
+  /** Key index puts not committed yet: `<topic>\0<key>` -> offset (-1: removed). */
+  private pendingKeys = new Map<string, number>();
+  private pendingKeyEnds = new Map<string, number>();
+  private keyScratch = Buffer.allocUnsafe(1024);
 
-  constructor(dir: string, readOnly: boolean) {
+  constructor(dir: string, private readonly readOnly: boolean) {
     try {
       this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
     } catch (err) {
       throw new SeglogError('ERR_IO', `cannot open the metadata store ${path.join(dir, META_FILE)}: ${(err as Error).message}`, { file: path.join(dir, META_FILE), cause: err });
     }
+    try {
+      this.keysDb = this.db.openDB<Buffer, Buffer>({ name: 'keys', keyEncoding: 'binary', encoding: 'binary', create: !readOnly } as never);
+    } catch {
+      this.keysDb = undefined; // read-only, and no key index was ever written
+    }
+  }
+
+  /** `<topic> 0x00 <key bytes>` in a scratch buffer (lmdb-js copies keys when it uses them). */
+  private keyBytes(topic: string, key: string): Buffer {
+    const need = topic.length + 1 + key.length;
+    if (need > this.keyScratch.length) this.keyScratch = Buffer.allocUnsafe(need * 2);
+    let n = this.keyScratch.write(topic, 0, 'latin1');
+    this.keyScratch[n++] = 0;
+    n += this.keyScratch.write(key, n, 'latin1');
+    return this.keyScratch.subarray(0, n);
+  }
+
+  getKeyOffset(topic: string, key: string): number | undefined {
+    if (this.pendingKeys.size > 0) {
+      const p = this.pendingKeys.get(topic + '\0' + key);
+      if (p !== undefined) return p < 0 ? undefined : p;
+    }
+    const v = this.keysDb?.getBinaryFast(this.keyBytes(topic, key));
+    return v === undefined || v.length < 8 ? undefined : v.readDoubleLE(0);
+  }
+
+  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
+    if (this.readOnly || this.keysDb === undefined) throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only');
+    let last: Promise<boolean> | undefined;
+    const names: string[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const name = topic + '\0' + keys[i]!;
+      names[i] = name;
+      this.pendingKeys.set(name, offsets[i]!);
+      const k = Buffer.from(this.keyBytes(topic, keys[i]!));
+      if (offsets[i]! < 0) {
+        last = this.keysDb.remove(k);
+      } else {
+        const v = Buffer.allocUnsafe(8);
+        v.writeDoubleLE(offsets[i]!, 0);
+        last = this.keysDb.put(k, v);
+      }
+    }
+    if (indexedUpTo >= 0) {
+      this.pendingKeyEnds.set(topic, indexedUpTo);
+      last = this.db.put('keyend/' + topic, indexedUpTo);
+    }
+    if (last === undefined) return;
+    const done = (): void => {
+      for (let i = 0; i < names.length; i++) if (this.pendingKeys.get(names[i]!) === offsets[i]) this.pendingKeys.delete(names[i]!);
+      if (indexedUpTo >= 0 && this.pendingKeyEnds.get(topic) === indexedUpTo) this.pendingKeyEnds.delete(topic);
+    };
+    last.then(done, () => { /* a failing store: the entries stay pending in memory; the next open catches up */ });
+  }
+
+  getKeyIndexEnd(topic: string): number {
+    const p = this.pendingKeyEnds.get(topic);
+    if (p !== undefined) return p;
+    const v = this.db.get('keyend/' + topic) as number | undefined;
+    return typeof v === 'number' ? v : -1;
+  }
+
+  clearKeyIndex(topic: string): void {
+    this.dropKeys(topic);
+  }
+
+  private dropKeys(topic: string): void {
+    const prefix = topic + '\0';
+    for (const k of [...this.pendingKeys.keys()]) if (k.startsWith(prefix)) this.pendingKeys.delete(k);
+    this.pendingKeyEnds.delete(topic);
+    const keysDb = this.keysDb;
+    this.db.transactionSync(() => {
+      if (keysDb !== undefined) {
+        const start = Buffer.from(prefix, 'latin1');
+        const end = Buffer.from(topic + '\x01', 'latin1');
+        for (const k of keysDb.getKeys({ start, end })) keysDb.removeSync(k as Buffer);
+      }
+      this.db.removeSync('keyend/' + topic);
+    });
+  }
+
+  getCleanerState(topic: string): CleanerState | undefined {
+    return this.db.get('cleaner/' + topic) as CleanerState | undefined;
+  }
+
+  putCleanerState(topic: string, state: CleanerState): void {
+    this.db.putSync('cleaner/' + topic, state);
   }
 
   listTopics(): string[] {
@@ -111,10 +211,12 @@ class LmdbMetaStore implements MetaStore {
       this.db.removeSync('topic/' + topic);
       this.db.removeSync('state/' + topic);
       for (const key of groupKeys) this.db.removeSync(key);
+      this.db.removeSync('cleaner/' + topic);
     });
     // An async put of this topic's groups handed to lmdb-js earlier may still be in flight and
     // would land after the removal above: async removes are ordered after it.
     for (const key of groupKeys) this.db.remove(key).catch(() => undefined);
+    this.dropKeys(topic);
   }
 
   async flush(): Promise<void> {
@@ -152,6 +254,12 @@ class EmptyMetaStore implements MetaStore {
   getGroups(): Map<string, number> { return new Map(); }
   putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getKeyOffset(): undefined { return undefined; }
+  putKeyOffsets(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getKeyIndexEnd(): number { return -1; }
+  clearKeyIndex(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getCleanerState(): undefined { return undefined; }
+  putCleanerState(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   async flush(): Promise<void> { /* nothing to flush */ }
   async close(): Promise<void> { /* nothing to close */ }
 }

@@ -31,6 +31,18 @@ export interface StoredTopicOptions {
   cleanup?: string;
   tombstoneRetentionMs?: number;
   maxRecordBytes?: number;
+  minCleanableDirtyRatio?: number;
+}
+
+/** Compaction's bookkeeping for one topic (docs/format.md, "Cleaner state"). */
+export interface CleanerState {
+  /** Offsets below this were covered by a compaction pass (the dirty part starts here). */
+  cleanedUpTo: number;
+  /**
+   * [end offset, time in ms] of each compaction pass, oldest first: a tombstone at offset o was
+   * first seen by the first pass whose end is above o (expired passes are merged into one).
+   */
+  passes: Array<[number, number]>;
 }
 
 export interface MetaStore {
@@ -53,7 +65,24 @@ export interface MetaStore {
   putGroup(topic: string, group: string, offset: number): void;
   /** Removes the topic's options, state and group positions (durable when it returns). */
   deleteTopic(topic: string): void;
-  /** Resolves when everything put so far (states, group positions) is durable. */
+
+  // The key index of compacted topics: key (its bytes as a latin1 string) -> newest offset.
+  getKeyOffset(topic: string, key: string): number | undefined;
+  /**
+   * Sets key -> offset for each pair (offset -1 removes the key) and, when indexedUpTo >= 0,
+   * records that every record below indexedUpTo is indexed. Not durable by itself: the puts of a
+   * tick go to the store in one write (a key index behind the log is caught up at open).
+   */
+  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void;
+  /** Offset below which every record is in the key index; -1 when the topic has none. */
+  getKeyIndexEnd(topic: string): number;
+  /** Drops the topic's key index (before a rebuild). Durable when it returns. */
+  clearKeyIndex(topic: string): void;
+  getCleanerState(topic: string): CleanerState | undefined;
+  /** Durable when it returns. */
+  putCleanerState(topic: string, state: CleanerState): void;
+
+  /** Resolves when everything put so far (states, group positions, key index) is durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
