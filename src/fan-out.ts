@@ -80,6 +80,7 @@ export class FanOut<V> {
     const written = topic.writtenEnd;
     if (this.codec !== topic.codec) this.reset(position);
     if (this.end > written) this.cutTo(written); // the written end moved back (a failed write)
+    else if (this.cursor !== undefined && this.cursorEnd > written) this.dropCursor(); // (so did the cursor's end)
     if (position < this.base) return -1;
     if (position > this.end) this.reset(position);
     if (want > written) want = written;
@@ -130,6 +131,9 @@ export class FanOut<V> {
       bytes += record.sizeBytes;
       end++;
     }
+    // At the cursor's end (the written end when it last read on): it pauses now, holding nothing
+    // until the next write, or goes if it cannot read on from there.
+    if (end >= this.cursorEnd && this.cursor === cursor && !cursor.park()) this.dropCursor();
     this.bytes = bytes;
     if (records.length > WINDOW_RECORDS_MAX || bytes > WINDOW_BYTES_MAX) this.trim(keepFrom);
   }

@@ -356,16 +356,24 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   }
 
   /**
+   * A follower that has handed out everything up to its end pauses now, instead of at its next
+   * call (its owner is about to wait: nothing is held meanwhile). True when it is paused; false
+   * when it cannot be (it finished, is not a follower, or has records left past its end).
+   */
+  park(): boolean {
+    if (this.pausedSeg !== undefined) return true;
+    if (!this.follow || this.seg === undefined || this.recLeft > 0 || this.expected < this.end) return false;
+    this.pause();
+    return true;
+  }
+
+  /**
    * A follower that has handed out everything up to its end (paused, or about to pause) reads on
-   * to `end` (a batch boundary: the topic's written end). False when it cannot (it finished, or is
-   * not a follower): the caller makes a new cursor.
+   * to `end` (a batch boundary: the topic's written end). False when it cannot (see park()): the
+   * caller makes a new cursor.
    */
   extendTo(end: number): boolean {
-    if (this.pausedSeg === undefined) {
-      // (it would pause at its next call)
-      if (!this.follow || this.seg === undefined || this.recLeft > 0 || this.expected < this.end) return false;
-      this.pause();
-    }
+    if (!this.park()) return false;
     const paused = this.pausedSeg!;
     this.pausedSeg = undefined;
     if (end > this.end) this.end = end;

@@ -158,10 +158,16 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     try {
       if (batch) {
         const records = this.pullBatch();
-        if (records.length > 0) return Promise.resolve({ done: false, value: records });
+        if (records.length > 0) {
+          this.idle();
+          return Promise.resolve({ done: false, value: records });
+        }
       } else {
         const record = this.pull();
-        if (record !== undefined) return Promise.resolve({ done: false, value: record });
+        if (record !== undefined) {
+          this.idle();
+          return Promise.resolve({ done: false, value: record });
+        }
       }
     } catch (err) {
       return Promise.reject(err);
@@ -170,6 +176,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       this.pending = { resolve, reject, batch };
     });
     this.pendingPromise = promise;
+    this.idle();
     this.topic.tail.wait(this);
     this.topic.writeSoon();
     return promise;
@@ -209,6 +216,12 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     for (;;) {
       if (this._position < topic.startOffset) this.gap();
       let cursor = this.cursor;
+      if (cursor !== undefined && topic.writtenEnd < this.cursorEnd) {
+        // The written end moved back (a failed write was rolled back): what the cursor would read
+        // past it may be replaced.
+        this.dropCursor();
+        cursor = undefined;
+      }
       if (cursor !== undefined && this._position >= this.cursorEnd) {
         const end = topic.writtenEnd;
         if (this._position >= end) return undefined;
@@ -315,11 +328,23 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       return;
     }
     if (value === undefined) {
+      this.idle();
       this.topic.tail.wait(this); // nothing new for this one (still at the written end)
       return;
     }
+    this.idle();
     this.settle();
     p.resolve({ done: false, value });
+  }
+
+  /**
+   * At the written end (about to wait, or handing out the last records written): the cursor
+   * pauses (it holds no buffer and no segment until the subscription reads on, however long that
+   * takes), or goes if it cannot read on from where it is.
+   */
+  private idle(): void {
+    const cursor = this.cursor;
+    if (cursor !== undefined && this._position >= this.topic.writtenEnd && !cursor.park()) this.dropCursor();
   }
 
   /** Lets go of the cursor before its end (it releases the segment it holds). */
