@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { entries } from './entry.js';
-import { harness, Rng, type LogRecord, type Topic } from './helpers.js';
+import { collect, harness, Rng, type LogRecord, type Topic } from './helpers.js';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
 import { fileMetaStore } from '../native-free/file-meta-store.js';
@@ -305,5 +305,152 @@ describe.each(wirings)('%s: fan-out and failed writes', (_name, meta) => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Descriptors of this process that still point at files unlinked from `dir` (Linux; [] elsewhere). */
+function deletedFilesHeld(dir: string): string[] {
+  if (process.platform !== 'linux') return [];
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try { target = fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    if (target.startsWith(dir) && target.endsWith(' (deleted)')) out.push(target);
+  }
+  return out;
+}
+
+describe.each(entries)('$name: fan-out under compaction and retention', (entry) => {
+  const h = harness(entry);
+
+  test('subscriptions sharing the window follow a compacted topic while compact() runs: offsets only go up, each value is the record at its offset, every survivor reaches each one', async () => {
+    const log = await h.open(h.tmp());
+    const t = log.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 4096 });
+    // a third of the keys are unique (always kept), the rest are superseded again and again
+    const keyOf = (o: number): string => (o % 3 === 0 ? `u${o}` : `k${o % 11}`);
+    const total = 30_000;
+    const last = total - 1; // (the newest record of its key: never compacted away)
+    const paces: Array<[number, number]> = [[4096, 0], [4096, 0], [37, 0], [500, 0.3], [7, 0.6], [1, 0.9]];
+    const consumers = paces.map(([maxBuffered, slow], k) => {
+      const rng = new Rng(k + 1);
+      const got: Array<LogRecord<string>> = [];
+      const sub = t.subscribe({ maxBuffered });
+      const done = (async () => {
+        for await (const b of sub.batches()) {
+          for (const r of b) got.push(r);
+          if (got[got.length - 1]!.offset === last) break;
+          if (rng.bool(slow)) await turn(); // the slow ones fall behind, into the segments being compacted
+        }
+      })();
+      return { got, done };
+    });
+    let removed = 0;
+    let compactions = 0;
+    let running: Promise<unknown> | undefined;
+    const compact = (): Promise<unknown> => t.compact().then((r) => {
+      compactions++;
+      removed += r.recordsBefore - r.recordsAfter;
+      running = undefined;
+    });
+    for (let o = 0; o < total;) {
+      for (const end = Math.min(total, o + 300); o < end; o++) t.appendSync(`${keyOf(o)}@${o}`, { key: keyOf(o) });
+      running ??= compact();
+      await turn();
+    }
+    await running;
+    await compact(); // (while the slow ones are still behind)
+    await Promise.all(consumers.map((c) => c.done));
+    expect(compactions).toBeGreaterThanOrEqual(3);
+    expect(removed).toBeGreaterThan(total / 3);
+    const survivors = collect(t.read()).map((r) => r.offset);
+    for (const { got } of consumers) {
+      for (let i = 1; i < got.length; i++) expect(got[i]!.offset).toBeGreaterThan(got[i - 1]!.offset);
+      for (const r of got) expect(r.value).toBe(`${keyOf(r.offset)}@${r.offset}`);
+      const offsets = new Set(got.map((r) => r.offset));
+      expect(survivors.filter((o) => !offsets.has(o))).toEqual([]);
+    }
+    // the two that kept up shared what they read
+    const other = new Set(consumers[1]!.got);
+    expect(consumers[0]!.got.filter((r) => other.has(r)).length).toBeGreaterThan(0);
+    await log.close();
+  });
+
+  test.each(['truncateBefore', 'retention'] as const)('%s removes the segments under paused followers: they hold no descriptor of a removed file, continue at startOffset and call onGap; one closed in a removed segment lets go of it', async (how) => {
+    // (an hour ahead: the automatic retention pass at each roll, by the clock, removes nothing)
+    const T0 = Date.now() + 3_600_000;
+    const dir = h.tmp();
+    const log = await h.open(dir, { durability: 'os' });
+    // ~10 records per segment; record o has timestamp T0 + o * 1000
+    const t = log.topic('t', { segmentBytes: 1400, ...(how === 'retention' ? { retention: { maxAgeMs: 30_000 } } : {}) });
+    const value = (o: number): Buffer => Buffer.from(`value-${o}-`.padEnd(100, 'x'));
+    const append = (from: number, to: number): void => {
+      for (let o = from; o < to; o++) t.appendSync(value(o), { timestamp: T0 + o * 1000 });
+    };
+    append(0, 25);
+    await turn();
+    // alone, it reads with its own cursor: 3 records, then it stops mid-segment (holding segment 0)
+    const midGaps: Array<{ from: number; to: number }> = [];
+    const mid = t.subscribe({ maxBuffered: 3, onGap: (g) => midGaps.push(g) });
+    const midBatches = mid.batches();
+    expect((await midBatches.next()).value!.map((r: LogRecord<Buffer>) => r.offset)).toEqual([0, 1, 2]);
+    // three followers (sharing the window) read to the written end and stay there
+    const gaps: Array<Array<{ from: number; to: number }>> = [[], [], []];
+    const subs = [1000, 3, 1].map((maxBuffered, k) => t.subscribe({ maxBuffered, onGap: (g) => gaps[k]!.push(g) }));
+    const iterators = subs.map((s) => s.batches());
+    const got: number[][] = [[], [], []];
+    for (let k = 0; k < 3; k++) {
+      while (got[k]!.length < 25) for (const r of (await iterators[k]!.next()).value!) got[k]!.push(r.offset);
+    }
+    for (const g of got) expect(g).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    // more is written (rolling several segments) while nobody asks for it, then segments go
+    append(25, 100);
+    await log.flush();
+    if (how === 'truncateBefore') await t.truncateBefore(63);
+    else expect((await t.enforceRetention(T0 + 90_000)).segmentsDeleted).toBeGreaterThan(2);
+    const start = t.startOffset;
+    expect(start).toBeGreaterThan(25);
+    // only `mid`, stopped in the middle of a removed segment, keeps its descriptor
+    expect(deletedFilesHeld(dir).length).toBeLessThanOrEqual(1);
+    await mid.close();
+    expect(deletedFilesHeld(dir)).toEqual([]);
+    // the followers go on at startOffset, say so, and share what they read again
+    const after: Array<Array<LogRecord<Buffer>>> = [[], [], []];
+    for (let k = 0; k < 3; k++) {
+      while (after[k]!.length < 100 - start) for (const r of (await iterators[k]!.next()).value!) after[k]!.push(r);
+    }
+    for (let k = 0; k < 3; k++) {
+      expect(gaps[k]).toEqual([{ from: 25, to: start }]);
+      expect(after[k]!.map((r) => r.offset)).toEqual(Array.from({ length: 100 - start }, (_, i) => start + i));
+      for (const r of after[k]!) expect(r.valueBytes!.equals(value(r.offset))).toBe(true);
+    }
+    expect(after[1]!.filter((r) => after[0]!.includes(r)).length).toBeGreaterThan(0);
+    expect(midGaps).toEqual([]); // (closed before it read on)
+    // waiting at the end again; the first takes all that comes, the others a little of it
+    const waiting = iterators.map((it) => it.next());
+    append(100, 160);
+    const next = await Promise.all(waiting);
+    for (const n of next) expect(n.value![0]!.offset).toBe(100);
+    const positions = subs.map((s) => s.position);
+    expect(positions).toEqual([160, 103, 101]);
+    // then the segments under the two behind go
+    await log.flush();
+    if (how === 'truncateBefore') await t.truncateBefore(150);
+    else await t.enforceRetention(T0 + 185_000);
+    const start2 = t.startOffset;
+    expect(start2).toBeGreaterThan(103);
+    expect(start2).toBeLessThan(160);
+    expect(deletedFilesHeld(dir)).toEqual([]);
+    for (const k of [1, 2]) {
+      const b = (await iterators[k]!.next()).value!;
+      expect(b[0]!.offset).toBe(start2);
+      for (const r of b) expect(r.valueBytes!.equals(value(r.offset))).toBe(true);
+      expect(gaps[k]).toEqual([{ from: 25, to: start }, { from: positions[k], to: start2 }]);
+    }
+    expect(gaps[0]).toEqual([{ from: 25, to: start }]); // (it was past them)
+    append(160, 161);
+    expect((await iterators[0]!.next()).value!.map((r: LogRecord<Buffer>) => r.offset)).toEqual([160]);
+    for (const s of subs) await s.close();
+    expect(deletedFilesHeld(dir)).toEqual([]);
+    await log.close();
   });
 });
