@@ -107,18 +107,18 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   if (options === undefined) options = {};
   if (!isPlainObject(options)) throw invalidArgument('options', options, 'an object');
   for (const k of Object.keys(options)) if (!KNOWN_LOG_OPTIONS.has(k)) throw invalidArgument('option', k, `one of ${[...KNOWN_LOG_OPTIONS].join(', ')}`);
-  const durability = options.durability ?? 'fsync';
+  const durability = options.durability === undefined ? 'fsync' : options.durability; // null is refused, not a default
   if (durability !== 'fsync' && durability !== 'os' && durability !== 'none') {
     throw invalidArgument('option durability', durability, "'fsync', 'os' or 'none'");
   }
   const fsyncIntervalMs = options.fsyncIntervalMs === undefined ? FSYNC_INTERVAL_MS_DEFAULT : intOption('fsyncIntervalMs', options.fsyncIntervalMs, 1, 2 ** 31 - 1);
-  const readOnly = options.readOnly ?? false;
+  const readOnly = options.readOnly === undefined ? false : options.readOnly;
   if (typeof readOnly !== 'boolean') throw invalidArgument('option readOnly', readOnly, 'a boolean');
-  const defaults = options.defaults ?? {};
+  const defaults = options.defaults === undefined ? {} : options.defaults;
   if (!isPlainObject(defaults)) throw invalidArgument('option defaults', defaults, 'an object of topic options');
   validateTopicOptions(defaults, 'defaults.');
   const readCacheBytes = options.readCacheBytes === undefined ? READ_CACHE_BYTES_DEFAULT : intOption('readCacheBytes', options.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
-  const repair = options.repair ?? false;
+  const repair = options.repair === undefined ? false : options.repair;
   if (typeof repair !== 'boolean') throw invalidArgument('option repair', repair, 'a boolean');
   if (repair && readOnly) throw invalidArgument('option repair', repair, 'false with readOnly (a repair writes)');
   return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair };

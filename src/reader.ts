@@ -273,6 +273,8 @@ function checkFraming(buf: Buffer, filePos: number): void {
   }
 }
 
+const PAUSED: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
+
 /**
  * A forward walk over the records of a topic in [from, end): the iterator behind read().
  *
@@ -280,9 +282,18 @@ function checkFraming(buf: Buffer, filePos: number): void {
  * retention and compaction may remove or replace segments meanwhile. A removed segment keeps its
  * descriptor while the cursor is in it; the cursor then moves on by offset (the segment that now
  * holds the next offset), skipping what it has already passed.
+ *
+ * A cursor made with `follow` (subscriptions) pauses at `end` instead of finishing, and extendTo()
+ * moves its end on when more is written, so a tail reader keeps one cursor instead of making one
+ * per wake. A paused cursor holds no buffer and no segment (it may wait for as long as its
+ * consumer likes, and must not keep a segment that retention removed open): it remembers the
+ * segment and the position, and on resume reads on there if the segment is still the topic's,
+ * else enters the segment that now holds the next offset.
  */
 export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private seg: Segment | undefined = undefined;
+  /** While paused: the segment it paused in (not counted in its readers) and `pos` in it. */
+  private pausedSeg: Segment | undefined = undefined;
   private pos = 0;
   private buf: Buffer | undefined = undefined;
   private bufFilePos = 0;
@@ -303,8 +314,8 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private prevEnd = -1;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
-  constructor(private readonly topic: TopicImpl<V>, from: number, private readonly end: number,
-    private readonly maxRecords: number, private readonly maxBytes: number) {
+  constructor(private readonly topic: TopicImpl<V>, from: number, private end: number,
+    private readonly maxRecords: number, private readonly maxBytes: number, private readonly follow = false) {
     this.expected = from;
     this.minOffset = from;
     topic.publishOpenBatch();
@@ -334,7 +345,10 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         this.result.value = rec;
         return this.result;
       }
-      if (!this.nextBatch()) return this.finish();
+      if (!this.nextBatch()) {
+        if (this.follow && this.expected >= this.end && this.seg !== undefined) return this.pause();
+        return this.finish();
+      }
     }
   }
 
@@ -342,9 +356,61 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
     return this.finish();
   }
 
+  /**
+   * A follower that has handed out everything up to its end pauses now, instead of at its next
+   * call (its owner is about to wait: nothing is held meanwhile). True when it is paused; false
+   * when it cannot be (it finished, is not a follower, or has records left past its end).
+   */
+  park(): boolean {
+    if (this.pausedSeg !== undefined) return true;
+    if (!this.follow || this.seg === undefined || this.recLeft > 0 || this.expected < this.end) return false;
+    this.pause();
+    return true;
+  }
+
+  /**
+   * A follower that has handed out everything up to its end (paused, or about to pause) reads on
+   * to `end` (a batch boundary: the topic's written end). False when it cannot (see park()): the
+   * caller makes a new cursor.
+   */
+  extendTo(end: number): boolean {
+    if (!this.park()) return false;
+    const paused = this.pausedSeg!;
+    this.pausedSeg = undefined;
+    if (end > this.end) this.end = end;
+    this.topic.checkOpen();
+    // By offset, as when it moves on from a segment: the one that holds the next offset now.
+    // Still the one it paused in (and not cut back below the position by a failed write): on at
+    // the same position, a batch boundary. Else (it rolled, retention or compaction removed it):
+    // into that segment at the index point before the offset (nextBatch() says whether the
+    // offsets skipped on the way may be missing).
+    const seg = this.topic.segments[this.topic.segmentIndexFor(this.expected)]!;
+    if (seg === paused && !seg.removed && this.pos <= seg.endPosition()) {
+      seg.enter();
+      this.seg = seg;
+    } else {
+      this.enter(seg, this.expected);
+    }
+    return true;
+  }
+
+  /**
+   * Stops at `end` between two batches, keeping the position. The buffer and the segment are let
+   * go: the bytes past the end are read afresh on resume (a write that failed meanwhile may have
+   * replaced them).
+   */
+  private pause(): IteratorResult<LogRecord<V>> {
+    this.pausedSeg = this.seg;
+    this.leave();
+    this.buf = undefined;
+    this.bufEnd = 0;
+    return PAUSED;
+  }
+
   private finish(): IteratorResult<LogRecord<V>> {
     this.recLeft = 0;
     this.leave();
+    this.pausedSeg = undefined;
     this.buf = undefined;
     return { done: true, value: undefined };
   }
@@ -358,6 +424,11 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
     const entry = index.floor(offset - seg.baseOffset);
     this.pos = entry >= 0 ? index.positionAt(entry) : 0;
     this.buf = undefined;
+    // The walk restarts at an index point: in a segment that begins below where the cursor is (a
+    // compaction output that replaced the one it read, re-batched), the first batches may start
+    // below the previous batch's end; they are passed over, never handed out again. Below the
+    // segment's base is still damage.
+    if (this.prevEnd > seg.baseOffset) this.prevEnd = seg.baseOffset;
   }
 
   private leave(): void {
@@ -417,11 +488,11 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
       // batch to the next: that is damage (e.g. a segment file copied over another), never records
       // to hand out.
       if (base < this.prevEnd) throw seg.corrupt(this.pos, `batch starts at offset ${base}, below the expected ${this.prevEnd}`);
+      if (base >= this.end) return false; // (before moving on: a follower resumes at this batch)
       this.prevEnd = last + 1;
       this.pos += batchBytes;
       if (last + 1 > this.expected) this.expected = last + 1;
       if (last < this.minOffset) continue;
-      if (base >= this.end) return false;
       this.recLeft = readU32(buf, p + H_RECORD_COUNT);
       this.recPos = p + BATCH_HEADER_BYTES;
       this.batchEnd = p + batchBytes;

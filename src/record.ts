@@ -1,7 +1,9 @@
 // LogRecord: a zero-copy view of one record inside a batch buffer. The buffer is never reused or
 // overwritten by the library, so a record (and every view taken from it) stays valid for as long
 // as the caller holds it. Only offset and timestamp are decoded eagerly; key, headers, valueBytes
-// and value are built on first access and then kept.
+// and value are built on first access and then kept, so a record read by several consumers (the
+// subscriptions that share it, fan-out.ts) builds each once. A record is read-only: its headers
+// object is frozen (one shared frozen {} when there are none).
 import { inspect } from 'node:util';
 import type { Codec } from './codecs.js';
 import { readVarint, unzigzag, varintEnd } from './format.js';
@@ -37,14 +39,15 @@ export class RecordView<V> implements LogRecord<V> {
   private readonly _keyLen: number; // -1: no key
   private readonly _valuePos: number;
   private readonly _valueLen: number; // -1: tombstone
-  private readonly _headersPos: number;
   private readonly _codec: Codec<V>;
+  private _key: Buffer | undefined = undefined;
+  private _valueBytes: Buffer | null | undefined = undefined;
   private _value: V | null | typeof NOT_DECODED = NOT_DECODED;
   private _headers: Record<string, Buffer> | undefined = undefined;
 
   constructor(
     buf: Buffer, offset: number, timestamp: number, sizeBytes: number,
-    keyPos: number, keyLen: number, valuePos: number, valueLen: number, headersPos: number, codec: Codec<V>,
+    keyPos: number, keyLen: number, valuePos: number, valueLen: number, codec: Codec<V>,
   ) {
     this.offset = offset;
     this.timestamp = timestamp;
@@ -54,27 +57,27 @@ export class RecordView<V> implements LogRecord<V> {
     this._keyLen = keyLen;
     this._valuePos = valuePos;
     this._valueLen = valueLen;
-    this._headersPos = headersPos;
     this._codec = codec;
   }
 
   get key(): Buffer | undefined {
-    return this._keyLen < 0 ? undefined : this._buf.subarray(this._keyPos, this._keyPos + this._keyLen);
+    if (this._keyLen < 0) return undefined;
+    return this._key ??= this._buf.subarray(this._keyPos, this._keyPos + this._keyLen);
   }
 
   get valueBytes(): Buffer | null {
-    return this._valueLen < 0 ? null : this._buf.subarray(this._valuePos, this._valuePos + this._valueLen);
+    if (this._valueLen < 0) return null;
+    return this._valueBytes ??= this._buf.subarray(this._valuePos, this._valuePos + this._valueLen);
   }
 
   get value(): V | null {
-    if (this._value === NOT_DECODED) {
-      this._value = this._valueLen < 0 ? null : this._codec.decode(this._buf.subarray(this._valuePos, this._valuePos + this._valueLen));
-    }
+    if (this._value === NOT_DECODED) this._value = this._valueLen < 0 ? null : this._codec.decode(this.valueBytes!);
     return this._value;
   }
 
   get headers(): Record<string, Buffer> {
-    if (this._headers === undefined) this._headers = decodeHeaders(this._buf, this._headersPos);
+    // The headers follow the value (docs/format.md).
+    if (this._headers === undefined) this._headers = decodeHeaders(this._buf, this._valuePos + Math.max(0, this._valueLen));
     return this._headers;
   }
 
@@ -87,9 +90,13 @@ export class RecordView<V> implements LogRecord<V> {
   }
 }
 
+/** The headers of every record that has none: frozen, so one object serves them all. */
+const NO_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string, Buffer>;
+
 function decodeHeaders(buf: Buffer, pos: number): Record<string, Buffer> {
   const end = buf.length;
   const count = readVarint(buf, pos, end);
+  if (count === 0) return NO_HEADERS;
   const headers: Record<string, Buffer> = {};
   let p = varintEnd;
   for (let i = 0; i < count; i++) {
@@ -105,7 +112,7 @@ function decodeHeaders(buf: Buffer, pos: number): Record<string, Buffer> {
     else headers[name] = value;
     p += valueLen;
   }
-  return headers;
+  return Object.freeze(headers);
 }
 
 /** Position just after the record read by the last decodeRecord call. */
@@ -138,10 +145,9 @@ export function decodeRecord<V>(buf: Buffer, pos: number, end: number, baseOffse
   if (b < 0x80) { valueLen = b; pos++; } else { valueLen = readVarint(buf, pos, end); pos = varintEnd; }
   const valuePos = pos;
   valueLen -= 1;
-  if (valueLen > 0) pos += valueLen;
   recordEnd = stop;
   return new RecordView<V>(buf, baseOffset + offsetDelta, baseTimestampMs + unzigzag(tsZig), stop - start,
-    keyPos, keyLen, valuePos, valueLen, pos, codec);
+    keyPos, keyLen, valuePos, valueLen, codec);
 }
 
 /** Skips the record at `pos` and returns its offset delta; recordEnd is set to the next record. */

@@ -5,9 +5,16 @@
 //
 // Records are read through the topic's Reader (a tail Cursor): the same zero-copy LogRecord views
 // as read(), taken from the active segment's memory at the tail or from large reads of the
-// segment files behind it. Nothing is queued: a subscription holds its cursor (at most one read
-// buffer) and hands out at most `maxBuffered` records per batches() step, so memory stays bounded
-// however far behind a consumer is, and slow subscriptions never hold up appends or other ones.
+// segment files behind it. The cursor follows the written end (it pauses there and reads on after
+// the next write) instead of being made again at every wake. Nothing is queued: a subscription
+// holds its cursor (at most one read buffer) and hands out at most `maxBuffered` records per
+// batches() step, so memory stays bounded however far behind a consumer is, and slow
+// subscriptions never hold up appends or other ones.
+//
+// While two or more subscriptions are open, those positioned together share the records the
+// first of them read (the topic's FanOut window, fan-out.ts): one decode per record, not one per
+// subscription, and a batch is a slice of the window. A subscription behind the window reads with
+// its own cursor until it gets there.
 //
 // With a group, the start position is the group's committed position; autoCommit moves it once
 // the consumer asks for the next record (at-least-once: a crash re-delivers at most the record
@@ -17,6 +24,7 @@
 // Crash: nothing here is on disk; committed positions are ConsumerGroups' (consumer-groups.ts).
 import { SeglogError, invalidArgument } from './errors.js';
 import type { ConsumerGroups, GroupState } from './consumer-groups.js';
+import { FanOut, shareableCodec } from './fan-out.js';
 import { Cursor, checkOffset } from './reader.js';
 import type { LogRecord } from './record.js';
 import type { TailMember } from './tail.js';
@@ -32,6 +40,8 @@ export const GROUP_NAME_LENGTH_MAX = 200;
 
 const KNOWN_OPTIONS = new Set(['from', 'group', 'autoCommit', 'signal', 'maxBuffered', 'onGap']);
 const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
+/** pullBatch() found nothing (never handed out). */
+const NOTHING: never[] = [];
 
 interface Pending<T> {
   resolve: (r: IteratorResult<T>) => void;
@@ -148,10 +158,16 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     try {
       if (batch) {
         const records = this.pullBatch();
-        if (records.length > 0) return Promise.resolve({ done: false, value: records });
+        if (records.length > 0) {
+          this.idle();
+          return Promise.resolve({ done: false, value: records });
+        }
       } else {
         const record = this.pull();
-        if (record !== undefined) return Promise.resolve({ done: false, value: record });
+        if (record !== undefined) {
+          this.idle();
+          return Promise.resolve({ done: false, value: record });
+        }
       }
     } catch (err) {
       return Promise.reject(err);
@@ -160,25 +176,66 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       this.pending = { resolve, reject, batch };
     });
     this.pendingPromise = promise;
+    this.idle();
     this.topic.tail.wait(this);
     this.topic.writeSoon();
     return promise;
   }
 
-  /**
-   * The next readable record, or undefined at the written end. A cursor reads [position, written
-   * end at its creation); at its end the next one starts where it stopped (a Cursor holds its
-   * segment and finds its way when retention or compaction change the segment list).
-   */
+  /** The topic's shared window, when this subscription reads through it (fan-out.ts). */
+  private window(): FanOut<V> | undefined {
+    const tail = this.topic.tail;
+    if (tail.members.size < 2 || !shareableCodec(this.topic.codec)) return undefined;
+    return (tail.window ??= new FanOut<V>(this.topic, tail.members)) as FanOut<V>;
+  }
+
+  /** The next readable record, or undefined at the written end. */
   private pull(): LogRecord<V> | undefined {
+    const fan = this.window();
+    if (fan !== undefined) {
+      const topic = this.topic;
+      if (this._position < topic.startOffset) this.gap();
+      const position = this._position;
+      if (position >= topic.writtenEnd) return undefined;
+      const i = fan.reach(position, position + 1);
+      if (i >= 0 && i < fan.records.length) {
+        this.dropCursor();
+        this._position = position + 1;
+        return fan.records[i];
+      }
+    }
+    return this.pullOwn();
+  }
+
+  /**
+   * The next readable record through this subscription's own cursor. The cursor reads
+   * [position, cursorEnd); at cursorEnd it pauses, and reads on once the written end has moved.
+   */
+  private pullOwn(): LogRecord<V> | undefined {
     const topic = this.topic;
     for (;;) {
       if (this._position < topic.startOffset) this.gap();
       let cursor = this.cursor;
+      if (cursor !== undefined && topic.writtenEnd < this.cursorEnd) {
+        // The written end moved back (a failed write was rolled back): what the cursor would read
+        // past it may be replaced.
+        this.dropCursor();
+        cursor = undefined;
+      }
+      if (cursor !== undefined && this._position >= this.cursorEnd) {
+        const end = topic.writtenEnd;
+        if (this._position >= end) return undefined;
+        if (cursor.extendTo(end)) {
+          this.cursorEnd = end;
+        } else {
+          this.dropCursor();
+          cursor = undefined;
+        }
+      }
       if (cursor === undefined) {
         const end = topic.writtenEnd;
         if (this._position >= end) return undefined;
-        cursor = this.cursor = new Cursor<V>(topic, this._position, end, Infinity, Infinity);
+        cursor = this.cursor = new Cursor<V>(topic, this._position, end, Infinity, Infinity, true);
         this.cursorEnd = end;
       }
       const r = cursor.next();
@@ -189,19 +246,59 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       }
       // The cursor covered [position, cursorEnd): offsets in it that it did not yield were
       // compacted away.
-      this.cursor = undefined;
       if (this.cursorEnd > this._position) this._position = this.cursorEnd;
     }
   }
 
+  /** At least one and at most maxBuffered readable records, or none at the written end. */
   private pullBatch(): Array<LogRecord<V>> {
-    const out: Array<LogRecord<V>> = [];
-    while (out.length < this.maxBuffered) {
-      const record = this.pull();
-      if (record === undefined) break;
-      out.push(record);
+    const max = this.maxBuffered;
+    const fan = this.window();
+    if (fan === undefined) {
+      const record = this.pullOwn();
+      if (record === undefined) return NOTHING;
+      const out = [record];
+      while (out.length < max) {
+        const next = this.pullOwn();
+        if (next === undefined) break;
+        out.push(next);
+      }
+      return out;
     }
-    return out;
+    const topic = this.topic;
+    let out: Array<LogRecord<V>> | undefined;
+    let count = 0;
+    while (count < max) {
+      if (this._position < topic.startOffset) this.gap();
+      const position = this._position;
+      if (position >= topic.writtenEnd) break;
+      const i = fan.reach(position, position + (max - count));
+      const records = fan.records;
+      const n = i < 0 ? 0 : Math.min(max - count, records.length - i);
+      if (n > 0) {
+        this.dropCursor();
+        if (out === undefined) {
+          out = records.slice(i, i + n);
+        } else {
+          for (let k = i; k < i + n; k++) out.push(records[k]!);
+        }
+        count += n;
+        this._position = position + n;
+        continue;
+      }
+      // Behind the window (or at a compacted gap it skipped): read up to it with our own cursor.
+      const record = this.pullOwn();
+      if (record === undefined) break;
+      (out ??= []).push(record);
+      count++;
+      while (count < max && this._position < fan.base) {
+        const next = this.pullOwn();
+        if (next === undefined) break;
+        out.push(next);
+        count++;
+      }
+    }
+    return out ?? NOTHING;
   }
 
   /** The position was removed by retention: continue at startOffset and say so. */
@@ -231,11 +328,23 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       return;
     }
     if (value === undefined) {
+      this.idle();
       this.topic.tail.wait(this); // nothing new for this one (still at the written end)
       return;
     }
+    this.idle();
     this.settle();
     p.resolve({ done: false, value });
+  }
+
+  /**
+   * At the written end (about to wait, or handing out the last records written): the cursor
+   * pauses (it holds no buffer and no segment until the subscription reads on, however long that
+   * takes), or goes if it cannot read on from where it is.
+   */
+  private idle(): void {
+    const cursor = this.cursor;
+    if (cursor !== undefined && this._position >= this.topic.writtenEnd && !cursor.park()) this.dropCursor();
   }
 
   /** Lets go of the cursor before its end (it releases the segment it holds). */

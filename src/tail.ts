@@ -5,14 +5,24 @@
 // ("a subscription waiting at the tail keeps the process alive until it is closed"); it is
 // unreferenced as soon as none waits, and cleared when the topic is closed.
 //
+// The tail also holds the topic's FanOut window (fan-out.ts), made by the first subscription that
+// finds another one open, and let go as soon as fewer than two remain.
+//
 // Crash: nothing here is on disk.
 
 /** What the tail needs from a subscription. */
 export interface TailMember {
+  /** The next offset the member reads. */
+  readonly position: number;
   /** New records may be readable: deliver to a pending next(), or wait again. */
   wake(): void;
   /** The topic is going away (log.close(), deleteTopic()): settle everything, keep nothing. */
   end(): void;
+}
+
+/** What the tail needs from the shared window of its subscriptions. */
+export interface TailWindow {
+  clear(): void;
 }
 
 /** setInterval's maximum delay: the keep-alive timer never fires in practice. */
@@ -25,6 +35,8 @@ export class Tail {
   private spare: TailMember[] = [];
   private keepAlive: NodeJS.Timeout | undefined = undefined;
   private referenced = false;
+  /** The records the subscriptions share (fan-out.ts); only while two or more are open. */
+  window: TailWindow | undefined = undefined;
 
   get waitingCount(): number {
     return this.waiting.length;
@@ -58,6 +70,7 @@ export class Tail {
     if (i >= 0) this.waiting.splice(i, 1);
     this.members.delete(member);
     if (this.waiting.length === 0) this.unref();
+    if (this.members.size < 2) this.dropWindow();
   }
 
   /** The topic is closed or deleted: every subscription ends, the timer goes. */
@@ -69,6 +82,13 @@ export class Tail {
     if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
     this.keepAlive = undefined;
     this.referenced = false;
+    this.dropWindow();
+  }
+
+  private dropWindow(): void {
+    const w = this.window;
+    this.window = undefined;
+    w?.clear();
   }
 
   private unref(): void {
