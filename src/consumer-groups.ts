@@ -71,12 +71,14 @@ export class ConsumerGroups {
     this.closed = true;
   }
 
-  stats(endOffset: number): Record<string, { position: number; lag: number }> {
+  /** Each group's position (where it resumes: its committed position, or startOffset if retention removed that) and lag. */
+  stats(startOffset: number, endOffset: number): Record<string, { position: number; lag: number }> {
     const out: Record<string, { position: number; lag: number }> = {};
     for (const name of [...this.states.keys()].sort()) {
       const state = this.states.get(name)!;
       if (state.committed < 0) continue;
-      out[name] = { position: state.committed, lag: Math.max(0, endOffset - state.committed) };
+      const position = Math.max(state.committed, startOffset);
+      out[name] = { position, lag: Math.max(0, endOffset - position) };
     }
     return out;
   }

@@ -8,8 +8,11 @@ export const GiB = 1024 * MiB;
 export const SEGMENT_BYTES_DEFAULT = 64 * MiB;
 /** Index positions are u32, so a segment must stay below 4 GiB; 2 GiB leaves room for the last batch. */
 export const SEGMENT_BYTES_MAX = 2 * GiB;
-/** A segment smaller than this would roll on nearly every batch. */
-export const SEGMENT_BYTES_MIN = 1 * KiB;
+/**
+ * Any size is allowed: a segment always takes at least one batch, however large (tiny segments are
+ * what tests use to force rolls, as Kafka's tiny segment.bytes are).
+ */
+export const SEGMENT_BYTES_MIN = 1;
 export const INDEX_INTERVAL_BYTES_DEFAULT = 4 * KiB;
 export const RECORD_BYTES_MAX_DEFAULT = 8 * MiB;
 /** Records are framed with u32 lengths; 1 GiB is far beyond anything sensible in one record. */

@@ -13,7 +13,7 @@ import { DirectoryLock } from './lock.js';
 import { DELETED_SUFFIX } from './format.js';
 import type { MetaStore, MetaStoreFactory } from './meta/meta-store.js';
 import {
-  checkTopicName, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
+  checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
 } from './options.js';
 import { ReadCache } from './read-cache.js';
@@ -172,7 +172,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       // reaches it), except the codec a new topic is created with: it says how its data is encoded.
       const created = stored === undefined && given.codec === undefined && typeof this.options.defaults.codec === 'string'
         ? { codec: this.options.defaults.codec } : {};
-      this.storeOptions(name, { ...created, ...(stored ?? {}), ...toStored(given) });
+      this.storeOptions(name, { ...created, ...mergeStored(stored, given) });
     }
     this.open.set(name, topic);
     return topic;
@@ -196,7 +196,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       if (options !== undefined && Object.keys(options).length > 0) {
         const stored = this.meta.getTopicOptions(name);
         existing.reconfigure(resolveTopicOptions<V>(given, stored, this.options.defaults));
-        if (!this.options.readOnly && Object.keys(toStored(given)).length > 0) this.storeOptions(name, { ...(stored ?? {}), ...toStored(given) });
+        if (!this.options.readOnly && Object.keys(toStored(given)).length > 0) this.storeOptions(name, mergeStored(stored, given));
       }
       return existing;
     }

@@ -166,13 +166,25 @@ export function toStored(options: TopicOptions): StoredTopicOptions {
   return out;
 }
 
+/**
+ * The options to store when a topic is opened with `given` over `stored`: given ones win, left-out
+ * ones keep their stored values — also inside `retention` (its two limits are separate settings).
+ */
+export function mergeStored(stored: StoredTopicOptions | undefined, given: TopicOptions): StoredTopicOptions {
+  const g = toStored(given);
+  const out: StoredTopicOptions = { ...(stored ?? {}), ...g };
+  if (g.retention !== undefined && stored?.retention !== undefined) out.retention = { ...stored.retention, ...g.retention };
+  return out;
+}
+
 /** given options over stored ones over the log's defaults over the built-in defaults. */
 export function resolveTopicOptions<V>(given: TopicOptions<V>, stored: StoredTopicOptions | undefined, defaults: TopicOptions): ResolvedTopicOptions<V> {
   const s = (stored ?? {}) as TopicOptions;
   const pick = <K extends keyof TopicOptions>(k: K): TopicOptions[K] => (given[k] !== undefined ? given[k] : s[k] !== undefined ? s[k] : defaults[k]);
   let codecOption = pick('codec') ?? 'binary';
   if (typeof codecOption === 'string' && !isCodecName(codecOption)) codecOption = 'binary';
-  const retention = pick('retention') ?? {};
+  // each retention limit on its own: a given one over the stored one over the default one
+  const retention = { ...(defaults.retention ?? {}), ...(s.retention ?? {}), ...(given.retention ?? {}) };
   return {
     codecName: typeof codecOption === 'string' ? codecOption : undefined,
     codec: resolveCodec(codecOption as CodecOption<V>),

@@ -107,13 +107,13 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     if (this.autoCommit && this.group!.committed < 0) this.groups!.advance(this.group!, Math.max(start, topic.startOffset));
   }
 
-  /** The next offset this subscription will yield. */
+  /** The next offset this subscription will yield (startOffset when retention removed its position). */
   get position(): number {
-    return this._position;
+    return Math.max(this._position, this.topic.startOffset);
   }
 
   get lag(): number {
-    return Math.max(0, this.topic.endOffset - this._position);
+    return Math.max(0, this.topic.endOffset - this.position);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<LogRecord<V>> {
@@ -147,7 +147,12 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   private step(batch: boolean): Promise<IteratorResult<LogRecord<V> | LogRecord<V>[]>> {
-    if (this.closed) return Promise.resolve(DONE);
+    if (this.closed) {
+      // Ended by the signal while the consumer held a record: asking for the next one still
+      // counts it as processed (a close() or break has committed already; a closed topic cannot).
+      if (this.autoCommit && !this.topic.closed && this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
+      return Promise.resolve(DONE);
+    }
     if (this.pendingPromise !== undefined) {
       // next() called again before the last one settled: in turn
       const after = this.pendingPromise.then(() => this.step(batch), () => this.step(batch));

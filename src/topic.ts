@@ -426,7 +426,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       startOffset: this._startOffset,
       endOffset: this._endOffset,
       records: this._endOffset - this._startOffset,
-      groups: this.groups.stats(this._endOffset),
+      groups: this.groups.stats(this._startOffset, this._endOffset),
       activeSegmentBase: this.active.baseOffset,
       maxTimestampMs: this.maxTimestampMs,
       codec: this.options.codecName ?? 'custom',
@@ -485,13 +485,30 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     const offset = checkTruncateOffset(this, offsetIn);
     // Reads below the new start offset fail from here on, before any file is touched.
     this.raiseStartOffset(offset);
-    await this.exclusive(() => removeFrontSegments(this, segmentsBelow(this, offset), `truncateBefore(${offset})`));
+    await this.exclusive(async () => {
+      await this.rolledFsyncsSettled();
+      return removeFrontSegments(this, segmentsBelow(this, offset), `truncateBefore(${offset})`);
+    });
+  }
+
+  /**
+   * Waits for the fsyncs still running on segments rolled just before (they pin those segments, and
+   * retention stops at a pinned one): an explicit truncateBefore/enforceRetention then removes every
+   * segment it should, not only those whose fsync happened to be over.
+   */
+  private async rolledFsyncsSettled(): Promise<void> {
+    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
+    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
+    await Promise.all(inFlight.map((p) => p.catch(() => undefined)));
   }
 
   async enforceRetention(nowIn?: number): Promise<RetentionResult> {
     this.checkWritable();
     const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
-    return this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention'));
+    return this.exclusive(async () => {
+      await this.rolledFsyncsSettled();
+      return removeFrontSegments(this, segmentsToExpire(this, now), 'retention');
+    });
   }
 
   /**
