@@ -33,7 +33,9 @@ async function importAllDist() {
   const walk = (dir) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
+      if (e.isDirectory()) {
+        if (e.name !== 'cli') walk(p); // the CLI's main module runs the command line when imported
+      }
       else if (e.name.endsWith('.js')) out[path.relative(DIST_SRC, p)] = null;
     }
   };
