@@ -419,14 +419,8 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 }
 
-interface CheckedOptions {
-  from?: number | Date | 'earliest' | 'latest';
-  group?: string;
-  autoCommit?: boolean;
-  signal?: AbortSignal;
-  maxBuffered?: number;
-  onGap?: (gap: { from: number; to: number }) => void;
-}
+/** The options of SPEC's SubscribeOptions, once checked. */
+type CheckedOptions = SubscribeOptions;
 
 function checkOptions(options: unknown): CheckedOptions {
   if (options === undefined) return {};
