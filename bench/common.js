@@ -318,3 +318,24 @@ export function machineInfo() {
     date: new Date().toISOString(),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Running one workload file on its own
+
+/**
+ * `node bench/<workload>.js [options]`: when the module at `metaUrl` is the script node was started
+ * with, runs `workload` alone (after `npm run build`) and prints its rows and details.
+ */
+export async function runAlone(metaUrl, workload) {
+  if (process.argv[1] !== fileURLToPath(metaUrl)) return;
+  const cfg = parseArgs();
+  const seglog = await loadSeglog();
+  if (!seglog) process.exit(2);
+  console.log(`## ${workload.title(cfg)}`);
+  const res = await workload.run({ cfg, seglog, values: makeValues(cfg.valueBytes) });
+  for (const row of res.rows) {
+    const targets = (row.targets ?? []).map((t) => `${t.text} ${t.pass ? 'met' : 'NOT met'}`).join(', ');
+    console.log(`  ${row.name}: ${row.cells.seglog ?? Object.values(row.cells)[0]}${targets ? ` (${targets})` : ''}`);
+  }
+  if (res.details) console.log(`  details: ${JSON.stringify(res.details)}`);
+}

@@ -6,8 +6,7 @@
 // 300 ms of each round are a warm-up and not counted: the first append of a log records its
 // dirty marker with a synchronous metadata write (an fsync), and the JIT is still compiling.
 //   node bench/w5-tail.js [--rounds N] [--duration MS]      (after npm run build)
-import { loadSeglog, makeValues, median, now, percentile, rmrf, tmpDir, fmtNum, parseArgs, TOPIC } from './common.js';
-import { fileURLToPath } from 'node:url';
+import { median, now, percentile, rmrf, tmpDir, fmtNum, TOPIC, runAlone } from './common.js';
 
 const RATE_PER_S = 100_000;
 const WARMUP_MS = 300;
@@ -89,10 +88,4 @@ const workload = {
 };
 export default workload;
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const cfg = parseArgs();
-  const mod = await loadSeglog();
-  if (!mod) process.exit(2);
-  const out = await workload.run({ cfg, seglog: mod, values: makeValues(cfg.valueBytes) });
-  console.log(out.rows[0]);
-}
+await runAlone(import.meta.url, workload);

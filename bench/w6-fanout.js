@@ -13,8 +13,7 @@
 //     producer), each one's rate = records / the time it took (median of the 8)
 //   - 1 catching up: one subscriber alone taking the 1M records from the log
 //   node bench/w6-fanout.js [--rounds N] [--records N]      (after npm run build)
-import { fileURLToPath } from 'node:url';
-import { fmtNum, fmtRate, loadSeglog, makeValues, median, now, parseArgs, rmrf, tmpDir, TOPIC } from './common.js';
+import { fmtNum, fmtRate, median, now, rmrf, tmpDir, TOPIC, runAlone } from './common.js';
 
 const SUBSCRIBERS = 8;
 const PER_TURN = 1000;
@@ -146,10 +145,4 @@ const workload = {
 };
 export default workload;
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const cfg = parseArgs();
-  const mod = await loadSeglog();
-  if (!mod) process.exit(2);
-  const out = await workload.run({ cfg, seglog: mod, values: makeValues(cfg.valueBytes) });
-  for (const row of out.rows) console.log(row.name, row.cells.seglog);
-}
+await runAlone(import.meta.url, workload);

@@ -3,8 +3,7 @@
 // tick go to the metadata store in one write. Compared in the same run with a subscription
 // without a group (the cost of reading alone), and with batches() under autoCommit.
 //   node bench/w7-commit.js [--rounds N] [--records N]      (after npm run build)
-import { fileURLToPath } from 'node:url';
-import { fmtNum, fmtRate, loadSeglog, makeValues, median, now, parseArgs, rmrf, tmpDir, TOPIC } from './common.js';
+import { fmtRate, median, now, rmrf, tmpDir, TOPIC, runAlone } from './common.js';
 
 async function consume(topic, options, n, batches) {
   const sub = topic.subscribe(options);
@@ -70,10 +69,4 @@ const workload = {
 };
 export default workload;
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const cfg = parseArgs();
-  const mod = await loadSeglog();
-  if (!mod) process.exit(2);
-  const out = await workload.run({ cfg, seglog: mod, values: makeValues(cfg.valueBytes) });
-  console.log(out.rows[0].name, out.rows[0].cells.seglog, `(commit cost ${fmtNum(out.details.commitCostNsPerRecord, 0)} ns/record)`);
-}
+await runAlone(import.meta.url, workload);

@@ -10,8 +10,8 @@
 // Targets (issue 4): >= 1M records/s scanned, 10,000 live, >= 500k lookups/s, p99 stall <= 10 ms.
 // Run alone: npm run build && node bench/w8-compact.js [--quick]
 import path from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
-import { ROOT_DIR, fmtNum, fmtRate, loadSeglog, makeValues, now, parseArgs, percentile, rmrf, rng, tmpDir } from './common.js';
+import { pathToFileURL } from 'node:url';
+import { ROOT_DIR, fmtNum, fmtRate, makeValues, now, percentile, rmrf, rng, tmpDir, runAlone } from './common.js';
 
 const KEYS = 10_000;
 
@@ -121,11 +121,4 @@ const workload = {
 };
 export default workload;
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const cfg = parseArgs();
-  const seglog = await loadSeglog();
-  const wl = workload;
-  console.log(`## ${wl.title(cfg)}`);
-  const res = await wl.run({ cfg, seglog });
-  for (const row of res.rows) console.log(`  ${row.name}: ${Object.values(row.cells)[0]} (${row.targets.map((t) => `${t.text} ${t.pass ? 'met' : 'NOT met'}`).join(', ')})`);
-}
+await runAlone(import.meta.url, workload);

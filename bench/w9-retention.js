@@ -4,8 +4,7 @@
 // segment is read from its time index) and, on a second copy, by size. Target (issue 4): <= 100 ms.
 // Run alone: npm run build && node bench/w9-retention.js
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { fmtNum, loadSeglog, makeValues, median, now, parseArgs, rmrf, tmpDir } from './common.js';
+import { fmtNum, makeValues, median, now, rmrf, tmpDir, runAlone } from './common.js';
 
 const SEGMENTS = 1000;
 const SEGMENT_BYTES = 16 * 1024;
@@ -70,10 +69,4 @@ const workload = {
 };
 export default workload;
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const cfg = parseArgs();
-  const seglog = await loadSeglog();
-  console.log(`## ${workload.title(cfg)}`);
-  const res = await workload.run({ cfg, seglog });
-  for (const row of res.rows) console.log(`  ${row.name}: ${Object.values(row.cells)[0]} (${row.targets.map((t) => `${t.text} ${t.pass ? 'met' : 'NOT met'}`).join(', ')})`);
-}
+await runAlone(import.meta.url, workload);
