@@ -25,15 +25,28 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Start time of a process (Linux: field 22 of /proc/<pid>/stat), or '' when unknown. */
-function processStartTime(pid: number): string {
+/** Fields of /proc/<pid>/stat after the command name (Linux), or undefined when unknown. */
+function procStat(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? '';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return '';
+    return undefined;
   }
+}
+
+/** Start time of a process (Linux: field 22 of /proc/<pid>/stat), or '' when unknown. */
+function processStartTime(pid: number): string {
+  return procStat(pid)?.[19] ?? '';
+}
+
+/**
+ * A killed process whose parent has not reaped it yet is a zombie (state Z, or X while it goes):
+ * it answers kill(pid, 0) but holds nothing any more.
+ */
+function isZombie(pid: number): boolean {
+  const state = procStat(pid)?.[0];
+  return state === 'Z' || state === 'X';
 }
 
 function isAlive(pid: number): boolean {
@@ -133,7 +146,7 @@ export class DirectoryLock {
     if (owner.pid === 0) return false;
     if (owner.host !== os.hostname()) return false; // cannot tell for another host: be safe
     if (owner.pid === process.pid) return true; // our own pid but not in `held`: a previous process with the same pid
-    if (!isAlive(owner.pid)) return true;
+    if (!isAlive(owner.pid) || isZombie(owner.pid)) return true;
     const start = processStartTime(owner.pid);
     return start !== '' && owner.start !== '' && start !== owner.start;
   }

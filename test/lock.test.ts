@@ -77,6 +77,23 @@ describe.each(entries)('$name: directory lock', (entry) => {
     await expectSeglogError(h.mod, () => h.mod.openLog(dir), 'ERR_LOCKED');
   });
 
+  test.runIf(process.platform === 'linux')('a lock of a killed process that its parent has not reaped yet (a zombie) is taken over', async () => {
+    const dir = h.tmp();
+    // sh starts the holder in the background and becomes `sleep`, which never reaps it: once killed,
+    // the holder stays a zombie (it still answers kill(pid, 0)) until sleep ends.
+    const parent = spawn('sh', ['-c', `"${process.execPath}" "${path.join(FIXTURES, 'hold-lock.mjs')}" "${entry.dist}" "${dir}" & exec sleep 30`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    h.track(parent);
+    const lines = new ChildLines(parent);
+    await lines.waitFor((l) => l === 'open');
+    const holder = Number(fs.readFileSync(path.join(dir, '~seglog.lock'), 'utf8').split(' ')[0]);
+    process.kill(holder, 'SIGKILL');
+    for (let i = 0; i < 100 && !/^\S+ \([^)]*\) Z/.test(fs.readFileSync(`/proc/${holder}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fs.readFileSync(`/proc/${holder}/stat`, 'utf8'), 'the holder is a zombie').toMatch(/^\S+ \([^)]*\) Z/);
+    const log = await h.open(dir);
+    expect(log.topic('held').get(0)!.valueBytes!.toString()).toBe(`pid ${holder}`);
+    parent.kill('SIGKILL');
+  });
+
   test('a lock whose pid now belongs to another, later-started process (pid reuse) is taken over', async () => {
     const dir = h.tmp();
     // first create the log, so the lock is the only thing in the way
