@@ -75,6 +75,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
     }
     if (readOnly) {
       const seg = new Segment(io, dir, state?.endOffset ?? 0, 0);
+      seg.readOnly = true;
       seg.setIndexes(new OffsetIndex(), new TimeIndex(), false);
       return new TopicImpl<V>(ctx, name, dir, options, [seg], seg.baseOffset, seg.baseOffset, -1, { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: -1 });
     }
@@ -84,7 +85,7 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
     return new TopicImpl<V>(ctx, name, dir, options, [seg], base, base, state?.maxTimestampMs ?? -1, { base, position: 0, offset: base, maxTimestampMs: state?.maxTimestampMs ?? -1 });
   }
 
-  const segments = bases.map((b) => new Segment(io, dir, b, fileSize(io, path.join(dir, segmentFileName(b, LOG_SUFFIX)))));
+  const segments = bases.map((b) => listedSegment(io, dir, b, readOnly));
   const active = segments[segments.length - 1]!;
   const startOffset = Math.max(state?.startOffset ?? 0, segments[0]!.baseOffset);
 
@@ -270,6 +271,15 @@ function decodeIndexes(topic: TopicImpl<any>, seg: Segment): { index: OffsetInde
 
 /** Loads a segment's indexes on first use, or rebuilds them from its `.log` when they cannot be trusted. */
 export function loadIndexes(topic: TopicImpl<any>, seg: Segment): void {
+  if (seg.readOnly && seg.ino !== undefined) {
+    // A writer's compaction may have replaced the files since this read-only log listed them: the
+    // index files on disk then describe another `.log` than the one this segment reads.
+    const st = topic.io.stat(seg.logPath);
+    if (st === undefined || (st.ino !== undefined && st.ino !== seg.ino)) {
+      rebuildIndexes(topic, seg, 'the writer replaced the segment files (compaction) after this read-only log listed them');
+      return;
+    }
+  }
   const decoded = decodeIndexes(topic, seg);
   const reason = decoded === undefined ? 'index files missing or inconsistent'
     : (decoded.index.count > 0) !== (seg.logBytes > 0) ? 'index empty for a non-empty log (or the reverse)'
@@ -361,9 +371,15 @@ export function segmentEndMaxTimestamp(topic: TopicImpl<any>, seg: Segment): num
   return max;
 }
 
-function fileSize(io: FileIO, file: string): number {
-  const st = io.stat(file);
-  return st === undefined ? 0 : st.size;
+/** A segment found in the topic's folder, as big as its `.log` file (in a read-only log: that file's identity noted). */
+export function listedSegment(io: FileIO, dir: string, base: number, readOnly: boolean): Segment {
+  const st = io.stat(path.join(dir, segmentFileName(base, LOG_SUFFIX)));
+  const seg = new Segment(io, dir, base, st === undefined ? 0 : st.size);
+  if (readOnly) {
+    seg.readOnly = true;
+    seg.ino = st?.ino;
+  }
+  return seg;
 }
 
 function safeUnlink(io: FileIO, file: string): void {

@@ -8,10 +8,18 @@
 // next refresh; damage followed by a newer segment is ERR_CORRUPT. Only memory changes: nothing is
 // written, so the writer is never disturbed. It never runs on a writable log (off the write path).
 //
+// A writer's compaction replaces closed segment files by rename (compaction-swap.ts), possibly the
+// one this log still takes for the active segment. Refresh tells a replaced file by its identity
+// (inode, noted when the segment was listed) and then takes the closed segments afresh from the
+// folder, as an open would; iterators inside the old ones finish them through their descriptors.
+// While a swap is in progress (its marker is in the folder) refresh leaves everything as it is and
+// the next call looks again.
+//
 // Crash: nothing here is on disk.
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
-import { LOG_SUFFIX, parseSegmentFileName, segmentFileName } from './format.js';
+import { LOG_SUFFIX, SWAP_SUFFIX, parseSegmentFileName, segmentFileName } from './format.js';
+import { listedSegment, segmentEndMaxTimestamp } from './recovery.js';
 import { OffsetIndex } from './offset-index.js';
 import { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
@@ -38,6 +46,8 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
   } catch (err) {
     throw ioError('readdir', dir, err);
   }
+  const unchanged = { startOffset: topic.startOffset, endOffset: topic.endOffset, maxTimestampMs: topic.maxTimestampMs };
+  if (swapInProgress(names)) return unchanged;
   const onDisk = new Set<number>();
   for (const f of names) {
     const base = parseSegmentFileName(f, LOG_SUFFIX);
@@ -50,7 +60,35 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
 
   let end = topic.endOffset;
   let maxTs = topic.maxTimestampMs;
-  const newer = [...onDisk].filter((b) => b > topic.active.baseOffset).sort((a, b) => a - b);
+  const sorted = [...onDisk].sort((a, b) => a - b);
+  const compacted = sorted.length === 0 ? 'no' : compactedSince(topic, sorted);
+  if (compacted !== 'no') {
+    // Take the new files only if no swap began meanwhile (the listing would mix old and new).
+    let again: string[];
+    try { again = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+    if (swapInProgress(again) || again.filter((f) => parseSegmentFileName(f, LOG_SUFFIX) >= 0).length !== sorted.length) return unchanged;
+    const activeBase = topic.active.baseOffset;
+    const closedBases = compacted === 'closed' ? sorted.filter((b) => b < activeBase) : sorted.slice(0, -1);
+    const closed = closedBases.map((b) => listedSegment(io, dir, b, true));
+    for (const s of closed) s.pool = topic.active.pool;
+    if (compacted === 'closed') {
+      topic.spliceSegments(0, segments.length - 1, closed);
+    } else {
+      // The segment read as the active one was rolled past and compacted: the writer's newest
+      // segment becomes the active one, read from its start.
+      const base = sorted[sorted.length - 1]!;
+      const next = listedSegment(io, dir, base, true);
+      next.logBytes = 0;
+      next.memFrom = 0;
+      next.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+      next.pins = 1;
+      topic.active.pins = 0;
+      topic.spliceSegments(0, segments.length, [...closed, next]);
+      end = base;
+      if (closed.length > 0) maxTs = Math.max(maxTs, segmentEndMaxTimestamp(topic, closed[closed.length - 1]!));
+    }
+  }
+  const newer = sorted.filter((b) => b > topic.active.baseOffset);
   for (;;) {
     const seg = topic.active;
     // Through the open descriptor when there is one: if the writer has since replaced the file
@@ -78,6 +116,8 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
     }
     // The writer rolled: the new segment becomes the active one (its descriptor stays pinned).
     const next = new Segment(io, dir, base, 0);
+    next.readOnly = true;
+    next.ino = io.stat(next.logPath)?.ino;
     next.setIndexes(new OffsetIndex(), new TimeIndex(), false);
     next.pool = seg.pool;
     next.pins = 1;
@@ -87,4 +127,29 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
   const first = segments[0]!.baseOffset;
   const start = Math.min(end, Math.max(topic.startOffset, first, storedStartOffset ?? 0));
   return { startOffset: start, endOffset: end, maxTimestampMs: maxTs };
+}
+
+function swapInProgress(names: string[]): boolean {
+  return names.some((n) => parseSegmentFileName(n, SWAP_SUFFIX) >= 0);
+}
+
+/**
+ * Whether the writer replaced segment files since this log listed them: 'no'; 'closed' (closed
+ * segments only); 'active' (also the one this log reads as its active segment, which the writer
+ * has rolled past). `onDisk`: the `.log` bases in the folder, sorted.
+ */
+function compactedSince(topic: TopicImpl<any>, onDisk: number[]): 'no' | 'closed' | 'active' {
+  const segments = topic.segments;
+  const active = topic.active;
+  const replaced = (s: Segment): boolean => {
+    if (s.ino === undefined) return false;
+    const st = topic.io.stat(s.logPath);
+    return st === undefined || (st.ino !== undefined && st.ino !== s.ino);
+  };
+  if (!onDisk.includes(active.baseOffset) || (topic.options.cleanup !== 'delete' && replaced(active))) return 'active';
+  const closedOnDisk = onDisk.filter((b) => b < active.baseOffset);
+  if (closedOnDisk.length !== segments.length - 1) return 'closed';
+  for (let i = 0; i < closedOnDisk.length; i++) if (closedOnDisk[i] !== segments[i]!.baseOffset) return 'closed';
+  if (topic.options.cleanup !== 'delete') for (let i = 0; i < segments.length - 1; i++) if (replaced(segments[i]!)) return 'closed';
+  return 'no';
 }

@@ -84,6 +84,13 @@ export class Segment {
    * iterators still read through is closed when the last of them leaves (see detach).
    */
   removed = false;
+  /**
+   * In a read-only log: the files are opened for reading only, and `ino` is the identity of the
+   * `.log` file the segment was listed with. A writer's compaction replaces segment files by
+   * rename, so a descriptor opened later by path must still be that file (see sameFile).
+   */
+  readOnly = false;
+  ino: number | undefined = undefined;
   /** get() regions of this segment by offset-index entry (owned by ReadCache). */
   regions: Array<Region | undefined> = [];
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
@@ -123,15 +130,29 @@ export class Segment {
       if (this.removed) throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was removed by retention or compaction`, { file: this.logPath });
       if (this.released) throw new SeglogError('ERR_CLOSED', `segment ${this.logPath} belongs to a closed or deleted topic`, { file: this.logPath });
       try {
-        this.fd = this.io.open(this.logPath, 'r+');
+        this.fd = this.io.open(this.logPath, this.readOnly ? 'r' : 'r+');
       } catch (err) {
         throw ioError('open', this.logPath, err);
+      }
+      if (!this.sameFile()) {
+        this.closeLogFd();
+        throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was replaced by the writer (compaction) after this read-only log listed it; log.refresh() picks up the new segments`, { file: this.logPath });
       }
       this.pool?.opened(this);
     } else {
       this.pool?.touch(this);
     }
     return this.fd;
+  }
+
+  /** Whether the open `.log` descriptor is the file this read-only segment was listed with. */
+  private sameFile(): boolean {
+    if (this.ino === undefined || this.io.fileIno === undefined) return true;
+    try {
+      return this.io.fileIno(this.fd) === this.ino;
+    } catch {
+      return false;
+    }
   }
 
   /** Closes the `.log` descriptor (the pool's choice); the next read reopens it. */
@@ -149,6 +170,7 @@ export class Segment {
     this.closeIndexFiles();
     if (this.readers > 0 && this.fd < 0 && !this.released) {
       try { this.fd = this.io.open(this.logPath, 'r'); } catch { /* the reader reports ERR_OFFSET_OUT_OF_RANGE */ }
+      if (this.fd >= 0 && !this.sameFile()) this.closeLogFd(); // replaced already: the same
     }
     this.pool?.closed(this);
     this.pool = undefined;

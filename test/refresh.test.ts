@@ -3,9 +3,17 @@
 // new topics, and treats a half-written batch at the end as not there yet.
 import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { entries } from './entry.js';
 import { collect, expectSeglogErrorSync, harness, segmentBases, segmentPath, sleep, spawnFixture } from './helpers.js';
 import { scanLog } from './format-reader.js';
+import { openLogWith } from '../src/log.js';
+import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
+import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { nodeFileIO } from '../src/io/node-fs.js';
+import type { FileIO } from '../src/io/file-io.js';
+import type { MetaStoreFactory } from '../src/meta/meta-store.js';
 
 const values = (it: Iterable<{ valueBytes: Buffer | null }>): string[] => collect(it).map((r) => r.valueBytes!.toString());
 
@@ -149,6 +157,89 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     expect(segmentBases(dir, 'feed').length).toBeGreaterThan(2);
   });
 
+  test('a writer\'s compaction under a read-only log: refresh() takes the compacted segments, also when the writer rolled past the one the follower read as active', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writer.flush();
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic<string>('c', { codec: 'string' });
+    expect(values(r.read())).toHaveLength(300);
+    const rows = (t: typeof w): string[] => collect(t.read()).map((x) => `${x.offset}:${x.value}`);
+    // Rolled past the follower's active segment, then compacted: every closed file was replaced.
+    for (let i = 300; i < 320; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    expect((await w.compact()).recordsAfter).toBe(10);
+    await writer.flush();
+    expect(ro.refresh()).toBe(20);
+    expect(rows(r)).toEqual(rows(w));
+    expect(r.endOffset).toBe(w.endOffset);
+    for (let k = 0; k < 10; k++) expect(r.latest(`k${k}`)?.offset).toBe(w.latest(`k${k}`)?.offset);
+    expect(r.get(5)).toBeUndefined();
+    expect(r.get(315)!.value).toBe('v315');
+    // Closed segments only: the follower's active segment is the writer's.
+    for (let i = 320; i < 400; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writer.flush();
+    expect(ro.refresh()).toBe(80);
+    await w.compact();
+    for (let i = 400; i < 405; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writer.flush();
+    expect(ro.refresh()).toBe(5);
+    expect(rows(r)).toEqual(rows(w));
+    expect(r.offsetForTime(0)).toBe(w.offsetForTime(0));
+    expect(ro.refresh()).toBe(0);
+    await ro.close();
+    await writer.close();
+  });
+
+  test('a segment file the writer replaced after the follower listed it is never read as the old one: ERR_OFFSET_OUT_OF_RANGE until refresh()', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writer.flush();
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic<string>('c', { codec: 'string' });
+    // Nothing read yet: no descriptor is open for the closed segments, whose files now change.
+    await w.compact();
+    await writer.flush();
+    const err = expectSeglogErrorSync(h.mod, () => collect(r.read()), 'ERR_OFFSET_OUT_OF_RANGE', ['refresh']);
+    expect(err.message).toContain('replaced');
+    ro.refresh();
+    expect(collect(r.read()).map((x) => `${x.offset}:${x.value}`)).toEqual(collect(w.read()).map((x) => `${x.offset}:${x.value}`));
+    await ro.close();
+    await writer.close();
+  });
+
+  test('an iterator the follower started before the writer compacted finishes the segment it was in, then goes on in the compacted ones', async () => {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writer.flush();
+    const bases = segmentBases(dir, 'c');
+    expect(bases.length).toBeGreaterThan(2);
+    const ro = await h.open(dir, { readOnly: true });
+    const r = ro.topic<string>('c', { codec: 'string' });
+    const it = r.read()[Symbol.iterator]();
+    expect(it.next().value!.value).toBe('v0'); // inside the first closed segment, its descriptor open
+    const result = await w.compact();
+    expect(result.recordsAfter).toBeLessThan(result.recordsBefore);
+    await writer.flush();
+    ro.refresh();
+    const rest: string[] = [];
+    for (let x = it.next(); !x.done; x = it.next()) rest.push(`${x.value.offset}:${x.value.value}`);
+    const end0 = bases[1]!;
+    const expected = [
+      ...Array.from({ length: end0 - 1 }, (_, i) => `${i + 1}:v${i + 1}`), // the old segment, read to its end
+      ...collect(w.read()).filter((x) => x.offset >= end0).map((x) => `${x.offset}:${x.value}`),
+    ];
+    expect(rest).toEqual(expected);
+    expect(collect(r.read()).map((x) => x.value)).toEqual(collect(w.read()).map((x) => x.value));
+    await ro.close();
+    await writer.close();
+  });
+
   test('a subscription on a read-only log that waits at the tail receives what refresh() picks up', async () => {
     const dir = h.tmp();
     const writer = await h.open(dir, { durability: 'os' });
@@ -169,5 +260,38 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     expect(ro.refresh()).toBe(3);
     await reading;
     expect(got).toEqual(['v0', 'v1', 'v2', 'v3', 'v4', 'v5']);
+  });
+});
+
+describe.each([
+  { name: 'lmdb metadata', meta: lmdbMetaStore as MetaStoreFactory },
+  { name: 'file metadata (native-free)', meta: fileMetaStore as MetaStoreFactory },
+])('$name: a read-only log only reads', ({ meta }) => {
+  test('every file it opens, through open, reads, refresh and a writer\'s compaction, is opened for reading only', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-ro-flags-'));
+    try {
+      const writer = await openLogWith({ meta }, dir, { durability: 'os' });
+      const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+      for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+      await writer.flush();
+      const flags: string[] = [];
+      const io: FileIO = { ...nodeFileIO, open(p, f) { flags.push(`${f} ${path.basename(p)}`); return nodeFileIO.open(p, f); } };
+      const ro = await openLogWith({ meta, io }, dir, { readOnly: true });
+      const r = ro.topic<string>('c', { codec: 'string' });
+      expect(collect(r.read())).toHaveLength(300);
+      expect(r.get(150)!.value).toBe('v150');
+      for (let i = 300; i < 320; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+      await w.compact();
+      await writer.flush();
+      ro.refresh();
+      expect(collect(r.read()).map((x) => x.value)).toEqual(collect(w.read()).map((x) => x.value));
+      expect(r.latest('k3')?.value).toBe('v313');
+      await ro.close();
+      await writer.close();
+      expect(flags.length).toBeGreaterThan(0);
+      expect(flags.filter((f) => !f.startsWith('r '))).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,8 @@
 export interface FileStat {
   size: number;
   isDirectory: boolean;
+  /** The file's identity (inode number), where the platform gives one: tells a replaced file from the one read before. */
+  ino?: number;
 }
 
 export interface FileIO {
@@ -20,6 +22,8 @@ export interface FileIO {
   fsyncSync(fd: number): void;
   truncate(fd: number, length: number): void;
   fileSize(fd: number): number;
+  /** The identity (inode number) of the file behind `fd`, as stat() gives it (optional). */
+  fileIno?(fd: number): number;
   /** undefined when the path does not exist. */
   stat(path: string): FileStat | undefined;
   rename(from: string, to: string): void;

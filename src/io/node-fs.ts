@@ -32,9 +32,12 @@ export const nodeFileIO: FileIO = {
   fileSize(fd) {
     return fs.fstatSync(fd).size;
   },
+  fileIno(fd) {
+    return fs.fstatSync(fd).ino;
+  },
   stat(path): FileStat | undefined {
     const st = fs.statSync(path, { throwIfNoEntry: false });
-    return st === undefined ? undefined : { size: st.size, isDirectory: st.isDirectory() };
+    return st === undefined ? undefined : { size: st.size, isDirectory: st.isDirectory(), ino: st.ino };
   },
   rename(from, to) {
     fs.renameSync(from, to);
