@@ -62,5 +62,9 @@ export function ioError(op: string, file: string, cause: unknown): SeglogError {
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new SeglogError('ERR_NO_SPACE', `no space left on device during ${op} of ${file}: ${text}`, { file, cause });
   }
+  if (code === 'ERR_ACCESS_DENIED') {
+    // Node's permission model (--experimental-permission); Node 20 refuses every fsync under it.
+    return new SeglogError('ERR_IO', `${op} failed on ${file}: ${text} (the process runs under Node's permission model: a writable log needs read and write access to its directory and fsync, which Node 20 refuses under that model; open it with readOnly: true there)`, { file, cause });
+  }
   return new SeglogError('ERR_IO', `${op} failed on ${file}: ${text}`, { file, cause });
 }

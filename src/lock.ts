@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SeglogError } from './errors.js';
+import { SeglogError, ioError } from './errors.js';
 import { LOCK_FILE } from './format.js';
 
 const held = new Set<string>();
@@ -91,14 +91,18 @@ export class DirectoryLock {
       fd = fs.openSync(file, 'wx');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw new SeglogError('ERR_IO', `cannot create the lock file ${file}: ${(err as Error).message}`, { file, cause: err });
+      throw ioError('create the lock file', file, err);
     }
     try {
       fs.writeSync(fd, me);
       fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+    } catch (err) {
+      // (a full disk, or fsync refused): no lock file with a partial or unsynced identity stays behind
+      try { fs.closeSync(fd); } catch { /* already gone */ }
+      try { fs.unlinkSync(file); } catch { /* already gone */ }
+      throw ioError('write the lock file', file, err);
     }
+    fs.closeSync(fd);
     return true;
   }
 
