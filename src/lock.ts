@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
-import { LOCK_FILE } from './format.js';
+import { LOCK_FILE, TMP_SUFFIX } from './format.js';
 
 const held = new Set<string>();
 /** A takeover guard older than this was left by a process that died while taking over. */
@@ -18,6 +18,31 @@ function readText(file: string): string | undefined {
     return fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/** Writes `text` to a new file and fsyncs it; the file is removed again if that fails. */
+function writeWhole(file: string, text: string, flags: 'w' | 'wx'): void {
+  const fd = fs.openSync(file, flags);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    try { fs.closeSync(fd); } catch { /* already gone */ }
+    try { fs.unlinkSync(file); } catch { /* already gone */ }
+    throw err;
+  }
+  fs.closeSync(fd);
+}
+
+/** Temporary lock files left by openers killed while creating a lock (their pid is gone). */
+function removeDeadTemporaries(dir: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    const m = /^~seglog\.lock(?:\.takeover)?\.(\d+)\.tmp$/.exec(name);
+    if (m === null || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    try { fs.unlinkSync(path.join(dir, name)); } catch { /* gone meanwhile */ }
   }
 }
 
@@ -71,79 +96,98 @@ export class DirectoryLock {
     for (let attempt = 0; attempt < 50; attempt++) {
       if (DirectoryLock.create(file, me)) {
         held.add(key);
+        removeDeadTemporaries(dir);
         return new DirectoryLock(key, file);
       }
       const text = readText(file);
       if (text === undefined) continue; // released meanwhile: try again
       const owner = DirectoryLock.parse(file, text);
       if (owner !== undefined && !DirectoryLock.isStale(owner)) {
-        throw new SeglogError('ERR_LOCKED', `${dir} is locked by process ${owner.pid} on ${owner.host} (lock file ${file})`, { file, value: owner.pid });
+        const who = owner.pid === 0 ? 'another opener that is creating its lock file right now' : `process ${owner.pid} on ${owner.host}`;
+        throw new SeglogError('ERR_LOCKED', `${dir} is locked by ${who} (lock file ${file})`, { file, value: owner.pid });
       }
       DirectoryLock.removeStale(file, text);
     }
     throw new SeglogError('ERR_LOCKED', `${dir} is locked: could not take over the lock file ${file}`, { file });
   }
 
-  /** Creates the lock file exclusively with our identity; false when it exists. */
+  /**
+   * Creates `file` exclusively holding `me`, whole: the identity is written and fsynced to a
+   * private temporary file first, which is then hard-linked to `file` (a link, like an exclusive
+   * create, fails when the name exists). A lock file is therefore never seen empty or half-written,
+   * even when its opener is killed in the middle. Where hard links are not supported, an exclusive
+   * create followed by the write. False when `file` exists.
+   */
   private static create(file: string, me: string): boolean {
-    let fd: number;
+    const tmp = `${file}.${process.pid}${TMP_SUFFIX}`;
     try {
-      fd = fs.openSync(file, 'wx');
+      writeWhole(tmp, me, 'w');
+    } catch (err) {
+      try { fs.unlinkSync(tmp); } catch { /* never created */ }
+      throw ioError('write the lock file', tmp, err);
+    }
+    try {
+      fs.linkSync(tmp, file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw ioError('create the lock file', file, err);
+    } finally {
+      try { fs.unlinkSync(tmp); } catch { /* already gone */ }
+    }
+    // No hard links here (some FAT or network file systems).
+    try {
+      writeWhole(file, me, 'wx');
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw ioError('create the lock file', file, err);
     }
-    try {
-      fs.writeSync(fd, me);
-      fs.fsyncSync(fd);
-    } catch (err) {
-      // (a full disk, or fsync refused): no lock file with a partial or unsynced identity stays behind
-      try { fs.closeSync(fd); } catch { /* already gone */ }
-      try { fs.unlinkSync(file); } catch { /* already gone */ }
-      throw ioError('write the lock file', file, err);
-    }
-    fs.closeSync(fd);
-    return true;
   }
 
   /**
-   * Removes a stale lock file — only while holding `<lock>.takeover` (created exclusively), and only
-   * if the file still says what was judged stale: two openers taking over at once can otherwise
-   * delete the fresh lock the other one has just created.
+   * Removes a stale lock file — only while holding `<lock>.takeover` (created like the lock, with
+   * our identity), and only if the file still says what was judged stale: two openers taking over at
+   * once can otherwise delete the fresh lock the other one has just created. A guard left by a
+   * process that died while taking over is stale like a lock (or, when unreadable, once it is old).
    */
   private static removeStale(file: string, staleText: string): void {
     const guard = file + '.takeover';
-    let fd: number;
-    try {
-      fd = fs.openSync(guard, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new SeglogError('ERR_IO', `cannot create ${guard}: ${(err as Error).message}`, { file: guard, cause: err });
-      // Another opener is taking over; a guard left by a process that died during a takeover is old.
-      try {
-        if (Date.now() - fs.statSync(guard).mtimeMs > TAKEOVER_STALE_MS) fs.unlinkSync(guard);
-      } catch { /* gone meanwhile */ }
+    const me = `${process.pid} ${processStartTime(process.pid)} ${os.hostname()}\n`;
+    if (!DirectoryLock.create(guard, me)) {
+      // Another opener is taking over, or one died doing it.
+      const text = readText(guard);
+      if (text !== undefined) {
+        const owner = DirectoryLock.parse(guard, text);
+        let old = false;
+        try { old = Date.now() - fs.statSync(guard).mtimeMs > TAKEOVER_STALE_MS; } catch { /* gone */ }
+        if (owner === undefined ? old : DirectoryLock.isStale(owner) || old) {
+          try { if (readText(guard) === text) fs.unlinkSync(guard); } catch { /* gone meanwhile */ }
+        }
+      }
       sleepMs(5);
       return;
     }
     try {
       if (readText(file) === staleText) fs.unlinkSync(file);
     } catch { /* removed meanwhile */ } finally {
-      fs.closeSync(fd);
       try { fs.unlinkSync(guard); } catch { /* already gone */ }
     }
   }
 
+  /** The owner a lock (or guard) file names; undefined when it names none (junk: nothing of ours writes that). */
   private static parse(file: string, text: string): { pid: number; start: string; host: string } | undefined {
     const [pidText, start, host] = text.trim().split(' ');
     const pid = Number(pidText);
-    if (!Number.isSafeInteger(pid) || pid <= 0) {
-      // Written half-way by an opener that is creating it right now? Only trust it when it is old.
+    if (!Number.isSafeInteger(pid) || pid <= 0 || host === undefined || host === '') {
+      // A lock of an older seglog is created empty and then written: trust a young one.
       try {
-        if (Date.now() - fs.statSync(file).mtimeMs < 2000) return { pid: 0, start: '', host: os.hostname() };
+        if (text === '' && Date.now() - fs.statSync(file).mtimeMs < 2000) return { pid: 0, start: '', host: os.hostname() };
       } catch { /* gone */ }
       return undefined;
     }
-    return { pid, start: start ?? '', host: host ?? '' };
+    return { pid, start: start ?? '', host };
   }
 
   private static isStale(owner: { pid: number; start: string; host: string }): boolean {

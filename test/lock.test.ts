@@ -119,6 +119,57 @@ describe.each(entries)('$name: directory lock', (entry) => {
     expect(log.topics()).toEqual([]);
   });
 
+  test('lock files that name no owner (junk, a pid alone, empty and old) are taken over; an empty one seconds old is held', async () => {
+    const dir = h.tmp();
+    await (await h.mod.openLog(dir)).close();
+    const lock = path.join(dir, '~seglog.lock');
+    for (const content of ['garbage\x00\xff', '999999', '999999\n', '']) {
+      fs.writeFileSync(lock, content);
+      if (content === '') {
+        // an opener of the fallback path (no hard links) between its create and its write
+        await expectSeglogError(h.mod, () => h.mod.openLog(dir), 'ERR_LOCKED', ['creating its lock file right now']);
+        const old = new Date(Date.now() - 60_000);
+        fs.utimesSync(lock, old, old);
+      }
+      const log = await h.mod.openLog(dir);
+      expect(fs.readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+      await log.close();
+    }
+  });
+
+  test('a takeover guard left by an opener that died while taking over does not block the next opener', async () => {
+    const dir = h.tmp();
+    await (await h.mod.openLog(dir)).close();
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    fs.writeFileSync(path.join(dir, '~seglog.lock'), `${gone.pid} 12345 ${os.hostname()}\n`);
+    fs.writeFileSync(path.join(dir, '~seglog.lock.takeover'), `${gone.pid} 12345 ${os.hostname()}\n`);
+    const log = await h.open(dir);
+    expect(fs.existsSync(path.join(dir, '~seglog.lock.takeover'))).toBe(false);
+    await log.close();
+  });
+
+  test('the lock file is written whole before it appears (no empty lock from a killed opener); temporaries of dead openers are removed', async () => {
+    const dir = h.tmp();
+    await (await h.mod.openLog(dir)).close();
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const leftover = path.join(dir, `~seglog.lock.${gone.pid}.tmp`);
+    fs.writeFileSync(leftover, `${gone.pid} 1 ${os.hostname()}\n`);
+    // Openers killed at random moments of their open: the lock is absent or whole, never empty.
+    for (let i = 0; i < 6; i++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(h.entry.dist)}); await m.openLog(${JSON.stringify(dir)}); setInterval(() => {}, 1000);`], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 40 + 25 * i));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const lock = path.join(dir, '~seglog.lock');
+      if (fs.existsSync(lock)) expect(fs.readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${child.pid} \\S* ${os.hostname()}\n$`));
+      const log = await h.mod.openLog(dir); // a dead opener's lock is taken over at once
+      await log.close();
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('~seglog.lock'))).toEqual([]);
+  });
+
   test('processes racing to take over a stale lock: at most one holds the directory at any time, and one gets it', async () => {
     const RACERS = 5;
     const ROUNDS = 8;
