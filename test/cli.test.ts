@@ -100,6 +100,10 @@ describe('seglog CLI', () => {
     expect(all.stdout.trim().split('\n')).toEqual([0, 1, 2, 3, 4].map((i) => `${i}\tcust-${i % 2}\t{"order":${i},"total":${i * 10}}`));
     expect(seglog(['tail', dir, 'orders', '--from', '3']).stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['3', '4']);
     expect(seglog(['tail', dir, 'orders', '--from=-2']).stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['3', '4']);
+    // as the README writes it: `--from -N` with a space
+    const lastTwo = seglog(['tail', dir, 'orders', '--from', '-2']);
+    expect(lastTwo.code, lastTwo.stderr).toBe(0);
+    expect(lastTwo.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['3', '4']);
     expect(seglog(['tail', dir, 'orders', '--from', 'latest']).stdout).toBe('');
     expect(seglog(['tail', dir, 'orders', '--from', '2026-01-01T00:02:30Z']).stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual(['3', '4']);
     expect(seglog(['tail', dir, 'orders', '--max', '2']).stdout.trim().split('\n')).toHaveLength(2);

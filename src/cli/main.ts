@@ -94,7 +94,7 @@ async function run(argv: string[]): Promise<ExitCode> {
   if (spec === undefined) throw new CliError(EXIT.usage, `unknown command ${JSON.stringify(command)} (commands: ${Object.keys(SPECS).join(', ')}; see seglog --help)`);
   let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv.slice(1), options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: negativeValuesJoined(argv.slice(1), spec.options), options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
     throw new CliError(EXIT.usage, `${(err as Error).message.split('\n')[0]}\nusage: seglog ${command} ${spec.names} (see seglog --help)`);
   }
@@ -198,3 +198,22 @@ run(process.argv.slice(2)).then(
     process.exitCode = report(err);
   },
 );
+
+/**
+ * `--from -10` as `--from=-10`: parseArgs takes a value that starts with '-' for an option and
+ * refuses it as ambiguous, but a negative number after an option that takes a value is that value.
+ */
+function negativeValuesJoined(args: string[], options: Record<string, { type: string }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
