@@ -74,14 +74,19 @@ export async function retentionCommand(dir: string, topicName: string, options: 
   try {
     existingTopic(log, dir, topicName);
     const topic = log.topic(topicName);
+    const before = log.stats().topics[topicName]!;
     if (options.truncateBefore !== undefined) {
       if (options.truncateBefore > topic.endOffset) {
         throw new CliError(EXIT.usage, `--truncate-before ${options.truncateBefore} is past the end of ${topicName} (end offset ${topic.endOffset})`);
       }
       await topic.truncateBefore(options.truncateBefore);
     }
-    const result = await topic.enforceRetention(options.now);
-    await out(`retention on ${topicName}: ${result.segmentsDeleted} segments deleted, ${formatBytes(result.bytesFreed)} freed; records now ${topic.startOffset} to ${topic.endOffset - 1 < topic.startOffset ? '(none)' : topic.endOffset - 1}`);
+    await topic.enforceRetention(options.now);
+    // Counted from the topic's stats: truncateBefore removes segments too, and reports nothing.
+    const after = log.stats().topics[topicName]!;
+    const deleted = Math.max(0, before.segments - after.segments);
+    const freed = Math.max(0, before.bytes - after.bytes);
+    await out(`retention on ${topicName}: ${deleted} segments deleted, ${formatBytes(freed)} freed; records now ${topic.startOffset} to ${topic.endOffset - 1 < topic.startOffset ? '(none)' : topic.endOffset - 1}`);
   } finally {
     await log.close();
   }
