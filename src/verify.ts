@@ -6,10 +6,11 @@
 // is opened 'r', no lock is taken and no metadata is read or written, so it can run next to a
 // writer (it then may report the writer's unfinished tail as a torn tail) or on a copy.
 //
-// Without the metadata it cannot know the recovery point, so an invalid batch at the very end of a
-// topic is reported as 'torn-tail' (a warning: openLog cuts it after a crash, or reports
-// ERR_CORRUPT when it lies before the recovery point, e.g. after a clean close). Any other invalid
-// batch is 'corrupt-batch' (an error: openLog fails with ERR_CORRUPT). Crash: nothing to leave.
+// An invalid batch at the very end of a topic is a 'torn-tail' (a warning: openLog cuts it after a
+// crash) unless the log's neutral metadata file `~meta.json` (plain JSON, docs/format.md: present
+// after any clean close, and kept by native-free while it writes) shows the bytes were flushed:
+// closed cleanly past it, or before the recovery point. Then it is 'corrupt-batch' (an error:
+// openLog reports ERR_CORRUPT), as is any other invalid batch. Crash: nothing to leave.
 import path from 'node:path';
 import { SeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
@@ -128,7 +129,8 @@ export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions
     selected = names.filter((n) => options.topics!.includes(n));
   }
 
-  const plans = selected.map((topic) => planTopic(io, root, topic));
+  const flushed = flushedBounds(io, root);
+  const plans = selected.map((topic) => planTopic(io, root, topic, flushed[topic]));
   const progress = { bytesDone: 0, bytesTotal: plans.reduce((s, p) => s + p.logBytesTotal, 0), onProgress: options.onProgress };
   for (const plan of plans) {
     const t = await verifyTopic(io, plan, progress);
@@ -146,6 +148,47 @@ interface TopicPlan {
   sizes: number[];
   logBytesTotal: number;
   leftovers: VerifyProblem[];
+  /** Bytes of segment `base` known to be flushed (from `~meta.json`); 0 when unknown. */
+  flushedBytes: (base: number) => number;
+}
+
+/** Where each topic's data is known flushed: the clean-close size, or the recovery point. */
+interface FlushedBound {
+  base: number;
+  position: number;
+  clean: boolean;
+}
+
+/**
+ * Per topic, from `<root>/~meta.json` when it is there and readable (never an error: without it a
+ * torn tail stays a warning). A clean state counts only if the segment still has its recorded
+ * size (a writer may have opened the log and appended since).
+ */
+function flushedBounds(io: FileIO, root: string): Record<string, FlushedBound> {
+  const file = path.join(root, '~meta.json');
+  const out: Record<string, FlushedBound> = {};
+  let text: string;
+  try {
+    const st = io.stat(file);
+    if (st === undefined || st.size > 64 << 20) return out;
+    const fd = io.open(file, 'r');
+    try { text = readAt(io, fd, 0, st.size).toString('utf8'); } finally { io.close(fd); }
+  } catch {
+    return out;
+  }
+  let doc: { state?: Record<string, Record<string, unknown>> };
+  try { doc = JSON.parse(text) as typeof doc; } catch { return out; }
+  if (doc === null || typeof doc !== 'object' || doc.state === null || typeof doc.state !== 'object') return out;
+  for (const [topic, s] of Object.entries(doc.state)) {
+    if (s === null || typeof s !== 'object') continue;
+    const num = (v: unknown): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : -1);
+    if (s.clean === true && num(s.segmentBase) >= 0 && num(s.logBytes) >= 0) {
+      out[topic] = { base: num(s.segmentBase), position: num(s.logBytes), clean: true };
+    } else if (num(s.recoveryBase) >= 0 && num(s.recoveryPosition) >= 0) {
+      out[topic] = { base: num(s.recoveryBase), position: num(s.recoveryPosition), clean: false };
+    }
+  }
+  return out;
 }
 
 interface Progress {
@@ -154,7 +197,7 @@ interface Progress {
   onProgress: ((p: VerifyProgress) => void) | undefined;
 }
 
-function planTopic(io: FileIO, root: string, topic: string): TopicPlan {
+function planTopic(io: FileIO, root: string, topic: string, bound: FlushedBound | undefined): TopicPlan {
   const dir = path.join(root, topic);
   let files: string[];
   try { files = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
@@ -172,7 +215,15 @@ function planTopic(io: FileIO, root: string, topic: string): TopicPlan {
   const known = new Set(bases);
   for (const [b, f] of indexBases) if (!known.has(b)) leftovers.push(leftover(path.join(dir, f), 'an index file without its .log (openLog removes it)'));
   const sizes = bases.map((b) => io.stat(path.join(dir, segmentFileName(b, LOG_SUFFIX)))?.size ?? 0);
-  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers };
+  // A clean close counts only while its active segment still has the size it was closed with.
+  const boundIdx = bound === undefined ? -1 : bases.indexOf(bound.base);
+  const usable = bound !== undefined && boundIdx >= 0 && (!bound.clean || (boundIdx === bases.length - 1 && sizes[boundIdx] === bound.position));
+  const flushedBytes = (base: number): number => {
+    if (!usable) return 0;
+    if (base < bound.base) return Infinity;
+    return base === bound.base ? bound.position : 0;
+  };
+  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers, flushedBytes };
 }
 
 function leftover(file: string, what: string): VerifyProblem {
@@ -229,7 +280,7 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
     }
     expected = base;
     const walk = await walkSegment(io, logPath, base, size, si === lastWithData, {
-      expected, prevCompacted, runningMaxTs, report, add, progress, topic: plan.topic,
+      expected, prevCompacted, runningMaxTs, report, add, progress, topic: plan.topic, flushedBytes: plan.flushedBytes(base),
     });
     expected = walk.expected;
     prevCompacted = walk.prevCompacted;
@@ -252,6 +303,8 @@ interface WalkState {
   add: (p: VerifyProblem) => void;
   progress: Progress;
   topic: string;
+  /** Bytes of this segment known flushed (an invalid batch before it is damage, never a torn tail). */
+  flushedBytes: number;
 }
 
 /**
@@ -298,7 +351,7 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
       const reason = checkBatch(buf, p, Math.min(buf.length - p, size - pos), -1);
       if (reason !== null) {
         const resume = nextValidBatch(io, fd, pos + 1, size);
-        if (resume < 0 && isLastWithData) {
+        if (resume < 0 && isLastWithData && pos >= s.flushedBytes) {
           s.add({
             file: logPath, position: pos, kind: 'torn-tail', severity: 'warning',
             message: `invalid batch in ${logPath} at position ${pos} (${reason}) with nothing valid after it: a torn tail of ${size - pos} bytes that openLog cuts after a crash (ERR_CORRUPT if it was flushed)`,
@@ -306,7 +359,7 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
         } else {
           s.add({
             file: logPath, position: pos, kind: 'corrupt-batch', severity: 'error',
-            message: `corrupt batch in ${logPath} at position ${pos}: ${reason}; ${resume < 0 ? `the rest of the segment (${size - pos} bytes) is unreadable and later segments hold data` : `bytes ${pos} to ${resume - 1} are unreadable, valid batches resume at ${resume}`}`,
+            message: `corrupt batch in ${logPath} at position ${pos}: ${reason}; ${resume < 0 ? (isLastWithData ? `the rest of the segment (${size - pos} bytes) is unreadable, and the log had flushed it (closed cleanly, or before its recovery point)` : `the rest of the segment (${size - pos} bytes) is unreadable and later segments hold data`) : `bytes ${pos} to ${resume - 1} are unreadable, valid batches resume at ${resume}`}`,
           });
         }
         if (intact) segment.validEnd = pos;

@@ -210,6 +210,29 @@ describe.each(entries)('$name: verify()', (entry) => {
     }
   });
 
+  test('after a clean close a damaged last batch is an error (the log had flushed it, ~meta.json says so); without ~meta.json it is a torn-tail warning', async () => {
+    const dir = copy();
+    const last = segmentBases(dir, TOPIC).at(-1)!;
+    const file = segmentPath(dir, TOPIC, last, 'log');
+    const batch = batchesOf(dir, last).at(-1)!;
+    const data = fs.readFileSync(file);
+    data[batch.position + batch.batchBytes - 3] ^= 0x10;
+    fs.writeFileSync(file, data);
+    const report = await h.mod.verify(dir);
+    expect(report.ok).toBe(false);
+    expect(report.topics[0]!.problems).toEqual([expect.objectContaining({ kind: 'corrupt-batch', severity: 'error', position: batch.position, file })]);
+    expect(report.topics[0]!.problems[0]!.message).toContain('flushed');
+    await expectSeglogError(h.mod, async () => {
+      const log = await h.open(dir);
+      for (const _ of log.topic(TOPIC).read()) { /* read all */ }
+    }, 'ERR_CORRUPT', [path.basename(file)]);
+    // (the default entry's open above holds the directory: its metadata is in LMDB and the file is gone)
+    fs.rmSync(path.join(dir, '~meta.json'), { force: true });
+    const blind = await h.mod.verify(dir);
+    expect(blind.ok).toBe(true);
+    expect(blind.topics[0]!.problems).toEqual([expect.objectContaining({ kind: 'torn-tail', severity: 'warning', position: batch.position })]);
+  });
+
   test('zeros or garbage after the end are a torn tail', async () => {
     for (const tail of [Buffer.alloc(4096), new Rng(9).bytes(300)]) {
       const dir = copy();
