@@ -44,6 +44,9 @@ export const jsonCodec: Codec<unknown> = {
       throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for codec "json": ${describe(value)} cannot be serialised (${(err as Error).message})`, { value, cause: err });
     }
     if (text === undefined) throw invalidArgument('value for codec "json"', value, 'a JSON-serialisable value');
+    // NaN, ±Infinity or a toJSON() giving null would be stored as JSON null and read back as a
+    // null value that is not a tombstone (SPEC: a JSON null value cannot be stored).
+    if (text === 'null') throw invalidArgument('value for codec "json"', value, 'a value that does not serialise to null (a tombstone is append(null, { key }))');
     return Buffer.from(text, 'utf8');
   },
   decode(bytes: Buffer): unknown {

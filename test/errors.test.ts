@@ -100,14 +100,14 @@ describe.each(entries)('$name: errors', (entry) => {
     for (const [codec] of cases) expect(log2.topic(`c-${codec}`).endOffset, `${codec} after reopen`).toBe(1);
   });
 
-  test('a JSON value that cannot be serialised (a BigInt, a cycle) leaves nothing written and the topic usable', async () => {
+  test('a JSON value that cannot be serialised (a BigInt, a cycle) or would serialise to null (NaN, Infinity) leaves nothing written and the topic usable', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
     const t = log.topic<unknown>('j', { codec: 'json' });
     t.appendSync({ ok: 0 });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    for (const value of [{ n: 10n }, cyclic]) {
+    for (const value of [{ n: 10n }, cyclic, NaN, -Infinity, { toJSON: () => null }]) {
       expectSeglogErrorSync(h.mod, () => t.appendSync(value), 'ERR_INVALID_ARGUMENT', ['json']);
       await expectSeglogError(h.mod, () => t.append(value), 'ERR_INVALID_ARGUMENT', ['json']);
     }
