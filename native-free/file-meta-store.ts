@@ -61,13 +61,16 @@ class FileMetaStore implements MetaStore {
         throw new SeglogError('ERR_CORRUPT', `metadata file ${this.file} is damaged: ${(err as Error).message}`, { file: this.file, cause: err });
       }
     }
-    if (text === undefined && fs.existsSync(path.join(dir, LMDB_META_FILE))) {
+    if (text === undefined && fs.existsSync(path.join(dir, LMDB_META_FILE)) && !readOnly) {
       // The default entry point keeps its metadata in LMDB while it has the directory open and
       // exports it here only at a clean close (neutral.ts): without the export, the positions of
-      // its consumer groups and its recovery points would be lost or stale.
+      // its consumer groups and its recovery points would be lost or stale. A read-only open goes
+      // on without metadata (empty): every topic folder is a topic, checked by a full scan in
+      // memory; stored options, group positions and truncateBefore's start offset are not known.
       throw new SeglogError('ERR_NOT_SUPPORTED',
-        `the log at ${dir} was last opened by the default entry point ('seglog'), which did not close it cleanly: ` +
-        `open it once with 'seglog' and close it, then 'seglog/native-free' can open it`, { file: path.join(dir, LMDB_META_FILE) });
+        `the log at ${dir} is open in the default entry point ('seglog') in another process, or that process did not close it cleanly: ` +
+        `its metadata is in LMDB, which 'seglog/native-free' cannot read. Open it once with 'seglog' and close it, then ` +
+        `'seglog/native-free' can open it for writing; a readOnly open works meanwhile`, { file: path.join(dir, LMDB_META_FILE) });
     }
     this.groups = new FileGroups(dir, readOnly);
     // From now on this file is the directory's metadata: the default entry imports it at its next open.

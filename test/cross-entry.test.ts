@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
-import { expectSeglogError, harness, killHard, spawnFixture } from './helpers.js';
+import { collect, expectSeglogError, harness, killHard, spawnFixture } from './helpers.js';
 
 const [defaultEntry, nativeFree] = [entries.find((e) => e.name === 'seglog')!, entries.find((e) => e.name === 'seglog/native-free')!];
 
@@ -89,13 +89,37 @@ describe('one directory, either entry point', () => {
     const child = spawnFixture(d, 'hold-lock.mjs', [defaultEntry.dist, dir]);
     await child.waitFor((l) => l === 'open');
     await killHard(child);
-    await expectSeglogError(nf.mod, () => nf.mod.openLog(dir), 'ERR_NOT_SUPPORTED', ["open it once with 'seglog'", dir]);
+    await expectSeglogError(nf.mod, () => nf.mod.openLog(dir), 'ERR_NOT_SUPPORTED', ["Open it once with 'seglog'", 'readOnly', dir]);
+    // read-only it opens meanwhile, without metadata: the records are there
+    const ro = await nf.mod.openLog(dir, { readOnly: true });
+    expect(ro.topics()).toEqual(['held']);
+    expect(collect(ro.topic('held').read()).map((r) => r.valueBytes!.toString()).length).toBe(1);
+    await ro.close();
     const log = await d.open(dir);
     expect(log.topic('held').endOffset).toBe(1);
     await log.close();
     const log2 = await nf.open(dir);
     expect(log2.topic('held').endOffset).toBe(1);
     await log2.close();
+  });
+
+  test('a read-only native-free follower next to a live default-entry writer reads what it writes (without its metadata), compacted topics included', async () => {
+    const dir = d.tmp();
+    const writer = await d.open(dir, { durability: 'os' });
+    const w = writer.topic<string>('kv', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+    for (let i = 0; i < 200; i++) w.appendSync(`v${i}`, { key: `k${i % 7}` });
+    await writer.flush();
+    const ro = await nf.mod.openLog(dir, { readOnly: true });
+    const r = ro.topic<string>('kv', { cleanup: 'compact', codec: 'string' });
+    expect(collect(r.read()).map((x) => x.value)).toEqual(collect(w.read()).map((x) => x.value));
+    expect(r.latest('k3')?.value).toBe(w.latest('k3')?.value);
+    for (let i = 200; i < 220; i++) w.appendSync(`v${i}`, { key: `k${i % 7}` });
+    await w.compact();
+    await writer.flush();
+    ro.refresh();
+    expect(collect(r.read()).map((x) => `${x.offset}:${x.value}`)).toEqual(collect(w.read()).map((x) => `${x.offset}:${x.value}`));
+    await ro.close();
+    await writer.close();
   });
 
   test('a native-free writer killed with -9: the default entry imports its metadata and group positions', async () => {
