@@ -6,14 +6,16 @@
 // them). The survivors are packed into new segments of up to segmentBytes (small ones merge).
 //
 // One pass, in slices: the work yields to the event loop every few milliseconds, so appends go on
-// (into the active segment, never compacted). A record is dropped only when the index points at a
-// newer record that is durable (below the recovery point), so a crash can never leave a key with
-// neither its old nor its new record.
+// (into the active segment, never compacted). A record is dropped when the index points at a newer
+// record; the newer records so relied on are made durable (written if need be, one fsync) and
+// checked to still be their keys' newest before the swap commits, so a crash can never leave a key
+// with neither its old nor its new record. (Requiring them durable when the pass looks would keep
+// every record of a key that is being appended to all the time.)
 //
 // Crash: the new segments are written as `.cleaned` files and fsynced, then the swap is committed
 // by the `<base>.swap` marker (compaction-swap.ts): before it, open discards the `.cleaned` files
 // (the old segments stand); after it, open finishes the swap (the new segments stand).
-import { ioError } from './errors.js';
+import { SeglogError, ioError } from './errors.js';
 import {
   ATTR_COMPACTED, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, CHECKSUM_FROM, CLEANED_SUFFIX, H_ATTRIBUTES, H_BASE_OFFSET,
   H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, readU32, readU64,
@@ -73,8 +75,10 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
   if (k === 0 || topic.keyIndex === undefined) return { recordsBefore: 0, recordsAfter: 0, bytesFreed: 0 };
   const group = topic.segments.slice(0, k);
   const rangeEnd = topic.segments[k]!.baseOffset;
-  const limitOffset = topic.durableOffset;
   const startOffset = topic.startOffset;
+  // Keys whose dropped records were superseded by a record not yet durable when the pass looked:
+  // key -> that record's offset (made durable and checked again before the swap).
+  const relied = new Map<string, number>();
   const cleaner: CleanerState = topic.meta.getCleanerState(topic.name) ?? { cleanedUpTo: 0, passes: [] };
   const retentionMs = topic.options.tombstoneRetentionMs;
   const keyIndex = topic.keyIndex;
@@ -89,6 +93,7 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
   let recordsAfter = 0;
   let oldBytes = 0;
   let sliceStart = performance.now();
+  let durable = topic.durableOffset; // read again after each slice (it only grows)
   try {
     for (const seg of group) {
       oldBytes += seg.logBytes;
@@ -142,8 +147,11 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
               latest = keyIndex.lookup(key) ?? -1;
               latestOf.set(key, latest);
             }
-            // Superseded by a newer record that is durable.
-            if (latest > offset && latest < limitOffset) continue;
+            // Superseded by a newer record (made durable before the swap if it is not yet).
+            if (latest > offset) {
+              if (latest >= durable) relied.set(key, latest);
+              continue;
+            }
             if (tombstone && latest === offset && firstSeen(offset) + retentionMs <= now) {
               droppedTombstones.push([key, offset]);
               continue;
@@ -156,11 +164,27 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
         if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           topic.checkStillCompacting(group);
+          durable = topic.durableOffset;
           sliceStart = performance.now();
         }
       }
     }
     await out.finish();
+    if (relied.size > 0) {
+      // The newer records the pass relied on become durable before the old ones go. One of them
+      // taken back meanwhile (a failed write or fsync) leaves its key's index pointing lower: then
+      // this pass is abandoned (its dropped records would be the key's only ones).
+      let end = 0;
+      for (const offset of relied.values()) if (offset >= end) end = offset + 1;
+      await topic.makeDurable(end);
+      topic.checkStillCompacting(group);
+      for (const [key, offset] of relied) {
+        const now = keyIndex.lookup(key);
+        if (now === undefined || now < offset || offset >= topic.durableOffset) {
+          throw new SeglogError('ERR_IO', `compaction of topic ${topic.name} abandoned: a record it relied on (offset ${offset}) was taken back by a failed write`, { value: offset });
+        }
+      }
+    }
   } catch (err) {
     out.discard();
     throw err;

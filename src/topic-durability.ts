@@ -231,6 +231,20 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     }
   }
 
+  /**
+   * Makes every record below `end` durable: hands what is pending to the OS, then fsyncs
+   * (compaction, before it drops records that newer ones supersede). Throws what the write or
+   * fsync throws; unlike flush() it leaves a pending appendSync failure to the next append call.
+   */
+  async makeDurable(end: number): Promise<void> {
+    if (this.closed || this.durableOffset >= end) return;
+    if (this.committedEnd < end) {
+      if (this.batchStart >= 0) this.sealBatch();
+      this.writePending();
+    }
+    await this.syncAll();
+  }
+
   /** Makes everything appended so far durable (log.flush()). */
   async flush(): Promise<void> {
     if (this.closed || this.ctx.options.readOnly) return;

@@ -15,6 +15,7 @@ import { fileMetaStore } from '../native-free/file-meta-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
 import type { MetaStoreFactory } from '../src/meta/meta-store.js';
+import { faultyIO, type FaultPlan } from './faults/faulty-io.js';
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -74,6 +75,30 @@ function checkAgainst(t: Topic<string>, model: Model, keys: string[]): void {
 
 describe.each(entries)('$name: compaction', (entry) => {
   const h = harness(entry);
+
+  test.each(['fsync', 'os', 'none'] as const)('keys appended to all the time while compact() runs (durability %s) still lose their superseded records; every key keeps its newest', async (durability) => {
+    const dir = h.tmp();
+    const log = await h.open(dir, { durability });
+    const t = log.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 4096 });
+    for (let i = 0; i < 20_000; i++) t.appendSync(`old${i}`, { key: `k${i % 4}` });
+    await log.flush();
+    let n = 0;
+    const live = setInterval(() => { t.appendSync(`live${n++}`, { key: `k${n % 4}` }); }, 1);
+    let result;
+    try {
+      result = await t.compact();
+    } finally {
+      clearInterval(live);
+    }
+    expect(n, 'appends went on during the pass').toBeGreaterThan(0);
+    expect(result.recordsBefore).toBeGreaterThanOrEqual(20_000);
+    const records = collect(t.read());
+    expect(records.filter((r) => r.value!.startsWith('old')).length).toBeLessThanOrEqual(4);
+    const newest = new Map<string, number>();
+    for (const r of records) newest.set(r.key!.toString(), r.offset);
+    for (let k = 0; k < 4; k++) expect(t.latest(`k${k}`)?.offset).toBe(newest.get(`k${k}`));
+    await log.close();
+  });
 
   test('model: random keyed appends, tombstones, compactions and reopens against a Map; latest() and a full scan agree after every step', async () => {
     const dir = h.tmp();
@@ -288,6 +313,46 @@ function crashingIO(): FileIO & { armed: boolean; failAt: number; calls: string[
     fsync(fd: number) { step('fsync'); return nodeFileIO.fsync(fd); },
   });
 }
+
+describe.each(wirings)('%s: a newer record compaction relies on fails to be written', (_name, meta) => {
+  test('the pass is abandoned (its error rejects compact()), and every key keeps a record', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-relied-'));
+    try {
+      const plan: FaultPlan = {};
+      const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability: 'none' });
+      log.on('error', () => { /* reported through compact() and the next append */ });
+      const t = log.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 2048 });
+      for (let i = 0; i < 2000; i++) t.appendSync(`old${i}`, { key: `k${i % 4}` });
+      await log.flush();
+      // Once compact() has rolled (and flushes before its pass): newer records of every key, in
+      // memory only (durability 'none'), whose write then fails.
+      const onRoll = (): void => {
+        setImmediate(() => {
+          for (let k = 0; k < 4; k++) t.appendSync(`new${k}`, { key: `k${k}` });
+          plan.writeError = 'EIO';
+        });
+      };
+      diagnostics_channel.subscribe('seglog:roll', onRoll);
+      try {
+        await expect(t.compact()).rejects.toMatchObject({ code: 'ERR_IO', message: expect.stringContaining('write') });
+      } finally {
+        diagnostics_channel.unsubscribe('seglog:roll', onRoll);
+      }
+      expect(plan.writeError, 'the newer records were appended during the pass').toBe('EIO');
+      plan.writeError = undefined;
+      try { t.appendSync('after', { key: 'other' }); } catch { /* the failed write of the tick is reported here */ }
+      await log.flush().catch(() => undefined);
+      for (let k = 0; k < 4; k++) expect(t.latest(`k${k}`)?.value, `k${k}`).toBe(`old${1996 + k}`);
+      await log.close();
+      const again = await openLogWith({ meta }, dir);
+      const t2 = again.topic<string>('c', { codec: 'string' });
+      for (let k = 0; k < 4; k++) expect(t2.latest(`k${k}`)?.value, `k${k} after a reopen`).toBe(`old${1996 + k}`);
+      await again.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe.each(wirings)('%s: a crash at each step of the compaction swap', (_name, meta) => {
   test('reopen finds either the old segments or the new ones, never both and never neither', async () => {
