@@ -25,6 +25,7 @@ import type { RollReason } from './diagnostics.js';
 import type { ReadCache } from './read-cache.js';
 import { Tail } from './tail.js';
 import type { KeyIndex } from './key-index.js';
+import { afterTurn, loopStarved } from './turns.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -478,6 +479,8 @@ export abstract class TopicWriter<V = Buffer> {
       this.tickWaiters = n === waiters.length ? [] : waiters.slice(n);
       if (this.ctx.options.durability === 'fsync') {
         for (const w of done) this.syncWaiters.push(w);
+      } else if (loopStarved()) {
+        afterTurn(() => { for (const w of done) w.resolve(w.offset); }); // (turns.ts)
       } else {
         for (const w of done) w.resolve(w.offset);
       }

@@ -24,6 +24,7 @@ import { compactTopic, dirtyRatio, type CompactionResult } from './compaction.js
 import type { MetaStore } from './meta/meta-store.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
 import type { LogContext, Mark, RecoveryPoint } from './topic-writer.js';
+import { afterTurn, loopStarved } from './turns.js';
 
 
 export type { LogContext } from './topic-writer.js';
@@ -87,7 +88,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.ctx.options.durability === 'none') return Promise.resolve(offset);
+    if (this.ctx.options.durability === 'none') return settledNone(offset);
     return new Promise<number>((resolve, reject) => {
       this.tickWaiters.push({ resolve, reject, offset, last: offset });
     });
@@ -137,7 +138,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.ctx.options.durability === 'none') return Promise.resolve(first);
+    if (this.ctx.options.durability === 'none') return settledNone(first);
     return new Promise<number>((resolve, reject) => {
       this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1, mark });
     });
@@ -559,3 +560,8 @@ function notYet(what: string): SeglogError {
 }
 
 export type { TopicOptions };
+
+/** An append under durability 'none' settles at once, unless appends starve the event loop (turns.ts). */
+function settledNone(offset: number): Promise<number> {
+  return loopStarved() ? new Promise<number>((resolve) => afterTurn(() => resolve(offset))) : Promise.resolve(offset);
+}
