@@ -4,20 +4,23 @@
 //   1. (compaction.ts) the new segments are complete and fsynced as `<file>.cleaned`.
 //   2. Commit: the marker `<base>.swap` (JSON: { version, base, end, outputs: [bases] }) is written
 //      as `<base>.swap.tmp`, fsynced, renamed, and the directory fsynced.
-//   3. Segment files of the range that have a `.cleaned` replacement, or whose base is not an
-//      output, are unlinked (iterators still in them keep their open descriptors).
-//   4. Every `.cleaned` file is renamed to its final name; the directory is fsynced.
+//   3. Every `.cleaned` file takes its final name; an old file of that name is first renamed
+//      `.deleted` (replacing or unlinking a large file frees its blocks synchronously: ~30 ms for
+//      bench W8's 130 MB segment, an append stall). Iterators in old files keep their descriptors.
+//   4. The `.deleted` files and the other segment files of the range (bases that are not outputs)
+//      are unlinked on the thread pool; the directory is fsynced.
 //   5. The marker is unlinked; the directory is fsynced.
 //
 // Crash: at open (resolveInterruptedSwap), no marker means the swap never committed: `.cleaned`
 // files and `.swap.tmp` are removed and the old segments stand. A marker means it did: steps 3 to 5
-// are run again (each is idempotent: a final-name file whose `.cleaned` twin still exists is old,
-// one whose twin is gone was already renamed), so the new segments stand.
+// are run again, synchronously (each is idempotent: a final-name file whose `.cleaned` twin still
+// exists is old, one whose twin is gone was already renamed, one whose base is not an output is
+// old), so the new segments stand.
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, segmentFileName } from './format.js';
-import { unlinkOrDefer } from './retention.js';
+import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, segmentFileName } from './format.js';
+import { unlinkAll, unlinkOrDefer } from './retention.js';
 
 export interface SwapMarker {
   version: 1;
@@ -65,7 +68,8 @@ export async function commitSwap(io: FileIO, dir: string, marker: SwapMarker, in
     // One synchronous step: the topic switches to the new segments and their files get their
     // final names, so no reader can open a new segment by a name that is not there yet.
     inMemory();
-    replaceFiles(io, dir, marker);
+    const stale = renameCleaned(io, dir, marker);
+    await unlinkAll(io, stale);
     await fsyncDirAsync(io, dir);
     io.unlink(file);
     await fsyncDirAsync(io, dir);
@@ -118,6 +122,35 @@ function replaceFiles(io: FileIO, dir: string, marker: SwapMarker): void {
     const final = name.slice(0, -CLEANED_SUFFIX.length);
     try { io.rename(path.join(dir, name), path.join(dir, final)); } catch (err) { throw ioError('rename', path.join(dir, name), err); }
   }
+}
+
+/**
+ * Step 3 of a live swap: every `.cleaned` file takes its final name, the old file of that name
+ * moved aside as `.deleted` first (which open removes if a crash leaves it). Returns the old files
+ * still to remove (step 4).
+ */
+function renameCleaned(io: FileIO, dir: string, marker: SwapMarker): string[] {
+  const outputs = new Set(marker.outputs);
+  let names: string[];
+  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const present = new Set(names);
+  const stale: string[] = [];
+  for (const name of names) {
+    if (!name.endsWith(CLEANED_SUFFIX)) continue;
+    const from = path.join(dir, name);
+    const finalName = name.slice(0, -CLEANED_SUFFIX.length);
+    const final = path.join(dir, finalName);
+    if (present.has(finalName)) {
+      try { io.rename(final, final + SEGMENT_DELETED_SUFFIX); } catch (err) { throw ioError('rename', final, err); }
+      stale.push(final + SEGMENT_DELETED_SUFFIX);
+    }
+    try { io.rename(from, final); } catch (err) { throw ioError('rename', from, err); }
+  }
+  for (const name of names) {
+    const base = segmentBase(name);
+    if (base >= marker.base && base < marker.end && !outputs.has(base)) stale.push(path.join(dir, name));
+  }
+  return stale;
 }
 
 /** Base offset of a segment file name (`.log`, `.index`, `.timeindex`), or -1. */

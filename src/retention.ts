@@ -107,7 +107,7 @@ export async function removeFrontSegments(topic: TopicImpl<any>, count: number, 
 }
 
 /** Unlinks files, in parallel on the thread pool when the FileIO can; the first failure is thrown once all are done. */
-async function unlinkAll(io: FileIO, files: string[]): Promise<void> {
+export async function unlinkAll(io: FileIO, files: string[]): Promise<void> {
   const unlinkAsync = io.unlinkAsync;
   if (unlinkAsync === undefined) {
     for (const f of files) unlinkOrDefer(io, f);

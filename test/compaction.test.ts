@@ -298,7 +298,9 @@ function crashingIO(): FileIO & { armed: boolean; failAt: number; calls: string[
   const step = (what: string): void => {
     if (!io.armed) return;
     io.calls.push(what);
-    if (io.calls.length - 1 === io.failAt) {
+    // From the failing step on, every step fails (a crash stops everything after it; a retry
+    // of the failed call must not get through).
+    if (io.failAt >= 0 && io.calls.length - 1 >= io.failAt) {
       const e = new Error(`EIO: injected crash at ${what}`) as NodeJS.ErrnoException;
       e.code = 'EIO';
       throw e;
@@ -308,6 +310,10 @@ function crashingIO(): FileIO & { armed: boolean; failAt: number; calls: string[
     open(p: string, flags: string) { if (flags !== 'r' && flags !== 'r+') step(`open ${path.basename(p)}`); return nodeFileIO.open(p, flags); },
     rename(a: string, b: string) { step(`rename ${path.basename(a)}`); nodeFileIO.rename(a, b); },
     unlink(p: string) { step(`unlink ${path.basename(p)}`); nodeFileIO.unlink(p); },
+    unlinkAsync(p: string) {
+      try { step(`unlink ${path.basename(p)}`); } catch (err) { return Promise.reject(err); }
+      return nodeFileIO.unlinkAsync!(p);
+    },
     fsyncDir(p: string) { step('fsyncDir'); nodeFileIO.fsyncDir(p); },
     fsyncSync(fd: number) { step('fsync'); nodeFileIO.fsyncSync(fd); },
     fsync(fd: number) { step('fsync'); return nodeFileIO.fsync(fd); },
