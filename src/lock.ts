@@ -12,6 +12,8 @@ import { LOCK_FILE, TMP_SUFFIX } from './format.js';
 const held = new Set<string>();
 /** A takeover guard older than this was left by a process that died while taking over. */
 const TAKEOVER_STALE_MS = 10_000;
+/** An empty lock file still empty after this long was left by an opener killed between create and write. */
+const EMPTY_LOCK_WAIT_MS = 50;
 
 function readText(file: string): string | undefined {
   try {
@@ -99,12 +101,18 @@ export class DirectoryLock {
         removeDeadTemporaries(dir);
         return new DirectoryLock(key, file);
       }
-      const text = readText(file);
+      let text = readText(file);
       if (text === undefined) continue; // released meanwhile: try again
+      if (text === '') {
+        // Our lock files appear whole (linked); an empty one is an opener of the fallback path
+        // (no hard links) between its create and its write — microseconds — or one killed there.
+        sleepMs(EMPTY_LOCK_WAIT_MS);
+        text = readText(file);
+        if (text === undefined || text !== '') continue; // released or written meanwhile: look again
+      }
       const owner = DirectoryLock.parse(file, text);
       if (owner !== undefined && !DirectoryLock.isStale(owner)) {
-        const who = owner.pid === 0 ? 'another opener that is creating its lock file right now' : `process ${owner.pid} on ${owner.host}`;
-        throw new SeglogError('ERR_LOCKED', `${dir} is locked by ${who} (lock file ${file})`, { file, value: owner.pid });
+        throw new SeglogError('ERR_LOCKED', `${dir} is locked by process ${owner.pid} on ${owner.host} (lock file ${file})`, { file, value: owner.pid });
       }
       DirectoryLock.removeStale(file, text);
     }
@@ -176,22 +184,15 @@ export class DirectoryLock {
     }
   }
 
-  /** The owner a lock (or guard) file names; undefined when it names none (junk: nothing of ours writes that). */
-  private static parse(file: string, text: string): { pid: number; start: string; host: string } | undefined {
+  /** The owner a lock (or guard) file names; undefined when it names none (empty or junk: stale). */
+  private static parse(_file: string, text: string): { pid: number; start: string; host: string } | undefined {
     const [pidText, start, host] = text.trim().split(' ');
     const pid = Number(pidText);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || host === undefined || host === '') {
-      // A lock of an older seglog is created empty and then written: trust a young one.
-      try {
-        if (text === '' && Date.now() - fs.statSync(file).mtimeMs < 2000) return { pid: 0, start: '', host: os.hostname() };
-      } catch { /* gone */ }
-      return undefined;
-    }
+    if (!Number.isSafeInteger(pid) || pid <= 0 || host === undefined || host === '') return undefined;
     return { pid, start: start ?? '', host };
   }
 
   private static isStale(owner: { pid: number; start: string; host: string }): boolean {
-    if (owner.pid === 0) return false;
     if (owner.host !== os.hostname()) return false; // cannot tell for another host: be safe
     if (owner.pid === process.pid) return true; // our own pid but not in `held`: a previous process with the same pid
     if (!isAlive(owner.pid) || isZombie(owner.pid)) return true;
