@@ -21,7 +21,7 @@ import { SeglogError, ioError } from './errors.js';
 import { LOG_SUFFIX, SWAP_SUFFIX, parseSegmentFileName, segmentFileName } from './format.js';
 import { listedSegment, segmentEndMaxTimestamp } from './recovery.js';
 import { OffsetIndex } from './offset-index.js';
-import { Segment } from './segment.js';
+import type { Segment } from './segment.js';
 import { TimeIndex } from './time-index.js';
 import { corruptionFound } from './diagnostics.js';
 import type { TopicImpl } from './topic.js';
@@ -77,11 +77,7 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
       // The segment read as the active one was rolled past and compacted: the writer's newest
       // segment becomes the active one, read from its start.
       const base = sorted[sorted.length - 1]!;
-      const next = listedSegment(io, dir, base, true);
-      next.logBytes = 0;
-      next.memFrom = 0;
-      next.setIndexes(new OffsetIndex(), new TimeIndex(), false);
-      next.pins = 1;
+      const next = newActive(topic, base);
       topic.active.pins = 0;
       topic.spliceSegments(0, segments.length, [...closed, next]);
       end = base;
@@ -115,12 +111,8 @@ export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number
       throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${file} of topic ${topic.name} starts at offset ${base} but the previous one ends at ${end}`, { file, position: 0 }), dir);
     }
     // The writer rolled: the new segment becomes the active one (its descriptor stays pinned).
-    const next = new Segment(io, dir, base, 0);
-    next.readOnly = true;
-    next.ino = io.stat(next.logPath)?.ino;
-    next.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+    const next = newActive(topic, base);
     next.pool = seg.pool;
-    next.pins = 1;
     seg.pins = Math.max(0, seg.pins - 1);
     segments.push(next);
   }
@@ -152,4 +144,14 @@ function compactedSince(topic: TopicImpl<any>, onDisk: number[]): 'no' | 'closed
   for (let i = 0; i < closedOnDisk.length; i++) if (closedOnDisk[i] !== segments[i]!.baseOffset) return 'closed';
   if (topic.options.cleanup !== 'delete') for (let i = 0; i < segments.length - 1; i++) if (replaced(segments[i]!)) return 'closed';
   return 'no';
+}
+
+/** The writer's segment at `base` as this log's active one: read from its start, its descriptor pinned. */
+function newActive(topic: TopicImpl<any>, base: number): Segment {
+  const seg = listedSegment(topic.io, topic.dir, base, true);
+  seg.logBytes = 0;
+  seg.memFrom = 0;
+  seg.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+  seg.pins = 1;
+  return seg;
 }

@@ -170,7 +170,8 @@ export class Segment {
     this.closeIndexFiles();
     if (this.readers > 0 && this.fd < 0 && !this.released) {
       try { this.fd = this.io.open(this.logPath, 'r'); } catch { /* the reader reports ERR_OFFSET_OUT_OF_RANGE */ }
-      if (this.fd >= 0 && !this.sameFile()) this.closeLogFd(); // replaced already: the same
+      // A file replaced since the listing is not this segment's: the reader reports ERR_OFFSET_OUT_OF_RANGE.
+      if (this.fd >= 0 && !this.sameFile()) this.closeLogFd();
     }
     this.pool?.closed(this);
     this.pool = undefined;

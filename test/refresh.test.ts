@@ -20,6 +20,16 @@ const values = (it: Iterable<{ valueBytes: Buffer | null }>): string[] => collec
 describe.each(entries)('$name: refresh of a read-only log', (entry) => {
   const h = harness(entry);
 
+  /** A writer with a compacted topic 'c' of 300 records over 10 keys in 1 KiB segments, flushed. */
+  async function compactedWriter() {
+    const dir = h.tmp();
+    const writer = await h.open(dir, { durability: 'os' });
+    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writer.flush();
+    return { dir, writer, w };
+  }
+
   test('a read-only log sees nothing appended after its open until refresh(), which returns how many records appeared', async () => {
     const dir = h.tmp();
     const writer = await h.open(dir, { durability: 'os' });
@@ -158,11 +168,7 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
   });
 
   test('a writer\'s compaction under a read-only log: refresh() takes the compacted segments, also when the writer rolled past the one the follower read as active', async () => {
-    const dir = h.tmp();
-    const writer = await h.open(dir, { durability: 'os' });
-    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
-    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
-    await writer.flush();
+    const { dir, writer, w } = await compactedWriter();
     const ro = await h.open(dir, { readOnly: true });
     const r = ro.topic<string>('c', { codec: 'string' });
     expect(values(r.read())).toHaveLength(300);
@@ -193,11 +199,7 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
   });
 
   test('a segment file the writer replaced after the follower listed it is never read as the old one: ERR_OFFSET_OUT_OF_RANGE until refresh()', async () => {
-    const dir = h.tmp();
-    const writer = await h.open(dir, { durability: 'os' });
-    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
-    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
-    await writer.flush();
+    const { dir, writer, w } = await compactedWriter();
     const ro = await h.open(dir, { readOnly: true });
     const r = ro.topic<string>('c', { codec: 'string' });
     // Nothing read yet: no descriptor is open for the closed segments, whose files now change.
@@ -212,11 +214,7 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
   });
 
   test('an iterator the follower started before the writer compacted finishes the segment it was in, then goes on in the compacted ones', async () => {
-    const dir = h.tmp();
-    const writer = await h.open(dir, { durability: 'os' });
-    const w = writer.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
-    for (let i = 0; i < 300; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
-    await writer.flush();
+    const { dir, writer, w } = await compactedWriter();
     const bases = segmentBases(dir, 'c');
     expect(bases.length).toBeGreaterThan(2);
     const ro = await h.open(dir, { readOnly: true });
