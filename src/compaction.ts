@@ -179,8 +179,8 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
       await topic.makeDurable(end);
       topic.checkStillCompacting(group);
       for (const [key, offset] of relied) {
-        const now = keyIndex.lookup(key);
-        if (now === undefined || now < offset || offset >= topic.durableOffset) {
+        const newest = keyIndex.lookup(key);
+        if (newest === undefined || newest < offset || offset >= topic.durableOffset) {
           throw new SeglogError('ERR_IO', `compaction of topic ${topic.name} abandoned: a record it relied on (offset ${offset}) was taken back by a failed write`, { value: offset });
         }
       }
