@@ -110,7 +110,7 @@ export class DirectoryLock {
         text = readText(file);
         if (text === undefined || text !== '') continue; // released or written meanwhile: look again
       }
-      const owner = DirectoryLock.parse(file, text);
+      const owner = DirectoryLock.parse(text);
       if (owner !== undefined && !DirectoryLock.isStale(owner)) {
         throw new SeglogError('ERR_LOCKED', `${dir} is locked by process ${owner.pid} on ${owner.host} (lock file ${file})`, { file, value: owner.pid });
       }
@@ -167,7 +167,7 @@ export class DirectoryLock {
       // Another opener is taking over, or one died doing it.
       const text = readText(guard);
       if (text !== undefined) {
-        const owner = DirectoryLock.parse(guard, text);
+        const owner = DirectoryLock.parse(text);
         let old = false;
         try { old = Date.now() - fs.statSync(guard).mtimeMs > TAKEOVER_STALE_MS; } catch { /* gone */ }
         if (owner === undefined ? old : DirectoryLock.isStale(owner) || old) {
@@ -185,7 +185,7 @@ export class DirectoryLock {
   }
 
   /** The owner a lock (or guard) file names; undefined when it names none (empty or junk: stale). */
-  private static parse(_file: string, text: string): { pid: number; start: string; host: string } | undefined {
+  private static parse(text: string): { pid: number; start: string; host: string } | undefined {
     const [pidText, start, host] = text.trim().split(' ');
     const pid = Number(pidText);
     if (!Number.isSafeInteger(pid) || pid <= 0 || host === undefined || host === '') return undefined;
