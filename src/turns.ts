@@ -14,10 +14,13 @@ export const STARVED_MS = 20;
 
 let probePending = false;
 let probeSince = 0;
+/** Set once starvation is seen, until the turn: settlements stay deferred, so they keep their order. */
+let starved = false;
 let deferred: Array<() => void> = [];
 
 function probe(): void {
   probePending = false;
+  starved = false;
   const run = deferred;
   deferred = [];
   for (const f of run) f();
@@ -28,6 +31,7 @@ let calls = 0;
 
 /** True when the event loop has been kept from its next turn for STARVED_MS. */
 export function loopStarved(): boolean {
+  if (starved) return true;
   if (!probePending) {
     probePending = true;
     probeSince = performance.now();
@@ -36,7 +40,8 @@ export function loopStarved(): boolean {
     return false;
   }
   if ((++calls & 63) !== 0) return false;
-  return performance.now() - probeSince >= STARVED_MS;
+  starved = performance.now() - probeSince >= STARVED_MS;
+  return starved;
 }
 
 /** Runs `f` at the event loop's next turn (after timers and I/O callbacks had theirs). */

@@ -32,4 +32,20 @@ describe.each(entries)('$name: awaited appends leave the event loop its turns', 
       await log.close();
     }
   });
+
+  test.each(['os', 'none'] as const)('durability %s: several producers looping on awaited appends see them settle in offset order, starved or not', async (durability) => {
+    const log = await h.open(h.tmp(), { durability });
+    const t = log.topic('t');
+    const settled: number[] = [];
+    const producer = async (): Promise<void> => {
+      const start = performance.now();
+      while (performance.now() - start < 250) settled.push(await t.append(Buffer.from('x')));
+    };
+    await Promise.all([producer(), producer(), producer(), producer()]);
+    expect(settled.length).toBeGreaterThan(1000);
+    let inversions = 0;
+    for (let i = 1; i < settled.length; i++) if (settled[i]! < settled[i - 1]!) inversions++;
+    expect(inversions).toBe(0);
+    await log.close();
+  });
 });
