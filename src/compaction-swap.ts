@@ -6,9 +6,10 @@
 //      as `<base>.swap.tmp`, fsynced, renamed, and the directory fsynced.
 //   3. Every `.cleaned` file takes its final name; an old file of that name is first renamed
 //      `.deleted` (replacing or unlinking a large file frees its blocks synchronously: ~30 ms for
-//      bench W8's 130 MB segment, an append stall). Iterators in old files keep their descriptors.
-//   4. The `.deleted` files and the other segment files of the range (bases that are not outputs)
-//      are unlinked on the thread pool; the directory is fsynced.
+//      bench W8's 130 MB segment, an append stall), and so are the range's other old files (bases
+//      that are not outputs), in one synchronous step: a listing sees the new set, not both.
+//      Iterators in old files keep their descriptors.
+//   4. The `.deleted` files are unlinked on the thread pool; the directory is fsynced.
 //   5. The marker is unlinked; the directory is fsynced.
 //
 // Crash: at open (resolveInterruptedSwap), no marker means the swap never committed: `.cleaned`
@@ -146,9 +147,15 @@ function renameCleaned(io: FileIO, dir: string, marker: SwapMarker): string[] {
     }
     try { io.rename(from, final); } catch (err) { throw ioError('rename', from, err); }
   }
+  // The range's other old files are moved aside in the same synchronous step, so that a read-only
+  // open or verify() listing the folder meanwhile sees the new set (bar a microsecond window
+  // between renames), not old and new mixed while the unlinks run.
   for (const name of names) {
     const base = segmentBase(name);
-    if (base >= marker.base && base < marker.end && !outputs.has(base)) stale.push(path.join(dir, name));
+    if (base < marker.base || base >= marker.end || outputs.has(base)) continue;
+    const file = path.join(dir, name);
+    try { io.rename(file, file + SEGMENT_DELETED_SUFFIX); } catch (err) { throw ioError('rename', file, err); }
+    stale.push(file + SEGMENT_DELETED_SUFFIX);
   }
   return stale;
 }

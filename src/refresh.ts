@@ -133,16 +133,21 @@ function swapInProgress(names: string[]): boolean {
 function compactedSince(topic: TopicImpl<any>, onDisk: number[]): 'no' | 'closed' | 'active' {
   const segments = topic.segments;
   const active = topic.active;
-  const replaced = (s: Segment): boolean => {
+  // A file replaced under the same name has another inode (or, an inode number reused, another
+  // size: a closed segment's size is fixed).
+  const replaced = (s: Segment, closed: boolean): boolean => {
     if (s.ino === undefined) return false;
     const st = topic.io.stat(s.logPath);
-    return st === undefined || (st.ino !== undefined && st.ino !== s.ino);
+    return st === undefined || (st.ino !== undefined && st.ino !== s.ino) || (closed && st.size !== s.logBytes);
   };
-  if (!onDisk.includes(active.baseOffset) || (topic.options.cleanup !== 'delete' && replaced(active))) return 'active';
+  // Only compacted topics have files replaced (one stat per segment per refresh); a topic whose
+  // options are not stored (a read-only open without metadata) may be one.
+  const compacts = topic.options.cleanup !== 'delete' || topic.meta.getTopicOptions(topic.name) === undefined;
+  if (!onDisk.includes(active.baseOffset) || (compacts && replaced(active, false))) return 'active';
   const closedOnDisk = onDisk.filter((b) => b < active.baseOffset);
   if (closedOnDisk.length !== segments.length - 1) return 'closed';
   for (let i = 0; i < closedOnDisk.length; i++) if (closedOnDisk[i] !== segments[i]!.baseOffset) return 'closed';
-  if (topic.options.cleanup !== 'delete') for (let i = 0; i < segments.length - 1; i++) if (replaced(segments[i]!)) return 'closed';
+  if (compacts) for (let i = 0; i < segments.length - 1; i++) if (replaced(segments[i]!, true)) return 'closed';
   return 'no';
 }
 

@@ -132,6 +132,9 @@ export class Segment {
       try {
         this.fd = this.io.open(this.logPath, this.readOnly ? 'r' : 'r+');
       } catch (err) {
+        if (this.readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was removed by the writer (retention or compaction) after this read-only log listed it; log.refresh() picks up the change`, { file: this.logPath });
+        }
         throw ioError('open', this.logPath, err);
       }
       if (!this.sameFile()) {

@@ -77,6 +77,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
    * reopen, and hide them from readers now. (The log refuses writes from here on.)
    */
   protected forgetUnsynced(error: SeglogError): void {
+    this.takebacks++;
     const synced = this.synced;
     let at = this.segments.findIndex((s) => s.baseOffset === synced.base);
     if (at < 0) at = this.segments.length - 1;

@@ -111,6 +111,11 @@ export abstract class TopicWriter<V = Buffer> {
   protected committedEnd: number;
   protected committedMaxTs: number;
   protected pendingError: SeglogError | undefined = undefined;
+  /**
+   * Times appended records were taken back (a failed write or fsync, a rolled-back batch): their
+   * offsets go to later appends. Compaction abandons a pass that relied on records across one.
+   */
+  takebacks = 0;
   protected dirtyMarked = false;
   /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
   readonly tail = new Tail();
@@ -265,6 +270,7 @@ export abstract class TopicWriter<V = Buffer> {
    * still wait to be written stay pending.
    */
   protected rollbackTo(mark: Mark, error: SeglogError): void {
+    this.takebacks++;
     const io = this.ctx.io;
     while (this.segments.length > mark.segments) {
       const s = this.segments.pop()!;
@@ -398,6 +404,7 @@ export abstract class TopicWriter<V = Buffer> {
    * append call and through the log's 'error' event.
    */
   protected writeFailed(seg: Segment, error: SeglogError): SeglogError {
+    this.takebacks++;
     try {
       this.ctx.io.truncate(seg.logFd(), seg.logBytes);
     } catch (err) {

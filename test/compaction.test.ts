@@ -360,6 +360,76 @@ describe.each(wirings)('%s: a newer record compaction relies on fails to be writ
   });
 });
 
+describe('a record compaction relied on is taken back and its offset reused', () => {
+  test('the pass is abandoned: the key keeps its old records on disk (no key left with none)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-takeback-'));
+    const copy = `${dir}-crash`;
+    try {
+      // Scenario found by review: while the pass reads K's old segment, K is appended at X (not
+      // durable); a failed write takes X back and J reuses offset X; while the pass fsyncs the
+      // relied records, K is appended again at Y (buffered). Relying on "K's newest >= X" would
+      // drop K's old records with nothing durable behind them.
+      const fdPath = new Map<number, string>();
+      let phase = 0;
+      let failWrites = false;
+      let kSeg = '';
+      let t!: Topic<string>;
+      let log!: Awaited<ReturnType<typeof openLogWith>>;
+      const io: FileIO = {
+        ...nodeFileIO,
+        open(p, f) { const fd = nodeFileIO.open(p, f); fdPath.set(fd, p); return fd; },
+        write(fd, ...a) {
+          if (failWrites && fdPath.get(fd)?.endsWith('.log')) throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+          return nodeFileIO.write(fd, ...a);
+        },
+        read(fd, ...a) {
+          const n = nodeFileIO.read(fd, ...a);
+          if (phase === 1 && fdPath.get(fd) === kSeg) { phase = 2; t.appendSync('K-new-X', { key: 'K' }); }
+          return n;
+        },
+        async fsync(fd) {
+          const p = fdPath.get(fd) ?? '';
+          if (phase === 2 && p.endsWith('.cleaned')) {
+            phase = 3;
+            failWrites = true;
+            await log.flush().catch(() => undefined);
+            failWrites = false;
+            try { t.appendSync('J', { key: 'J' }); } catch { t.appendSync('J', { key: 'J' }); } // the first call reports the failure
+          } else if (phase === 3 && p.endsWith('.log')) {
+            phase = 4;
+            t.appendSync('K-new-Y', { key: 'K' });
+          }
+          return nodeFileIO.fsync(fd);
+        },
+      };
+      log = await openLogWith({ meta: fileMetaStore, io }, dir, { durability: 'none', fsyncIntervalMs: 3_600_000 });
+      log.on('error', () => { /* the injected failure */ });
+      t = log.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 64 * 1024 });
+      for (let i = 0; i < 4000; i++) t.appendSync(`filler${i}${'x'.repeat(80)}`, { key: `f${i}` });
+      const firstK = t.appendSync('K-old-1', { key: 'K' });
+      t.appendSync('K-old-2', { key: 'K' });
+      await log.flush();
+      const kb = fs.readdirSync(path.join(dir, 'c')).filter((n) => n.endsWith('.log')).map((n) => Number(n.slice(0, 20))).sort((a, b) => a - b).filter((b) => b <= firstK).pop()!;
+      kSeg = path.join(dir, 'c', `${String(kb).padStart(20, '0')}.log`);
+      phase = 1;
+      await expect(t.compact()).rejects.toMatchObject({ code: 'ERR_IO', message: expect.stringContaining('abandoned') });
+      expect(phase, 'the scenario ran to its end').toBe(4);
+      // A kill -9 now: the files as they are (K-new-Y is still only in memory under 'none').
+      fs.cpSync(dir, copy, { recursive: true });
+      fs.rmSync(path.join(copy, '~seglog.lock'), { force: true });
+      await log.close();
+      const again = await openLogWith({ meta: fileMetaStore }, copy);
+      const t2 = again.topic<string>('c', { codec: 'string' });
+      expect(collect(t2.read()).filter((r) => r.key?.toString() === 'K').length).toBeGreaterThan(0);
+      expect(t2.latest('K')).toBeDefined();
+      await again.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.each(wirings)('%s: a crash at each step of the compaction swap', (_name, meta) => {
   test('reopen finds either the old segments or the new ones, never both and never neither', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-swap-'));
