@@ -247,6 +247,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     } catch (err) {
       throw ioError('write metadata', name, err);
     }
+    recovered.noteUncleanState();
   }
   return recovered;
 }

@@ -160,6 +160,11 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     void done.then(() => { this.rollSyncs = this.rollSyncs.filter((p) => p !== done); });
   }
 
+  /** The stored state says "not clean" (recovery just wrote it): close() records the clean state even if nothing is appended. */
+  noteUncleanState(): void {
+    this.dirtyMarked = true;
+  }
+
   protected markDirty(): void {
     this.dirtyMarked = true;
     try {

@@ -1,6 +1,7 @@
 // "Reopen is fast: a clean shutdown reopens without scanning; after a crash only data past the
 // last recorded recovery point is scanned." Measured through the file-I/O seam: the bytes read
 // from .log files while openLog recovers.
+import diagnostics_channel from 'node:diagnostics_channel';
 import { describe, expect, test } from 'vitest';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
@@ -42,5 +43,19 @@ describe.each(entries)('$name: recovery point', (entry) => {
     expect(io.logBytesRead).toBeLessThan(64 * 1024);
     expect([...t.read({ from: RECORDS - 5 })].map((r) => r.offset)).toEqual(Array.from({ length: 105 }, (_, i) => RECORDS - 5 + i));
     await log.close();
+    // That close, with nothing appended after the recovery, is a clean close: the next open scans nothing.
+    const scans: unknown[] = [];
+    const onRecovery = (m: unknown): void => { if ((m as { action?: string }).action === 'scan') scans.push(m); };
+    diagnostics_channel.subscribe('seglog:recovery', onRecovery);
+    try {
+      const io2 = countingIO();
+      const again = await openLogWith({ meta, io: io2 }, dir);
+      expect(again.topic('r').endOffset).toBe(RECORDS + 100);
+      expect(io2.logBytesRead).toBeLessThanOrEqual(64);
+      await again.close();
+    } finally {
+      diagnostics_channel.unsubscribe('seglog:recovery', onRecovery);
+    }
+    expect(scans).toEqual([]);
   });
 });
