@@ -47,7 +47,7 @@ export interface LogOptions {
   readOnly?: boolean;
   /** Options for topics that do not set them. */
   defaults?: TopicOptions;
-  /** Bytes of regions kept for random reads (get) across the log; default 64 MiB, 0 disables. */
+  /** Bytes of regions kept for random reads (get) across the log; default 128 MiB, 0 disables. */
   readCacheBytes?: number;
   /**
    * Where recovery would fail with ERR_CORRUPT (an invalid batch followed by valid data or before the
