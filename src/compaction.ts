@@ -76,9 +76,9 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
   const group = topic.segments.slice(0, k);
   const rangeEnd = topic.segments[k]!.baseOffset;
   const startOffset = topic.startOffset;
-  // Keys whose dropped records were superseded by a record not yet durable when the pass looked:
-  // key -> that record's offset (made durable and checked again before the swap).
-  const relied = new Map<string, number>();
+  // End of the newer records that dropped ones were superseded by, where those were not yet
+  // durable when the pass looked (made durable before the swap).
+  let reliedEnd = 0;
   const takebacks = topic.takebacks; // a record taken back during the pass may be one relied on
   const cleaner: CleanerState = topic.meta.getCleanerState(topic.name) ?? { cleanedUpTo: 0, passes: [] };
   const retentionMs = topic.options.tombstoneRetentionMs;
@@ -150,7 +150,7 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
             }
             // Superseded by a newer record (made durable before the swap if it is not yet).
             if (latest > offset) {
-              if (latest >= durable) relied.set(key, latest);
+              if (latest >= durable && latest >= reliedEnd) reliedEnd = latest + 1;
               continue;
             }
             if (tombstone && latest === offset && firstSeen(offset) + retentionMs <= now) {
@@ -171,12 +171,9 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
       }
     }
     await out.finish();
-    if (relied.size > 0) {
-      // The newer records the pass relied on become durable before the old ones go. One of them
-      // taken back meanwhile (a failed write or fsync) leaves its key's index pointing lower: then
-      // this pass is abandoned (its dropped records would be the key's only ones).
-      let end = 0;
-      for (const offset of relied.values()) if (offset >= end) end = offset + 1;
+    if (reliedEnd > 0) {
+      // The newer records the pass relied on become durable before the old ones go.
+      const end = reliedEnd;
       await topic.makeDurable(end);
       topic.checkStillCompacting(group);
       // Records taken back meanwhile (a failed write or fsync) may be ones the pass relied on, and
