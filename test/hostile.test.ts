@@ -35,6 +35,24 @@ const junk = fc.oneof(
   fc.uint8Array({ maxLength: 8 }),
 );
 
+/** An options object from `opt`'s arbitraries, or a dictionary of unknown keys, or junk instead of an object. */
+function optionsArbitrary(opt: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> {
+  return fc.oneof(fc.record(opt, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 6 }), junk, { maxKeys: 2 }), junk);
+}
+
+/** Whether options are valid: undefined, or an object whose every key is one of `opt` with a value `ok` accepts. */
+function validOptions(opt: Record<string, unknown>, ok: (key: string, value: unknown) => boolean): (o: unknown) => boolean {
+  return (o) => {
+    if (o === undefined) return true;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+    for (const [k, v] of Object.entries(o)) {
+      if (!(k in opt)) return false; // an unknown option, even undefined, is a typo
+      if (v !== undefined && !ok(k, v)) return false;
+    }
+    return true;
+  };
+}
+
 /** A value as text for a failure message, whatever it is (String() itself can throw). */
 function show(v: unknown): string {
   try {
@@ -347,15 +365,9 @@ describe.each(entries)('$name: hostile input', (entry) => {
       codec: fc.oneof(fc.constantFrom('binary', 'string', 'json', 'msgpack', 'avro'), junk),
       retention: fc.oneof(fc.record({ maxAgeMs: fc.oneof(fc.nat(), junk), maxBytes: fc.oneof(fc.nat(), junk) }, { requiredKeys: [] }), junk),
     };
-    const options = fc.oneof(fc.record(opt, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 6 }), junk, { maxKeys: 2 }), junk);
-    const isOptions = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o);
-    const valid = (o: unknown): boolean => {
-      if (o === undefined) return true;
-      if (!isOptions(o)) return false;
-      for (const [k, v] of Object.entries(o)) {
-        if (!(k in opt)) return false; // an unknown option, even undefined, is a typo
-        if (v === undefined) continue;
-        const ok = k === 'segmentBytes' ? isInt(v, 1024, 2 ** 31)
+    const options = optionsArbitrary(opt);
+    const valid = validOptions(opt, (k, v) =>
+      k === 'segmentBytes' ? isInt(v, 1024, 2 ** 31)
           : k === 'segmentMs' ? isInt(v, 1, Number.MAX_SAFE_INTEGER)
           : k === 'indexIntervalBytes' ? isInt(v, 1, 2 ** 31)
           : k === 'maxRecordBytes' ? isInt(v, 1, 2 ** 30)
@@ -363,11 +375,7 @@ describe.each(entries)('$name: hostile input', (entry) => {
           : k === 'cleanup' ? v === 'delete' || v === 'compact' || v === 'compact,delete'
           : k === 'codec' ? v === 'binary' || v === 'string' || v === 'json' || v === 'msgpack'
           : k === 'retention' ? isPlainObject(v) && Object.entries(v).every(([rk, rv]) => (rk === 'maxAgeMs' || rk === 'maxBytes') && (rv === undefined || isInt(rv, 0, Number.MAX_SAFE_INTEGER)))
-          : false;
-        if (!ok) return false;
-      }
-      return true;
-    };
+          : false);
     fc.assert(
       fc.property(options, (o) => {
         const code = errorCode(() => log.topic('opts', o as never));
@@ -388,24 +396,16 @@ describe.each(entries)('$name: hostile input', (entry) => {
       repair: fc.oneof(fc.boolean(), junk),
       defaults: fc.oneof(fc.constant({}), fc.record({ segmentBytes: fc.oneof(fc.integer({ min: 1000, max: 5000 }), junk) }, { requiredKeys: [] }), junk),
     };
-    const options = fc.oneof(fc.record(opt, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 6 }), junk, { maxKeys: 2 }), junk);
-    const isOptions = (o: unknown): o is Record<string, unknown> => typeof o === 'object' && o !== null && !Array.isArray(o);
-    const valid = (o: unknown): boolean => {
-      if (o === undefined) return true;
-      if (!isOptions(o)) return false;
-      for (const [k, v] of Object.entries(o)) {
-        if (!(k in opt)) return false; // an unknown option, even undefined, is a typo
-        if (v === undefined) continue;
-        const ok = k === 'durability' ? v === 'fsync' || v === 'os' || v === 'none'
+    const options = optionsArbitrary(opt);
+    const validEach = validOptions(opt, (k, v) =>
+      k === 'durability' ? v === 'fsync' || v === 'os' || v === 'none'
           : k === 'fsyncIntervalMs' ? isInt(v, 1, 2 ** 31 - 1)
           : k === 'readOnly' || k === 'repair' ? typeof v === 'boolean'
           : k === 'readCacheBytes' ? isInt(v, 0, Number.MAX_SAFE_INTEGER)
           : k === 'defaults' ? isPlainObject(v) && Object.entries(v).every(([dk, dv]) => dk === 'segmentBytes' && (dv === undefined || isInt(dv, 1024, 2 ** 31)))
-          : false;
-        if (!ok) return false;
-      }
-      return !((o as Record<string, unknown>).repair === true && (o as Record<string, unknown>).readOnly === true);
-    };
+          : false);
+    const valid = (o: unknown): boolean =>
+      validEach(o) && !((o as Record<string, unknown> | undefined)?.repair === true && (o as Record<string, unknown>).readOnly === true);
     const other = h.tmp();
     await (await h.mod.openLog(other)).close();
     await fc.assert(
