@@ -4,7 +4,7 @@
 // retention and compaction timers, compaction's slices, the application's own timers. A probe
 // (one setImmediate, scheduled when none is pending) tells whether the loop has had a turn lately;
 // once it has been waiting for STARVED_MS, settlements wait for that turn. An append loop then
-// yields about every STARVED_MS (checked every 64 calls); appends spread over turns pay one
+// yields about every STARVED_MS, however long each append takes; appends spread over turns pay one
 // setImmediate per turn.
 //
 // Crash: nothing here is on disk.
@@ -26,21 +26,37 @@ function probe(): void {
   for (const f of run) f();
 }
 
-/** Calls since the probe was scheduled: the clock is read on every 64th only (appends under 'none' are ~100 ns). */
+/**
+ * Calls between two clock reads. Appends under 'none' cost ~100 ns, so reading the clock on every
+ * call would cost more than the append; but a call can also take milliseconds (an append under 'os'
+ * whose write waits for a busy disk), and then counting to 64 before looking would keep the loop
+ * from its turn for seconds. So the stride starts at 1 after every turn and doubles while calls
+ * stay cheap (up to 64 calls or READ_EVERY_MS between reads), and falls back to 1 as soon as one
+ * read finds them slow: the loop waits at most about STARVED_MS plus a few calls.
+ */
+let stride = 1;
 let calls = 0;
+let lastRead = 0;
+const MAX_STRIDE = 64;
+const READ_EVERY_MS = 0.25;
 
 /** True when the event loop has been kept from its next turn for STARVED_MS. */
 export function loopStarved(): boolean {
   if (starved) return true;
   if (!probePending) {
     probePending = true;
-    probeSince = performance.now();
+    probeSince = lastRead = performance.now();
     calls = 0;
+    stride = 1;
     setImmediate(probe);
     return false;
   }
-  if ((++calls & 63) !== 0) return false;
-  starved = performance.now() - probeSince >= STARVED_MS;
+  if (++calls < stride) return false;
+  const now = performance.now();
+  stride = now - lastRead < READ_EVERY_MS ? Math.min(stride * 2, MAX_STRIDE) : 1;
+  calls = 0;
+  lastRead = now;
+  starved = now - probeSince >= STARVED_MS;
   return starved;
 }
 

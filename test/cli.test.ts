@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { entries } from './entry.js';
-import { ChildLines, FIXTURES, segmentBases, segmentPath } from './helpers.js';
+import { ChildLines, FIXTURES, segmentBases, segmentPath, HANG_MS } from './helpers.js';
 import { scanLog } from './format-reader.js';
 import { Progress } from '../src/cli/output.js';
 
@@ -19,7 +19,7 @@ const [lmdbEntry, nativeFree] = entries as [typeof entries[0], typeof entries[0]
 interface Run { code: number | null; stdout: string; stderr: string }
 
 function seglog(args: string[], input?: string): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: HANG_MS });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

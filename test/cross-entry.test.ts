@@ -68,7 +68,7 @@ describe('one directory, either entry point', () => {
     expect(log.stats().topics.events!.groups.g!.position).toBe(165);
     expect(log.topic<string>('kv', { codec: 'string' }).latest('k3')!.value).toBe('from native-free');
     await log.close();
-  }, 60_000);
+  });
 
   test('a topic deleted under native-free stays deleted for the default entry', async () => {
     const dir = d.tmp();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HANG_MS } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dirs: string[] = [];
@@ -16,7 +17,7 @@ afterEach(() => {
 function runExample(name: string): { code: number | null; stdout: string; stderr: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-example-'));
   dirs.push(dir);
-  const r = spawnSync(process.execPath, [path.join(root, 'examples', name), path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [path.join(root, 'examples', name), path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: HANG_MS });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -75,7 +76,7 @@ describe('examples', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-readme-'));
     dirs.push(dir);
     expect(code).toContain("'./data'");
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code.replace("'./data'", JSON.stringify(path.join(dir, 'data')))], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code.replace("'./data'", JSON.stringify(path.join(dir, 'data')))], { cwd: root, encoding: 'utf8', timeout: HANG_MS });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe("0 ada { type: 'signup', user: 'ada' }\n1 undefined { type: 'login', user: 'ada' }\nmail for ada\nmail for ada\n");
@@ -84,7 +85,7 @@ describe('examples', () => {
   test('npm run demo\'s script: two consumer groups follow live, the compacted table keeps one reading per device, groups resume after a restart', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-demo-test-'));
     dirs.push(dir);
-    const r = spawnSync(process.execPath, [path.join(root, 'demo/demo.js'), path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [path.join(root, 'demo/demo.js'), path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: HANG_MS });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/produced 200,000 readings from 500 devices .*: \d+ ms, [\d,]+\/s/);

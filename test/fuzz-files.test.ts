@@ -34,7 +34,7 @@ describe.each(entries)('$name: fuzzed segment and index files', (entry) => {
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  test(`${CASES} damaged copies: never a hang, a crash or a record that was not written; repair always opens`, { timeout: 120_000 }, async () => {
+  test(`${CASES} damaged copies: never a hang, a crash or a record that was not written; repair always opens`, async () => {
     const config = { seed: 0xf022 + entry.name.length, count: CASES, records };
     const child = spawnFixture(h, 'fuzz-open.mjs', [entry.dist, template, JSON.stringify(config)]);
     try {

@@ -13,6 +13,31 @@ export type LogOptions = NonNullable<Parameters<SeglogModule['openLog']>[1]>;
 
 export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 
+/**
+ * How long a test waits for an event before it calls it a hang. Tests wait for events (a line from
+ * a child, a promise, a file), never for a guessed time; this bound is far beyond what any of those
+ * waits takes on a busy machine, so reaching it means the event is not coming.
+ */
+export const HANG_MS = 120_000;
+
+/** `p`, or a rejection naming `what` if it has not settled within HANG_MS. */
+export function withinHangBound<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: still pending after ${HANG_MS} ms (a hang)`)), HANG_MS); }),
+  ]);
+}
+
+/** Waits (polling every few ms) until `pred()` holds; throws naming `what` after HANG_MS. */
+export async function waitUntil(pred: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + HANG_MS;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${HANG_MS} ms (a hang)`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Registers per-test cleanup: every log opened through `open` is closed, every dir from `tmp` removed. */
 export function harness(entry: Entry) {
   let mod: SeglogModule | undefined;
@@ -161,6 +186,7 @@ export function collect<T>(it: Iterable<T>): T[] {
   return [...it];
 }
 
+/** For random kill moments only: a test that needs something to have happened waits for that event. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -193,7 +219,7 @@ export class ChildLines {
     for (const w of this.waiters.splice(0)) w();
   }
   /** Resolves once some line satisfies `pred`; rejects if the child exits first or on timeout. */
-  async waitFor(pred: (line: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  async waitFor(pred: (line: string) => boolean, timeoutMs = HANG_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.lines.find(pred);

@@ -61,7 +61,7 @@ describe.each(entries)('$name: descriptor bounds', (entry) => {
     expect(openFds() - baseline, 'after random gets').toBeLessThanOrEqual(FDS_BOUND);
     await again.close();
     expect(openFds() - baseline, 'after close').toBeLessThanOrEqual(2);
-  }, 10_000);
+  });
 
   test(`a process limited to 256 descriptors appends (awaited, durability fsync) into ${SEGMENTS} segments and reads them all back`, async () => {
     const dir = h.tmp();
@@ -73,5 +73,5 @@ describe.each(entries)('$name: descriptor bounds', (entry) => {
     const line = await lines.waitFor((l) => l.startsWith('ok') || l.startsWith('error'), 9000);
     expect(line).toBe(`ok ${SEGMENTS} ${SEGMENTS}`);
     await lines.exit();
-  }, 10_000);
+  });
 });

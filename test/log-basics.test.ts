@@ -13,7 +13,6 @@ import {
   Rng,
   segmentBases,
   segmentPath,
-  sleep,
   truncateBeforeOrSkip,
 } from './helpers.js';
 import { scanLog } from './format-reader.js';
@@ -494,14 +493,16 @@ describe.each(entries)('$name: log basics', (entry) => {
     });
 
     test('segmentMs rolls a segment once its first record is older than segmentMs', async () => {
+      // "older" is measured by the records' timestamps (as Kafka does), so the test gives them
+      // rather than waiting for the clock: b is 300 ms after a (not older), c 301 ms (older)
       const dir = h.tmp();
       const log = await h.open(dir);
       const t = log.topic('t', { segmentMs: 300 });
-      await t.append(buf('a'));
-      await t.append(buf('b'));
+      const t0 = Date.now();
+      await t.append(buf('a'), { timestamp: t0 });
+      await t.append(buf('b'), { timestamp: t0 + 300 });
       expect(segmentBases(dir, 't')).toEqual([0]);
-      await sleep(450);
-      await t.append(buf('c'));
+      await t.append(buf('c'), { timestamp: t0 + 301 });
       await log.flush();
       expect(segmentBases(dir, 't')).toEqual([0, 2]);
       expect(collect(t.read()).map((r) => r.valueBytes!.toString())).toEqual(['a', 'b', 'c']);

@@ -43,7 +43,7 @@ describe('native-free loads no native addon', () => {
     const result = JSON.parse(line!.slice(3)) as { dlopenCalls: string[]; unsupported: string[] };
     expect(result.dlopenCalls).toEqual([]);
     expect(result.unsupported, 'every part of the scenario ran').toEqual([]);
-  }, 60_000);
+  });
 
   test('the full scenario runs under seglog/native-free in `node --no-addons`, which stops the default entry point', async () => {
     const r = await run(nativeFree.dist, { SEGLOG_NO_GUARD: '1' }, ['--no-addons']);
@@ -53,7 +53,7 @@ describe('native-free loads no native addon', () => {
     expect((JSON.parse(line!.slice(3)) as { unsupported: string[] }).unsupported).toEqual([]);
     const stopped = await run(defaultEntry.dist, { SEGLOG_NO_GUARD: '1' }, ['--no-addons']);
     expect(stopped.stdout).toMatch(/^import-failed .*addons/m);
-  }, 60_000);
+  });
 
   test('under Node\'s permission model (addons off; Node 20 also refuses fsync) a writable open is a clear ERR_IO leaving no lock file; readOnly reads with read access only', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-permission-'));
@@ -88,12 +88,12 @@ describe('native-free loads no native addon', () => {
     expect(err.message).toContain('permission model');
     expect(fs.existsSync(path.join(dir, '~seglog.lock'))).toBe(false);
     expect(JSON.parse(await child('read', ['--allow-fs-read=*']))).toEqual({ n: 50, latest: 'v48' });
-  }, 60_000);
+  });
 
   test('the same guard stops the default entry point (the proof is not vacuous)', async () => {
     const hooked = await run(defaultEntry.dist);
     expect(hooked.stdout).toMatch(/^import-failed refused to resolve a native module: lmdb/m);
     const dlopenOnly = await run(defaultEntry.dist, { SEGLOG_DLOPEN_ONLY: '1' });
     expect(dlopenOnly.stdout).toMatch(/^import-failed native addon loading is disabled in this process: .*\.node/m);
-  }, 60_000);
+  });
 });

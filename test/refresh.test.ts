@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { entries } from './entry.js';
-import { collect, expectSeglogErrorSync, harness, segmentBases, segmentPath, sleep, spawnFixture } from './helpers.js';
+import { collect, expectSeglogErrorSync, harness, segmentBases, segmentPath, spawnFixture, withinHangBound } from './helpers.js';
 import { scanLog } from './format-reader.js';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
@@ -151,16 +151,18 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     const ro = await h.open(dir, { readOnly: true });
     const seen: string[] = [];
     let next = 0;
-    for (;;) {
+    while (next < count) {
+      // once the writer reported the record it is on disk: refresh() must show it (and whatever
+      // else the writer appended since)
+      await child.waitFor((l) => l === `wrote ${next}`);
+      const before = next;
       ro.refresh();
       const feed = ro.topic<string>('feed', { codec: 'string' });
       for (const rec of feed.read({ from: next })) {
         seen.push(rec.value!);
         next = rec.offset + 1;
       }
-      if (next >= count) break;
-      if (child.exited && ro.refresh() === 0 && next < count) throw new Error(`writer finished but only ${next} records were seen; stderr ${child.stderr}`);
-      await sleep(5);
+      expect(next, `record ${before} after the writer wrote it`).toBeGreaterThan(before);
     }
     await child.exit();
     expect(seen).toEqual(Array.from({ length: count }, (_, i) => `r${i}`));
@@ -246,13 +248,16 @@ describe.each(entries)('$name: refresh of a read-only log', (entry) => {
     const ro = await h.open(dir, { readOnly: true });
     const sub = ro.topic('t').subscribe({ from: 'earliest' });
     const got: string[] = [];
+    let sawThree!: () => void;
+    const three = new Promise<void>((resolve) => { sawThree = resolve; });
     const reading = (async () => {
       for await (const rec of sub) {
         got.push(rec.valueBytes!.toString());
+        if (got.length === 3) sawThree();
         if (got.length === 6) break;
       }
     })();
-    for (let i = 0; i < 1000 && got.length < 3; i++) await sleep(2);
+    await withinHangBound(three, 'the subscription delivers the records the follower opened with');
     expect(got).toEqual(['v0', 'v1', 'v2']);
     for (let i = 3; i < 6; i++) await w.append(Buffer.from(`v${i}`));
     expect(ro.refresh()).toBe(3);

@@ -7,7 +7,7 @@
 // Default: 10 kills per entry point (CI). SEGLOG_SOAK=long: 60 kills per entry point with longer runs.
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
-import { harness, killHard, Rng, sleep, spawnFixture } from './helpers.js';
+import { harness, killHard, Rng, sleep, spawnFixture, HANG_MS } from './helpers.js';
 
 const LONG = process.env.SEGLOG_SOAK === 'long';
 const KILLS = Number(process.env.SEGLOG_SOAK_KILLS ?? (LONG ? 60 : 10));
@@ -20,7 +20,7 @@ function valueFor(offset: number): string {
 describe.each(entries)('$name: kill -9 soak', (entry) => {
   const h = harness(entry);
 
-  test(`a writer killed ${KILLS} times at random moments loses nothing it acknowledged`, { timeout: LONG ? 1_800_000 : 120_000 }, async () => {
+  test(`a writer killed ${KILLS} times at random moments loses nothing it acknowledged`, { timeout: LONG ? 1_800_000 : HANG_MS }, async () => {
     const dir = h.tmp();
     const rng = new Rng(0x50a6 + (entry.name.length << 8));
     let maxAcked = -1; // highest offset acknowledged so far (everything below it must be there too)
@@ -29,9 +29,15 @@ describe.each(entries)('$name: kill -9 soak', (entry) => {
     let committedMax = -1; // highest position a commit was acknowledged for
     let resumedMax = -1; // highest position the group resumed at after a reopen
     const absent = new Set<string>();
+    let compactions = 0;
     for (let run = 1; run <= KILLS; run++) {
       const child = spawnFixture(h, 'soak-writer.mjs', [entry.dist, dir, JSON.stringify({ seed: run })]);
       await child.waitFor((l) => l.startsWith('ready') || l.startsWith('error'));
+      // the kill moments are random; that the soak covers acknowledged appends, a group commit and
+      // a compaction is made true here: the first run is killed only after it reported each
+      if (run === 1) {
+        for (const word of ['ack', 'committed', 'compacted']) await child.waitFor((l) => l.split(' ')[0] === word || l.startsWith('error') || l.startsWith('absent'));
+      }
       await sleep(rng.int(0, MAX_RUN_MS));
       await killHard(child);
       const errors = child.lines.filter((l) => l.startsWith('error'));
@@ -43,6 +49,7 @@ describe.each(entries)('$name: kill -9 soak', (entry) => {
         else if (word === 'kvack') kvAcked.set(a!, Math.max(kvAcked.get(a!) ?? -1, Number(b)));
         else if (word === 'committed') committedMax = Math.max(committedMax, Number(a));
         else if (word === 'absent') absent.add(a!);
+        else if (word === 'compacted') compactions++;
       }
 
       // The crashed directory, before anything repairs it: no damage, at most a torn tail.
@@ -98,6 +105,8 @@ describe.each(entries)('$name: kill -9 soak', (entry) => {
       await log.close();
     }
     expect(ackedCount, 'the writers acknowledged something').toBeGreaterThan(0);
+    expect(committedMax, 'a group commit resolved before some kill').toBeGreaterThan(0);
+    expect(compactions, 'a compaction finished before some kill').toBeGreaterThan(0);
     expect([...absent], 'the group subscriber and compaction ran in the soak').toEqual([]);
   });
 });

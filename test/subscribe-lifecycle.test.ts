@@ -5,7 +5,7 @@
 // tail stays alive (SPEC.md), shown with child processes.
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
-import { expectSeglogErrorSync, harness, sleep, spawnFixture, type Log, type Topic } from './helpers.js';
+import { expectSeglogErrorSync, harness, spawnFixture, type Log, type Topic } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -113,7 +113,8 @@ describe.each(entries)('$name: subscription lifecycle', (entry) => {
     await log.close();
     const alive = spawnFixture(h, 'subscribe-alive.mjs', [h.entry.dist, dir, 'wait']);
     await alive.waitFor((l) => l === 'waiting');
-    await sleep(500);
+    // printed by an unref'd timer: a process kept alive by nothing but it would have exited first
+    await alive.waitFor((l) => l === 'still waiting');
     expect(alive.exited, `the process exited while a subscription waited: ${alive.stderr}`).toBe(false);
     alive.child.kill('SIGKILL');
     await alive.exit();

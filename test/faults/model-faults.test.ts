@@ -28,7 +28,7 @@ import type { MetaStoreFactory } from '../../src/meta/meta-store.js';
 import type { FileIO } from '../../src/io/file-io.js';
 import { SeglogError } from '../../src/index.js';
 import type { Topic } from '../../src/topic-api.js';
-import { Rng } from '../helpers.js';
+import { Rng, withinHangBound } from '../helpers.js';
 import { faultyIO, powerCutIO, type FaultPlan, type OpName } from './faulty-io.js';
 
 const LONG = process.env.SEGLOG_FAULTS === 'long';
@@ -48,14 +48,6 @@ function tmp(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-fault-model-'));
   dirs.push(d);
   return d;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} still pending after ${ms} ms (a hang)`)), ms); }),
-  ]);
 }
 
 type FaultKind = 'write' | 'fsync' | 'truncate' | 'open' | 'unlink' | 'budget' | 'power';
@@ -149,7 +141,7 @@ async function runOnce(seed: number): Promise<string> {
       // a failed fsync: the log refuses writes until reopened; reopen without the fault
       fsyncFailed = true;
       trail.push('reopen after a failed fsync');
-      await withTimeout(log.close().catch(() => undefined), 5000, 'close');
+      await withinHangBound(log.close().catch(() => undefined), 'close');
       plan.failOp = undefined;
       log = await open(io);
       topic = log.topic<string>('m', { codec: 'string' });
@@ -183,14 +175,14 @@ async function runOnce(seed: number): Promise<string> {
         }
       }
     }
-    await withTimeout(Promise.all(pending), 10_000, `${desc}: appends of round ${round}`);
+    await withinHangBound(Promise.all(pending), `${desc}: appends of round ${round}`);
     if (isDead()) break;
     checkInProcess(`round ${round} (${trail.slice(-4).join(' ')})`);
     if (rng.bool(0.15)) {
       trail.push('flush');
       const snapshot = [...topic.read()].map((r) => r.value as string);
       try {
-        await withTimeout(log.flush(), 10_000, `${desc}: flush`);
+        await withinHangBound(log.flush(), `${desc}: flush`);
         if (!isDead()) flushed = snapshot;
       } catch (err) {
         expect(err, desc).toBeInstanceOf(SeglogError);
@@ -204,7 +196,7 @@ async function runOnce(seed: number): Promise<string> {
     power.cut();
     target = imageDir;
   }
-  if (log !== undefined) await withTimeout(log.close().catch(() => undefined), 5000, 'close');
+  if (log !== undefined) await withinHangBound(log.close().catch(() => undefined), 'close');
   // Reopen with a healthy disk.
   let reopened: Log;
   let outcome = 'reopened';

@@ -13,6 +13,7 @@ import { fileMetaStore } from '../../native-free/file-meta-store.js';
 import type { MetaStoreFactory } from '../../src/meta/meta-store.js';
 import { SeglogError } from '../../src/index.js';
 import { faultyIO, type FaultPlan } from './faulty-io.js';
+import { waitUntil, withinHangBound } from '../helpers.js';
 
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-tick-')); });
@@ -29,16 +30,8 @@ async function outcome(p: Promise<number>): Promise<number | string> {
 }
 
 /** Settles all of `ps` (as outcomes), or fails the test if one of them hangs. */
-async function settleAll(ps: Array<Promise<number>>, timeoutMs = 5000): Promise<Array<number | string>> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`appends still pending after ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.all(ps.map(outcome)), hang]);
-  } finally {
-    clearTimeout(timer);
-  }
+function settleAll(ps: Array<Promise<number>>): Promise<Array<number | string>> {
+  return withinHangBound(Promise.all(ps.map(outcome)), 'appends');
 }
 
 /** A record's value as a short label: small values as text, big filled ones as `<fill byte>x<length>`. */
@@ -179,11 +172,7 @@ describe.each(wirings)('%s', (_name, meta) => {
       expect(t.appendSync(Buffer.from('doomed1'))).toBe(1);
       expect(await t.append(Buffer.from('doomed2'))).toBe(2); // 'none' resolves at once
       // the periodic checkpoint tries to write them and fails
-      let timer: NodeJS.Timeout | undefined;
-      const error = await Promise.race([
-        errored,
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no error event within 3 s')), 3000); }),
-      ]).finally(() => clearTimeout(timer));
+      const error = await withinHangBound(errored, "the log's 'error' event");
       expect(error.code).toBe('ERR_IO');
       plan.writeError = undefined;
       expect(() => t.appendSync(Buffer.from('next')), 'the next append call reports the lost write').toThrow(expect.objectContaining({ code: 'ERR_IO' }));
@@ -205,7 +194,7 @@ describe.each(wirings)('%s', (_name, meta) => {
       await log.flush();
       plan.writeError = 'EIO';
       await t.append(Buffer.from('doomed'));
-      for (let i = 0; i < 150 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => errors.length > 0, "the background write's 'error' event");
       expect(errors).toContain('ERR_IO');
       plan.writeError = undefined;
       expect(await outcome(t.append(Buffer.from('next')))).toBe('ERR_IO');
