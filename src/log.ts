@@ -11,7 +11,7 @@ import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './lock.js';
 import { DELETED_SUFFIX } from './format.js';
-import type { MetaStore, MetaStoreFactory } from './meta/meta-store.js';
+import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './meta/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
@@ -69,7 +69,7 @@ export interface Log {
 /** How an entry point builds a log: which metadata store, which file layer. */
 export interface LogWiring {
   /** The metadata store (it may open asynchronously, e.g. after converting another entry point's files). */
-  meta: MetaStoreFactory | ((dir: string, readOnly: boolean) => Promise<MetaStore>);
+  meta: MetaStoreFactory | ((dir: string, readOnly: boolean, options?: MetaOpenOptions) => Promise<MetaStore>);
   io?: FileIO;
 }
 
@@ -344,7 +344,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   }
   let meta: MetaStore | undefined;
   try {
-    meta = await wiring.meta(absolute, resolved.readOnly);
+    meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
     const log = new LogImpl(absolute, io, meta, resolved, lock);
     log.recoverAll();
     return log;

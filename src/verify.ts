@@ -24,6 +24,7 @@ import {
 import { READ_CHUNK_BYTES } from './limits.js';
 import { checkTopicName } from './options.js';
 import { checkBatch } from './segment.js';
+import { metadataProblems } from './verify-meta.js';
 
 /**
  * - `corrupt-batch` (error): an invalid batch that is followed by valid data; openLog refuses it.
@@ -33,8 +34,9 @@ import { checkBatch } from './segment.js';
  * - `leftover` (warning): a file or folder left by an interrupted operation (`*.tmp`, an index
  *   file without its `.log`, an empty segment before the last one, a `<topic>~deleted` folder).
  * - `io` (error): a file that could not be read.
+ * - `metadata` (error): a damaged metadata file (`~meta.lmdb`, `~meta.json`); openLog refuses it.
  */
-export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io';
+export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io' | 'metadata';
 
 export interface VerifyProblem {
   /** Absolute path of the file (or folder) concerned. */
@@ -129,6 +131,8 @@ export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions
     selected = names.filter((n) => options.topics!.includes(n));
   }
 
+  report.problems.push(...metadataProblems(io, root));
+  if (report.problems.some((p) => p.severity === 'error')) report.ok = false;
   const flushed = flushedBounds(io, root);
   const plans = selected.map((topic) => planTopic(io, root, topic, flushed[topic]));
   const progress = { bytesDone: 0, bytesTotal: plans.reduce((s, p) => s + p.logBytesTotal, 0), onProgress: options.onProgress };
