@@ -10,6 +10,7 @@ import { SeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './lock.js';
+import { claimDirectory } from './marker.js';
 import { DELETED_SUFFIX } from './format.js';
 import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './meta/meta-store.js';
 import {
@@ -331,17 +332,9 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   const io = wiring.io ?? nodeFileIO;
   const absolute = path.resolve(dir);
   let lock: DirectoryLock | undefined;
-  if (resolved.readOnly) {
-    const st = io.stat(absolute);
-    if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot open ${absolute} read-only: no such directory`, { value: dir });
-  } else {
-    try {
-      io.mkdir(absolute);
-    } catch (err) {
-      throw ioError('mkdir', absolute, err);
-    }
-    lock = DirectoryLock.acquire(absolute);
-  }
+  // Creates the directory (with its marker), or checks that it is the library's before writing there.
+  claimDirectory(io, absolute, resolved.readOnly);
+  if (!resolved.readOnly) lock = DirectoryLock.acquire(absolute);
   let meta: MetaStore | undefined;
   try {
     meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
