@@ -6,7 +6,7 @@
 // recovered at the next openLog (recovery.ts).
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { SeglogError, invalidArgument, ioError } from './errors.js';
+import { SeglogError, asSeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './lock.js';
@@ -332,9 +332,13 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   const io = wiring.io ?? nodeFileIO;
   const absolute = path.resolve(dir);
   let lock: DirectoryLock | undefined;
-  // Creates the directory (with its marker), or checks that it is the library's before writing there.
-  claimDirectory(io, absolute, resolved.readOnly);
-  if (!resolved.readOnly) lock = DirectoryLock.acquire(absolute);
+  try {
+    // Creates the directory (with its marker), or checks that it is the library's before writing there.
+    claimDirectory(io, absolute, resolved.readOnly);
+    if (!resolved.readOnly) lock = DirectoryLock.acquire(absolute);
+  } catch (err) {
+    throw asSeglogError(err, 'open', absolute);
+  }
   let meta: MetaStore | undefined;
   try {
     meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
@@ -344,6 +348,6 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   } catch (err) {
     try { await meta?.close(); } catch { /* the first error matters */ }
     lock?.release();
-    throw err;
+    throw asSeglogError(err, 'open', absolute);
   }
 }

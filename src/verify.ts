@@ -12,7 +12,7 @@
 // closed cleanly past it, or before the recovery point. Then it is 'corrupt-batch' (an error:
 // openLog reports ERR_CORRUPT), as is any other invalid batch. Crash: nothing to leave.
 import path from 'node:path';
-import { SeglogError, invalidArgument, ioError } from './errors.js';
+import { SeglogError, asSeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import {
@@ -100,6 +100,14 @@ export function verify(dir: string, options?: VerifyOptions): Promise<VerifyRepo
 
 /** verify() through a given file layer (tests pass one that refuses every change). */
 export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  try {
+    return await verifyDirectory(io, dir, options);
+  } catch (err) {
+    throw asSeglogError(err, 'verify', typeof dir === 'string' ? path.resolve(dir) : String(dir));
+  }
+}
+
+async function verifyDirectory(io: FileIO, dir: string, options: VerifyOptions): Promise<VerifyReport> {
   if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('directory', dir, 'a non-empty path');
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('verify options', options, 'an object { onProgress?, topics? }');
   for (const k of Object.keys(options)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('verify option', k, [...KNOWN_OPTIONS].join(' or '));
@@ -107,7 +115,8 @@ export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions
   if (options.topics !== undefined && !Array.isArray(options.topics)) throw invalidArgument('option topics', options.topics, 'an array of topic names');
   const root = path.resolve(dir);
   const st = io.stat(root);
-  if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
+  if (st === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
+  if (!st.isDirectory) throw ioError('verify', root, Object.assign(new Error(`ENOTDIR: not a directory, scandir '${root}'`), { code: 'ENOTDIR', path: root }));
 
   let entries: string[];
   try { entries = io.readdir(root).sort(); } catch (err) { throw ioError('readdir', root, err); }

@@ -80,7 +80,7 @@ export function checkLmdbFile(io: FileIO, file: string): LmdbCheck {
   let st;
   try { st = io.stat(file); } catch (err) { throw ioError('stat', file, err); }
   if (st === undefined) return { kind: 'absent' };
-  if (st.isDirectory) return { kind: 'damaged', damage: { file, position: 0, reason: 'it is a directory, not an LMDB data file' } };
+  if (st.isDirectory) throw ioError('open', file, Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${file}'`), { code: 'EISDIR', path: file }));
   if (st.size === 0) return { kind: 'empty' };
   let fd: number;
   try { fd = io.open(file, 'r'); } catch (err) { throw ioError('open', file, err); }
