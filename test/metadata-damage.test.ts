@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { entries, type Entry } from './entry.js';
-import { ChildLines, FIXTURES, HANG_MS, harness, Rng, withinHangBound } from './helpers.js';
+import { ChildLines, FIXTURES, HANG_MS, harness, killHard, Rng, spawnFixture, withinHangBound } from './helpers.js';
 
 const [lmdbEntry, nativeFree] = entries as [Entry, Entry];
 
@@ -211,5 +211,22 @@ describe('the seglog command on a damaged ~meta.lmdb', () => {
       expect(r.status).toBe(1);
       expect(r.stdout + r.stderr).toMatch(expectOut);
     }
+  });
+});
+
+describe('the check of ~meta.lmdb next to a writer in another process', () => {
+  const h = harness(lmdbEntry);
+  test('finds a sound store every time while the writer commits (pages freed and reused under the walk)', async () => {
+    const dir = h.tmp();
+    const writer = spawnFixture(h, 'meta-churn.mjs', [lmdbEntry.dist, dir]);
+    await writer.waitFor((l) => l === 'ready');
+    const { checkLmdbFile } = await import('../src/meta/lmdb-check.js');
+    const { nodeFileIO } = await import('../src/io/node-fs.js');
+    for (let i = 0; i < 1000; i++) {
+      const r = checkLmdbFile(nodeFileIO, path.join(dir, '~meta.lmdb'));
+      expect(r, `check ${i}`).toEqual({ kind: 'sound' });
+    }
+    expect(writer.exited, writer.stderr).toBe(false);
+    await killHard(writer);
   });
 });

@@ -85,10 +85,23 @@ export function checkLmdbFile(io: FileIO, file: string): LmdbCheck {
   let fd: number;
   try { fd = io.open(file, 'r'); } catch (err) { throw ioError('open', file, err); }
   try {
-    new Walker(io, fd, file, st.size).run();
-    return { kind: 'sound' };
+    // A writer in another process may commit while this walk runs (a read-only follower opens next
+    // to it), and LMDB reuses the pages of a snapshot two commits later: damage seen while the
+    // newest txnid moved is judged again on the new snapshot.
+    for (let attempt = 1; ; attempt++) {
+      let walker: Walker | undefined;
+      try {
+        walker = new Walker(io, fd, file, io.fileSize(fd));
+        walker.run();
+        return { kind: 'sound' };
+      } catch (err) {
+        if (!(err instanceof Damage)) throw err;
+        if (walker === undefined || attempt >= WALK_ATTEMPTS_MAX || walker.newestTxnid === newestTxnid(io, fd)) {
+          return { kind: 'damaged', damage: { file, position: err.position, reason: err.message } };
+        }
+      }
+    }
   } catch (err) {
-    if (err instanceof Damage) return { kind: 'damaged', damage: { file, position: err.position, reason: err.message } };
     throw ioError('read', file, err);
   } finally {
     try { io.close(fd); } catch { /* nothing to do */ }
@@ -119,6 +132,9 @@ class Walker {
     this.seen = new Uint8Array(Math.min(this.filePages, PAGES_VISITED_MAX + 2));
   }
 
+  /** The txnid of the meta the walk started from (-1 before it was read). */
+  newestTxnid = -1;
+
   run(): void {
     const p0 = this.read(0, this.psize);
     const p1 = this.read(this.psize, this.psize);
@@ -131,6 +147,7 @@ class Walker {
     if (sync.length >= META_AT + 144 && readU64(sync, META_AT + 128) > newest.txnid) {
       newest = this.meta(sync, 0, half, false);
     }
+    this.newestTxnid = newest.txnid;
     for (let db = 0; db < 2; db++) this.tree(newest.roots[db]!, newest.depths[db]!, newest.lastPage, newest.at + META_AT + 24 + db * DB_BYTES + DB_ROOT, true);
   }
 
@@ -243,6 +260,23 @@ class Walker {
     if (got < length) throw new Damage(position + got, `the file ends at ${position + got} bytes, inside page ${this.psize > 0 ? Math.floor(position / this.psize) : 0}`);
     return buf;
   }
+}
+
+/** How often a walk that met damage while a writer committed is run again. */
+const WALK_ATTEMPTS_MAX = 10;
+
+/** The largest txnid among the meta pages and the overlapping-sync copy, as they are now (-1 if unreadable). */
+function newestTxnid(io: FileIO, fd: number): number {
+  const head = Buffer.alloc(META_AT + 144);
+  if (io.read(fd, head, 0, head.length, 0) < head.length) return -1;
+  const psize = head.readUInt32LE(META_AT + 24);
+  if (psize < PAGE_BYTES_MIN || psize > PAGE_BYTES_MAX) return -1;
+  let newest = readU64(head, META_AT + 128);
+  for (const at of [psize >> 1, psize]) {
+    const m = Buffer.alloc(META_AT + 144);
+    if (io.read(fd, m, 0, m.length, at) === m.length) newest = Math.max(newest, readU64(m, META_AT + 128));
+  }
+  return newest;
 }
 
 /** An absent tree's root (all ones in a u64). */
