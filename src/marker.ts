@@ -41,7 +41,7 @@ export function claimDirectory(io: FileIO, dir: string, readOnly: boolean): void
     writeMarker(io, dir, false);
     return;
   }
-  if (!st.isDirectory) throw ioError('open', dir, Object.assign(new Error(`ENOTDIR: not a directory, open '${dir}'`), { code: 'ENOTDIR' }));
+  if (!st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot open ${dir} as a log: it is a file, not a directory (ENOTDIR)`, { value: dir, file: dir });
   let entries: string[];
   try { entries = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
   if (entries.includes(MARKER_FILE)) return;

@@ -116,7 +116,7 @@ async function verifyDirectory(io: FileIO, dir: string, options: VerifyOptions):
   const root = path.resolve(dir);
   const st = io.stat(root);
   if (st === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
-  if (!st.isDirectory) throw ioError('verify', root, Object.assign(new Error(`ENOTDIR: not a directory, scandir '${root}'`), { code: 'ENOTDIR', path: root }));
+  if (!st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: it is a file, not a directory (ENOTDIR)`, { value: dir, file: root });
 
   let entries: string[];
   try { entries = io.readdir(root).sort(); } catch (err) { throw ioError('readdir', root, err); }

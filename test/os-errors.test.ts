@@ -87,15 +87,16 @@ describe.each(wirings)('%s: OS errors at open and verify are ERR_IO', (_name, me
 describe.each(entries)('$name: a file where a directory is expected, and a directory where a file is', (entry) => {
   const h = harness(entry);
 
-  test('openLog and verify of a path that is a file, or lies under a file, are ERR_IO with ENOTDIR', async () => {
+  test('a path under a file is ERR_IO with ENOTDIR; a path that is a file is a bad argument (ERR_INVALID_ARGUMENT naming it)', async () => {
     const file = path.join(h.tmp(), 'plain-file');
     fs.writeFileSync(file, 'not a log\n');
-    for (const target of [file, path.join(file, 'log')]) {
-      for (const options of [{}, { readOnly: true }]) {
-        expectIoError(await expectSeglogError(h.mod, () => h.mod.openLog(target, options), 'ERR_IO', ['ENOTDIR']), target, 'ENOTDIR');
-      }
+    const under = path.join(file, 'log');
+    for (const options of [{}, { readOnly: true }]) {
+      expectIoError(await expectSeglogError(h.mod, () => h.mod.openLog(under, options), 'ERR_IO', ['ENOTDIR']), under, 'ENOTDIR');
+      await expectSeglogError(h.mod, () => h.mod.openLog(file, options), 'ERR_INVALID_ARGUMENT', [file, 'not a directory']);
     }
-    expectIoError(await expectSeglogError(h.mod, () => h.mod.verify(file), 'ERR_IO', ['ENOTDIR']), file, 'ENOTDIR');
+    expectIoError(await expectSeglogError(h.mod, () => h.mod.verify(under), 'ERR_IO', ['ENOTDIR']), under, 'ENOTDIR');
+    await expectSeglogError(h.mod, () => h.mod.verify(file), 'ERR_INVALID_ARGUMENT', [file, 'not a directory']);
     expect(fs.readFileSync(file, 'utf8')).toBe('not a log\n');
   });
 
