@@ -17,6 +17,7 @@ import { publish } from '../src/diagnostics.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { MetaOpenOptions } from '../src/meta/meta-store.js';
 import { metadataCorrupt, moveAside } from '../src/meta/metadata-damage.js';
+import { parseGroupsLine } from '../src/meta/groups-check.js';
 
 /** The file is rewritten once it is past this size and four times its live content. */
 const GROUPS_FILE_REWRITE_BYTES = 1 << 20;
@@ -150,7 +151,7 @@ export class FileGroups {
     while (p < text.length) {
       const nl = text.indexOf(10, p);
       const end = nl < 0 ? text.length : nl;
-      const entry = nl < 0 ? undefined : parseLine(text.subarray(p, end));
+      const entry = nl < 0 ? undefined : parseGroupsLine(text.subarray(p, end));
       if (entry === undefined) {
         if (badAt < 0) badAt = p;
       } else {
@@ -228,18 +229,4 @@ export class FileGroups {
 function line(entry: unknown[]): string {
   const json = JSON.stringify(entry);
   return `${checksum(Buffer.from(json, 'utf8')).toString(16).padStart(8, '0')} ${json}\n`;
-}
-
-/** The entry of one line (without its newline), or undefined when it is damaged. */
-function parseLine(bytes: Buffer): unknown[] | undefined {
-  if (bytes.length < 10 || bytes[8] !== 0x20) return undefined;
-  const json = bytes.subarray(9);
-  const sum = Number.parseInt(bytes.subarray(0, 8).toString('latin1'), 16);
-  if (!Number.isInteger(sum) || sum !== checksum(json)) return undefined;
-  try {
-    const entry = JSON.parse(json.toString('utf8')) as unknown;
-    return Array.isArray(entry) ? entry : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -178,9 +178,13 @@ describe('damaged ~meta.json and ~groups.log (native-free)', () => {
       expect(r.code, r.message).toBe('ERR_CORRUPT');
       expect(r.file).toBe(file);
     }
+    const v = await inChild(nativeFree, dir, 'verify');
+    expect(v.verify!.ok).toBe(false);
+    expect(v.verify!.problems).toContainEqual({ kind: 'metadata', severity: 'error', file });
     const repaired = await inChild(nativeFree, dir, 'repair');
     expect(repaired.ok, repaired.message).toBe(true);
     expect(repaired.groupPosition).toBe(3);
+    expect((await inChild(nativeFree, dir, 'verify')).verify!.ok).toBe(true);
     expect(fs.existsSync(file + '.damaged')).toBe(true);
     expect((await inChild(nativeFree, dir, 'open')).ok).toBe(true);
   });
