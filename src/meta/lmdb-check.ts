@@ -60,6 +60,9 @@ export interface LmdbDamage {
 /** The verdict on `<dir>/~meta.lmdb`-like file `file`: 'absent', 'empty' (0 bytes), sound, or the damage. */
 export type LmdbCheck = { kind: 'absent' } | { kind: 'empty' } | { kind: 'sound' } | { kind: 'damaged'; damage: LmdbDamage };
 
+/** Which tree a page belongs to: the free list (its entries checked), the main database (its nodes checked), or a named database (its pages only). */
+type TreeKind = 'free' | 'main' | 'named';
+
 interface Meta {
   at: number;
   psize: number;
@@ -148,7 +151,7 @@ class Walker {
       newest = this.meta(sync, 0, half, false);
     }
     this.newestTxnid = newest.txnid;
-    for (let db = 0; db < 2; db++) this.tree(newest.roots[db]!, newest.depths[db]!, newest.lastPage, newest.at + META_AT + 24 + db * DB_BYTES + DB_ROOT, true);
+    for (let db = 0; db < 2; db++) this.tree(newest.roots[db]!, newest.depths[db]!, newest.lastPage, newest.at + META_AT + 24 + db * DB_BYTES + DB_ROOT, db === 0 ? 'free' : 'main');
   }
 
   private meta(page: Buffer, index: number, at: number, full: boolean): Meta {
@@ -174,13 +177,13 @@ class Walker {
   }
 
   /** Walks the tree under `root`; `position` is where the reference to it was read (for the report). */
-  private tree(root: number, depth: number, lastPage: number, position: number, readLeaves: boolean): void {
+  private tree(root: number, depth: number, lastPage: number, position: number, kind: TreeKind): void {
     if (root === INVALID) return;
     if (depth < 1 || depth > TREE_DEPTH_MAX) throw new Damage(position, `a tree rooted at page ${root} has depth ${depth}`);
-    this.page(root, depth, lastPage, position, readLeaves);
+    this.page(root, depth, lastPage, position, kind);
   }
 
-  private page(pgno: number, levels: number, lastPage: number, position: number, readLeaves: boolean): void {
+  private page(pgno: number, levels: number, lastPage: number, position: number, kind: TreeKind): void {
     const page = this.fetch(pgno, lastPage, position);
     const flags = page.readUInt16LE(18);
     const lower = page.readUInt16LE(20);
@@ -192,7 +195,7 @@ class Walker {
     const isBranch = (flags & P_BRANCH) !== 0;
     if (isBranch !== levels > 1) throw new Damage(at + 18, `page ${pgno} is a ${isBranch ? 'branch' : 'leaf'} page where the tree's depth says ${levels > 1 ? 'branch' : 'leaf'}`);
     if ((flags & P_LEAF2) !== 0) return; // fixed-size keys, no nodes
-    if (!isBranch && !readLeaves) return;
+    if (!isBranch && kind === 'named') return;
     for (let i = 0; i < keys; i++) {
       const ptrAt = PAGE_HEADER_BYTES + 2 * i;
       const nodeAt = page.readUInt16LE(ptrAt) + PAGE_HEADER_BYTES;
@@ -205,30 +208,62 @@ class Walker {
       if (isBranch) {
         if (dataAt > this.psize) throw new Damage(at + nodeAt, `page ${pgno}: the key of node ${i} runs past the page`);
         const child = lo + hi * 0x10000 + nflags * 0x100000000;
-        this.page(child, levels - 1, lastPage, at + nodeAt, readLeaves);
+        this.page(child, levels - 1, lastPage, at + nodeAt, kind);
         continue;
       }
+      const dataBytes = lo + hi * 0x10000;
       if ((nflags & F_BIGDATA) !== 0) {
         if (dataAt + 8 > this.psize) throw new Damage(at + nodeAt, `page ${pgno}: node ${i} runs past the page`);
-        this.overflow(readU64(page, dataAt), lastPage, at + dataAt);
+        const data = this.overflow(readU64(page, dataAt), lastPage, at + dataAt, dataBytes, kind === 'free');
+        if (data !== undefined) this.freeList(data, lastPage, readU64(page, dataAt) * this.psize + PAGE_HEADER_BYTES);
       } else if ((nflags & F_SUBDATA) !== 0) {
         if (dataAt + DB_BYTES > this.psize) throw new Damage(at + nodeAt, `page ${pgno}: node ${i} runs past the page`);
         // A named database: its pages are checked, its leaves only for their headers (the key
         // index of a compacted topic can be large, and its values are 8 bytes: no overflow pages).
-        this.tree(readU64(page, dataAt + DB_ROOT), page.readUInt16LE(dataAt + 6), lastPage, at + dataAt + DB_ROOT, false);
-      } else if (dataAt + lo + hi * 0x10000 > this.psize) {
+        this.tree(readU64(page, dataAt + DB_ROOT), page.readUInt16LE(dataAt + 6), lastPage, at + dataAt + DB_ROOT, 'named');
+      } else if (dataAt + dataBytes > this.psize) {
         throw new Damage(at + nodeAt, `page ${pgno}: the data of node ${i} runs past the page`);
+      } else if (kind === 'free') {
+        this.freeList(page.subarray(dataAt, dataAt + dataBytes), lastPage, at + dataAt);
       }
     }
   }
 
-  private overflow(pgno: number, lastPage: number, position: number): void {
+  /** Checks an overflow run holding `dataBytes`; returns its data when `wanted`. */
+  private overflow(pgno: number, lastPage: number, position: number, dataBytes: number, wanted: boolean): Buffer | undefined {
     const page = this.fetch(pgno, lastPage, position);
     const flags = page.readUInt16LE(18);
     const count = page.readUInt32LE(20);
     if ((flags & P_OVERFLOW) === 0) throw new Damage(pgno * this.psize + 18, `page ${pgno} should be an overflow page but has flags 0x${flags.toString(16)}`);
-    if (count < 1 || pgno + count > this.filePages) {
+    if (count < 1 || pgno + count > this.filePages || pgno + count - 1 > lastPage) {
       throw new Damage(pgno * this.psize + 20, `overflow page ${pgno} spans ${count} pages, past the end of the file (${this.filePages} pages of ${this.psize} bytes)`);
+    }
+    if (PAGE_HEADER_BYTES + dataBytes > count * this.psize) throw new Damage(position, `${dataBytes} bytes of data do not fit the ${count} overflow pages at ${pgno}`);
+    return wanted ? this.read(pgno * this.psize + PAGE_HEADER_BYTES, dataBytes) : undefined;
+  }
+
+  /**
+   * A free-list entry (lmdb-js's IDL): a count, then that many slots, each 0 (unused), a page
+   * number, or a negative block length followed by the block's first page. Every page it names must
+   * be one LMDB may write to: a wild number there makes the next commit write far past the file.
+   */
+  private freeList(data: Buffer, lastPage: number, position: number): void {
+    if (data.length < 8 || data.length % 8 !== 0) throw new Damage(position, `a free-list entry of ${data.length} bytes (not a count and page numbers)`);
+    const count = data.readBigInt64LE(0);
+    // (LMDB may reserve more room than it fills: slots past the count are unused)
+    if (count < 0n || count > BigInt(data.length / 8 - 1)) throw new Damage(position, `a free-list entry says it lists ${count} pages but has room for ${data.length / 8 - 1}`);
+    const last = BigInt(lastPage);
+    let block = 1n;
+    for (let k = 1; k <= Number(count); k++) {
+      const v = data.readBigInt64LE(8 * k);
+      if (v === 0n) continue;
+      if (v < 0n) {
+        block = -v;
+        if (block > last) throw new Damage(position + 8 * k, `the free list holds a block of ${block} pages, more than the ${lastPage} in use`);
+        continue;
+      }
+      if (v < 2n || v + block - 1n > last) throw new Damage(position + 8 * k, `the free list names page ${v}${block > 1n ? ` (a block of ${block})` : ''}, outside pages 2 to ${lastPage}`);
+      block = 1n;
     }
   }
 
