@@ -13,6 +13,11 @@ import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
 import { checksum } from '../src/checksum.js';
 import { GROUPS_FILE } from '../src/format.js';
+import { publish } from '../src/diagnostics.js';
+import { nodeFileIO } from '../src/io/node-fs.js';
+import type { MetaOpenOptions } from '../src/meta/meta-store.js';
+import { metadataCorrupt, moveAside } from '../src/meta/metadata-damage.js';
+import { parseGroupsLine } from '../src/meta/groups-check.js';
 
 /** The file is rewritten once it is past this size and four times its live content. */
 const GROUPS_FILE_REWRITE_BYTES = 1 << 20;
@@ -29,7 +34,7 @@ export class FileGroups {
   private syncing: Promise<void> | undefined = undefined;
   private syncAgain = false;
 
-  constructor(private readonly dir: string, private readonly readOnly: boolean) {
+  constructor(private readonly dir: string, private readonly readOnly: boolean, options: MetaOpenOptions = {}) {
     this.file = path.join(dir, GROUPS_FILE);
     let text: Buffer | undefined;
     try {
@@ -38,7 +43,17 @@ export class FileGroups {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.ioError('read', err);
     }
     let torn = false;
-    if (text !== undefined) torn = this.load(text);
+    if (text !== undefined) {
+      const damagedAt = { position: -1 };
+      torn = this.load(text, options.repair === true ? damagedAt : undefined);
+      if (damagedAt.position >= 0) {
+        // A repair keeps every valid line (a group whose newest line was the damaged one goes back
+        // to its previous position: records are delivered again, never skipped) and the file aside.
+        const movedTo = moveAside(options.io ?? nodeFileIO, this.file);
+        publish('recovery', { dir, topic: '', action: 'rebuild-metadata', file: movedTo, position: damagedAt.position, reason: `damaged consumer group entries in ${this.file} from byte ${damagedAt.position} on were skipped (the file was moved to ${movedTo}); positions they held fall back to the entries before them` });
+        torn = true;
+      }
+    }
     if (readOnly) return;
     // (the file is created by the first put: a log without groups has none)
     if (torn || (text !== undefined && text.length > GROUPS_FILE_REWRITE_BYTES && text.length > 4 * this.liveBytes())) this.rewrite();
@@ -130,18 +145,21 @@ export class FileGroups {
   }
 
   /** Applies the file's lines; returns true when its tail is torn (to be rewritten). */
-  private load(text: Buffer): boolean {
+  private load(text: Buffer, repair?: { position: number }): boolean {
     let p = 0;
     let badAt = -1;
     while (p < text.length) {
       const nl = text.indexOf(10, p);
       const end = nl < 0 ? text.length : nl;
-      const entry = nl < 0 ? undefined : parseLine(text.subarray(p, end));
+      const entry = nl < 0 ? undefined : parseGroupsLine(text.subarray(p, end));
       if (entry === undefined) {
         if (badAt < 0) badAt = p;
       } else {
-        if (badAt >= 0) {
-          throw new SeglogError('ERR_CORRUPT', `damaged consumer group entry in ${this.file} at byte ${badAt}, followed by valid entries`, { file: this.file, position: badAt });
+        if (badAt >= 0 && repair !== undefined) {
+          if (repair.position < 0) repair.position = badAt;
+          badAt = -1;
+        } else if (badAt >= 0) {
+          throw metadataCorrupt(this.dir, this.file, badAt, `damaged consumer group entry in ${this.file} at byte ${badAt}, followed by valid entries`);
         }
         this.apply(entry);
       }
@@ -211,18 +229,4 @@ export class FileGroups {
 function line(entry: unknown[]): string {
   const json = JSON.stringify(entry);
   return `${checksum(Buffer.from(json, 'utf8')).toString(16).padStart(8, '0')} ${json}\n`;
-}
-
-/** The entry of one line (without its newline), or undefined when it is damaged. */
-function parseLine(bytes: Buffer): unknown[] | undefined {
-  if (bytes.length < 10 || bytes[8] !== 0x20) return undefined;
-  const json = bytes.subarray(9);
-  const sum = Number.parseInt(bytes.subarray(0, 8).toString('latin1'), 16);
-  if (!Number.isInteger(sum) || sum !== checksum(json)) return undefined;
-  try {
-    const entry = JSON.parse(json.toString('utf8')) as unknown;
-    return Array.isArray(entry) ? entry : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -11,31 +11,25 @@
 // `~meta.json.tmp` is ignored and overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
-import { SeglogError } from '../src/errors.js';
-import { JSON_META_FILE as META_JSON, LMDB_META_FILE } from '../src/format.js';
+import { SeglogError, ioError } from '../src/errors.js';
+import { GROUPS_FILE, JSON_META_FILE as META_JSON, LMDB_META_FILE } from '../src/format.js';
+import { nodeFileIO } from '../src/io/node-fs.js';
+import { OPTIONS_AND_GROUPS_LOST, metadataCorrupt, moveAside, reportRebuilt } from '../src/meta/metadata-damage.js';
 import { FileGroups } from './file-groups.js';
-import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
+import type { CleanerState, MetaOpenOptions, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from '../src/meta/meta-store.js';
 import { KeyFile } from './key-file.js';
+import { documentDamage, type NeutralDocument } from '../src/meta/document-check.js';
 
 
-export interface Document {
-  version: 1;
-  /**
-   * Which entry point wrote the file last: 'native-free' (this store: the file is the metadata), or
-   * 'seglog' (the default entry's export at a clean close, see neutral.ts). Absent in older files.
-   */
-  writer?: 'native-free' | 'seglog';
-  topics: Record<string, StoredTopicOptions>;
-  state: Record<string, TopicState>;
-  /** Added with compaction; absent in older files. */
-  cleaner?: Record<string, CleanerState>;
-}
+/** `~meta.json` (its shape is checked in src/meta/document-check.ts). */
+export type Document = NeutralDocument;
 
 /** `<dir>/<topic>~keys`: no topic name holds '~', so it never collides with a topic folder. */
 const KEYS_FILE_SUFFIX = '~keys';
 
 class FileMetaStore implements MetaStore {
   readonly kind = 'files' as const;
+  readonly rebuilt?: MetaStore['rebuilt'];
   private doc: Document;
   private readonly file: string;
   private dirty = false;
@@ -43,22 +37,31 @@ class FileMetaStore implements MetaStore {
   private readonly groups: FileGroups;
   private readonly keyFiles = new Map<string, KeyFile>();
 
-  constructor(private readonly dir: string, private readonly readOnly: boolean) {
+  constructor(private readonly dir: string, private readonly readOnly: boolean, options: MetaOpenOptions = {}) {
     this.file = path.join(dir, META_JSON);
     this.doc = { version: 1, topics: {}, state: {} };
     let text: string | undefined;
     try {
       text = fs.readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SeglogError('ERR_IO', `cannot read ${this.file}: ${(err as Error).message}`, { file: this.file, cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('read', this.file, err);
     }
     if (text !== undefined) {
-      try {
-        const parsed = JSON.parse(text) as Document;
-        if (parsed.version !== 1 || typeof parsed.topics !== 'object' || typeof parsed.state !== 'object') throw new Error('unknown layout');
-        this.doc = parsed;
-      } catch (err) {
-        throw new SeglogError('ERR_CORRUPT', `metadata file ${this.file} is damaged: ${(err as Error).message}`, { file: this.file, cause: err });
+      const damage = documentDamage(text);
+      if (typeof damage !== 'string') {
+        this.doc = damage;
+      } else if (!options.repair) {
+        throw metadataCorrupt(dir, this.file, 0, `metadata file ${this.file} is damaged: ${damage}`);
+      } else {
+        // A repair: the file goes aside, the topics come back from their folders (scanned), their options and groups do not.
+        const io = options.io ?? nodeFileIO;
+        const movedTo = moveAside(io, this.file);
+        this.rebuilt = { file: this.file, movedTo };
+        const groupsFile = path.join(dir, GROUPS_FILE);
+        reportRebuilt(io, dir, this.file, movedTo, fs.existsSync(groupsFile)
+          ? `topic options are lost (topics open with default options); consumer-group positions are kept in ${groupsFile}`
+          : OPTIONS_AND_GROUPS_LOST);
+        text = undefined;
       }
     }
     if (text === undefined && fs.existsSync(path.join(dir, LMDB_META_FILE)) && !readOnly) {
@@ -72,7 +75,7 @@ class FileMetaStore implements MetaStore {
         `its metadata is in LMDB, which 'seglog/native-free' cannot read. Open it once with 'seglog' and close it, then ` +
         `'seglog/native-free' can open it for writing; a readOnly open works meanwhile`, { file: path.join(dir, LMDB_META_FILE) });
     }
-    this.groups = new FileGroups(dir, readOnly);
+    this.groups = new FileGroups(dir, readOnly, options);
     // From now on this file is the directory's metadata: the default entry imports it at its next open.
     if (!readOnly && this.doc.writer !== 'native-free') {
       this.doc.writer = 'native-free';
@@ -216,4 +219,4 @@ export function writeDocument(dir: string, doc: Document): void {
   }
 }
 
-export const fileMetaStore: MetaStoreFactory = (dir, readOnly) => new FileMetaStore(dir, readOnly);
+export const fileMetaStore: MetaStoreFactory = (dir, readOnly, options) => new FileMetaStore(dir, readOnly, options);

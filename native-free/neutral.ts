@@ -20,7 +20,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError } from '../src/errors.js';
 import { GROUPS_FILE, JSON_META_FILE } from '../src/format.js';
-import type { MetaStore, MetaStoreFactory } from '../src/meta/meta-store.js';
+import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from '../src/meta/meta-store.js';
+import { nodeFileIO } from '../src/io/node-fs.js';
+import { OPTIONS_AND_GROUPS_LOST, reportRebuilt } from '../src/meta/metadata-damage.js';
 import { FileGroups } from './file-groups.js';
 import { fileMetaStore, writeDocument, type Document } from './file-meta-store.js';
 
@@ -46,15 +48,22 @@ function neutralWriter(dir: string): Document['writer'] | 'unknown' | undefined 
  * The default entry point's metadata: LMDB, importing what native-free wrote since LMDB last had the
  * directory, and exporting to the neutral files at close.
  */
-export async function openConvertingLmdbStore(dir: string, readOnly: boolean, lmdb: MetaStoreFactory): Promise<MetaStore> {
+export async function openConvertingLmdbStore(dir: string, readOnly: boolean, lmdb: MetaStoreFactory, options: MetaOpenOptions = {}): Promise<MetaStore> {
   const writer = neutralWriter(dir);
   if (readOnly) {
     // A read-only open changes nothing: it reads whichever form is current.
-    return writer !== undefined && writer !== 'seglog' ? fileMetaStore(dir, true) : lmdb(dir, true);
+    return writer !== undefined && writer !== 'seglog' ? fileMetaStore(dir, true, options) : lmdb(dir, true, options);
   }
-  const store = lmdb(dir, false);
+  const store = lmdb(dir, false, options);
   try {
-    if (writer !== undefined && writer !== 'seglog') await importNeutral(dir, store);
+    // A repair that replaced a damaged LMDB takes back what the neutral files hold, whoever wrote them.
+    if (writer !== undefined && (writer !== 'seglog' || store.rebuilt !== undefined)) await importNeutral(dir, store, options);
+    if (store.rebuilt !== undefined) {
+      const restored = writer !== undefined && fs.existsSync(path.join(dir, JSON_META_FILE));
+      reportRebuilt(options.io ?? nodeFileIO, dir, store.rebuilt.file, store.rebuilt.movedTo, restored
+        ? `topic options and consumer-group positions restored from ${path.join(dir, JSON_META_FILE)} (written at the last clean close)`
+        : OPTIONS_AND_GROUPS_LOST);
+    }
     removeNeutral(dir);
   } catch (err) {
     try { await store.close(); } catch { /* the first error matters */ }
@@ -77,9 +86,11 @@ export async function openConvertingLmdbStore(dir: string, readOnly: boolean, lm
 }
 
 /** Replaces everything `store` holds with the neutral files' content (the key index is dropped: rebuilt at open). */
-async function importNeutral(dir: string, store: MetaStore): Promise<void> {
-  const from = fileMetaStore(dir, true);
+async function importNeutral(dir: string, store: MetaStore, options: MetaOpenOptions): Promise<void> {
+  const from = fileMetaStore(dir, true, options);
   try {
+    // A repair moved a damaged ~meta.json aside: LMDB, if sound, stays as it is.
+    if (from.rebuilt !== undefined && store.rebuilt === undefined) return;
     for (const topic of store.listTopics()) store.deleteTopic(topic);
     for (const topic of from.listTopics()) {
       store.putTopicOptions(topic, from.getTopicOptions(topic) ?? {});

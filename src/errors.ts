@@ -68,3 +68,16 @@ export function ioError(op: string, file: string, cause: unknown): SeglogError {
   }
   return new SeglogError('ERR_IO', `${op} failed on ${file}: ${text}`, { file, cause });
 }
+
+/**
+ * What an open or verify lets out: a system call's error (it carries an errno code such as EACCES,
+ * EPERM, EROFS, ENOTDIR, EISDIR, EMFILE) becomes ERR_IO (ERR_NO_SPACE for ENOSPC) naming its path
+ * and keeping the code in the message and as `cause`; a SeglogError or a programmer error is
+ * returned unchanged.
+ */
+export function asSeglogError(err: unknown, op: string, file: string): unknown {
+  if (err instanceof SeglogError || !(err instanceof Error)) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e.code !== 'string' || !(/^E[A-Z0-9]+$/.test(e.code) || e.code === 'ERR_ACCESS_DENIED')) return err;
+  return ioError(op, e.path ?? file, err);
+}

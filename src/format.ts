@@ -51,6 +51,8 @@ export const SEGMENT_DELETED_SUFFIX = '.deleted';
 // Files and folders of the library itself carry a '~', which no topic name can hold, so a topic
 // can never collide with them.
 export const LOCK_FILE = '~seglog.lock';
+/** The marker that says a directory is a seglog log (written at creation; see marker.ts). */
+export const MARKER_FILE = '~seglog.dir';
 export const LMDB_META_FILE = '~meta.lmdb';
 export const JSON_META_FILE = '~meta.json';
 /** Committed group positions of the native-free entry point: an append-only, checksummed file. */

@@ -12,7 +12,7 @@ import type { LogOptions } from './options.js';
 export function openLog(dir: string, options?: LogOptions): Promise<Log> {
   // LMDB, converting from and to the native-free metadata files so that either entry point can open
   // a directory the other one closed (native-free/neutral.ts).
-  return openLogWith({ meta: (d, readOnly) => openConvertingLmdbStore(d, readOnly, lmdbMetaStore) }, dir, options);
+  return openLogWith({ meta: (d, readOnly, opts) => openConvertingLmdbStore(d, readOnly, lmdbMetaStore, opts) }, dir, options);
 }
 
 export * from './exports.js';

@@ -6,12 +6,13 @@
 // recovered at the next openLog (recovery.ts).
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { SeglogError, invalidArgument, ioError } from './errors.js';
+import { SeglogError, asSeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './lock.js';
+import { claimDirectory } from './marker.js';
 import { DELETED_SUFFIX } from './format.js';
-import type { MetaStore, MetaStoreFactory } from './meta/meta-store.js';
+import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './meta/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
@@ -69,7 +70,7 @@ export interface Log {
 /** How an entry point builds a log: which metadata store, which file layer. */
 export interface LogWiring {
   /** The metadata store (it may open asynchronously, e.g. after converting another entry point's files). */
-  meta: MetaStoreFactory | ((dir: string, readOnly: boolean) => Promise<MetaStore>);
+  meta: MetaStoreFactory | ((dir: string, readOnly: boolean, options?: MetaOpenOptions) => Promise<MetaStore>);
   io?: FileIO;
 }
 
@@ -331,26 +332,22 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   const io = wiring.io ?? nodeFileIO;
   const absolute = path.resolve(dir);
   let lock: DirectoryLock | undefined;
-  if (resolved.readOnly) {
-    const st = io.stat(absolute);
-    if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot open ${absolute} read-only: no such directory`, { value: dir });
-  } else {
-    try {
-      io.mkdir(absolute);
-    } catch (err) {
-      throw ioError('mkdir', absolute, err);
-    }
-    lock = DirectoryLock.acquire(absolute);
+  try {
+    // Creates the directory (with its marker), or checks that it is the library's before writing there.
+    claimDirectory(io, absolute, resolved.readOnly);
+    if (!resolved.readOnly) lock = DirectoryLock.acquire(absolute);
+  } catch (err) {
+    throw asSeglogError(err, 'open', absolute);
   }
   let meta: MetaStore | undefined;
   try {
-    meta = await wiring.meta(absolute, resolved.readOnly);
+    meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
     const log = new LogImpl(absolute, io, meta, resolved, lock);
     log.recoverAll();
     return log;
   } catch (err) {
     try { await meta?.close(); } catch { /* the first error matters */ }
     lock?.release();
-    throw err;
+    throw asSeglogError(err, 'open', absolute);
   }
 }

@@ -12,7 +12,7 @@
 // closed cleanly past it, or before the recovery point. Then it is 'corrupt-batch' (an error:
 // openLog reports ERR_CORRUPT), as is any other invalid batch. Crash: nothing to leave.
 import path from 'node:path';
-import { SeglogError, invalidArgument, ioError } from './errors.js';
+import { SeglogError, asSeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import {
@@ -24,6 +24,7 @@ import {
 import { READ_CHUNK_BYTES } from './limits.js';
 import { checkTopicName } from './options.js';
 import { checkBatch } from './segment.js';
+import { metadataProblems } from './verify-meta.js';
 
 /**
  * - `corrupt-batch` (error): an invalid batch that is followed by valid data; openLog refuses it.
@@ -33,8 +34,9 @@ import { checkBatch } from './segment.js';
  * - `leftover` (warning): a file or folder left by an interrupted operation (`*.tmp`, an index
  *   file without its `.log`, an empty segment before the last one, a `<topic>~deleted` folder).
  * - `io` (error): a file that could not be read.
+ * - `metadata` (error): a damaged metadata file (`~meta.lmdb`, `~meta.json`); openLog refuses it.
  */
-export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io';
+export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io' | 'metadata';
 
 export interface VerifyProblem {
   /** Absolute path of the file (or folder) concerned. */
@@ -98,6 +100,14 @@ export function verify(dir: string, options?: VerifyOptions): Promise<VerifyRepo
 
 /** verify() through a given file layer (tests pass one that refuses every change). */
 export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  try {
+    return await verifyDirectory(io, dir, options);
+  } catch (err) {
+    throw asSeglogError(err, 'verify', typeof dir === 'string' ? path.resolve(dir) : String(dir));
+  }
+}
+
+async function verifyDirectory(io: FileIO, dir: string, options: VerifyOptions): Promise<VerifyReport> {
   if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('directory', dir, 'a non-empty path');
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('verify options', options, 'an object { onProgress?, topics? }');
   for (const k of Object.keys(options)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('verify option', k, [...KNOWN_OPTIONS].join(' or '));
@@ -105,7 +115,8 @@ export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions
   if (options.topics !== undefined && !Array.isArray(options.topics)) throw invalidArgument('option topics', options.topics, 'an array of topic names');
   const root = path.resolve(dir);
   const st = io.stat(root);
-  if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
+  if (st === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
+  if (!st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: it is a file, not a directory (ENOTDIR)`, { value: dir, file: root });
 
   let entries: string[];
   try { entries = io.readdir(root).sort(); } catch (err) { throw ioError('readdir', root, err); }
@@ -129,6 +140,8 @@ export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions
     selected = names.filter((n) => options.topics!.includes(n));
   }
 
+  report.problems.push(...metadataProblems(io, root));
+  if (report.problems.some((p) => p.severity === 'error')) report.ok = false;
   const flushed = flushedBounds(io, root);
   const plans = selected.map((topic) => planTopic(io, root, topic, flushed[topic]));
   const progress = { bytesDone: 0, bytesTotal: plans.reduce((s, p) => s + p.logBytesTotal, 0), onProgress: options.onProgress };

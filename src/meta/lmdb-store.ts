@@ -20,11 +20,13 @@ import path from 'node:path';
 import { SeglogError } from '../errors.js';
 import { LMDB_META_FILE as META_FILE } from '../format.js';
 import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
-import fs from 'node:fs';
-
+import { nodeFileIO } from '../io/node-fs.js';
+import { checkLmdbFile, describeDamage } from './lmdb-check.js';
+import { metadataCorrupt, moveAside, topicFolders } from './metadata-damage.js';
 
 class LmdbMetaStore implements MetaStore {
   readonly kind = 'lmdb' as const;
+  readonly rebuilt?: MetaStore['rebuilt'];
   private db: RootDatabase;
   private pending = new Map<string, TopicState>();
   private scheduled = false;
@@ -273,5 +275,29 @@ function groupPrefixEnd(topic: string): string {
   return 'group/' + topic + '0';
 }
 
-export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly) =>
-  readOnly && !fs.existsSync(path.join(dir, META_FILE)) ? new EmptyMetaStore() : new LmdbMetaStore(dir, readOnly);
+/**
+ * Checks `~meta.lmdb` before LMDB maps it (lmdb-check.ts: a damaged file would crash the process):
+ * damage is ERR_CORRUPT, or with `repair` the file is moved aside (its `-lock` file is removed: it
+ * describes the old environment) and an empty store is started.
+ */
+export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly, options = {}) => {
+  const io = options.io ?? nodeFileIO;
+  const file = path.join(dir, META_FILE);
+  const check = checkLmdbFile(io, file);
+  let damage = check.kind === 'damaged' ? check.damage : undefined;
+  if (check.kind === 'empty' && topicFolders(io, dir).length > 0) {
+    // LMDB would take an empty file for a new environment and every option and group position would be gone without a word.
+    damage = { file, position: 0, reason: 'the file is empty (0 bytes) while the directory holds topics' };
+  }
+  if (damage !== undefined && !options.repair) throw metadataCorrupt(dir, file, damage.position, describeDamage(damage));
+  if (readOnly && (check.kind === 'absent' || check.kind === 'empty')) return new EmptyMetaStore();
+  if (damage === undefined) return new LmdbMetaStore(dir, readOnly);
+  const movedTo = moveAside(io, file);
+  try { io.unlink(file + LOCK_SUFFIX); } catch { /* absent */ }
+  const store = new LmdbMetaStore(dir, false);
+  (store as { rebuilt?: MetaStore['rebuilt'] }).rebuilt = { file, movedTo };
+  return store;
+};
+
+/** lmdb-js opens `~meta.lmdb` with noSubdir (the name has an extension): its lock file is `~meta.lmdb-lock`. */
+const LOCK_SUFFIX = '-lock';

@@ -1,6 +1,7 @@
 // The metadata seam: what seglog keeps besides segment files. The default entry point stores it
 // in LMDB (lmdb-store.ts); the native-free entry point in plain files. Both hold the same logical
 // content, described in docs/format.md ("Metadata").
+import type { FileIO } from '../io/file-io.js';
 
 /** Where a topic's log stood, for a fast reopen (clean) or a bounded recovery scan (not clean). */
 export interface TopicState {
@@ -47,6 +48,8 @@ export interface CleanerState {
 
 export interface MetaStore {
   readonly kind: 'lmdb' | 'files';
+  /** Set when a repair found the store's file damaged, moved it aside and started an empty one. */
+  readonly rebuilt?: { file: string; movedTo: string };
   listTopics(): string[];
   getTopicOptions(topic: string): StoredTopicOptions | undefined;
   /** Durable when it returns. */
@@ -87,4 +90,11 @@ export interface MetaStore {
   close(): Promise<void>;
 }
 
-export type MetaStoreFactory = (dir: string, readOnly: boolean) => MetaStore;
+/** How a store is opened: with `repair`, a damaged metadata file is moved aside and an empty store started. */
+export interface MetaOpenOptions {
+  repair?: boolean;
+  /** The file layer for the checks before the store opens (default node:fs). */
+  io?: FileIO;
+}
+
+export type MetaStoreFactory = (dir: string, readOnly: boolean, options?: MetaOpenOptions) => MetaStore;

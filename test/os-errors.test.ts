@@ -1,0 +1,117 @@
+// OS errors at open, read-only open and verify are SeglogErrors (issue 11, item 7): ERR_IO naming
+// the path, with the OS code (EACCES, EPERM, EROFS, EMFILE, ENOTDIR, EISDIR) in the message and as
+// the cause's code — never the plain Error node:fs threw. The tests run as root, where permissions
+// do not bite, so EACCES and friends are injected through the FileIO seam; ENOTDIR and EISDIR are
+// produced for real (a file where a directory is expected, and a directory where a file is).
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { entries } from './entry.js';
+import { expectSeglogError, harness } from './helpers.js';
+import { openLogWith } from '../src/log.js';
+import { verifyWith } from '../src/verify.js';
+import { nodeFileIO } from '../src/io/node-fs.js';
+import type { FileIO } from '../src/io/file-io.js';
+import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
+import { fileMetaStore } from '../native-free/file-meta-store.js';
+import * as seglog from '../src/index.js';
+
+type PathOp = 'stat' | 'readdir' | 'open';
+
+/** node:fs, except that `op` on `target` throws the errno error `code`, as the kernel would report it. */
+function deniedIO(op: PathOp, target: string, code: string): FileIO {
+  const fail = (p: string): void => {
+    if (p === target) throw Object.assign(new Error(`${code}: operation refused, ${op} '${p}'`), { code, errno: -1, syscall: op, path: p });
+  };
+  return {
+    ...nodeFileIO,
+    stat(p) { if (op === 'stat') fail(p); return nodeFileIO.stat(p); },
+    readdir(p) { if (op === 'readdir') fail(p); return nodeFileIO.readdir(p); },
+    open(p, flags) { if (op === 'open') fail(p); return nodeFileIO.open(p, flags); },
+  };
+}
+
+function expectIoError(err: Error & { code: string }, file: string, osCode: string): void {
+  expect(err.message).toContain(file);
+  expect(err.message).toContain(osCode);
+  expect((err as { file?: string }).file).toBe(file);
+  expect((err.cause as NodeJS.ErrnoException | undefined)?.code).toBe(osCode);
+}
+
+const wirings = [['seglog', lmdbMetaStore], ['seglog/native-free', fileMetaStore]] as const;
+
+describe.each(wirings)('%s: OS errors at open and verify are ERR_IO', (_name, meta) => {
+  const h = harness(entries[0]!);
+
+  async function sample(): Promise<string> {
+    const dir = h.tmp();
+    const log = await openLogWith({ meta }, dir);
+    log.topic('t').appendSync(Buffer.from('x'));
+    await log.close();
+    return dir;
+  }
+
+  const cases: Array<[PathOp, (dir: string) => string, string]> = [
+    ['readdir', (d) => d, 'EACCES'],
+    ['readdir', (d) => d, 'EPERM'],
+    ['stat', (d) => d, 'EACCES'],
+    ['readdir', (d) => path.join(d, 't'), 'EACCES'],
+    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EACCES'],
+    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EMFILE'],
+    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EROFS'],
+  ];
+
+  test.each(cases)('%s of a path failing with %s: openLog (writable and read-only) and verify throw ERR_IO naming it', async (op, where, code) => {
+    const dir = await sample();
+    const file = where(dir);
+    const io = deniedIO(op, file, code);
+    for (const options of [{ readOnly: true }, {}]) {
+      const err = await expectSeglogError(seglog, () => openLogWith({ meta, io }, dir, options), 'ERR_IO');
+      expectIoError(err, file, code);
+    }
+    // verify opens the .log itself and reports a file it cannot read as a problem, not a throw
+    if (op === 'open') {
+      const report = await verifyWith(io, dir);
+      expect(report.ok).toBe(false);
+      expect(report.topics[0]!.problems).toContainEqual(expect.objectContaining({ kind: 'io', file }));
+    } else {
+      expectIoError(await expectSeglogError(seglog, () => verifyWith(io, dir), 'ERR_IO'), file, code);
+    }
+    // nothing was broken: the log opens once the error is gone
+    const log = await openLogWith({ meta }, dir);
+    expect(log.topic('t').endOffset).toBe(1);
+    await log.close();
+  });
+});
+
+describe.each(entries)('$name: a file where a directory is expected, and a directory where a file is', (entry) => {
+  const h = harness(entry);
+
+  test('a path under a file is ERR_IO with ENOTDIR; a path that is a file is a bad argument (ERR_INVALID_ARGUMENT naming it)', async () => {
+    const file = path.join(h.tmp(), 'plain-file');
+    fs.writeFileSync(file, 'not a log\n');
+    const under = path.join(file, 'log');
+    for (const options of [{}, { readOnly: true }]) {
+      expectIoError(await expectSeglogError(h.mod, () => h.mod.openLog(under, options), 'ERR_IO', ['ENOTDIR']), under, 'ENOTDIR');
+      await expectSeglogError(h.mod, () => h.mod.openLog(file, options), 'ERR_INVALID_ARGUMENT', [file, 'not a directory']);
+    }
+    expectIoError(await expectSeglogError(h.mod, () => h.mod.verify(under), 'ERR_IO', ['ENOTDIR']), under, 'ENOTDIR');
+    await expectSeglogError(h.mod, () => h.mod.verify(file), 'ERR_INVALID_ARGUMENT', [file, 'not a directory']);
+    expect(fs.readFileSync(file, 'utf8')).toBe('not a log\n');
+  });
+
+  test('a metadata file that is a directory is ERR_IO with EISDIR naming it', async () => {
+    const dir = h.tmp();
+    await (await h.open(dir)).close();
+    const metaFile = path.join(dir, entry.name === 'seglog' ? '~meta.lmdb' : '~meta.json');
+    fs.rmSync(metaFile, { force: true });
+    fs.rmSync(path.join(dir, '~meta.json'), { force: true });
+    fs.mkdirSync(metaFile);
+    for (const options of [{}, { readOnly: true }]) {
+      expectIoError(await expectSeglogError(h.mod, () => h.mod.openLog(dir, options), 'ERR_IO', ['EISDIR']), metaFile, 'EISDIR');
+    }
+    const report = await h.mod.verify(dir);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'metadata', file: metaFile }));
+  });
+});
