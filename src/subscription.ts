@@ -58,6 +58,8 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   /** The end the cursor reads to (the topic's written end when it was created). */
   private cursorEnd = 0;
   private closed = false;
+  /** Counted in the group's members (from the constructor until the end). */
+  private member = false;
   private closing: Promise<void> | undefined = undefined;
   private pending: Pending<any> | undefined = undefined;
   private pendingPromise: Promise<unknown> | undefined = undefined;
@@ -105,6 +107,10 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       return;
     }
     topic.tail.members.add(this);
+    if (this.group !== undefined) {
+      this.group.members++;
+      this.member = true;
+    }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     // A new group records where it starts, so that a restart before the first record is consumed
     // resumes here (and not at a later 'latest').
@@ -377,6 +383,10 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   private finish(): void {
     if (this.closed && this.pending === undefined) return;
     this.closed = true;
+    if (this.member) {
+      this.member = false;
+      this.group!.members--;
+    }
     this.topic.tail.forget(this);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.dropCursor();
