@@ -53,7 +53,7 @@ async function runLatestTable({ readings, latest }, until) {
   for await (const r of sub) {
     latest.appendSync(r.value, { key: r.key });            // one record per reading; compaction keeps the newest
     n++;
-    if (r.offset + 1 >= until()) break;                    // caught up with the producer: commit and stop
+    if (r.offset + 1 >= until()) { await sub.commit(); break; } // caught up with the producer: commit and stop
   }
   return n;
 }
@@ -66,7 +66,7 @@ async function runAlerts({ readings, alerts }, until) {
   for await (const r of sub) {
     if (r.value.celsius > HOT_CELSIUS) { alerts.appendSync({ device: r.value.device, celsius: r.value.celsius, at: r.offset }); hot++; }
     n++;
-    if (r.offset + 1 >= until()) break;
+    if (r.offset + 1 >= until()) { await sub.commit(); break; } // break alone would leave r to be redone
   }
   return { n, hot };
 }

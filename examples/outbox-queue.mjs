@@ -19,7 +19,10 @@ async function runWorker(outbox, name, stopAfter) {
   for await (const job of sub) {
     sent.push(job.value.to);                       // "send the e-mail"
     handled++;
-    if (handled === stopAfter) break;              // leaving the loop commits what was handled
+    if (handled === stopAfter) {                   // this job is done: commit it, then leave
+      await sub.commit();                          // (break alone would leave it to be redone)
+      break;
+    }
   }
   console.log(`${name} handled ${handled} jobs, the group is now at ${sub.position} (lag ${sub.lag})`);
 }

@@ -1,6 +1,7 @@
 // Committed consumer-group positions of the native-free entry point: `<dir>/~groups.log`, an
 // append-only file of lines `<xxh32 of the JSON, 8 hex digits> <JSON>\n`, where the JSON is
-// `["g", topic, group, offset]` (a group's position) or `["d", topic]` (the topic was deleted).
+// `["g", topic, group, offset]` (a group's position), `["x", topic, group]` (the group was deleted)
+// or `["d", topic]` (the topic was deleted).
 // Later lines win. The puts of one tick are coalesced into one write at its end (a process crash
 // keeps them); flush() fsyncs the file, overlapping callers sharing one fsync. When the file has
 // grown to many times its live content it is rewritten (temp file, fsync, rename, fsync of the
@@ -68,7 +69,19 @@ export class FileGroups {
     let groups = this.positions.get(topic);
     if (groups === undefined) this.positions.set(topic, (groups = new Map()));
     groups.set(group, offset);
-    this.pending.push(line(['g', topic, group, offset]));
+    this.queue(line(['g', topic, group, offset]));
+  }
+
+  /** Forgets one group's position (durable once flush() resolves). */
+  deleteGroup(topic: string, group: string): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    if (this.positions.get(topic)?.delete(group) !== true) return;
+    this.queue(line(['x', topic, group]));
+  }
+
+  /** Queues a line for the end-of-tick write. */
+  private queue(entry: string): void {
+    this.pending.push(entry);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -171,6 +184,7 @@ export class FileGroups {
   private apply(entry: unknown[]): void {
     const [kind, topic, group, offset] = entry;
     if (kind === 'd' && typeof topic === 'string') this.positions.delete(topic);
+    if (kind === 'x' && typeof topic === 'string' && typeof group === 'string') this.positions.get(topic)?.delete(group);
     if (kind === 'g' && typeof topic === 'string' && typeof group === 'string' && typeof offset === 'number') {
       let groups = this.positions.get(topic);
       if (groups === undefined) this.positions.set(topic, (groups = new Map()));

@@ -87,6 +87,10 @@ class FileMetaStore implements MetaStore {
     return this.groups.get(topic);
   }
 
+  deleteGroup(topic: string, group: string): void {
+    this.groups.deleteGroup(topic, group);
+  }
+
   putGroup(topic: string, group: string, offset: number): void {
     this.groups.put(topic, group, offset);
   }

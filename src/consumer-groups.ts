@@ -1,6 +1,7 @@
 // ConsumerGroups: the committed positions of one topic's consumer groups (group -> the next
 // offset the group reads), loaded from the metadata store when the topic opens. Positions only
-// move forward: a commit below the committed position is ignored. Moving a position costs a number
+// move forward: a commit below the committed position is ignored; the one way back is reset()
+// (topic.resetGroup, group-admin.ts), which the store keeps like any later put. Moving a position costs a number
 // assignment; the groups moved in a tick are handed to the store once, at the end of the tick
 // (MetaStore.putGroup, itself coalesced into one write), so committing per record stays cheap.
 // commit() additionally waits for the store's flush: the position is then on disk.
@@ -14,6 +15,10 @@ export class GroupState {
   /** Committed position (-1: the group has none yet). */
   committed = -1;
   dirty = false;
+  /** Open subscriptions of the group on this topic (its members). */
+  members = 0;
+  /** Deleted by topic.deleteGroup: a subscription that still holds this state commits nothing. */
+  removed = false;
   constructor(readonly name: string) {}
 }
 
@@ -36,7 +41,7 @@ export class ConsumerGroups {
 
   /** Moves the group's position forward to `offset` (ignored if it is not ahead). */
   advance(state: GroupState, offset: number): void {
-    if (offset <= state.committed || this.closed) return;
+    if (offset <= state.committed || this.closed || state.removed) return;
     state.committed = offset;
     if (state.dirty) return;
     state.dirty = true;
@@ -51,6 +56,39 @@ export class ConsumerGroups {
   async commit(state: GroupState, offset: number): Promise<void> {
     this.advance(state, offset);
     this.handToStore();
+    await this.meta.flush();
+  }
+
+  /** The names of the groups known on this topic (a committed position, or open members). */
+  names(): string[] {
+    return [...this.states.keys()].filter((n) => { const s = this.states.get(n)!; return s.committed >= 0 || s.members > 0; }).sort();
+  }
+
+  /** The group's state, if it is known (no state is made). */
+  find(name: string): GroupState | undefined {
+    return this.states.get(name);
+  }
+
+  /** Sets the position explicitly, backwards too (the caller checked that no member is open); durable when it resolves. */
+  async reset(state: GroupState, offset: number): Promise<void> {
+    state.committed = offset;
+    if (!state.dirty) {
+      state.dirty = true;
+      this.dirty.push(state);
+    }
+    this.handToStore();
+    await this.meta.flush();
+  }
+
+  /** Forgets the group (the caller checked that no member is open); durable when it resolves. */
+  async remove(state: GroupState): Promise<void> {
+    state.removed = true;
+    this.states.delete(state.name);
+    if (state.dirty) {
+      state.dirty = false;
+      this.dirty = this.dirty.filter((s) => s !== state);
+    }
+    this.meta.deleteGroup(this.topic, state.name);
     await this.meta.flush();
   }
 

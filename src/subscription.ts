@@ -18,7 +18,8 @@
 //
 // With a group, the start position is the group's committed position; autoCommit moves it once
 // the consumer asks for the next record (at-least-once: a crash re-delivers at most the record
-// being processed), and close() or break commits what was yielded. A position removed by retention
+// being processed). close(), break, a throw out of for await and the signal commit only what came
+// before the record (or batch) in hand: that one is delivered again. A position removed by retention
 // continues at the topic's startOffset and is reported to `onGap`.
 //
 // Crash: nothing here is on disk; committed positions are ConsumerGroups' (consumer-groups.ts).
@@ -51,10 +52,14 @@ interface Pending<T> {
 
 export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterator<LogRecord<V>>, TailMember {
   private _position: number;
+  /** Everything below this was finished: the consumer asked for more after it was yielded. */
+  private finished: number;
   private cursor: Cursor<V> | undefined = undefined;
   /** The end the cursor reads to (the topic's written end when it was created). */
   private cursorEnd = 0;
   private closed = false;
+  /** Counted in the group's members (from the constructor until the end). */
+  private member = false;
   private closing: Promise<void> | undefined = undefined;
   private pending: Pending<any> | undefined = undefined;
   private pendingPromise: Promise<unknown> | undefined = undefined;
@@ -96,11 +101,16 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       }
     }
     this._position = start;
+    this.finished = start;
     if (this.signal?.aborted) {
       this.closed = true;
       return;
     }
     topic.tail.members.add(this);
+    if (this.group !== undefined) {
+      this.group.members++;
+      this.member = true;
+    }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     // A new group records where it starts, so that a restart before the first record is consumed
     // resumes here (and not at a later 'latest').
@@ -124,7 +134,10 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     return this.step(false) as Promise<IteratorResult<LogRecord<V>>>;
   }
 
-  /** `break` out of for await: ends the subscription, committing what was yielded. */
+  /**
+   * `break`, `return` or a throw out of for await: ends the subscription, committing only what came
+   * before the record in hand (a record whose processing failed is delivered again).
+   */
   async return(): Promise<IteratorResult<LogRecord<V>>> {
     await this.close();
     return DONE;
@@ -147,18 +160,15 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   private step(batch: boolean): Promise<IteratorResult<LogRecord<V> | LogRecord<V>[]>> {
-    if (this.closed) {
-      // Ended by the signal while the consumer held a record: asking for the next one still
-      // counts it as processed (a close() or break has committed already; a closed topic cannot).
-      if (this.autoCommit && !this.topic.closed && this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
-      return Promise.resolve(DONE);
-    }
+    // Ended (close(), break, the signal, log.close()): the record in hand stays unfinished.
+    if (this.closed) return Promise.resolve(DONE);
     if (this.pendingPromise !== undefined) {
       // next() called again before the last one settled: in turn
       const after = this.pendingPromise.then(() => this.step(batch), () => this.step(batch));
       return after;
     }
     // The consumer asks for more: what it was given counts as processed.
+    this.finished = this._position;
     if (this.autoCommit && this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
     try {
       if (batch) {
@@ -373,6 +383,10 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   private finish(): void {
     if (this.closed && this.pending === undefined) return;
     this.closed = true;
+    if (this.member) {
+      this.member = false;
+      this.group!.members--;
+    }
     this.topic.tail.forget(this);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.dropCursor();
@@ -381,13 +395,16 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     p?.resolve(DONE);
   }
 
-  /** Ends the subscription; with autoCommit, commits what was yielded and resolves once that is durable. */
+  /**
+   * Ends the subscription; with autoCommit, commits what was finished (not the record or batch in
+   * hand) and resolves once that is durable.
+   */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing;
     const wasOpen = !this.closed;
     this.finish();
-    const commit = wasOpen && this.autoCommit && !this.topic.closed && this._position > this.group!.committed;
-    this.closing = commit ? this.groups!.commit(this.group!, this._position).catch((err: unknown) => {
+    const commit = wasOpen && this.autoCommit && !this.topic.closed;
+    this.closing = commit ? this.groups!.commit(this.group!, this.finished).catch((err: unknown) => {
       if (this.topic.closed) return; // the log closed meanwhile: its close wrote the position
       throw err;
     }) : Promise.resolve();

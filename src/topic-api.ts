@@ -95,6 +95,15 @@ export interface Topic<V = Buffer> {
   latest(key: string | Uint8Array): LogRecord<V> | undefined;
   /** Follows the topic from a position (or a group's committed position); see {@link Subscription}. */
   subscribe(options?: SubscribeOptions): Subscription<V>;
+  /** The topic's consumer groups: each one's position (where it resumes), lag and open members, by name. */
+  groups(): Array<{ group: string; position: number; lag: number; members: number }>;
+  /**
+   * Sets a group's committed position explicitly, backwards too (the deliberate rewind); durable
+   * when it resolves. `ERR_INVALID_ARGUMENT` while the group has open members.
+   */
+  resetGroup(group: string, to: number | Date | 'earliest' | 'latest'): Promise<void>;
+  /** Forgets a group's committed position; `ERR_INVALID_ARGUMENT` while the group has open members. */
+  deleteGroup(group: string): Promise<void>;
   /** Explicit retention (Kafka `deleteRecords`): makes `offset` the first readable one, durably. */
   truncateBefore(offset: number): Promise<void>;
   /** Deletes whole closed segments past `retention.maxAgeMs`/`maxBytes` now (`now` in ms since the epoch). */

@@ -20,6 +20,7 @@ import { refreshSegments } from './refresh.js';
 import type { RollReason } from './diagnostics.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import { SubscriptionImpl } from './subscription.js';
+import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './group-admin.js';
 import { compactTopic, dirtyRatio, type CompactionResult } from './compaction.js';
 import type { MetaStore } from './meta/meta-store.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
@@ -33,7 +34,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   readonly reader: Reader<V>;
   /** Committed positions of the topic's consumer groups (loaded on first use). */
   private groupsLoaded: ConsumerGroups | undefined = undefined;
-  private readonly groupsBound = (): ConsumerGroups => this.groups;
+  private readonly groupsBound = (): ConsumerGroups => this.groupStates;
   /** Retention, truncateBefore and compaction run one at a time (see exclusive). */
   private maintenanceChain: Promise<unknown> = Promise.resolve();
   private maintenanceScheduled = false;
@@ -54,8 +55,21 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return this._endOffset;
   }
 
-  get groups(): ConsumerGroups {
+  get groupStates(): ConsumerGroups {
     return this.groupsLoaded ??= new ConsumerGroups(this.ctx.meta, this.name);
+  }
+
+  /** The topic's consumer groups (group-admin.ts). */
+  groups(): GroupInfo[] {
+    return listGroups(this);
+  }
+
+  resetGroup(group: string, to: number | Date | 'earliest' | 'latest'): Promise<void> {
+    return resetGroup(this, group, to);
+  }
+
+  deleteGroup(group: string): Promise<void> {
+    return deleteGroup(this, group);
   }
 
   get codec(): Codec<V> {
@@ -427,7 +441,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       startOffset: this._startOffset,
       endOffset: this._endOffset,
       records: this._endOffset - this._startOffset,
-      groups: this.groups.stats(this._startOffset, this._endOffset),
+      groups: this.groupStates.stats(this._startOffset, this._endOffset),
       activeSegmentBase: this.active.baseOffset,
       maxTimestampMs: this.maxTimestampMs,
       codec: this.options.codecName ?? 'custom',

@@ -66,7 +66,9 @@ describe.each(entries)('$name: contract regressions', (entry) => {
     await again.close();
   });
 
-  test('after the signal ends a group subscription, asking for the next record commits the one in hand', async () => {
+  // SPEC (issue 12) changed this: the signal commits only what came before the record in hand, and
+  // the next() that for await makes after the end commits nothing (it used to commit offset 2).
+  test('after the signal ends a group subscription, the record in hand stays unfinished: a reopen delivers it again', async () => {
     const dir = h.tmp();
     let log = await h.open(dir);
     const t = log.topic('t');
@@ -81,7 +83,7 @@ describe.each(entries)('$name: contract regressions', (entry) => {
     await log.close();
     log = await h.open(dir);
     const sub = log.topic('t').subscribe({ group: 'g' });
-    expect((await sub.next()).value!.offset).toBe(3);
+    expect((await sub.next()).value!.offset).toBe(2);
     await sub.close();
   });
 

@@ -10,12 +10,15 @@ import { collect, expectSeglogError, harness, killHard, spawnFixture } from './h
 
 const [defaultEntry, nativeFree] = [entries.find((e) => e.name === 'seglog')!, entries.find((e) => e.name === 'seglog/native-free')!];
 
-async function consume(topic: { subscribe(o: object): AsyncIterable<{ offset: number }> & { close(): Promise<void> } }, group: string, n: number): Promise<number[]> {
+async function consume(topic: { subscribe(o: object): AsyncIterable<{ offset: number }> & { close(): Promise<void>; commit(): Promise<void> } }, group: string, n: number): Promise<number[]> {
   const seen: number[] = [];
   const sub = topic.subscribe({ group });
   for await (const r of sub) {
     seen.push(r.offset);
-    if (seen.length === n) break;
+    if (seen.length === n) {
+      await sub.commit(); // the n-th is finished too (break alone leaves it in hand)
+      break;
+    }
   }
   return seen;
 }

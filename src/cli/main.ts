@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The `seglog` command: looks into and maintains seglog directories from a shell (topics, stats,
-// tail, dump, produce, verify, compact, retention). Arguments are parsed with node:util parseArgs;
+// tail, dump, produce, verify, compact, retention, groups). Arguments are parsed with node:util parseArgs;
 // each command lives in its own file. Errors print one clear line on stderr and exit with a code
 // from errors.ts. What a crash leaves behind is the library's business (only produce, compact,
-// retention and tail --group write).
+// retention, tail --group and groups --reset-to/--delete write).
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { SeglogError } from '../errors.js';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { dumpCommand } from './dump.js';
+import { groupsCommand } from './groups.js';
 import { statsCommand, topicsCommand } from './inspect.js';
 import { compactCommand, retentionCommand, verifyCommand } from './maintain.js';
 import { flushOut, intArg } from './output.js';
@@ -37,14 +38,18 @@ Commands:
       --codec <c>                   codec of a new topic: string (default), json, msgpack, binary
       --cleanup <c>                 cleanup of a new topic: delete, compact, compact,delete
       --create                      create the directory if it does not exist
+  groups <dir> [topic] [--json]     the consumer groups: position and lag
+      --group <g> --reset-to earliest|latest|N|ISO-time   set a group's position (rewinds too)
+      --group <g> --delete          forget a group's position
   verify <dir> [topic...] [--json]  check every checksum and index; exit 1 on damage
   compact <dir> <topic>             compact a topic now (cleanup compact)
   retention <dir> <topic>           delete segments past the topic's retention now
       --now <ms|ISO-time>           the clock retention uses (default now)
       --truncate-before <N>         first make N the first readable offset
 
-Reading commands (topics, stats, tail, dump, verify) open the directory read-only and can run next
-to the process that writes it. produce, compact, retention and tail --group need it unlocked.
+Reading commands (topics, stats, tail, dump, verify, groups) open the directory read-only and can run
+next to the process that writes it. produce, compact, retention, tail --group and groups --reset-to
+or --delete need it unlocked.
 
 Exit codes: 0 ok, 1 failed or damage found, 2 bad arguments, 3 no such directory,
             4 directory locked by another process, 5 no such topic.
@@ -70,6 +75,10 @@ const SPECS: Record<string, Spec> = {
   produce: {
     positionals: [2, 2], names: '<dir> <topic>',
     options: { 'key-sep': { type: 'string' }, codec: { type: 'string' }, cleanup: { type: 'string' }, create: { type: 'boolean' } },
+  },
+  groups: {
+    positionals: [1, 2], names: '<dir> [topic]',
+    options: { group: { type: 'string' }, 'reset-to': { type: 'string' }, delete: { type: 'boolean' }, json: { type: 'boolean' } },
   },
   verify: { positionals: [1, Infinity], names: '<dir> [topic...]', options: { json: { type: 'boolean' } } },
   compact: { positionals: [2, 2], names: '<dir> <topic>', options: {} },
@@ -134,6 +143,9 @@ async function run(argv: string[]): Promise<ExitCode> {
       await produceCommand(p[0]!, p[1]!, { keySep, codec, cleanup: cleanup as 'delete' | undefined, create: flag('create') });
       return EXIT.ok;
     }
+    case 'groups':
+      await groupsCommand(p[0]!, p[1], { group: str('group'), resetTo: str('reset-to'), delete: flag('delete'), json: flag('json') });
+      return EXIT.ok;
     case 'verify':
       return (await verifyCommand(p[0]!, p.slice(1), flag('json'))) ? EXIT.ok : EXIT.failed;
     case 'compact':

@@ -154,7 +154,10 @@ async function tailGroup(dir: string, topicName: string, options: TailOptions): 
           await printRecord(rec, options.json);
           printed++;
           if (sub.lag === 0) await flushOut(); // at the tail: show what came so far
-          if (printed >= max || (!options.follow && rec.offset + 1 >= topic.endOffset)) break;
+          if (printed >= max || (!options.follow && rec.offset + 1 >= topic.endOffset)) {
+            await sub.commit(); // the record was printed: finished (break alone leaves it in hand)
+            break;
+          }
         }
       }
     } catch (err) {

@@ -194,6 +194,13 @@ class LmdbMetaStore implements MetaStore {
     setImmediate(() => this.writeGroups());
   }
 
+  deleteGroup(topic: string, group: string): void {
+    const key = groupPrefix(topic) + group;
+    this.pendingGroups.delete(key);
+    // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
+    this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
+  }
+
   /** Hands the tick's group positions to lmdb-js as async puts (committed together, off the event loop). */
   private writeGroups(): void {
     this.groupsScheduled = false;
@@ -255,6 +262,7 @@ class EmptyMetaStore implements MetaStore {
   putState(): void { /* read-only: nothing to record */ }
   getGroups(): Map<string, number> { return new Map(); }
   putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  deleteGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   getKeyOffset(): undefined { return undefined; }
   putKeyOffsets(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }

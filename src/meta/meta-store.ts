@@ -66,6 +66,11 @@ export interface MetaStore {
    * write at its end; durable once flush() resolves. Callers never move a position backwards.
    */
   putGroup(topic: string, group: string, offset: number): void;
+  /**
+   * Forgets a group's committed position (topic.deleteGroup); ordered after the puts made before
+   * it; durable once flush() resolves.
+   */
+  deleteGroup(topic: string, group: string): void;
   /** Removes the topic's options, state and group positions (durable when it returns). */
   deleteTopic(topic: string): void;
 
