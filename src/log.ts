@@ -21,6 +21,7 @@ import { FdPool } from './fd-pool.js';
 import { MAINTENANCE_INTERVAL_MS } from './limits.js';
 import { openTopic } from './recovery.js';
 import { recoveryAction } from './diagnostics.js';
+import { SpaceReserve, isNoSpace } from './space-reserve.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 
@@ -89,6 +90,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   /** Automatic retention and compaction checks (unref'd; cleared by close). */
   private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
+  /** The emergency space reserve of a writable log (space-reserve.ts). */
+  reserve: SpaceReserve | undefined = undefined;
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
     super();
@@ -299,6 +302,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private async doClose(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    this.reserve?.releaseIfFull(); // a full disk: the clean close's metadata and indexes need room
     let firstError: unknown;
     for (const t of this.open.values()) {
       try {
@@ -331,6 +335,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   const io = wiring.io ?? nodeFileIO;
   const absolute = path.resolve(dir);
   let lock: DirectoryLock | undefined;
+  let reserve: SpaceReserve | undefined;
   if (resolved.readOnly) {
     const st = io.stat(absolute);
     if (st === undefined || !st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot open ${absolute} read-only: no such directory`, { value: dir });
@@ -340,12 +345,21 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
     } catch (err) {
       throw ioError('mkdir', absolute, err);
     }
-    lock = DirectoryLock.acquire(absolute);
+    reserve = new SpaceReserve(io, absolute);
+    try {
+      lock = DirectoryLock.acquire(absolute);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      reserve.release(); // a full disk: the lock file needs a block
+      lock = DirectoryLock.acquire(absolute);
+    }
   }
   let meta: MetaStore | undefined;
   try {
+    reserve?.open(); // before anything else is written: a full disk gets the reserve's space back
     meta = await wiring.meta(absolute, resolved.readOnly);
     const log = new LogImpl(absolute, io, meta, resolved, lock);
+    log.reserve = reserve;
     log.recoverAll();
     return log;
   } catch (err) {

@@ -26,6 +26,7 @@ import type { ReadCache } from './read-cache.js';
 import { Tail } from './tail.js';
 import type { KeyIndex } from './key-index.js';
 import { afterTurn, loopStarved } from './turns.js';
+import type { SpaceReserve } from './space-reserve.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -45,6 +46,8 @@ export interface LogContext {
   readonly fdPool: FdPool;
   /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
   emitError(err: SeglogError): void;
+  /** The emergency space reserve (space-reserve.ts); undefined when read-only. */
+  readonly reserve: SpaceReserve | undefined;
 }
 
 export interface Waiter {
@@ -405,6 +408,7 @@ export abstract class TopicWriter<V = Buffer> {
    */
   protected writeFailed(seg: Segment, error: SeglogError): SeglogError {
     this.takebacks++;
+    if (error.code === 'ERR_NO_SPACE') this.ctx.reserve?.release(); // appends wait for space from here on
     try {
       this.ctx.io.truncate(seg.logFd(), seg.logBytes);
     } catch (err) {

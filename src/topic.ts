@@ -74,7 +74,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   // ---------------------------------------------------------------- append
 
   appendSync(value: V | null, meta?: AppendMeta): number {
-    this.checkWritable();
+    this.checkAppendable();
     const offset = this.encodeAppend(value, meta);
     this.tickHasSync = true;
     return offset;
@@ -83,7 +83,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   append(value: V | null, meta?: AppendMeta): Promise<number> {
     let offset: number;
     try {
-      this.checkWritable();
+      this.checkAppendable();
       offset = this.encodeAppend(value, meta);
     } catch (err) {
       return Promise.reject(err);
@@ -98,7 +98,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     let first: number;
     let mark: Mark | undefined;
     try {
-      this.checkWritable();
+      this.checkAppendable();
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
       if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
       // Encode every value first: a codec that throws half-way must leave nothing appended.
@@ -152,6 +152,13 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       this.pendingError = undefined;
       throw err;
     }
+  }
+
+  /** checkWritable, and while the disk is full (the space reserve is out) ERR_NO_SPACE: maintenance is not refused. */
+  private checkAppendable(): void {
+    this.checkWritable();
+    const reserve = this.ctx.reserve;
+    if (reserve !== undefined && reserve.released) reserve.checkSpace();
   }
 
   private encodeValue(value: V | null): Uint8Array | null {
