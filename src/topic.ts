@@ -75,8 +75,9 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   appendSync(value: V | null, meta?: AppendMeta): number {
     this.checkAppendable();
+    if (this.tickWaiters.length > 0) this.writeBeforeSwitch(); // (see writeFailed)
     const offset = this.encodeAppend(value, meta);
-    this.tickHasSync = true;
+    this.keptEnd = offset + 1;
     return offset;
   }
 
@@ -84,6 +85,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     let offset: number;
     try {
       this.checkAppendable();
+      if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
       offset = this.encodeAppend(value, meta);
     } catch (err) {
       return Promise.reject(err);
@@ -115,6 +117,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
           this.checkRecordBytes(bytes, undefined, undefined);
         }
       }
+      if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
       first = this._endOffset;
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
       // Date.now() per record was a third of the per-record cost).
@@ -157,6 +160,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** checkWritable, and while the disk is full (the space reserve is out) ERR_NO_SPACE: maintenance is not refused. */
   private checkAppendable(): void {
     this.checkWritable();
+    if (this.writeBlocked !== undefined) this.retryWrite(); // records whose offsets were handed out come first
     const reserve = this.ctx.reserve;
     if (reserve !== undefined && reserve.released) reserve.checkSpace();
   }
