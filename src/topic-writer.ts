@@ -426,8 +426,8 @@ export abstract class TopicWriter<V = Buffer> {
       this.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
     }
     if (this.tickWaiters.length === 0 && (this.keptEnd > this.committedEnd || this.ctx.options.durability === 'none')) {
+      if (this.writeBlocked === undefined) this.ctx.emitError(error); // (once, not at every retry)
       this.writeBlocked = error;
-      this.ctx.emitError(error);
       return error;
     }
     this.takebacks++;
