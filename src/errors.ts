@@ -1,6 +1,7 @@
 // SeglogError: the one error type the library throws on purpose. Every error carries a stable
 // `code` (below) and, where there is one, the offending value, file or position in its message
 // and as properties. Programmer errors inside the library are assertions (plain Error).
+import os from 'node:os';
 
 export type SeglogErrorCode =
   | 'ERR_LOCKED'
@@ -57,9 +58,10 @@ export function invalidArgument(what: string, value: unknown, expected: string):
 /** Maps a failed system call to a SeglogError (ENOSPC → ERR_NO_SPACE, anything else → ERR_IO). */
 export function ioError(op: string, file: string, cause: unknown): SeglogError {
   if (cause instanceof SeglogError) return cause;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const code = (cause as { code?: unknown } | undefined)?.code;
   const text = cause instanceof Error ? cause.message : String(cause);
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  // (LMDB reports the errno as a number: 28 is ENOSPC on Linux and macOS)
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === os.constants.errno.ENOSPC || code === os.constants.errno.EDQUOT) {
     return new SeglogError('ERR_NO_SPACE', `no space left on device during ${op} of ${file}: ${text}`, { file, cause });
   }
   if (code === 'ERR_ACCESS_DENIED') {

@@ -55,6 +55,8 @@ export const LOCK_FILE = '~seglog.lock';
 export const MARKER_FILE = '~seglog.dir';
 export const LMDB_META_FILE = '~meta.lmdb';
 export const JSON_META_FILE = '~meta.json';
+/** Emergency ballast (space-reserve.ts): incompressible bytes, given back when the disk fills. */
+export const RESERVE_FILE = '~reserve';
 /** Committed group positions of the native-free entry point: an append-only, checksummed file. */
 export const GROUPS_FILE = '~groups.log';
 /** A topic folder being deleted is first renamed to `<topic>~deleted` (finished at the next open). */

@@ -23,6 +23,13 @@ export const TOMBSTONE_RETENTION_MS_DEFAULT = 24 * 60 * 60 * 1000;
 export const FSYNC_INTERVAL_MS_DEFAULT = 1000;
 export const TOPIC_NAME_LENGTH_MAX = 200;
 
+/**
+ * The emergency reserve (space-reserve.ts): room for what the library writes to free space on a full
+ * disk (lock file, metadata transactions of a few pages, a clean close, compaction's first output).
+ * Small next to any real disk; a 2 MiB tmpfs in the tests holds it many times over.
+ */
+export const SPACE_RESERVE_BYTES = 128 * KiB;
+
 /** Sequential reads pull this much at once: big enough to amortise the syscall, small enough for RSS. */
 export const READ_CHUNK_BYTES = 1 * MiB;
 /** The append buffer starts small (many small topics) and doubles up to this size. */

@@ -22,6 +22,7 @@ import { FdPool } from './fd-pool.js';
 import { MAINTENANCE_INTERVAL_MS } from './limits.js';
 import { openTopic } from './recovery.js';
 import { recoveryAction } from './diagnostics.js';
+import { SpaceReserve, isNoSpace } from './space-reserve.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 
@@ -90,6 +91,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   /** Automatic retention and compaction checks (unref'd; cleared by close). */
   private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
+  /** The emergency space reserve of a writable log (space-reserve.ts). */
+  reserve: SpaceReserve | undefined = undefined;
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
     super();
@@ -300,6 +303,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private async doClose(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
+    this.reserve?.releaseIfFull(); // a full disk: the clean close's metadata and indexes need room
     let firstError: unknown;
     for (const t of this.open.values()) {
       try {
@@ -332,17 +336,29 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   const io = wiring.io ?? nodeFileIO;
   const absolute = path.resolve(dir);
   let lock: DirectoryLock | undefined;
+  let reserve: SpaceReserve | undefined;
   try {
     // Creates the directory (with its marker), or checks that it is the library's before writing there.
     claimDirectory(io, absolute, resolved.readOnly);
-    if (!resolved.readOnly) lock = DirectoryLock.acquire(absolute);
+    if (!resolved.readOnly) {
+      reserve = new SpaceReserve(io, absolute);
+      try {
+        lock = DirectoryLock.acquire(absolute);
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        reserve.release(); // a full disk: the lock file needs a block
+        lock = DirectoryLock.acquire(absolute);
+      }
+    }
   } catch (err) {
     throw asSeglogError(err, 'open', absolute);
   }
   let meta: MetaStore | undefined;
   try {
+    reserve?.open(); // before anything else is written: a full disk gets the reserve's space back
     meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
     const log = new LogImpl(absolute, io, meta, resolved, lock);
+    log.reserve = reserve;
     log.recoverAll();
     return log;
   } catch (err) {

@@ -15,14 +15,14 @@
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { DELETED_SUFFIX, GROUPS_FILE, JSON_META_FILE, LMDB_META_FILE, LOCK_FILE, LOG_SUFFIX, MARKER_FILE, OFFSET_DIGITS } from './format.js';
+import { DELETED_SUFFIX, GROUPS_FILE, JSON_META_FILE, LMDB_META_FILE, LOCK_FILE, LOG_SUFFIX, MARKER_FILE, OFFSET_DIGITS, RESERVE_FILE } from './format.js';
 import { checkTopicName } from './options.js';
 
 const MARKER_TEXT = 'seglog log directory (format 1): managed by the seglog library; do not add other files\n';
 /** Entries a file system or desktop puts into any directory, which do not make it someone else's. */
 const IGNORED_ENTRIES = new Set(['lost+found', '.DS_Store']);
 /** Names of the library's own top-level files (and their temporaries, takeover and lock files, moved-aside copies). */
-const OWN_PREFIXES = [LOCK_FILE, LMDB_META_FILE, JSON_META_FILE, GROUPS_FILE, MARKER_FILE];
+const OWN_PREFIXES = [LOCK_FILE, LMDB_META_FILE, JSON_META_FILE, GROUPS_FILE, MARKER_FILE, RESERVE_FILE];
 const OWN_SUFFIXES = ['~keys', '~keys.tmp', DELETED_SUFFIX];
 /** Files a topic folder holds: `<20 digits>.log|.index|.timeindex|.swap`, with `.tmp`/`.cleaned`/`.deleted`. */
 const SEGMENT_FILE = new RegExp(`^\\d{${OFFSET_DIGITS}}\\.(log|index|timeindex|swap)(\\.tmp|\\.cleaned|\\.deleted)?$`);

@@ -7,6 +7,7 @@
 // Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
 // missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
 import { SeglogError, ioError } from './errors.js';
+import { isNoSpace } from './space-reserve.js';
 import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
 import { corruptionFound } from './diagnostics.js';
@@ -309,12 +310,16 @@ export class Segment {
     }
   }
 
-  /** Appends index entries not yet in the files (or rewrites the files after a rebuild). */
-  persistIndexes(): void {
+  /**
+   * Appends index entries not yet in the files (or rewrites the files after a rebuild). On a full
+   * disk it gives up without throwing (false): the files are cut back to what they held, the
+   * entries stay in memory for a later try, and an open after a crash or close rebuilds what is short.
+   */
+  persistIndexes(): boolean {
     const index = this.offsetIndex;
     const timeIndex = this.timeIdx;
-    if (index === undefined || timeIndex === undefined) return;
-    if (!this.indexDirty && index.persistedCount === index.count && timeIndex.persistedCount === timeIndex.count) return;
+    if (index === undefined || timeIndex === undefined) return true;
+    if (!this.indexDirty && index.persistedCount === index.count && timeIndex.persistedCount === timeIndex.count) return true;
     try {
       if (this.indexFd < 0) this.indexFd = this.io.open(this.indexPath, this.io.stat(this.indexPath) ? 'r+' : 'w+');
       if (this.timeIndexFd < 0) this.timeIndexFd = this.io.open(this.timeIndexPath, this.io.stat(this.timeIndexPath) ? 'r+' : 'w+');
@@ -329,8 +334,14 @@ export class Segment {
       index.persistedCount = index.count;
       timeIndex.persistedCount = timeIndex.count;
       this.indexDirty = false;
+      return true;
     } catch (err) {
-      throw ioError('write index', this.indexPath, err);
+      if (!isNoSpace(err)) throw ioError('write index', this.indexPath, err);
+      try {
+        if (this.indexFd >= 0) this.io.truncate(this.indexFd, index.persistedCount * 8);
+        if (this.timeIndexFd >= 0) this.io.truncate(this.timeIndexFd, timeIndex.persistedCount * 12);
+      } catch { /* what is left over is inconsistent or short: rebuilt at the next open */ }
+      return false;
     }
   }
 

@@ -251,10 +251,32 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     await this.syncAll();
   }
 
+  /**
+   * Writes the records that wait for a failed write (writeFailed kept them: their offsets were
+   * handed out). Called by the next append call, flush() and so the log's timer; throws the
+   * failure, and keeps them, while it lasts.
+   */
+  protected retryWrite(): void {
+    if (this.batchStart >= 0) this.sealBatch();
+    this.writePending();
+    this.writeBlocked = undefined;
+    this.dispatchWritten(true); // subscriptions and the group commit, as at the end of a tick
+  }
+
+  /**
+   * Before an append of the other kind (a promise, or an offset handed out at once): hands what is
+   * pending to the OS, so that a failed write never finds both kinds waiting (writeFailed).
+   */
+  protected writeBeforeSwitch(): void {
+    if (this.batchStart >= 0) this.sealBatch();
+    this.writePending();
+  }
+
   /** Makes everything appended so far durable (log.flush()). */
   async flush(): Promise<void> {
     if (this.closed || this.ctx.options.readOnly) return;
     if (this.tickScheduled) this.flushTick();
+    if (this.writeBlocked !== undefined) this.retryWrite();
     // A write that failed (this tick's, or an earlier one that no append call has reported yet)
     // lost records appended before this flush: it cannot promise they are durable.
     if (this.pendingError !== undefined) {

@@ -6,8 +6,11 @@
 // batch is sealed (checksum, index entries) and the chunk's new bytes go to the OS in one
 // positional write; appends settle as soon as their bytes are written ('os') or queue for the
 // group commit ('fsync', topic-durability.ts). A failed write cuts the file back to its last good
-// size and forgets the records that were not written: their promises reject and their offsets go
-// to the next appends. A multi-record append is all or nothing (mark / rollbackTo).
+// size. Records whose promises are pending are forgotten: the promises reject and the offsets go
+// to the next appends. Records whose offset was already handed out (appendSync, or any append
+// under 'none') are kept in memory, readable at their offsets, and the topic refuses appends until
+// a retry writes them (retryWrite). The two kinds never wait unwritten together: switching kinds
+// writes what is pending first (writeBeforeSwitch). A multi-record append is all or nothing (mark / rollbackTo).
 //
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from './errors.js';
@@ -26,6 +29,7 @@ import type { ReadCache } from './read-cache.js';
 import { Tail } from './tail.js';
 import type { KeyIndex } from './key-index.js';
 import { afterTurn, loopStarved } from './turns.js';
+import type { SpaceReserve } from './space-reserve.js';
 
 
 /** What a topic needs from the log that owns it. */
@@ -45,6 +49,8 @@ export interface LogContext {
   readonly fdPool: FdPool;
   /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
   emitError(err: SeglogError): void;
+  /** The emergency space reserve (space-reserve.ts); undefined when read-only. */
+  readonly reserve: SpaceReserve | undefined;
 }
 
 export interface Waiter {
@@ -106,7 +112,13 @@ export abstract class TopicWriter<V = Buffer> {
   protected batchMaxBefore = -1;
   protected tickScheduled = false;
   protected tickWaiters: Waiter[] = [];
-  protected tickHasSync = false;
+  /**
+   * End offset of the records appended with appendSync (their offset was handed out): while it is
+   * above committedEnd those records wait unwritten, and a failed write keeps them (writeFailed).
+   */
+  protected keptEnd = 0;
+  /** The failure of the write that kept records are waiting for (see writeFailed); appends are refused meanwhile. */
+  protected writeBlocked: SeglogError | undefined = undefined;
   /** End offset and max timestamp of what was handed to the OS. */
   protected committedEnd: number;
   protected committedMaxTs: number;
@@ -298,6 +310,7 @@ export abstract class TopicWriter<V = Buffer> {
     this.chunk = chunk;
     this.batchStart = -1;
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
+    this.keptEnd = Math.min(this.keptEnd, this._endOffset);
     this.keyIndex?.forgetFrom(this._endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
@@ -399,17 +412,25 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /**
-   * A write failed: cut the file back to its last good size and forget every record that was not
-   * handed to the OS. The records' promises reject; appendSync callers hear of it on their next
-   * append call and through the log's 'error' event.
+   * A write failed: cut the file back to its last good size. Records whose offset was handed out
+   * already (appendSync; every append under 'none', which resolves at once) stay in memory, and
+   * appends are refused until a retry writes them (SPEC: such an offset is never given to another
+   * record). Otherwise every record that was not handed to the OS is forgotten and the promises
+   * reject. Either way the log's 'error' event hears of it.
    */
   protected writeFailed(seg: Segment, error: SeglogError): SeglogError {
-    this.takebacks++;
+    if (error.code === 'ERR_NO_SPACE') this.ctx.reserve?.release(); // appends wait for space from here on
     try {
       this.ctx.io.truncate(seg.logFd(), seg.logBytes);
     } catch (err) {
       this.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
     }
+    if (this.tickWaiters.length === 0 && (this.keptEnd > this.committedEnd || this.ctx.options.durability === 'none')) {
+      if (this.writeBlocked === undefined) this.ctx.emitError(error); // (once, not at every retry)
+      this.writeBlocked = error;
+      return error;
+    }
+    this.takebacks++;
     const chunk = this.chunk!;
     chunk.len = chunk.written;
     chunk.retired = true;
@@ -427,10 +448,6 @@ export abstract class TopicWriter<V = Buffer> {
     let partial: Mark | undefined;
     for (const w of waiters) if (w.mark !== undefined && w.offset < this.committedEnd && (partial === undefined || w.offset < partial.endOffset)) partial = w.mark;
     if (partial !== undefined) this.rollbackTo(partial, error);
-    // Records that no promise reports (appendSync, or any append under 'none') were lost: the
-    // next append call reports it.
-    if (this.tickHasSync || this.ctx.options.durability === 'none') this.pendingError = error;
-    this.tickHasSync = false;
     this.ctx.emitError(error);
     return error;
   }
@@ -452,7 +469,7 @@ export abstract class TopicWriter<V = Buffer> {
       if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
       return;
     }
-    this.tickHasSync = false;
+    this.writeBlocked = undefined;
     this.dispatchWritten(true);
     if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
   }

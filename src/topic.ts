@@ -88,16 +88,18 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   // ---------------------------------------------------------------- append
 
   appendSync(value: V | null, meta?: AppendMeta): number {
-    this.checkWritable();
+    this.checkAppendable();
+    if (this.tickWaiters.length > 0) this.writeBeforeSwitch(); // (see writeFailed)
     const offset = this.encodeAppend(value, meta);
-    this.tickHasSync = true;
+    this.keptEnd = offset + 1;
     return offset;
   }
 
   append(value: V | null, meta?: AppendMeta): Promise<number> {
     let offset: number;
     try {
-      this.checkWritable();
+      this.checkAppendable();
+      if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
       offset = this.encodeAppend(value, meta);
     } catch (err) {
       return Promise.reject(err);
@@ -112,7 +114,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     let first: number;
     let mark: Mark | undefined;
     try {
-      this.checkWritable();
+      this.checkAppendable();
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
       if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
       // Encode every value first: a codec that throws half-way must leave nothing appended.
@@ -129,6 +131,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
           this.checkRecordBytes(bytes, undefined, undefined);
         }
       }
+      if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
       first = this._endOffset;
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
       // Date.now() per record was a third of the per-record cost).
@@ -166,6 +169,14 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       this.pendingError = undefined;
       throw err;
     }
+  }
+
+  /** checkWritable, and while the disk is full (the space reserve is out) ERR_NO_SPACE: maintenance is not refused. */
+  private checkAppendable(): void {
+    this.checkWritable();
+    if (this.writeBlocked !== undefined) this.retryWrite(); // records whose offsets were handed out come first
+    const reserve = this.ctx.reserve;
+    if (reserve !== undefined && reserve.released) reserve.checkSpace();
   }
 
   private encodeValue(value: V | null): Uint8Array | null {

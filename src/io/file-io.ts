@@ -38,6 +38,8 @@ export interface FileIO {
   mkdir(path: string): void;
   /** Removes a directory and everything in it. */
   removeDir(path: string): void;
+  /** Bytes free for this process on the file system holding `path` (statfs), where the platform tells (optional). */
+  freeBytes?(path: string): number;
   /** Makes a rename or creation in the directory durable. */
   fsyncDir(path: string): void;
 }

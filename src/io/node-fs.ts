@@ -54,6 +54,10 @@ export const nodeFileIO: FileIO = {
   removeDir(path) {
     fs.rmSync(path, { recursive: true, force: true });
   },
+  freeBytes(path) {
+    const st = fs.statfsSync(path);
+    return st.bavail * st.bsize;
+  },
   fsyncDir(path) {
     let fd = -1;
     try {

@@ -17,7 +17,7 @@
 // and lost key index puts only a longer catch-up scan at open.
 import { open, type Database, type RootDatabase } from 'lmdb';
 import path from 'node:path';
-import { SeglogError } from '../errors.js';
+import { SeglogError, ioError } from '../errors.js';
 import { LMDB_META_FILE as META_FILE } from '../format.js';
 import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
 import { nodeFileIO } from '../io/node-fs.js';
@@ -39,6 +39,32 @@ class LmdbMetaStore implements MetaStore {
   private pendingKeys = new Map<string, number>();
   private pendingKeyEnds = new Map<string, number>();
   private keyScratch = Buffer.allocUnsafe(1024);
+  /**
+   * A full disk (ENOSPC as LMDB grows its file; lmdb-js grows the map itself, so MDB_MAP_FULL does
+   * not happen) fails an asynchronous commit, and lmdb-js 3 then (measured on a full tmpfs) rejects
+   * a promise of its own that nobody handles (an unhandled rejection ends the process), and leaves
+   * `db.flushed` and `db.close()` pending until a later asynchronous commit succeeds. guardCommit()
+   * handles the former; settleAsync() commits an empty transaction (a remove of a key that is
+   * never there: no page is written, so it commits on a full disk too) for the latter.
+   */
+  private asyncFailed = false;
+  /** What the last failed asynchronous commit failed with (lmdb-js gives it as err.commitError). */
+  private asyncFailureCause: unknown = undefined;
+  /**
+   * An asynchronous commit failed with ENOSPC. Later ones on the still full disk fail with EIO
+   * (LMDB reports a short write so: measured), and are reported as ERR_NO_SPACE too.
+   */
+  private asyncNoSpace = false;
+  private onAsyncFailure: (() => void) | undefined = undefined;
+  private guardScheduled = false;
+  private readonly noteAsyncFailure = (err: unknown): void => {
+    this.asyncFailed = true;
+    (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch((cause: unknown) => {
+      this.asyncFailureCause = cause;
+      if (ioError('', '', cause).code === 'ERR_NO_SPACE') this.asyncNoSpace = true;
+    });
+    this.onAsyncFailure?.();
+  };
 
   constructor(dir: string, private readonly readOnly: boolean) {
     try {
@@ -75,6 +101,7 @@ class LmdbMetaStore implements MetaStore {
   putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
     if (this.readOnly || this.keysDb === undefined) throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only');
     let last: Promise<boolean> | undefined;
+    let previous: Promise<boolean> | undefined;
     const names: string[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const name = topic + '\0' + keys[i]!;
@@ -88,17 +115,22 @@ class LmdbMetaStore implements MetaStore {
         v.writeDoubleLE(offsets[i]!, 0);
         last = this.keysDb.put(k, v);
       }
+      // (puts of one transaction share one promise: a handler only where a new one begins)
+      if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
+      previous = last;
     }
     if (indexedUpTo >= 0) {
       this.pendingKeyEnds.set(topic, indexedUpTo);
       last = this.db.put('keyend/' + topic, indexedUpTo);
+      if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
     }
     if (last === undefined) return;
+    this.guardCommit();
     const done = (): void => {
       for (let i = 0; i < names.length; i++) if (this.pendingKeys.get(names[i]!) === offsets[i]) this.pendingKeys.delete(names[i]!);
       if (indexedUpTo >= 0 && this.pendingKeyEnds.get(topic) === indexedUpTo) this.pendingKeyEnds.delete(topic);
     };
-    last.then(done, () => { /* a failing store: the entries stay pending in memory; the next open catches up */ });
+    last.then(done, this.noteAsyncFailure); // a failing store: the entries stay pending in memory; the next open catches up
   }
 
   getKeyIndexEnd(topic: string): number {
@@ -206,9 +238,10 @@ class LmdbMetaStore implements MetaStore {
     this.groupsScheduled = false;
     if (this.pendingGroups.size === 0) return;
     for (const [key, offset] of this.pendingGroups) {
-      this.db.put(key, offset).catch((err: unknown) => { this.groupWriteError ??= err; });
+      this.db.put(key, offset).catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
     }
     this.pendingGroups.clear();
+    this.guardCommit();
   }
 
   deleteTopic(topic: string): void {
@@ -224,21 +257,54 @@ class LmdbMetaStore implements MetaStore {
     });
     // An async put of this topic's groups handed to lmdb-js earlier may still be in flight and
     // would land after the removal above: async removes are ordered after it.
-    for (const key of groupKeys) this.db.remove(key).catch(() => undefined);
+    for (const key of groupKeys) this.db.remove(key).catch(this.noteAsyncFailure);
+    if (groupKeys.length > 0) this.guardCommit();
     this.dropKeys(topic);
   }
 
   async flush(): Promise<void> {
     this.writePending();
     this.writeGroups();
-    await this.db.flushed;
+    await this.settleAsync();
     this.throwGroupError();
+  }
+
+  /** Awaits `db.flushed`, unless an asynchronous commit fails meanwhile (see asyncFailed). */
+  private async settleAsync(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.asyncFailed) {
+        this.asyncFailed = false;
+        const empty = this.db.remove(COMMIT_PROBE_KEY);
+        this.guardCommit();
+        await empty.catch(this.noteAsyncFailure);
+      }
+      const failed = new Promise<void>((resolve) => {
+        this.onAsyncFailure = resolve;
+        if (this.asyncFailed) resolve();
+      });
+      await Promise.race([this.db.flushed, failed]);
+      this.onAsyncFailure = undefined;
+      if (!this.asyncFailed) return;
+    }
+  }
+
+  /**
+   * Handles the rejection lmdb-js leaves unhandled when an asynchronous commit fails: its
+   * event-turn transaction's promise, current once lmdb-js's own setImmediate has run (measured).
+   */
+  private guardCommit(): void {
+    if (this.guardScheduled) return;
+    this.guardScheduled = true;
+    setImmediate(() => {
+      this.guardScheduled = false;
+      this.db.committed.then(undefined, this.noteAsyncFailure);
+    });
   }
 
   async close(): Promise<void> {
     this.writePending();
     this.writeGroups();
-    await this.db.flushed;
+    await this.settleAsync();
     await this.db.close();
     this.throwGroupError();
   }
@@ -247,6 +313,10 @@ class LmdbMetaStore implements MetaStore {
     const err = this.groupWriteError;
     if (err === undefined) return;
     this.groupWriteError = undefined;
+    const cause = this.asyncFailureCause;
+    if (this.asyncNoSpace) {
+      throw new SeglogError('ERR_NO_SPACE', `no space left on device for a consumer group position in the metadata store: ${(cause as Error)?.message ?? cause}`, { cause });
+    }
     throw new SeglogError('ERR_IO', `cannot write a consumer group position to the metadata store: ${(err as Error)?.message ?? err}`, { cause: err });
   }
 }
@@ -273,6 +343,9 @@ class EmptyMetaStore implements MetaStore {
   async flush(): Promise<void> { /* nothing to flush */ }
   async close(): Promise<void> { /* nothing to close */ }
 }
+
+/** Never written: removing it commits an empty transaction (LmdbMetaStore.settleAsync). */
+const COMMIT_PROBE_KEY = 'probe/commit';
 
 /** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
 function groupPrefix(topic: string): string {

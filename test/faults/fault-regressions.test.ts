@@ -2,7 +2,9 @@
 //   1. an appendBatch that crossed a segment roll, whose second half failed to write at the end of
 //      the tick: the batch rejected, but its first half (written to the old segment by the roll)
 //      stayed in the log — a ghost of a rejected append, in process and after a reopen;
-//   2. flush() after an appendSync whose write failed resolved, although the record was lost.
+//   2. flush() after an appendSync whose write failed resolved, although the record was lost. (Since
+//      issue 11 the record is kept at its offset and written once the failure clears: flush()
+//      rejects while it lasts.)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,21 +55,25 @@ describe.each(wirings)('%s', (_name, meta) => {
       await again.close();
     });
 
-    it('flush() after an appendSync whose write failed rejects with that error, and the record is gone', async () => {
+    it('flush() after an appendSync whose write failed rejects with that error while it lasts; the record stays and is written once it clears', async () => {
       const plan: FaultPlan = {};
       const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability });
       const t = log.topic<string>('t', { codec: 'string' });
       await t.append('kept');
       plan.writeError = 'ENOSPC';
-      t.appendSync('lost');
+      expect(t.appendSync('returned')).toBe(1);
       const outcome = await log.flush().then(() => 'resolved', (e: unknown) => e);
-      plan.writeError = undefined;
       expect(outcome).toBeInstanceOf(SeglogError);
       expect((outcome as SeglogError).code).toBe('ERR_NO_SPACE');
-      expect(values(t)).toEqual(['kept']);
-      await log.flush(); // reported once; the log works again
-      expect(await t.append('next')).toBe(1);
+      expect(values(t), 'the record whose offset appendSync returned stays there').toEqual(['kept', 'returned']);
+      await expect(log.flush(), 'still failing: flush() still rejects').rejects.toMatchObject({ code: 'ERR_NO_SPACE' });
+      plan.writeError = undefined;
+      await log.flush(); // the failure cleared: the kept record is written
+      expect(await t.append('next')).toBe(2);
       await log.close();
+      const again = await openLogWith({ meta }, dir);
+      expect(values(again.topic<string>('t', { codec: 'string' }))).toEqual(['kept', 'returned', 'next']);
+      await again.close();
     });
   });
 });

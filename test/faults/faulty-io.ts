@@ -26,6 +26,8 @@ export interface FaultPlan {
   fsyncOnce?: boolean;
   /** Bytes of .log writes still allowed; past it writes write what fits, then fail with ENOSPC. */
   writeBudgetBytes?: number;
+  /** While set, what freeBytes() (statfs) reports: a disk that looks full (or nearly) to the space reserve. */
+  freeBytes?: number;
   /**
    * The `nth` call (1-based, counted from when the plan is set up) of `op` fails with `code`: once,
    * or with `persistent` that call and every later one of that op. `logOnly`: count only calls on
@@ -117,6 +119,9 @@ export function faultyIO(plan: FaultPlan, base: FileIO = nodeFileIO): FileIO & {
     fsyncDir(p: string): void {
       count('fsyncDir', false);
       base.fsyncDir(p);
+    },
+    freeBytes(p: string): number {
+      return plan.freeBytes ?? base.freeBytes?.(p) ?? Number.MAX_SAFE_INTEGER;
     },
     write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
       count('write', logFds.has(fd));

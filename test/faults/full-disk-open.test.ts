@@ -1,0 +1,195 @@
+// A full disk never locks the log out (SPEC "Durability and recovery"): on a real 2 MiB tmpfs
+// (mounted per test; needs root, skipped with the reason printed elsewhere), a log that filled its
+// disk closes cleanly, opens for writing again in a new process, and there frees space with
+// truncateBefore, retention or compact; appends are refused while the disk is full and resume once
+// space is free, without a reopen. The space reserve (`~reserve`, src/space-reserve.ts) is what
+// the library's own writes use meanwhile.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { entries, type Entry } from '../entry.js';
+import { HANG_MS, withinHangBound } from '../helpers.js';
+
+const value = (i: number): Buffer => Buffer.alloc(1000, i % 251);
+
+/** Runs `fn` on a fresh 2 MiB tmpfs, always unmounted afterwards; false when mounting is not permitted. */
+async function onTmpfs(fn: (mnt: string) => Promise<void>): Promise<boolean> {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    console.warn(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}): test skipped`);
+    fs.rmSync(mnt, { recursive: true, force: true });
+    return false;
+  }
+  try {
+    await fn(mnt);
+  } finally {
+    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }); }
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
+  return true;
+}
+
+/** Runs `body` (an async function body with `openLog`, `dir` and `value` in scope) in a new Node process; returns what it prints as JSON. */
+function inChild(entry: Entry, dir: string, body: string): any {
+  const script = `
+    const { openLog } = await import(${JSON.stringify(entry.dist)});
+    const dir = ${JSON.stringify(dir)};
+    const value = (i) => Buffer.alloc(1000, i % 251);
+    const codeOf = async (p) => { try { await p; return 'ok'; } catch (e) { return e.code ?? String(e); } };
+    const out = {};
+    ${body}
+    console.log(JSON.stringify(out));`;
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: HANG_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+/** Appends 1000-byte records until the disk is full; returns how many were acknowledged. */
+async function fill(t: { append(v: Buffer, meta?: { key?: string }): Promise<number> }, keyed = false): Promise<number> {
+  for (let i = 0; ; i++) {
+    try {
+      expect(await t.append(value(i), keyed ? { key: `k${i % 10}` } : undefined)).toBe(i);
+    } catch (err) {
+      expect((err as { code?: string }).code).toBe('ERR_NO_SPACE');
+      return i;
+    }
+  }
+}
+
+describe.each(entries)('$name on a full disk', (entry) => {
+  test('a log that filled its disk closes, opens for writing in a new process, and truncateBefore there frees space for appends', async () => {
+    await onTmpfs(async (mnt) => {
+      const { openLog } = await entry.load();
+      const dir = path.join(mnt, 'log');
+      const log = await openLog(dir, { durability: 'os' });
+      const t = log.topic('t', { segmentBytes: 128 * 1024 });
+      const acked = await fill(t);
+      expect(acked).toBeGreaterThan(500);
+      await expect(t.append(value(acked)), 'appends stay refused while the disk is full').rejects.toMatchObject({ code: 'ERR_NO_SPACE' });
+      expect(t.endOffset).toBe(acked);
+      await log.close(); // no index or metadata write may fail it
+      const out = inChild(entry, dir, `
+        const log = await openLog(dir, { durability: 'os' });
+        const t = log.topic('t');
+        out.endOffset = t.endOffset;
+        out.whileFull = await codeOf(t.append(value(t.endOffset)));
+        await t.truncateBefore(${Math.floor(acked / 2)});
+        out.startOffset = t.startOffset;
+        out.after = await t.append(value(t.endOffset));
+        await log.close();`);
+      expect(out).toEqual({ endOffset: acked, whileFull: 'ERR_NO_SPACE', startOffset: Math.floor(acked / 2), after: acked });
+      const again = await openLog(dir);
+      const t2 = again.topic('t');
+      expect(t2.endOffset).toBe(acked + 1);
+      let n = 0;
+      for (const r of t2.read({ from: t2.startOffset })) {
+        expect(r.valueBytes!.equals(value(r.offset))).toBe(true);
+        n++;
+      }
+      expect(n).toBe(acked + 1 - t2.startOffset);
+      await again.close();
+    });
+  });
+
+  test('retention and compact() run on a full disk in a new process, and appends resume there without a reopen', async () => {
+    await onTmpfs(async (mnt) => {
+      const { openLog } = await entry.load();
+      const dir = path.join(mnt, 'log');
+      const log = await openLog(dir, { durability: 'fsync' });
+      const plain = log.topic('plain', { segmentBytes: 128 * 1024 });
+      for (let i = 0; i < 600; i++) await plain.append(value(i));
+      const keyed = log.topic('keyed', { segmentBytes: 128 * 1024, cleanup: 'compact' });
+      const acked = await fill(keyed, true);
+      await log.close();
+      const out = inChild(entry, dir, `
+        const log = await openLog(dir, { durability: 'fsync' });
+        const keyed = log.topic('keyed');
+        out.whileFull = await codeOf(keyed.append(value(keyed.endOffset), { key: 'k0' }));
+        const c = await keyed.compact();
+        out.compacted = c.recordsAfter < c.recordsBefore && c.bytesFreed > 0;
+        const plain = log.topic('plain', { retention: { maxBytes: 128 * 1024 } });
+        const r = await plain.enforceRetention();
+        out.retention = r.segmentsDeleted > 0;
+        out.after = await keyed.append(value(keyed.endOffset), { key: 'k0' });
+        await log.close();`);
+      expect(out).toEqual({ whileFull: 'ERR_NO_SPACE', compacted: true, retention: true, after: acked });
+      const again = await openLog(dir);
+      const k = again.topic('keyed');
+      expect(k.latest('k0')!.offset).toBe(acked);
+      for (let j = 1; j < 10; j++) {
+        let last = acked - 1;
+        while (last % 10 !== j) last--;
+        expect(k.latest(`k${j}`)!.valueBytes!.equals(value(last)), `newest record of k${j}`).toBe(true);
+      }
+      await again.close();
+    });
+  });
+
+  test('a disk filled by another file: the log opens for writing in a new process, refuses appends, and takes them once the file is gone, without a reopen', async () => {
+    await onTmpfs(async (mnt) => {
+      const { openLog } = await entry.load();
+      const dir = path.join(mnt, 'log');
+      const log = await openLog(dir, { durability: 'fsync' });
+      const t = log.topic('t');
+      for (let i = 0; i < 10; i++) await t.append(value(i));
+      await log.close();
+      // fill the disk to the last byte
+      const filler = path.join(mnt, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      try { for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024)); } catch (err) { expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC'); }
+      try { for (;;) fs.writeSync(fd, Buffer.alloc(512)); } catch { /* the last blocks */ }
+      fs.closeSync(fd);
+      const out = inChild(entry, dir, `
+        const log = await openLog(dir, { durability: 'fsync' });
+        const t = log.topic('t');
+        out.endOffset = t.endOffset;
+        out.read = [...t.read()].length;
+        out.whileFull = await codeOf(t.append(value(10)));
+        await log.close();`);
+      expect(out).toEqual({ endOffset: 10, read: 10, whileFull: 'ERR_NO_SPACE' });
+      const again = await openLog(dir, { durability: 'fsync' });
+      const t2 = again.topic('t');
+      await expect(t2.append(value(10))).rejects.toMatchObject({ code: 'ERR_NO_SPACE' });
+      fs.rmSync(filler);
+      expect(await t2.append(value(10))).toBe(10);
+      await again.close();
+    });
+  });
+});
+
+describe('seglog (LMDB metadata) on a full disk', () => {
+  test("consumer-group commits that LMDB cannot write (its file cannot grow) neither crash the process nor hang flush or close", async () => {
+    await onTmpfs(async (mnt) => {
+      const { openLog } = await entries[0]!.load();
+      const dir = path.join(mnt, 'log');
+      const log = await openLog(dir, { durability: 'fsync' });
+      const t = log.topic('t');
+      for (let i = 0; i < 10; i++) await t.append(value(i));
+      await log.flush();
+      const filler = path.join(mnt, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      try { for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024)); } catch { /* full */ }
+      try { for (;;) fs.writeSync(fd, Buffer.alloc(512)); } catch { /* to the last block */ }
+      fs.closeSync(fd);
+      // Many groups commit at once: LMDB needs new pages, and its file cannot grow (ENOSPC).
+      const subs = Array.from({ length: 300 }, (_, g) => t.subscribe({ group: `group-with-a-long-name-${g}`, from: 'earliest' }));
+      for (const s of subs) {
+        const it = s[Symbol.asyncIterator]();
+        await it.next();
+        await it.next(); // moving past the first record commits it (a put of the tick, written asynchronously)
+      }
+      // A position that could not be written is reported (ERR_NO_SPACE), never a crash or a hang.
+      const noSpace = (err: { code?: string, message?: string }): void => { expect(err.code, err.message).toBe("ERR_NO_SPACE"); };
+      await withinHangBound(log.flush().catch(noSpace), 'flush');
+      for (const s of subs) await withinHangBound(s.close().catch(noSpace), 'subscription close');
+      await withinHangBound(log.close().catch(noSpace), 'close');
+      fs.rmSync(filler);
+      const again = await openLog(dir);
+      expect(again.topic('t').endOffset).toBe(10);
+      await again.close();
+    });
+  });
+});
