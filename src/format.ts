@@ -1,16 +1,20 @@
-// The on-disk format, version 1 (docs/format.md is the specification; every constant of it lives
-// here and nowhere else). Pure functions over byte arrays: no I/O, no allocation per record.
+// The on-disk format, version 2 (version 1 batches are still read; docs/format.md is the
+// specification; every constant of it lives here and nowhere else). Pure functions over byte
+// arrays: no I/O, no allocation per record.
 //
 // Batch header (44 bytes, little-endian):
 //   0 batchBytes u32 | 4 checksum u32 (xxh32 of [8, batchBytes)) | 8 formatVersion u8 | 9 attributes u8
-//  10 reserved u16   | 12 recordCount u32 | 16 baseOffset u64 | 24 lastOffsetDelta u32
+//  10 durableDelta u16 (v2; reserved 0 in v1) | 12 recordCount u32 | 16 baseOffset u64 | 24 lastOffsetDelta u32
 //  28 baseTimestampMs u64 | 36 maxTimestampMs u64 | 44 records…
 // Record: varint recordBytes | varint offsetDelta | zigzag timestampDelta | varint keyLength+1 | key
 //         | varint valueLength+1 (0 = tombstone) | value | varint headerCount | headers…
 
 import { invalidArgument } from './errors.js';
 
-export const FORMAT_VERSION = 1;
+/** The version this code writes. */
+export const FORMAT_VERSION = 2;
+/** The oldest version this code reads (a v1 batch is a v2 batch whose durableDelta is 0: no claim). */
+export const FORMAT_VERSION_MIN = 1;
 export const BATCH_HEADER_BYTES = 44;
 /** A batch is closed before it would pass this size (unless empty: one big record is its own batch). */
 export const BATCH_BYTES_MAX = 4 * 1024;
@@ -25,7 +29,17 @@ export const H_ATTRIBUTES = 9;
  * their offset deltas in any batch; only compaction produces them.
  */
 export const ATTR_COMPACTED = 0x01;
-export const H_RESERVED = 10;
+/**
+ * v2: what was durable when the batch was written. 0: no claim (v1 batches, compaction output,
+ * or the durable end lay too far back); n >= 1: every offset below `baseOffset - (n - 1)` had been
+ * covered by a completed fsync before this batch was handed to the OS. A valid batch found after
+ * damage thus proves whether the damaged bytes were ever fsynced (recovery.ts).
+ */
+export const H_DURABLE_DELTA = 10;
+/** No claim about durability (the field's value in v1 batches, where it was reserved). */
+export const DURABLE_DELTA_NONE = 0;
+/** Largest field value: a durable end more than DURABLE_DELTA_MAX - 1 offsets back is not claimed. */
+export const DURABLE_DELTA_MAX = 0xffff;
 export const H_RECORD_COUNT = 12;
 export const H_BASE_OFFSET = 16;
 export const H_LAST_OFFSET_DELTA = 24;
@@ -46,6 +60,12 @@ export const TMP_SUFFIX = '.tmp';
 export const CLEANED_SUFFIX = '.cleaned';
 /** The commit point of a compaction swap: `<base>.swap` names the replaced range and the new segments. */
 export const SWAP_SUFFIX = '.swap';
+/**
+ * Bytes recovery cut after a power cut while valid batches followed (nothing there was fsynced) are
+ * kept aside as `<segment>.log.cut` (then `<segment>.log.<n>.cut`): never read, never removed by
+ * the library (verify lists them).
+ */
+export const CUT_SUFFIX = '.cut';
 /** A segment file that could not be unlinked while open (Windows) is renamed so; unlinked at open. */
 export const SEGMENT_DELETED_SUFFIX = '.deleted';
 // Files and folders of the library itself carry a '~', which no topic name can hold, so a topic
@@ -68,6 +88,37 @@ const U64_HI_MAX = 0x1fffff;
 
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(OFFSET_DIGITS, '0') + suffix;
+}
+
+/** The name of the n-th file of cut bytes of the `.log` named `logName` (n = 0, 1, ...). */
+export function cutFileName(logName: string, n: number): string {
+  return n === 0 ? logName + CUT_SUFFIX : `${logName}.${n}${CUT_SUFFIX}`;
+}
+
+/** Whether `name` is a file of cut bytes (cutFileName of a segment's `.log`). */
+export function isCutFileName(name: string): boolean {
+  return /^[0-9]{20}\.log(\.[0-9]+)?\.cut$/.test(name);
+}
+
+/** Whether a batch's formatVersion byte is one this code reads. */
+export function knownVersion(version: number | undefined): boolean {
+  return version !== undefined && version >= FORMAT_VERSION_MIN && version <= FORMAT_VERSION;
+}
+
+/** The durableDelta field for a batch at `baseOffset` written while offsets below `durableOffset` were fsynced (-1: unknown). */
+export function durableDelta(baseOffset: number, durableOffset: number): number {
+  if (durableOffset < 0 || durableOffset > baseOffset) return DURABLE_DELTA_NONE;
+  const n = baseOffset - durableOffset + 1;
+  return n <= DURABLE_DELTA_MAX ? n : DURABLE_DELTA_NONE;
+}
+
+/** The durable end a valid batch at `pos` claims: every offset below it was fsynced (-1: no claim). */
+export function claimedDurableOffset(buf: Uint8Array, pos: number): number {
+  if (buf[pos + H_VERSION]! < 2) return -1;
+  const n = buf[pos + H_DURABLE_DELTA]! | (buf[pos + H_DURABLE_DELTA + 1]! << 8);
+  if (n === DURABLE_DELTA_NONE) return -1;
+  const base = readU64(buf, pos + H_BASE_OFFSET);
+  return base < 0 ? -1 : Math.max(0, base - (n - 1));
 }
 
 /** Parses `<20 digits><suffix>`; returns the base offset or -1. */
@@ -183,14 +234,18 @@ export interface HeaderFields {
   maxTimestampMs: number;
 }
 
-/** Writes the fixed fields of a batch header that never change while the batch fills. */
-export function startBatchHeader(buf: Uint8Array, pos: number, baseOffset: number, baseTimestampMs: number): void {
+/**
+ * Writes the fixed fields of a batch header that never change while the batch fills.
+ * `durableOffset`: every offset below it is fsynced now (-1, the default: no claim).
+ */
+export function startBatchHeader(buf: Uint8Array, pos: number, baseOffset: number, baseTimestampMs: number, durableOffset = -1): void {
   writeU32(buf, pos + H_BATCH_BYTES, BATCH_HEADER_BYTES);
   writeU32(buf, pos + H_CHECKSUM, 0);
   buf[pos + H_VERSION] = FORMAT_VERSION;
   buf[pos + H_ATTRIBUTES] = 0;
-  buf[pos + H_RESERVED] = 0;
-  buf[pos + H_RESERVED + 1] = 0;
+  const delta = durableDelta(baseOffset, durableOffset);
+  buf[pos + H_DURABLE_DELTA] = delta;
+  buf[pos + H_DURABLE_DELTA + 1] = delta >>> 8;
   writeU32(buf, pos + H_RECORD_COUNT, 0);
   writeU64(buf, pos + H_BASE_OFFSET, baseOffset);
   writeU32(buf, pos + H_LAST_OFFSET_DELTA, 0);
@@ -208,7 +263,7 @@ export function checkBatchStructure(buf: Uint8Array, pos: number, available: num
   const batchBytes = readU32(buf, pos + H_BATCH_BYTES);
   if (batchBytes < BATCH_HEADER_BYTES) return `batch length ${batchBytes} is below the header size`;
   if (batchBytes > available) return `batch length ${batchBytes} runs past the end of the data (${available} bytes left)`;
-  if (buf[pos + H_VERSION] !== FORMAT_VERSION) return `unknown format version ${buf[pos + H_VERSION]}`;
+  if (!knownVersion(buf[pos + H_VERSION])) return `unknown format version ${buf[pos + H_VERSION]}`;
   const count = readU32(buf, pos + H_RECORD_COUNT);
   if (count < 1) return 'batch with no records';
   const lastDelta = readU32(buf, pos + H_LAST_OFFSET_DELTA);

@@ -24,6 +24,7 @@ import { TimeIndex } from './time-index.js';
 import { TopicImpl, type LogContext } from './topic.js';
 import { resolveInterruptedSwap } from './compaction-swap.js';
 import { READ_CHUNK_BYTES } from './limits.js';
+import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
 import path from 'node:path';
 
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
@@ -162,8 +163,18 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
         next = seg.baseOffset; // offsets compacted away before this segment
       } else if (seg.baseOffset !== next && seg.logBytes > 0) {
         const reason = `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`;
-        if (!repair) throw corruptionFound(new SeglogError('ERR_CORRUPT', reason, { file: seg.logPath, position: 0 }), dir);
-        reportRepair(dir, name, seg.logPath, 0, segments.slice(si).reduce((n, s) => n + s.logBytes, 0), reason);
+        if (repair) {
+          reportRepair(dir, name, seg.logPath, 0, segments.slice(si).reduce((n, s) => n + s.logBytes, 0), reason);
+        } else {
+          // The previous segment's unsynced end was lost (a power cut) while this one was kept?
+          // Only if no batch from here on proves offset `next` was fsynced (recovery-cut.ts).
+          const after: AfterDamage = { validBatches: 0, claimedDurable: -1 };
+          for (const s of segments.slice(si)) if (s.logBytes > 0) validBatchesFrom(s, 0, after);
+          if (after.claimedDurable > next) throw corruptionFound(new SeglogError('ERR_CORRUPT', `${reason}; a later batch shows offsets up to ${after.claimedDurable - 1} had been fsynced`, { file: seg.logPath, position: 0 }), dir);
+          const prev = segments[si - 1]!;
+          if (readOnly) publish('recovery', { dir: path.dirname(dir), topic: name, action: 'cut', file: seg.logPath, position: 0, bytes: 0, reason: `${reason}: never fsynced, cut there${memo}` });
+          else moveAside(io, dir, name, prev, prev.logBytes, segments.slice(si), reason);
+        }
         cutAt = si - 1;
         break;
       }
@@ -184,21 +195,30 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
       const at = result.invalidAt;
       const flushed = si === ri && at < flushedUpTo;
       const laterBytes = segments.slice(si + 1).reduce((n, s) => n + s.logBytes, 0);
-      if (flushed || seg.hasValidBatchAfter(at)) {
-        if (!repair) throw seg.corrupt(at, result.reason ?? 'invalid batch');
-        reportRepair(dir, name, seg.logPath, at, seg.fileSizeNow() - at + segments.slice(si + 1).reduce((n, s) => n + s.logBytes, 0),
-          `corrupt batch: ${result.reason ?? 'invalid batch'}`);
-      } else if (laterBytes === 0) {
-        recoveryAction(dir, 'truncate', `torn tail: ${result.reason ?? 'invalid batch'} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
-      }
-      // A torn tail: cut it (in memory only when read-only). When later segments hold data, this is
-      // a rolled segment torn past the recovery point: a power cut before its fsync completed (a
-      // roll records the recovery point in the new segment only once the old one is fsynced), with
-      // writes of the new segment reordered before it. Nothing from here on was acknowledged under
-      // 'fsync' (an append's fsync waits for the rolled segment's), so the later segments go too.
-      if (laterBytes > 0 && !repair) {
-        publish('recovery', { dir: path.dirname(dir), topic: name, action: 'truncate', file: seg.logPath, position: at, bytes: seg.fileSizeNow() - at + laterBytes,
-          reason: `torn tail of a rolled segment past the recovery point (${result.reason ?? 'invalid batch'}): cut there, with the ${segments.length - si - 1} later segment(s)` });
+      const reason = result.reason ?? 'invalid batch';
+      if (repair) {
+        if (seg.hasValidBatchAfter(at)) {
+          reportRepair(dir, name, seg.logPath, at, seg.fileSizeNow() - at + laterBytes, `corrupt batch: ${reason}`);
+        } else if (laterBytes === 0) {
+          recoveryAction(dir, 'truncate', `torn tail: ${reason} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
+        }
+      } else if (flushed) {
+        throw seg.corrupt(at, reason); // before the recorded recovery point: fsynced data
+      } else {
+        // Past the recovery point. Valid batches after the damage (here or in later segments) tell
+        // whether a completed fsync covered it (recovery-cut.ts); if none says so, nothing from
+        // here on was acknowledged under 'fsync' or flushed: cut, keeping the bytes aside.
+        const after = validBatchesFrom(seg, at + 1, { validBatches: 0, claimedDurable: -1 });
+        for (const s of segments.slice(si + 1)) if (s.logBytes > 0) validBatchesFrom(s, 0, after);
+        if (after.claimedDurable > next) throw seg.corrupt(at, `${reason} (a later batch shows offsets up to ${after.claimedDurable - 1} had been fsynced)`);
+        if (after.validBatches === 0 && laterBytes === 0) {
+          recoveryAction(dir, 'truncate', `torn tail: ${reason} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
+        } else if (readOnly) {
+          publish('recovery', { dir: path.dirname(dir), topic: name, action: 'cut', file: seg.logPath, position: at, bytes: seg.fileSizeNow() - at + laterBytes,
+            reason: `invalid batch (${reason}) past the durable end with data after it: cut there${memo}` });
+        } else {
+          moveAside(io, dir, name, seg, at, segments.slice(si + 1), `invalid batch (${reason}) past the durable end, with ${after.validBatches} valid batch(es) after it`);
+        }
       }
       if (!readOnly) {
         try {

@@ -12,7 +12,7 @@ import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
 import { corruptionFound } from './diagnostics.js';
 import {
-  ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, FORMAT_VERSION, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
+  ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, knownVersion, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
   readU64, segmentFileName,
 } from './format.js';
@@ -453,7 +453,7 @@ export class Segment {
       const win = this.readLog(winPos, Math.min(READ_CHUNK_BYTES + BATCH_HEADER_BYTES, fileBytes - winPos));
       const stop = Math.min(READ_CHUNK_BYTES, win.length - BATCH_HEADER_BYTES + 1);
       for (let p = 0; p < stop; p++) {
-        if (win[p + H_VERSION] !== FORMAT_VERSION) continue;
+        if (!knownVersion(win[p + H_VERSION])) continue;
         const len = readU32(win, p + H_BATCH_BYTES);
         if (len < BATCH_HEADER_BYTES || winPos + p + len > fileBytes) continue;
         const batch = p + len <= win.length ? win.subarray(p, p + len) : this.readLog(winPos + p, len);

@@ -329,7 +329,9 @@ export abstract class TopicWriter<V = Buffer> {
 
   protected openBatch(chunk: Chunk, offset: number, timestamp: number): void {
     this.batchStart = chunk.len;
-    startBatchHeader(chunk.buf, chunk.len, offset, timestamp);
+    // The batch claims what a completed fsync covered when it was opened (format v2 durableDelta):
+    // it reaches the OS no earlier, so after a power cut it proves those bytes were durable.
+    startBatchHeader(chunk.buf, chunk.len, offset, timestamp, this.synced.offset);
     chunk.len += BATCH_HEADER_BYTES;
     this.batchBase = offset;
     this.batchBaseTs = timestamp;

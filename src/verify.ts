@@ -17,9 +17,9 @@ import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
 import {
   ATTR_COMPACTED, H_ATTRIBUTES,
-  BATCH_HEADER_BYTES, DELETED_SUFFIX, FORMAT_VERSION, H_BASE_OFFSET, H_BATCH_BYTES, H_LAST_OFFSET_DELTA,
+  BATCH_HEADER_BYTES, DELETED_SUFFIX, knownVersion, H_BASE_OFFSET, H_BATCH_BYTES, H_LAST_OFFSET_DELTA,
   H_MAX_TIMESTAMP, H_RECORD_COUNT, H_VERSION, INDEX_ENTRY_BYTES, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_ENTRY_BYTES,
-  TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName,
+  TIME_INDEX_SUFFIX, TMP_SUFFIX, isCutFileName, parseSegmentFileName, readU32, readU64, segmentFileName,
 } from './format.js';
 import { READ_CHUNK_BYTES } from './limits.js';
 import { checkTopicName } from './options.js';
@@ -35,8 +35,11 @@ import { metadataProblems } from './verify-meta.js';
  *   file without its `.log`, an empty segment before the last one, a `<topic>~deleted` folder).
  * - `io` (error): a file that could not be read.
  * - `metadata` (error): a damaged metadata file (`~meta.lmdb`, `~meta.json`); openLog refuses it.
+ * - `cut` (warning): a `<segment>.log.cut` file: bytes openLog cut after a power cut (never
+ *   fsynced, with valid batches after the damage) and kept aside; the library never reads or
+ *   removes them.
  */
-export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io' | 'metadata';
+export type VerifyProblemKind = 'corrupt-batch' | 'torn-tail' | 'offsets' | 'index' | 'timeindex' | 'leftover' | 'io' | 'metadata' | 'cut';
 
 export interface VerifyProblem {
   /** Absolute path of the file (or folder) concerned. */
@@ -223,6 +226,10 @@ function planTopic(io: FileIO, root: string, topic: string, bound: FlushedBound 
     const ib = Math.max(parseSegmentFileName(f, INDEX_SUFFIX), parseSegmentFileName(f, TIME_INDEX_SUFFIX));
     if (ib >= 0) indexBases.push([ib, f]);
     else if (f.endsWith(TMP_SUFFIX)) leftovers.push(leftover(path.join(dir, f), 'a temporary file of an interrupted operation (openLog removes it)'));
+    else if (isCutFileName(f)) {
+      const file = path.join(dir, f);
+      leftovers.push({ file, position: 0, kind: 'cut', severity: 'warning', message: `${file} holds ${io.stat(file)?.size ?? 0} bytes that openLog cut after a power cut (never fsynced) and kept aside; seglog never reads or removes it` });
+    }
   }
   bases.sort((a, b) => a - b);
   const known = new Set(bases);
@@ -439,7 +446,7 @@ function nextValidBatch(io: FileIO, fd: number, from: number, size: number): num
     const win = readAt(io, fd, winPos, Math.min(READ_CHUNK_BYTES + BATCH_HEADER_BYTES, size - winPos));
     const stop = Math.min(READ_CHUNK_BYTES, win.length - BATCH_HEADER_BYTES + 1);
     for (let p = 0; p < stop; p++) {
-      if (win[p + H_VERSION] !== FORMAT_VERSION) continue;
+      if (!knownVersion(win[p + H_VERSION])) continue;
       const len = readU32(win, p + H_BATCH_BYTES);
       if (len < BATCH_HEADER_BYTES || winPos + p + len > size) continue;
       const batch = p + len <= win.length ? win.subarray(p, p + len) : readAt(io, fd, winPos + p, len);

@@ -1,21 +1,22 @@
-// Frozen on-disk fixtures: the bytes of format version 1, committed. The code must still write
-// exactly these bytes for the same input, and must still read them (without any metadata, which
-// also exercises the full-scan recovery path). A failure here means the format changed: bump
-// FORMAT_VERSION and keep reading the old one instead of editing the fixture.
+// Frozen on-disk fixtures: the bytes of format versions 1 and 2, committed. The code must still
+// write exactly the version 2 bytes for the same input, and must still read both (without any
+// metadata, which also exercises the full-scan recovery path). A failure here means the format
+// changed: bump FORMAT_VERSION and keep reading the old one instead of editing a fixture.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLog } from '../src/index.js';
 
-const fixture = path.join(path.dirname(new URL(import.meta.url).pathname), 'format-fixtures', 'v1');
+const fixtures = path.join(path.dirname(new URL(import.meta.url).pathname), 'format-fixtures');
 const files = ['00000000000000000000.log', '00000000000000000000.index', '00000000000000000000.timeindex'];
 let dir: string;
 beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-fixture-')); });
 afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
-describe('format version 1 fixture', () => {
-  it('is what the code writes today for the worked example of docs/format.md', async () => {
+describe.each(['v1', 'v2'])('format %s fixture', (version) => {
+  const fixture = path.join(fixtures, version);
+  it.runIf(version === 'v2')('is what the code writes today for the worked example of docs/format.md', async () => {
     const log = await openLog(dir);
     await log.topic('example').appendBatch([
       { value: Buffer.from('hello'), key: 'k1', headers: { h: 'v' }, timestamp: 1700000000000 },

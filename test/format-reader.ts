@@ -26,6 +26,8 @@ export interface ParsedBatch {
   recordCount: number;
   baseTimestampMs: number;
   maxTimestampMs: number;
+  formatVersion: number;
+  durableDelta: number;
   records: ParsedRecord[];
 }
 
@@ -85,7 +87,10 @@ export function parseBatch(buf: Buffer, pos: number, expectedBaseOffset?: number
   const checksum = buf.readUInt32LE(pos + 4);
   const actual = xxhash32(buf.subarray(pos + 8, pos + batchBytes));
   if (actual !== checksum) throw new Error(`checksum ${checksum} != ${actual}`);
-  if (buf[pos + 8] !== 1) throw new Error(`formatVersion ${buf[pos + 8]}`);
+  const formatVersion = buf[pos + 8]!;
+  if (formatVersion !== 1 && formatVersion !== 2) throw new Error(`formatVersion ${formatVersion}`);
+  // v2: u16 durableDelta at 10 (0: no claim; n: offsets below baseOffset - (n - 1) were fsynced); v1: reserved
+  const durableDelta = formatVersion === 2 ? buf.readUInt16LE(pos + 10) : 0;
   const recordCount = buf.readUInt32LE(pos + 12);
   if (recordCount < 1) throw new Error('recordCount 0');
   const baseOffset = readU64(buf, pos + 16);
@@ -133,7 +138,7 @@ export function parseBatch(buf: Buffer, pos: number, expectedBaseOffset?: number
     records.push({ offset: baseOffset + offsetDelta, timestamp: baseTimestampMs + zigzagDecode(tsZig), key, value, headers });
   }
   if (p !== end) throw new Error(`records end at ${p}, batch ends at ${end}`);
-  return { position: pos, batchBytes, checksum, baseOffset, lastOffsetDelta, recordCount, baseTimestampMs, maxTimestampMs, records };
+  return { position: pos, batchBytes, checksum, baseOffset, lastOffsetDelta, recordCount, baseTimestampMs, maxTimestampMs, formatVersion, durableDelta, records };
 }
 
 export interface ScanResult {
@@ -175,6 +180,21 @@ export function parseTimeIndex(buf: Buffer): Array<{ timestampMs: number; relati
   const out = [];
   for (let p = 0; p + TIME_INDEX_ENTRY_BYTES <= buf.length; p += TIME_INDEX_ENTRY_BYTES) {
     out.push({ timestampMs: Number(buf.readBigUInt64LE(p)), relativeOffset: buf.readUInt32LE(p + 8) });
+  }
+  return out;
+}
+
+/**
+ * Rewrites every batch of a `.log` file as if it had been written before any fsync completed: its
+ * durableDelta (format v2) set to 0, "no claim", and its checksum recomputed. Tests use it to make
+ * the files a power cut leaves when the batches after the damage were written ahead of the fsync.
+ */
+export function dropDurableClaims(buf: Buffer): Buffer {
+  const out = Buffer.from(buf);
+  for (const b of scanLog(out).batches) {
+    if (out[b.position + 8] !== 2) continue;
+    out.writeUInt16LE(0, b.position + 10);
+    out.writeUInt32LE(xxhash32(out.subarray(b.position + 8, b.position + b.batchBytes)), b.position + 4);
   }
   return out;
 }

@@ -42,11 +42,12 @@ function tmp(): string {
 
 describe('constants match docs/format.md', () => {
   test('batch header layout, sizes and file names', () => {
-    expect(format.FORMAT_VERSION).toBe(1);
+    expect(format.FORMAT_VERSION).toBe(2);
+    expect(format.FORMAT_VERSION_MIN).toBe(1);
     expect(format.BATCH_HEADER_BYTES).toBe(44);
     expect(format.BATCH_BYTES_MAX).toBe(DOC_BATCH_BYTES_MAX);
     expect([
-      format.H_BATCH_BYTES, format.H_CHECKSUM, format.H_VERSION, format.H_ATTRIBUTES, format.H_RESERVED,
+      format.H_BATCH_BYTES, format.H_CHECKSUM, format.H_VERSION, format.H_ATTRIBUTES, format.H_DURABLE_DELTA,
       format.H_RECORD_COUNT, format.H_BASE_OFFSET, format.H_LAST_OFFSET_DELTA, format.H_BASE_TIMESTAMP, format.H_MAX_TIMESTAMP,
     ]).toEqual([0, 4, 8, 9, 10, 12, 16, 24, 28, 36]);
     expect(format.CHECKSUM_FROM).toBe(8);

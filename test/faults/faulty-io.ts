@@ -1,13 +1,15 @@
 // FileIOs that fail on request, wrapped around node:fs: the seam the core uses for all segment I/O.
 // faultyIO: a write or fsync fails (every one, once, or the Nth call of any operation, once or from
 // then on), or the disk fills at a byte budget. powerCutIO: SQLite-crash-simulator style power cut:
-// each write made since its file's last fsync is kept, dropped or torn at a random byte, and the
-// result is written as a copy of the directory (the image the machine would boot with).
+// each write made since its file's last fsync is kept, dropped or torn at a random byte, each
+// directory keeps a random prefix of its entry changes since its last fsync (power-cut-entries.ts),
+// and the result is written as a copy of the directory (the image the machine would boot with).
 // Crash: test code only; the image is a separate directory that the test removes.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FileIO } from '../../src/io/file-io.js';
 import { nodeFileIO } from '../../src/io/node-fs.js';
+import { EntryJournal } from './power-cut-entries.js';
 
 /** FileIO operations that faultyIO's failOp and powerCutIO count. fsync covers fsyncSync too. */
 export type OpName = 'open' | 'read' | 'write' | 'fsync' | 'truncate' | 'rename' | 'unlink' | 'mkdir' | 'removeDir' | 'fsyncDir';
@@ -185,6 +187,8 @@ export interface PowerCutIO extends FileIO {
   readonly dead: boolean;
   /** What happened to each unsynced write at the cut: 'kept', 'dropped' or 'torn'. */
   readonly fates: Record<'kept' | 'dropped' | 'torn', number>;
+  /** What happened to each directory entry change not covered by a directory fsync at the cut. */
+  readonly entryFates: { kept: number; undone: number };
   /** Cuts the power now (if not cut yet) and writes the image. */
   cut(): void;
 }
@@ -193,14 +197,18 @@ export interface PowerCutIO extends FileIO {
  * A power cut. Until the cut, calls go to node:fs and every change to a file is remembered until an
  * fsync of that file completes (the writes it covers are then durable). At the cut, `root` is
  * copied to `imageDir` (lock files left out) and in the copy each remembered change is first
- * undone, then redone, dropped or (writes) torn at a random byte, in order. File creation, rename
- * and unlink are taken as durable at once (directory entries are not simulated). Metadata written
+ * undone, then redone, dropped or (writes) torn at a random byte, in order. A file created,
+ * renamed or unlinked, or a folder made or removed, through the FileIO is durable only once its
+ * directory is fsynced (fsyncDir, or fsync of a descriptor opened on the directory): of each
+ * directory's changes since, a random prefix survives (power-cut-entries.ts). Metadata written
  * outside the FileIO (LMDB, ~meta.json) is copied as it is at the cut: those stores are durable
  * when a write returns.
  */
 export function powerCutIO(options: { root: string; imageDir: string; rng: () => number; cutAtOp?: number }, base: FileIO = nodeFileIO): PowerCutIO {
   const pending = new Map<string, PendingOp[]>();
   const fdPath = new Map<number, string>();
+  const dirFds = new Set<number>();
+  const entries = new EntryJournal((file) => pending.get(file));
   let seq = 0;
   let dead = false;
   const fates = { kept: 0, dropped: 0, torn: 0 };
@@ -242,10 +250,11 @@ export function powerCutIO(options: { root: string; imageDir: string; rng: () =>
     cutAtOp: options.cutAtOp ?? Infinity,
     get dead() { return dead; },
     fates,
+    entryFates: entries.fates,
     open(p, flags) {
       step();
+      const st = base.stat(p);
       if (flags.startsWith('w') && !flags.includes('x')) {
-        const st = base.stat(p);
         if (st !== undefined && st.size > 0) {
           const old = fs.readFileSync(p);
           remember(p, { kind: 'truncate', position: 0, data: Buffer.alloc(0), old, oldSize: old.length });
@@ -253,10 +262,13 @@ export function powerCutIO(options: { root: string; imageDir: string; rng: () =>
       }
       const fd = base.open(p, flags);
       fdPath.set(fd, p);
+      if (st?.isDirectory === true) dirFds.add(fd); else dirFds.delete(fd);
+      if (st === undefined) entries.created(p);
       return fd;
     },
     close(fd) {
       fdPath.delete(fd);
+      dirFds.delete(fd);
       base.close(fd);
     },
     read(fd, buf, offset, length, position) {
@@ -288,15 +300,18 @@ export function powerCutIO(options: { root: string; imageDir: string; rng: () =>
     fsync(fd) {
       try { step(); } catch (err) { return Promise.reject(err); }
       const upTo = seq;
+      const dir = dirFds.has(fd) ? fdPath.get(fd) : undefined;
       return base.fsync(fd).then(() => {
         if (dead) throw eio(); // the power went while the fsync ran: nothing is known to be durable
         durableUpTo(fd, upTo);
+        if (dir !== undefined) entries.synced(dir);
       });
     },
     fsyncSync(fd) {
       step();
       base.fsyncSync(fd);
       durableUpTo(fd, seq);
+      if (dirFds.has(fd)) entries.synced(fdPath.get(fd)!);
     },
     fileSize(fd) {
       if (dead) throw eio();
@@ -312,6 +327,7 @@ export function powerCutIO(options: { root: string; imageDir: string; rng: () =>
     },
     rename(from, to) {
       step();
+      entries.renaming(from, to);
       base.rename(from, to);
       // everything under `from` moves (a file, or a topic folder renamed for deletion)
       for (const [file, list] of [...pending]) {
@@ -324,21 +340,31 @@ export function powerCutIO(options: { root: string; imageDir: string; rng: () =>
     },
     unlink(p) {
       step();
+      entries.unlinking(p);
       base.unlink(p);
       pending.delete(p);
     },
+    unlinkAsync(p) {
+      // through the counted, simulated unlink (node:fs's async one would bypass the simulation)
+      try { io.unlink(p); } catch (err) { return Promise.reject(err); }
+      return Promise.resolve();
+    },
     mkdir(p) {
       step();
+      const existed = base.stat(p) !== undefined;
       base.mkdir(p);
+      if (!existed) entries.madeDir(p);
     },
     removeDir(p) {
       step();
+      entries.removingDir(p);
       base.removeDir(p);
       for (const file of [...pending.keys()]) if (file.startsWith(p + path.sep)) pending.delete(file);
     },
     fsyncDir(p) {
       step();
       base.fsyncDir(p);
+      entries.synced(p);
     },
     cut() {
       if (dead) return;
@@ -379,6 +405,7 @@ export function powerCutIO(options: { root: string; imageDir: string; rng: () =>
           fs.closeSync(fd);
         }
       }
+      entries.applyCut(root, options.imageDir, options.rng);
     },
   };
   return io;

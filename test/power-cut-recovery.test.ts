@@ -1,0 +1,143 @@
+// Power cuts recover without help (issue 11, item 1). A child writer under durability 'os' appends,
+// resolves flush(), appends more (never fsynced) and is killed; then only the bytes written after
+// the flush are damaged the ways a power cut damages them: a write dropped while a later one was
+// kept, a torn write, stale bytes, a cut. openLog without repair must open every such directory,
+// cut at the first damage, keep the cut bytes aside in a `.cut` file (listed by verify, published
+// on seglog:recovery), and keep every flushed record. The same damage before the flush point (data
+// a completed fsync covered) stays ERR_CORRUPT naming the file.
+import diagnostics_channel from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { entries } from './entry.js';
+import { collect, expectSeglogError, harness, killHard, segmentPath, spawnFixture } from './helpers.js';
+import { scanLog, type ParsedBatch } from './format-reader.js';
+
+const BEFORE = 30;
+const AFTER = 12;
+const value = (i: number): string => `record ${i} ${'x'.repeat((i * 13) % 50)}`;
+
+type Damage = { name: string; apply: (log: Buffer, after: ParsedBatch[], before: ParsedBatch[]) => Buffer; cutAt: (after: ParsedBatch[]) => ParsedBatch; keptAside: boolean };
+
+/** The damages a power cut does to unsynced writes, all past the flush point. */
+const damages: Damage[] = [
+  {
+    name: 'a write dropped while later ones were kept (a hole of zeros)',
+    apply: (log, after) => { const b = after[2]!; log.fill(0, b.position, b.position + b.batchBytes); return log; },
+    cutAt: (after) => after[2]!, keptAside: true,
+  },
+  {
+    name: 'a torn write (its second half never reached the disk) with later writes kept',
+    apply: (log, after) => { const b = after[3]!; log.fill(0, b.position + (b.batchBytes >> 1), b.position + b.batchBytes); return log; },
+    cutAt: (after) => after[3]!, keptAside: true,
+  },
+  {
+    name: 'stale bytes: an older valid batch where a dropped write should be',
+    apply: (log, after, before) => {
+      const b = after[1]!;
+      const old = before.find((x) => x.batchBytes === b.batchBytes) ?? before[0]!;
+      log.set(log.subarray(old.position, old.position + Math.min(old.batchBytes, b.batchBytes)), b.position);
+      return log;
+    },
+    cutAt: (after) => after[1]!, keptAside: true,
+  },
+  {
+    name: 'several writes dropped, the last one kept',
+    apply: (log, after) => { const from = after[1]!.position; const to = after.at(-2)!.position; log.fill(0, from, to); return log; },
+    cutAt: (after) => after[1]!, keptAside: true,
+  },
+  {
+    name: 'a cut in the middle of a batch (nothing after it)',
+    apply: (log, after) => log.subarray(0, after[4]!.position + 9),
+    cutAt: (after) => after[4]!, keptAside: false,
+  },
+];
+
+describe.each(entries)('$name: power-cut damage past the flush point', (entry) => {
+  const h = harness(entry);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-power-cut-'));
+  const template = path.join(root, 'template');
+  let flushedEnd = 0;
+  let before: ParsedBatch[] = [];
+  let after: ParsedBatch[] = [];
+
+  beforeAll(async () => {
+    fs.mkdirSync(template);
+    const child = spawnFixture(h, 'power-cut-writer.mjs', [entry.dist, template, String(BEFORE), String(AFTER)]);
+    const flushed = await child.waitFor((l) => l.startsWith('flushed'));
+    flushedEnd = Number(flushed.split(' ')[1]);
+    expect(await child.waitFor((l) => l.startsWith('done'))).toBe(`done ${BEFORE + AFTER}`);
+    await killHard(child);
+    const scan = scanLog(fs.readFileSync(segmentPath(template, 'p', 0, 'log')), 0);
+    expect(scan.error).toBeUndefined();
+    before = scan.batches.filter((b) => b.baseOffset < flushedEnd);
+    after = scan.batches.filter((b) => b.baseOffset >= flushedEnd);
+    expect(flushedEnd).toBe(BEFORE);
+    expect(after.length).toBeGreaterThanOrEqual(AFTER);
+  });
+  afterAll(() => { fs.rmSync(root, { recursive: true, force: true }); });
+
+  function damagedCopy(apply: (log: Buffer) => Buffer): { dir: string; file: string; original: Buffer } {
+    const dir = h.tmp();
+    fs.cpSync(template, dir, { recursive: true });
+    const file = segmentPath(dir, 'p', 0, 'log');
+    const original = fs.readFileSync(file);
+    fs.writeFileSync(file, apply(Buffer.from(original)));
+    return { dir, file, original };
+  }
+
+  test.each(damages)('$name: openLog cuts at the damage without repair and keeps every flushed record', async (damage) => {
+    const { dir, file } = damagedCopy((log) => damage.apply(log, after, before));
+    const damagedBytes = fs.readFileSync(file);
+    const cut = damage.cutAt(after);
+    const events: Array<{ action: string; file?: string; position?: number }> = [];
+    const onEvent = (m: unknown): void => { events.push(m as { action: string }); };
+    diagnostics_channel.subscribe('seglog:recovery', onEvent);
+    try {
+      const log = await h.open(dir);
+      const t = log.topic('p');
+      expect(t.endOffset).toBe(cut.baseOffset);
+      const records = collect(t.read());
+      expect(records.length).toBe(cut.baseOffset);
+      records.forEach((r, i) => expect(r.valueBytes!.toString()).toBe(value(i)));
+      expect(await t.append(Buffer.from('next'))).toBe(cut.baseOffset);
+      await log.close();
+    } finally {
+      diagnostics_channel.unsubscribe('seglog:recovery', onEvent);
+    }
+    const cutFile = `${file}.cut`;
+    if (damage.keptAside) {
+      expect(fs.readFileSync(cutFile).equals(damagedBytes.subarray(cut.position)), 'the cut bytes are kept byte for byte').toBe(true);
+      expect(events.some((e) => e.action === 'cut' && e.file === file && e.position === cut.position)).toBe(true);
+      const report = await h.mod.verify(dir);
+      expect(report.ok).toBe(true);
+      const listed = report.topics[0]!.problems.filter((p) => p.kind === 'cut');
+      expect(listed.map((p) => p.file)).toEqual([cutFile]);
+      expect(listed[0]!.severity).toBe('warning');
+    } else {
+      expect(fs.existsSync(cutFile)).toBe(false);
+      expect(events.some((e) => e.action === 'truncate' && e.file === file)).toBe(true);
+    }
+  });
+
+  test('the same damage before the flush point (covered by a completed fsync) is ERR_CORRUPT naming the file; nothing is cut', async () => {
+    const { dir, file, original } = damagedCopy((log) => { const b = before[BEFORE >> 1]!; log.fill(0, b.position, b.position + b.batchBytes); return log; });
+    await expectSeglogError(h.mod, () => h.open(dir), 'ERR_CORRUPT', [file]);
+    expect(fs.statSync(file).size).toBe(original.length);
+    expect(fs.existsSync(`${file}.cut`)).toBe(false);
+  });
+
+  test('a second power cut that damages the same segment again keeps its bytes in a second cut file', async () => {
+    const { dir, file } = damagedCopy((log) => damages[0]!.apply(log, after, before));
+    const log = await h.open(dir);
+    await log.close();
+    // damage again: a hole at the same place, now with valid batches of another template after it
+    const again = Buffer.concat([fs.readFileSync(file), Buffer.alloc(60), fs.readFileSync(segmentPath(template, 'p', 0, 'log')).subarray(after[3]!.position, after[4]!.position)]);
+    fs.writeFileSync(file, again);
+    const log2 = await h.open(dir);
+    expect(log2.topic('p').endOffset).toBe(after[2]!.baseOffset);
+    await log2.close();
+    expect(fs.readdirSync(path.join(dir, 'p')).filter((f) => f.endsWith('.cut')).sort()).toEqual(['00000000000000000000.log.1.cut', '00000000000000000000.log.cut']);
+  });
+});
