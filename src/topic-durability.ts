@@ -14,6 +14,7 @@ import type { FileIO } from './io/file-io.js';
 import type { TopicState } from './meta/meta-store.js';
 import { Segment } from './segment.js';
 import { TopicWriter, ROLL_SYNCS_MAX, type RecoveryPoint } from './topic-writer.js';
+import { isNoSpace } from './space-reserve.js';
 
 export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   /** Group commit: one fsync for everything written since the last one started. */
@@ -168,9 +169,24 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   protected markDirty(): void {
     this.dirtyMarked = true;
     try {
-      this.ctx.meta.putStateSync(this.name, this.stateFor(false, this.checkpointed));
+      this.putStateSync(this.stateFor(false, this.checkpointed));
     } catch (err) {
       throw ioError('write metadata', this.name, err);
+    }
+  }
+
+  /**
+   * A durable state put. A disk that filled while the space reserve was in place (another program
+   * filled it) makes it fail for lack of space: the reserve is given back and the put tried again.
+   */
+  putStateSync(state: TopicState): void {
+    try {
+      this.ctx.meta.putStateSync(this.name, state);
+    } catch (err) {
+      const reserve = this.ctx.reserve;
+      if (!isNoSpace(err) || reserve === undefined || reserve.released) throw err;
+      reserve.release();
+      this.ctx.meta.putStateSync(this.name, state);
     }
   }
 

@@ -240,7 +240,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
         this.keyIndex?.persist(this._endOffset);
         if (this.dirtyMarked) {
           const end: RecoveryPoint = { base: this.active.baseOffset, position: this.active.logBytes, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
-          this.ctx.meta.putStateSync(this.name, this.stateFor(true, end));
+          this.putStateSync(this.stateFor(true, end));
         }
       } finally {
         this.release(new SeglogError('ERR_CLOSED', `topic ${this.name} was closed before the append completed`));
@@ -354,7 +354,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     const previous = this._startOffset;
     this._startOffset = offset;
     try {
-      this.ctx.meta.putStateSync(this.name, this.stateFor(false, this.checkpointed));
+      this.putStateSync(this.stateFor(false, this.checkpointed));
       this.dirtyMarked = true;
     } catch (err) {
       this._startOffset = previous;

@@ -160,6 +160,31 @@ describe.each(entries)('$name on a full disk', (entry) => {
   });
 });
 
+describe.each(entries)('$name: a disk another program fills while the log is open', (entry) => {
+  test('truncateBefore still records its start offset (the reserve is given back for that write) and frees space; appends then resume', async () => {
+    await onTmpfs(async (mnt) => {
+      const { openLog } = await entry.load();
+      const dir = path.join(mnt, 'log');
+      const log = await openLog(dir, { durability: 'fsync' });
+      const t = log.topic('t', { segmentBytes: 128 * 1024 });
+      for (let i = 0; i < 600; i++) await t.append(value(i));
+      const filler = path.join(mnt, 'filler');
+      const fd = fs.openSync(filler, 'w');
+      try { for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024)); } catch { /* full */ }
+      try { for (;;) fs.writeSync(fd, Buffer.alloc(512)); } catch { /* to the last block */ }
+      fs.closeSync(fd);
+      await t.truncateBefore(400);
+      expect(t.startOffset).toBe(400);
+      expect(await t.append(value(600)), 'the segments removed gave room for the reserve and appends').toBe(600);
+      await log.close();
+      const again = await openLog(dir);
+      expect(again.topic('t').startOffset).toBe(400);
+      expect(again.topic('t').endOffset).toBe(601);
+      await again.close();
+    });
+  });
+});
+
 describe('seglog (LMDB metadata) on a full disk', () => {
   test("consumer-group commits that LMDB cannot write (its file cannot grow) neither crash the process nor hang flush or close", async () => {
     await onTmpfs(async (mnt) => {
