@@ -6,11 +6,14 @@
 // is opened 'r', no lock is taken and no metadata is read or written, so it can run next to a
 // writer (it then may report the writer's unfinished tail as a torn tail) or on a copy.
 //
-// An invalid batch at the very end of a topic is a 'torn-tail' (a warning: openLog cuts it after a
-// crash) unless the log's neutral metadata file `~meta.json` (plain JSON, docs/format.md: present
-// after any clean close, and kept by native-free while it writes) shows the bytes were flushed:
-// closed cleanly past it, or before the recovery point. Then it is 'corrupt-batch' (an error:
-// openLog reports ERR_CORRUPT), as is any other invalid batch. Crash: nothing to leave.
+// It judges damage as openLog's recovery does (recovery.ts, recovery-cut.ts), so that it reports an
+// error exactly where openLog, or a read, refuses: the log's neutral metadata file `~meta.json`
+// (plain JSON, docs/format.md: present after any clean close, and kept by native-free while it
+// writes) gives the recovery point. An invalid batch before it is 'corrupt-batch' (an error). Past
+// it, an invalid batch with nothing valid after it is a 'torn-tail' (a warning: openLog cuts it),
+// and one with valid data after it (or a gap between segments) is a warning too unless a later
+// batch claims (format v2 durableDelta) that a completed fsync covered it: openLog cuts there
+// after a power cut and keeps the bytes aside. Crash: nothing to leave.
 import path from 'node:path';
 import { SeglogError, asSeglogError, invalidArgument, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
@@ -25,6 +28,7 @@ import { READ_CHUNK_BYTES } from './limits.js';
 import { checkTopicName } from './options.js';
 import { checkBatch } from './segment.js';
 import { metadataProblems } from './verify-meta.js';
+import { claimedAfter } from './verify-claims.js';
 
 /**
  * - `corrupt-batch` (error): an invalid batch that is followed by valid data; openLog refuses it.
@@ -166,13 +170,17 @@ interface TopicPlan {
   leftovers: VerifyProblem[];
   /** Bytes of segment `base` known to be flushed (from `~meta.json`); 0 when unknown. */
   flushedBytes: (base: number) => number;
+  /** Index of the segment holding the recovery point (where openLog's scan starts; 0 when unknown). */
+  recoveryIndex: number;
 }
 
-/** Where each topic's data is known flushed: the clean-close size, or the recovery point. */
+/** Where each topic's data is known flushed: the recovery point (a clean close records the end there). */
 interface FlushedBound {
   base: number;
   position: number;
-  clean: boolean;
+  /** The offsets the state says the topic held (-1: not recorded). */
+  startOffset: number;
+  endOffset: number;
 }
 
 /**
@@ -198,10 +206,8 @@ function flushedBounds(io: FileIO, root: string): Record<string, FlushedBound> {
   for (const [topic, s] of Object.entries(doc.state)) {
     if (s === null || typeof s !== 'object') continue;
     const num = (v: unknown): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : -1);
-    if (s.clean === true && num(s.segmentBase) >= 0 && num(s.logBytes) >= 0) {
-      out[topic] = { base: num(s.segmentBase), position: num(s.logBytes), clean: true };
-    } else if (num(s.recoveryBase) >= 0 && num(s.recoveryPosition) >= 0) {
-      out[topic] = { base: num(s.recoveryBase), position: num(s.recoveryPosition), clean: false };
+    if (num(s.recoveryBase) >= 0 && num(s.recoveryPosition) >= 0) {
+      out[topic] = { base: num(s.recoveryBase), position: num(s.recoveryPosition), startOffset: num(s.startOffset), endOffset: num(s.endOffset) };
     }
   }
   return out;
@@ -235,15 +241,24 @@ function planTopic(io: FileIO, root: string, topic: string, bound: FlushedBound 
   const known = new Set(bases);
   for (const [b, f] of indexBases) if (!known.has(b)) leftovers.push(leftover(path.join(dir, f), 'an index file without its .log (openLog removes it)'));
   const sizes = bases.map((b) => io.stat(path.join(dir, segmentFileName(b, LOG_SUFFIX)))?.size ?? 0);
-  // A clean close counts only while its active segment still has the size it was closed with.
+  // As openLog: the recovery point counts when its segment is there (one below the first segment
+  // was removed by retention: everything is scanned); its segment missing is ERR_CORRUPT, and so are
+  // no segments at all for a topic that held offsets. A `.log` shorter than the recovery point was
+  // cut from outside: treated like a torn tail.
   const boundIdx = bound === undefined ? -1 : bases.indexOf(bound.base);
-  const usable = bound !== undefined && boundIdx >= 0 && (!bound.clean || (boundIdx === bases.length - 1 && sizes[boundIdx] === bound.position));
+  if (bound !== undefined && bases.length > 0 && bound.base >= bases[0]! && boundIdx < 0) {
+    leftovers.push({ file: dir, position: 0, kind: 'offsets', severity: 'error', message: `segment ${bound.base} of topic ${topic} is missing from ${dir} (it holds the recovery point): openLog refuses the topic` });
+  }
+  if (bound !== undefined && bases.length === 0 && bound.endOffset > bound.startOffset && bound.startOffset >= 0) {
+    leftovers.push({ file: dir, position: 0, kind: 'offsets', severity: 'error', message: `topic ${topic} has no segment files in ${dir} but held offsets ${bound.startOffset} to ${bound.endOffset}: openLog refuses the topic` });
+  }
+  const usable = bound !== undefined && boundIdx >= 0;
   const flushedBytes = (base: number): number => {
     if (!usable) return 0;
     if (base < bound.base) return Infinity;
-    return base === bound.base ? bound.position : 0;
+    return base === bound.base && bound.position <= sizes[boundIdx]! ? bound.position : 0;
   };
-  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers, flushedBytes };
+  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers, flushedBytes, recoveryIndex: usable ? boundIdx : 0 };
 }
 
 function leftover(file: string, what: string): VerifyProblem {
@@ -277,6 +292,7 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
   // The running maximum timestamp is known exactly only while nothing before is missing: not when
   // retention removed the first segments (the topic does not start at 0), nor after damage or a gap.
   let tsExact = plan.bases[0] === 0;
+  let prevLogPath = ''; // the segment whose end `expected` is
   for (let si = 0; si < plan.bases.length; si++) {
     const base = plan.bases[si]!;
     const size = plan.sizes[si]!;
@@ -287,21 +303,36 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
       if (si === plan.bases.length - 1 && expected >= 0 && base !== expected) {
         add(leftover(logPath, `an empty last segment named for offset ${base} while the log ends at ${expected} (an interrupted roll; openLog removes it)`));
       }
+      if (si === 0 && expected < 0) { expected = base; prevLogPath = logPath; } // the log starts here, with nothing in it
       continue;
+    }
+    if (expected >= 0 && base !== expected && !(base > expected && prevCompacted) && si > plan.recoveryIndex
+      && claimedAfter(io, plan.dir, plan.bases, plan.sizes, si, 0) <= expected) {
+      // past the recovery point and no later batch vouches for the missing offsets: openLog cuts
+      // before this segment and keeps it and the later ones aside (a power cut lost the unsynced end
+      // of the segment before)
+      add({
+        file: logPath, position: 0, kind: 'torn-tail', severity: 'warning',
+        message: `segment ${logPath} starts at offset ${base} but the previous one ends at ${expected}, past the recovery point and with no later batch showing it was fsynced: openLog cuts the log there and keeps this and the later segments aside as .cut files`,
+      });
+      break;
     }
     if (expected >= 0 && base !== expected && !(base > expected && prevCompacted)) {
       tsExact = false;
       add({
         file: logPath, position: 0, kind: 'offsets', severity: 'error',
         message: base > expected
-          ? `segment ${logPath} starts at offset ${base} but the previous one ends at ${expected}: offsets ${expected} to ${base - 1} are missing`
+          ? `segment ${logPath} starts at offset ${base} but the previous one (${prevLogPath}) ends at ${expected}: offsets ${expected} to ${base - 1} are missing`
           : `segment ${logPath} starts at offset ${base} but the previous one already reaches ${expected - 1}`,
       });
     }
     expected = base;
-    const walk = await walkSegment(io, logPath, base, size, si === lastWithData, {
+    prevLogPath = logPath;
+    const walkState: WalkState = {
       expected, prevCompacted, runningMaxTs, report, add, progress, topic: plan.topic, flushedBytes: plan.flushedBytes(base),
-    });
+      claimedAfter: (from) => claimedAfter(io, plan.dir, plan.bases, plan.sizes, si, from), cut: false,
+    };
+    const walk = await walkSegment(io, logPath, base, size, si === lastWithData, walkState);
     expected = walk.expected;
     prevCompacted = walk.prevCompacted;
     runningMaxTs = walk.runningMaxTs;
@@ -309,6 +340,7 @@ async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progress): Pro
     for (let k = si + 1; k < plan.bases.length && nextBase === undefined; k++) if (plan.sizes[k]! > 0) nextBase = plan.bases[k];
     checkIndexes(io, plan.dir, base, tsExact, nextBase, walk.segment, walk.batchStarts, add);
     if (walk.segment.damaged) tsExact = false;
+    if (walkState.cut) break; // openLog cuts the topic here: what follows is kept aside, not read
   }
   if (expected >= 0) report.endOffset = expected;
   return report;
@@ -325,6 +357,10 @@ interface WalkState {
   topic: string;
   /** Bytes of this segment known flushed (an invalid batch before it is damage, never a torn tail). */
   flushedBytes: number;
+  /** The largest durable end claimed by valid batches from this position of the segment on (and in later segments). */
+  claimedAfter: (from: number) => number;
+  /** Set by the walk: openLog cuts the topic in this segment (a torn tail, or power-cut damage): nothing after it is judged. */
+  cut: boolean;
 }
 
 /**
@@ -371,21 +407,30 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
       const reason = checkBatch(buf, p, Math.min(buf.length - p, size - pos), -1);
       if (reason !== null) {
         const resume = nextValidBatch(io, fd, pos + 1, size);
-        if (resume < 0 && isLastWithData && pos >= s.flushedBytes) {
+        const pastDurable = pos >= s.flushedBytes;
+        const claim = pastDurable && expected >= 0 && (resume >= 0 || !isLastWithData) ? s.claimedAfter(pos + 1) : -1;
+        if (resume < 0 && isLastWithData && pastDurable) {
           s.add({
             file: logPath, position: pos, kind: 'torn-tail', severity: 'warning',
             message: `invalid batch in ${logPath} at position ${pos} (${reason}) with nothing valid after it: a torn tail of ${size - pos} bytes that openLog cuts after a crash (ERR_CORRUPT if it was flushed)`,
           });
+          s.cut = true;
+        } else if (pastDurable && expected >= 0 && claim <= expected) {
+          s.add({
+            file: logPath, position: pos, kind: 'torn-tail', severity: 'warning',
+            message: `invalid batch in ${logPath} at position ${pos} (${reason}) past the recovery point, with data after it that no completed fsync covered (a power cut): openLog cuts the log there and keeps the ${size - pos} bytes from there on (and any later segments) aside as .cut files`,
+          });
+          s.cut = true;
         } else {
           s.add({
             file: logPath, position: pos, kind: 'corrupt-batch', severity: 'error',
-            message: `corrupt batch in ${logPath} at position ${pos}: ${reason}; ${resume < 0 ? (isLastWithData ? `the rest of the segment (${size - pos} bytes) is unreadable, and the log had flushed it (closed cleanly, or before its recovery point)` : `the rest of the segment (${size - pos} bytes) is unreadable and later segments hold data`) : `bytes ${pos} to ${resume - 1} are unreadable, valid batches resume at ${resume}`}`,
+            message: `corrupt batch in ${logPath} at position ${pos}: ${reason}; ${claim > expected && expected >= 0 ? `a later batch shows offsets up to ${claim - 1} had been fsynced; ` : ''}${resume < 0 ? (isLastWithData ? `the rest of the segment (${size - pos} bytes) is unreadable, and the log had flushed it (closed cleanly, or before its recovery point)` : `the rest of the segment (${size - pos} bytes) is unreadable and later segments hold data`) : `bytes ${pos} to ${resume - 1} are unreadable, valid batches resume at ${resume}`}`,
           });
         }
         if (intact) segment.validEnd = pos;
         intact = false;
         segment.damaged = true;
-        if (resume < 0) break;
+        if (resume < 0 || s.cut) break;
         pos = resume;
         expected = -1; // what the damage hid cannot be known: resynchronise on the next batch
         continue;
@@ -397,6 +442,18 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
       // start past the offset expected.
       const gapAllowed = baseOffset > expected && (compacted || prevCompacted);
       prevCompacted = compacted;
+      if (expected >= 0 && baseOffset !== expected && !gapAllowed && pos >= s.flushedBytes && s.claimedAfter(pos + 1) <= expected) {
+        // openLog's scan takes a batch at the wrong offset for an invalid one (stale bytes a power
+        // cut left): past the recovery point, with no later batch vouching for it, it cuts there
+        s.add({
+          file: logPath, position: pos, kind: 'torn-tail', severity: 'warning',
+          message: `batch in ${logPath} at position ${pos} starts at offset ${baseOffset} but ${expected} was expected, past the recovery point and with nothing after it that a completed fsync covered (stale bytes of a power cut): openLog cuts the log there and keeps the ${size - pos} bytes from there on (and any later segments) aside as .cut files`,
+        });
+        if (intact) segment.validEnd = pos;
+        segment.damaged = true;
+        s.cut = true;
+        break;
+      }
       if (expected >= 0 && baseOffset !== expected && !gapAllowed) {
         s.add({
           file: logPath, position: pos, kind: 'offsets', severity: 'error',

@@ -147,6 +147,9 @@ describe.each(entries)('$name: corruption matrix', (entry) => {
    * checks once more (what recovery rebuilt must stay right).
    */
   async function expectRecords(dir: string, n: number, again = true): Promise<void> {
+    // verify agrees: what openLog opens by itself holds no error (warnings for what it repairs)
+    const report = await h.mod.verify(dir);
+    expect(report.ok, `verify: ${report.topics.flatMap((t) => t.problems).filter((p) => p.severity === 'error').map((p) => p.message).join(' / ')}`).toBe(true);
     for (let round = 0; round < (again ? 2 : 1); round++) {
       const log = await h.open(dir);
       const t = log.topic(TOPIC);
@@ -199,6 +202,10 @@ describe.each(entries)('$name: corruption matrix', (entry) => {
         message.includes(String(damaged.batch.position)) || message.includes(String(damaged.flipped)),
         `message names the position (${damaged.batch.position}): ${message}`,
       ).toBe(true);
+    // verify agrees: an error naming the damaged file
+    const report = await h.mod.verify(dir);
+    expect(report.ok, 'verify reports the damage as an error').toBe(false);
+    expect(report.topics.flatMap((t) => t.problems).some((p) => p.severity === 'error' && p.file === file), `verify names ${file}`).toBe(true);
     let log: Awaited<ReturnType<typeof h.mod.openLog>>;
     try {
       log = await h.open(dir);
@@ -506,6 +513,10 @@ describe.each(entries)('$name: corruption matrix', (entry) => {
     const victim = layout[1]!;
     const missing = { first: victim.base, last: layout[2]!.base - 1 };
     fs.rmSync(fileIn(dir, victim.base, 'log'));
+    // verify agrees: an error about the missing offsets
+    const report = await h.mod.verify(dir);
+    expect(report.ok, 'verify reports the hole as an error').toBe(false);
+    expect(report.topics.flatMap((t) => t.problems).some((p) => p.severity === 'error' && p.message.includes(`${victim.base} to ${layout[2]!.base - 1}`))).toBe(true);
     let log: Awaited<ReturnType<typeof h.mod.openLog>>;
     try {
       log = await h.open(dir);

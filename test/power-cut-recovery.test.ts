@@ -91,6 +91,9 @@ describe.each(entries)('$name: power-cut damage past the flush point', (entry) =
     const { dir, file } = damagedCopy((log) => damage.apply(log, after, before));
     const damagedBytes = fs.readFileSync(file);
     const cut = damage.cutAt(after);
+    const beforeOpen = await h.mod.verify(dir); // verify agrees: what openLog cuts by itself is no error
+    expect(beforeOpen.ok, JSON.stringify(beforeOpen.topics[0]?.problems)).toBe(true);
+    expect(beforeOpen.topics[0]!.problems.some((p) => p.kind === 'torn-tail' && p.file === file && p.position === cut.position)).toBe(true);
     const events: Array<{ action: string; file?: string; position?: number }> = [];
     const onEvent = (m: unknown): void => { events.push(m as { action: string }); };
     diagnostics_channel.subscribe('seglog:recovery', onEvent);
@@ -123,6 +126,9 @@ describe.each(entries)('$name: power-cut damage past the flush point', (entry) =
 
   test('the same damage before the flush point (covered by a completed fsync) is ERR_CORRUPT naming the file; nothing is cut', async () => {
     const { dir, file, original } = damagedCopy((log) => { const b = before[BEFORE >> 1]!; log.fill(0, b.position, b.position + b.batchBytes); return log; });
+    const report = await h.mod.verify(dir);
+    expect(report.ok).toBe(false);
+    expect(report.topics[0]!.problems.some((p) => p.severity === 'error' && p.file === file)).toBe(true);
     await expectSeglogError(h.mod, () => h.open(dir), 'ERR_CORRUPT', [file]);
     expect(fs.statSync(file).size).toBe(original.length);
     expect(fs.existsSync(`${file}.cut`)).toBe(false);
