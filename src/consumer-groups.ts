@@ -10,13 +10,27 @@
 // (LMDB: its asynchronous commit; native-free: the end-of-tick append to ~groups.log) and a power
 // cut once flushed. A lost position is an older one: the group sees records again, never skips.
 import type { MetaStore } from './meta/meta-store.js';
+import type { GroupShare } from './group-share.js';
+
+/** What a group knows of one of its open members (group-member.ts). */
+export interface OpenMember {
+  /** The share was made or changed: deliver to a pending next() if there is something now. */
+  wake(): void;
+  /** What the member holds as the lone member: [unfinishedFrom, position), for making a share. */
+  soloRange(): { from: number; to: number };
+}
 
 export class GroupState {
   /** Committed position (-1: the group has none yet). */
   committed = -1;
   dirty = false;
   /** Open subscriptions of the group on this topic (its members). */
-  members = 0;
+  readonly open = new Set<OpenMember>();
+  /** How the members share the records (group-share.ts); undefined while one member reads alone. */
+  share: GroupShare | undefined = undefined;
+  get members(): number {
+    return this.open.size;
+  }
   /** Deleted by topic.deleteGroup: a subscription that still holds this state commits nothing. */
   removed = false;
   constructor(readonly name: string) {}
@@ -72,6 +86,7 @@ export class ConsumerGroups {
   /** Sets the position explicitly, backwards too (the caller checked that no member is open); durable when it resolves. */
   async reset(state: GroupState, offset: number): Promise<void> {
     state.committed = offset;
+    state.share = undefined; // what the share remembered is about the old position
     if (!state.dirty) {
       state.dirty = true;
       this.dirty.push(state);
