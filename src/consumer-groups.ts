@@ -28,6 +28,10 @@ export class GroupState {
   readonly open = new Set<OpenMember>();
   /** How the members share the records (group-share.ts); undefined while one member reads alone. */
   share: GroupShare | undefined = undefined;
+  /** Ranges finished out of order above `committed`, as loaded from the store (taken by the first share). */
+  storedDone: number[] | undefined = undefined;
+  /** The share's finished-out-of-order ranges changed since they were handed to the store. */
+  doneDirty = false;
   get members(): number {
     return this.open.size;
   }
@@ -45,6 +49,24 @@ export class ConsumerGroups {
 
   constructor(private readonly meta: MetaStore, private readonly topic: string) {
     for (const [name, offset] of meta.getGroups(topic)) this.get(name).committed = offset;
+    for (const [name, ranges] of meta.getGroupsDone(topic)) {
+      const state = this.states.get(name);
+      if (state !== undefined && ranges.length > 0 && ranges[ranges.length - 1]! > state.committed) state.storedDone = ranges;
+    }
+  }
+
+  /** The group's finished-out-of-order ranges changed: hand them to the store at the end of the tick. */
+  markDone(state: GroupState): void {
+    if (this.closed || state.removed) return;
+    state.doneDirty = true;
+    if (!state.dirty) {
+      state.dirty = true;
+      this.dirty.push(state);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushBound);
+    }
   }
 
   get(name: string): GroupState {
@@ -87,6 +109,8 @@ export class ConsumerGroups {
   async reset(state: GroupState, offset: number): Promise<void> {
     state.committed = offset;
     state.share = undefined; // what the share remembered is about the old position
+    state.storedDone = undefined;
+    state.doneDirty = true;
     if (!state.dirty) {
       state.dirty = true;
       this.dirty.push(state);
@@ -115,7 +139,11 @@ export class ConsumerGroups {
     this.dirty = [];
     for (const state of list) {
       state.dirty = false;
-      this.meta.putGroup(this.topic, state.name, state.committed);
+      if (state.committed >= 0) this.meta.putGroup(this.topic, state.name, state.committed);
+      if (state.doneDirty) {
+        state.doneDirty = false;
+        this.meta.putGroupDone(this.topic, state.name, state.share?.doneRanges() ?? []);
+      }
     }
   }
 

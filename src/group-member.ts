@@ -57,7 +57,9 @@ export class GroupMember<V> implements OpenMember, ShareMember {
   ) {}
 
   private advance(share: GroupShare): void {
-    if (this.commits) this.groups.advance(this.state, share.low());
+    if (!this.commits) return;
+    this.groups.advance(this.state, share.low());
+    this.groups.markDone(this.state);
   }
 
   /** Joins the group: with a member already reading alone, the group starts sharing. */
@@ -69,7 +71,11 @@ export class GroupMember<V> implements OpenMember, ShareMember {
       const share = new GroupShare(Math.max(to, state.committed));
       share.hold(alone!, from, to);
       state.share = share;
+    } else if (state.share === undefined && state.storedDone !== undefined && state.committed >= 0) {
+      // records finished out of order before a restart: the members skip them
+      state.share = new GroupShare(state.committed, state.storedDone);
     }
+    state.storedDone = undefined;
     state.open.add(this);
   }
 
@@ -113,8 +119,9 @@ export class GroupMember<V> implements OpenMember, ShareMember {
       this.advance(share);
       return batch ? [again] : again;
     }
+    share.skipDone();
     const from = share.frontier;
-    const got = this.sub.readAt(from, Math.min(maxBuffered, room), batch);
+    const got = this.sub.readAt(from, Math.min(maxBuffered, room, share.nextDoneStart(from) - from), batch);
     if (got === undefined) return undefined;
     const first = Array.isArray(got) ? got[0]!.offset : got.offset;
     const to = this.sub.readPosition;

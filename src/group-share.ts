@@ -14,9 +14,10 @@
 // released offset no member can take waits for the next member (after a restart: the committed
 // position is at or below it).
 //
-// Crash: nothing here is on disk. The committed position (low()) goes to the store as before;
-// records finished out of order above it and the failure counts are kept in memory only, so after
-// a restart those records are delivered again (at least once) and counts start over.
+// Crash: the committed position (low()) and the ranges finished out of order above it
+// (doneRanges()) go to the store at the end of each tick (ConsumerGroups.handToStore); a share
+// made after a restart starts with them, and the frontier skips them. Failure counts are kept in
+// memory only: they start over after a restart.
 import { SeglogError } from './errors.js';
 import type { LogRecord } from './record.js';
 
@@ -52,8 +53,29 @@ export class GroupShare {
   private readonly failures = new Map<number, number>();
   private readonly held = new Map<ShareMember, Claims>();
 
-  constructor(frontier: number) {
+  /** `stored`: ranges finished out of order above `frontier` before a restart (the store's). */
+  constructor(frontier: number, stored?: number[]) {
     this.frontier = frontier;
+    if (stored !== undefined) for (let k = 0; k + 1 < stored.length; k += 2) if (stored[k + 1]! > frontier) insertRange(this.done, Math.max(stored[k]!, frontier), stored[k + 1]!);
+  }
+
+  /** The ranges finished out of order above low(), for the store (flat pairs). */
+  doneRanges(): number[] {
+    this.low();
+    return this.done.slice();
+  }
+
+  /** Moves the frontier past a finished range it stands at (finished before a restart). */
+  skipDone(): void {
+    for (let k = 0; k < this.done.length; k += 2) {
+      if (this.done[k]! <= this.frontier && this.frontier < this.done[k + 1]!) this.frontier = this.done[k + 1]!;
+    }
+  }
+
+  /** The start of the first finished range after `from` (Infinity if none): a read from the frontier stops there. */
+  nextDoneStart(from: number): number {
+    for (let k = 0; k < this.done.length; k += 2) if (this.done[k]! > from) return this.done[k]!;
+    return Infinity;
   }
 
   /** How many records `member` holds unfinished. */

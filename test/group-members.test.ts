@@ -62,6 +62,34 @@ describe.each(entries)('$name: members of a group share the work', (entry) => {
     expect((await reopened.topic('jobs').subscribe({ group: 'g' }).next()).value!.offset).toBe(3);
   });
 
+  test('records finished out of order past the first unfinished one are remembered durably: a reopen redoes only the unfinished', async () => {
+    const { log, dir } = await setup(10);
+    const t = log.topic('jobs');
+    const a = t.subscribe({ group: 'g' });
+    const b = t.subscribe({ group: 'g' });
+    expect((await a.next()).value!.offset).toBe(0); // a is stuck on 0
+    for (const o of [1, 2, 3, 4]) expect((await b.next()).value!.offset).toBe(o); // b finished 1..3, holds 4
+    expect(t.groups()[0]!.position).toBe(0);
+    await log.close(); // the process goes down with 0 and 4 unfinished
+    let again = await h.open(dir);
+    let t2 = again.topic('jobs');
+    expect(t2.groups()[0]!.position).toBe(0);
+    const c = t2.subscribe({ group: 'g' });
+    const redo: number[] = [];
+    for (let i = 0; i < 4; i++) redo.push((await c.next()).value!.offset);
+    expect(redo).toEqual([0, 4, 5, 6]);
+    expect(t2.groups()[0]!.position).toBe(6);
+    // finished out of order no more: the lone member reads on alone, and the ranges are forgotten
+    await c.commit();
+    await again.close();
+    again = await h.open(dir);
+    t2 = again.topic('jobs');
+    expect(t2.groups()[0]!.position).toBe(7);
+    const d = t2.subscribe({ group: 'g' });
+    expect((await d.next()).value!.offset).toBe(7);
+    await d.close();
+  });
+
   test('a released record below what the other members were given waits for the next member', async () => {
     const { log } = await setup(10);
     const t = log.topic('jobs');
