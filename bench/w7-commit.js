@@ -12,12 +12,12 @@ async function consume(topic, options, n, batches) {
   if (batches) {
     for await (const batch of sub.batches()) {
       count += batch.length;
-      if (count >= n) { await sub.commit(); break; } // the last batch is finished (break alone leaves it in hand)
+      if (count >= n) { if (options.group !== undefined) await sub.commit(); break; } // the last batch is finished (break alone leaves it in hand)
     }
   } else {
     for await (const r of sub) {
       if (r.offset !== count) throw new Error(`W7: offset ${r.offset}, expected ${count}`);
-      if (++count >= n) { await sub.commit(); break; }
+      if (++count >= n) { if (options.group !== undefined) await sub.commit(); break; }
     }
   }
   return (n / (now() - t0)) * 1000;

@@ -1,7 +1,8 @@
 // Committed consumer-group positions of the native-free entry point: `<dir>/~groups.log`, an
 // append-only file of lines `<xxh32 of the JSON, 8 hex digits> <JSON>\n`, where the JSON is
-// `["g", topic, group, offset]` (a group's position), `["x", topic, group]` (the group was deleted)
-// or `["d", topic]` (the topic was deleted).
+// `["g", topic, group, offset]` (a group's position), `["f", topic, group, [from, to, ...]]` (the
+// ranges it finished out of order above it; [] forgets them), `["x", topic, group]` (the group was
+// deleted) or `["d", topic]` (the topic was deleted).
 // Later lines win. The puts of one tick are coalesced into one write at its end (a process crash
 // keeps them); flush() fsyncs the file, overlapping callers sharing one fsync. When the file has
 // grown to many times its live content it is rewritten (temp file, fsync, rename, fsync of the
@@ -27,6 +28,8 @@ export class FileGroups {
   private readonly file: string;
   /** topic -> group -> committed position. */
   private readonly positions = new Map<string, Map<string, number>>();
+  /** topic -> group -> ranges finished out of order above its position. */
+  private readonly done = new Map<string, Map<string, number[]>>();
   private pending: string[] = [];
   private scheduled = false;
   private fd = -1;
@@ -72,10 +75,27 @@ export class FileGroups {
     this.queue(line(['g', topic, group, offset]));
   }
 
+  getDone(topic: string): Map<string, number[]> {
+    return new Map(this.done.get(topic) ?? []);
+  }
+
+  putDone(topic: string, group: string, ranges: number[]): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    this.setDone(topic, group, ranges);
+    this.queue(line(['f', topic, group, ranges]));
+  }
+
+  private setDone(topic: string, group: string, ranges: number[]): void {
+    let groups = this.done.get(topic);
+    if (groups === undefined) this.done.set(topic, (groups = new Map()));
+    if (ranges.length > 0) groups.set(group, ranges); else groups.delete(group);
+  }
+
   /** Forgets one group's position (durable once flush() resolves). */
   deleteGroup(topic: string, group: string): void {
     if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
-    if (this.positions.get(topic)?.delete(group) !== true) return;
+    const had = this.done.get(topic)?.delete(group) === true;
+    if (this.positions.get(topic)?.delete(group) !== true && !had) return;
     this.queue(line(['x', topic, group]));
   }
 
@@ -92,7 +112,8 @@ export class FileGroups {
 
   /** Forgets the topic's groups, durably. */
   deleteTopic(topic: string): void {
-    if (!this.positions.has(topic)) return;
+    const hadDone = this.done.delete(topic);
+    if (!this.positions.has(topic) && !hadDone) return;
     this.positions.delete(topic);
     this.pending.push(line(['d', topic]));
     this.writePending();
@@ -183,8 +204,15 @@ export class FileGroups {
 
   private apply(entry: unknown[]): void {
     const [kind, topic, group, offset] = entry;
-    if (kind === 'd' && typeof topic === 'string') this.positions.delete(topic);
-    if (kind === 'x' && typeof topic === 'string' && typeof group === 'string') this.positions.get(topic)?.delete(group);
+    if (kind === 'd' && typeof topic === 'string') {
+      this.positions.delete(topic);
+      this.done.delete(topic);
+    }
+    if (kind === 'x' && typeof topic === 'string' && typeof group === 'string') {
+      this.positions.get(topic)?.delete(group);
+      this.done.get(topic)?.delete(group);
+    }
+    if (kind === 'f' && typeof topic === 'string' && typeof group === 'string' && Array.isArray(offset) && offset.every((n) => typeof n === 'number')) this.setDone(topic, group, offset as number[]);
     if (kind === 'g' && typeof topic === 'string' && typeof group === 'string' && typeof offset === 'number') {
       let groups = this.positions.get(topic);
       if (groups === undefined) this.positions.set(topic, (groups = new Map()));
@@ -202,6 +230,7 @@ export class FileGroups {
   private rewrite(): void {
     const lines: string[] = [];
     for (const [topic, groups] of this.positions) for (const [group, offset] of groups) lines.push(line(['g', topic, group, offset]));
+    for (const [topic, groups] of this.done) for (const [group, ranges] of groups) lines.push(line(['f', topic, group, ranges]));
     const bytes = Buffer.from(lines.join(''), 'utf8');
     const tmp = this.file + '.tmp';
     try {

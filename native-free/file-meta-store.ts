@@ -91,6 +91,14 @@ class FileMetaStore implements MetaStore {
     this.groups.deleteGroup(topic, group);
   }
 
+  getGroupsDone(topic: string): Map<string, number[]> {
+    return this.groups.getDone(topic);
+  }
+
+  putGroupDone(topic: string, group: string, ranges: number[]): void {
+    this.groups.putDone(topic, group, ranges);
+  }
+
   putGroup(topic: string, group: string, offset: number): void {
     this.groups.put(topic, group, offset);
   }

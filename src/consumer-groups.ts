@@ -10,13 +10,31 @@
 // (LMDB: its asynchronous commit; native-free: the end-of-tick append to ~groups.log) and a power
 // cut once flushed. A lost position is an older one: the group sees records again, never skips.
 import type { MetaStore } from './meta/meta-store.js';
+import type { GroupShare } from './group-share.js';
+
+/** What a group knows of one of its open members (group-member.ts). */
+export interface OpenMember {
+  /** The share was made or changed: deliver to a pending next() if there is something now. */
+  wake(): void;
+  /** What the member holds as the lone member: [unfinishedFrom, position), for making a share. */
+  soloRange(): { from: number; to: number };
+}
 
 export class GroupState {
   /** Committed position (-1: the group has none yet). */
   committed = -1;
   dirty = false;
   /** Open subscriptions of the group on this topic (its members). */
-  members = 0;
+  readonly open = new Set<OpenMember>();
+  /** How the members share the records (group-share.ts); undefined while one member reads alone. */
+  share: GroupShare | undefined = undefined;
+  /** Ranges finished out of order above `committed`, as loaded from the store (taken by the first share). */
+  storedDone: number[] | undefined = undefined;
+  /** The share's finished-out-of-order ranges changed since they were handed to the store. */
+  doneDirty = false;
+  get members(): number {
+    return this.open.size;
+  }
   /** Deleted by topic.deleteGroup: a subscription that still holds this state commits nothing. */
   removed = false;
   constructor(readonly name: string) {}
@@ -31,6 +49,24 @@ export class ConsumerGroups {
 
   constructor(private readonly meta: MetaStore, private readonly topic: string) {
     for (const [name, offset] of meta.getGroups(topic)) this.get(name).committed = offset;
+    for (const [name, ranges] of meta.getGroupsDone(topic)) {
+      const state = this.states.get(name);
+      if (state !== undefined && ranges.length > 0 && ranges[ranges.length - 1]! > state.committed) state.storedDone = ranges;
+    }
+  }
+
+  /** The group's finished-out-of-order ranges changed: hand them to the store at the end of the tick. */
+  markDone(state: GroupState): void {
+    if (this.closed || state.removed) return;
+    state.doneDirty = true;
+    if (!state.dirty) {
+      state.dirty = true;
+      this.dirty.push(state);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushBound);
+    }
   }
 
   get(name: string): GroupState {
@@ -72,6 +108,9 @@ export class ConsumerGroups {
   /** Sets the position explicitly, backwards too (the caller checked that no member is open); durable when it resolves. */
   async reset(state: GroupState, offset: number): Promise<void> {
     state.committed = offset;
+    state.share = undefined; // what the share remembered is about the old position
+    state.storedDone = undefined;
+    state.doneDirty = true;
     if (!state.dirty) {
       state.dirty = true;
       this.dirty.push(state);
@@ -100,7 +139,11 @@ export class ConsumerGroups {
     this.dirty = [];
     for (const state of list) {
       state.dirty = false;
-      this.meta.putGroup(this.topic, state.name, state.committed);
+      if (state.committed >= 0) this.meta.putGroup(this.topic, state.name, state.committed);
+      if (state.doneDirty) {
+        state.doneDirty = false;
+        this.meta.putGroupDone(this.topic, state.name, state.share?.doneRanges() ?? []);
+      }
     }
   }
 

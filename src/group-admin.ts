@@ -11,7 +11,7 @@
 import { SeglogError, invalidArgument } from './errors.js';
 import type { ConsumerGroups, GroupState } from './consumer-groups.js';
 import { checkOffset } from './reader.js';
-import { GROUP_NAME_LENGTH_MAX } from './subscription.js';
+import { GROUP_NAME_LENGTH_MAX } from './subscribe-options.js';
 
 /** One entry of topic.groups(). */
 export interface GroupInfo {

@@ -25,11 +25,19 @@ export interface LogRecord<V> {
   readonly valueBytes: Buffer | null;
   /** The value decoded by the topic's codec on first access; null for a tombstone. */
   readonly value: V | null;
+  /**
+   * Extension of SPEC (issue 12): how many times this record has been given to the members of the
+   * group it was delivered to, this one included (1 unless it is a redelivery; always 1 outside
+   * groups). Counts are kept in memory: they start over after a restart.
+   */
+  readonly deliveryCount: number;
 }
 
 const NOT_DECODED: unique symbol = Symbol('not decoded');
 
 export class RecordView<V> implements LogRecord<V> {
+  /** On the prototype (no cost per record); a redelivered record gets its own (group-member.ts). */
+  declare readonly deliveryCount: number;
   readonly offset: number;
   readonly timestamp: number;
   /** Size of the record in the log (its framing included): what maxBytes budgets count. */
@@ -89,6 +97,7 @@ export class RecordView<V> implements LogRecord<V> {
     return { offset: this.offset, timestamp: this.timestamp, key: this.key, headers: this.headers, value: this.value };
   }
 }
+Object.defineProperty(RecordView.prototype, 'deliveryCount', { value: 1, writable: true, enumerable: false, configurable: true });
 
 /** The headers of every record that has none: frozen, so one object serves them all. */
 const NO_HEADERS: Record<string, Buffer> = Object.freeze({}) as Record<string, Buffer>;

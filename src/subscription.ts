@@ -22,24 +22,22 @@
 // before the record (or batch) in hand: that one is delivered again. A position removed by retention
 // continues at the topic's startOffset and is reported to `onGap`.
 //
+// Several open subscriptions of one group share its records (group-member.ts, group-share.ts):
+// while the group has a share, take() reads through it instead of from this cursor's own position.
+//
 // Crash: nothing here is on disk; committed positions are ConsumerGroups' (consumer-groups.ts).
 import { SeglogError, invalidArgument } from './errors.js';
 import type { ConsumerGroups, GroupState } from './consumer-groups.js';
 import { FanOut, shareableCodec } from './fan-out.js';
+import { GroupMember, MAX_IN_FLIGHT_DEFAULT, type MemberSubscription } from './group-member.js';
+import { SUBSCRIPTION_BUFFERED_DEFAULT, checkOptions } from './subscribe-options.js';
+export { GROUP_NAME_LENGTH_MAX, SUBSCRIPTION_BUFFERED_DEFAULT, SUBSCRIPTION_BUFFERED_MAX } from './subscribe-options.js';
 import { Cursor, checkOffset } from './reader.js';
 import type { LogRecord } from './record.js';
 import type { TailMember } from './tail.js';
 import type { SubscribeOptions, Subscription } from './topic-api.js';
 import type { TopicImpl } from './topic.js';
 
-/** Default bound on the records one batches() step hands out. */
-export const SUBSCRIPTION_BUFFERED_DEFAULT = 1024;
-/** Upper bound for maxBuffered: a batch is an array held by the consumer. */
-export const SUBSCRIPTION_BUFFERED_MAX = 1_000_000;
-/** Group names: like topic names in length, any characters. */
-export const GROUP_NAME_LENGTH_MAX = 200;
-
-const KNOWN_OPTIONS = new Set(['from', 'group', 'autoCommit', 'signal', 'maxBuffered', 'onGap']);
 const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
 /** pullBatch() found nothing (never handed out). */
 const NOTHING: never[] = [];
@@ -50,16 +48,19 @@ interface Pending<T> {
   batch: boolean;
 }
 
-export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterator<LogRecord<V>>, TailMember {
+export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterator<LogRecord<V>>, TailMember, MemberSubscription<V> {
   private _position: number;
-  /** Everything below this was finished: the consumer asked for more after it was yielded. */
+  /**
+   * Everything below this was finished: the consumer asked for more after it was yielded
+   * (autoCommit), or commit() covered it.
+   */
   private finished: number;
   private cursor: Cursor<V> | undefined = undefined;
   /** The end the cursor reads to (the topic's written end when it was created). */
   private cursorEnd = 0;
   private closed = false;
-  /** Counted in the group's members (from the constructor until the end). */
-  private member = false;
+  /** Its place in the group (group-member.ts), from the constructor until the end. */
+  private member: GroupMember<V> | undefined = undefined;
   private closing: Promise<void> | undefined = undefined;
   private pending: Pending<any> | undefined = undefined;
   private pendingPromise: Promise<unknown> | undefined = undefined;
@@ -108,8 +109,12 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     }
     topic.tail.members.add(this);
     if (this.group !== undefined) {
-      this.group.members++;
-      this.member = true;
+      this.member = new GroupMember<V>(this.group, this.groups!, topic, this, {
+        maxInFlight: o.maxInFlight ?? MAX_IN_FLIGHT_DEFAULT,
+        maxDeliveries: o.maxDeliveries ?? Infinity,
+        deadLetter: o.deadLetter as never,
+      }, !readOnly);
+      this.member.join();
     }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     // A new group records where it starts, so that a restart before the first record is consumed
@@ -168,21 +173,17 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       return after;
     }
     // The consumer asks for more: what it was given counts as processed.
-    this.finished = this._position;
-    if (this.autoCommit && this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
+    if (this.member !== undefined && this.member.shared()) {
+      if (this.autoCommit) this.member.finishHeld();
+    } else if (this.autoCommit) {
+      this.finished = this._position;
+      if (this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
+    }
     try {
-      if (batch) {
-        const records = this.pullBatch();
-        if (records.length > 0) {
-          this.idle();
-          return Promise.resolve({ done: false, value: records });
-        }
-      } else {
-        const record = this.pull();
-        if (record !== undefined) {
-          this.idle();
-          return Promise.resolve({ done: false, value: record });
-        }
+      const value = this.take(batch);
+      if (value !== undefined) {
+        this.idle();
+        return Promise.resolve({ done: false, value });
       }
     } catch (err) {
       return Promise.reject(err);
@@ -195,6 +196,59 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     this.topic.tail.wait(this);
     this.topic.writeSoon();
     return promise;
+  }
+
+  /** The next record (or batch) for this subscription, through its group's share if it has one. */
+  private take(batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined {
+    if (this.member !== undefined && this.group!.share !== undefined) return this.member.pull(batch, this.maxBuffered);
+    if (!batch) return this.pull();
+    const records = this.pullBatch();
+    return records.length > 0 ? records : undefined;
+  }
+
+  // MemberSubscription (group-member.ts)
+  readAt(from: number, max: number, batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined {
+    if (this._position !== from) {
+      this.dropCursor();
+      this._position = from;
+    }
+    if (!batch) return this.pull();
+    const records = this.pullBatch(max);
+    return records.length > 0 ? records : undefined;
+  }
+
+  get readPosition(): number {
+    return this._position;
+  }
+
+  soloRange(): { from: number; to: number } {
+    return { from: Math.min(this.finished, this._position), to: this._position };
+  }
+
+  becomeSolo(finished: number, position: number): void {
+    if (this._position !== position) {
+      this.dropCursor();
+      this._position = position;
+    }
+    this.finished = finished;
+  }
+
+  /** The group's share changed (a member left records to take): deliver to a pending next(). */
+  wakeShared(): void {
+    const p = this.pending;
+    if (p === undefined || this.closed) return;
+    let value: LogRecord<V> | Array<LogRecord<V>> | undefined;
+    try {
+      value = this.take(p.batch);
+    } catch (err) {
+      this.settle();
+      p.reject(err);
+      return;
+    }
+    if (value === undefined) return; // (still waiting at the tail)
+    this.idle();
+    this.settle();
+    p.resolve({ done: false, value });
   }
 
   /** The topic's shared window, when this subscription reads through it (fan-out.ts). */
@@ -266,8 +320,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   /** At least one and at most maxBuffered readable records, or none at the written end. */
-  private pullBatch(): Array<LogRecord<V>> {
-    const max = this.maxBuffered;
+  private pullBatch(max = this.maxBuffered): Array<LogRecord<V>> {
     const fan = this.window();
     if (fan === undefined) {
       const record = this.pullOwn();
@@ -331,12 +384,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     if (p === undefined || this.closed) return;
     let value: LogRecord<V> | Array<LogRecord<V>> | undefined;
     try {
-      if (p.batch) {
-        const records = this.pullBatch();
-        if (records.length > 0) value = records;
-      } else {
-        value = this.pull();
-      }
+      value = this.take(p.batch);
     } catch (err) {
       this.settle();
       p.reject(err);
@@ -376,16 +424,18 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
 
   /** The topic is closing or deleted: end without committing anything more. */
   end(): void {
-    this.finish();
+    this.finish(true);
   }
 
   /** Ends the subscription (idempotent): pending next() settles with done; nothing is kept. */
-  private finish(): void {
+  private finish(topicClosing = false): void {
     if (this.closed && this.pending === undefined) return;
     this.closed = true;
-    if (this.member) {
-      this.member = false;
-      this.group!.members--;
+    const member = this.member;
+    if (member !== undefined) {
+      this.member = undefined;
+      // what it holds unfinished goes to another member (or the next one)
+      member.leave(topicClosing, this.group!.share === undefined ? this.soloRange() : undefined);
     }
     this.topic.tail.forget(this);
     this.signal?.removeEventListener('abort', this.onAbort);
@@ -404,7 +454,9 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     const wasOpen = !this.closed;
     this.finish();
     const commit = wasOpen && this.autoCommit && !this.topic.closed;
-    this.closing = commit ? this.groups!.commit(this.group!, this.finished).catch((err: unknown) => {
+    // (with a share, leaving moved the group's position already: the commit makes it durable)
+    const target = this.group?.share !== undefined ? this.group.committed : this.finished;
+    this.closing = commit ? this.groups!.commit(this.group!, target).catch((err: unknown) => {
       if (this.topic.closed) return; // the log closed meanwhile: its close wrote the position
       throw err;
     }) : Promise.resolve();
@@ -429,54 +481,12 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       if (target > this.topic.endOffset) {
         throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid commit offset: ${target} is past the end of topic ${this.topic.name} (${this.topic.endOffset})`, { value: target });
       }
+      if (this.member !== undefined && this.group.share !== undefined) return this.groups!.commit(this.group, this.member.commitHeld(offset === undefined ? Infinity : target));
+      // the records yielded below the target are finished (so a break after it keeps them)
+      this.finished = Math.max(this.finished, Math.min(target, this._position));
       return this.groups!.commit(this.group, target);
     } catch (err) {
       return Promise.reject(err);
     }
   }
-}
-
-/** The options of SPEC's SubscribeOptions, once checked. */
-type CheckedOptions = SubscribeOptions;
-
-function checkOptions(options: unknown): CheckedOptions {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('subscribe options', options, 'an object');
-  const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('subscribe option', k, `one of ${[...KNOWN_OPTIONS].join(', ')}`);
-  const out: CheckedOptions = {};
-  const { from, group, autoCommit, signal, maxBuffered, onGap } = o;
-  if (from !== undefined) {
-    if (from === 'earliest' || from === 'latest') out.from = from;
-    else if (from instanceof Date) {
-      if (Number.isNaN(from.getTime())) throw invalidArgument('option from', from, "a valid Date, an offset, 'earliest' or 'latest'");
-      out.from = from;
-    } else if (typeof from === 'number') out.from = checkOffset('option from', from);
-    else throw invalidArgument('option from', from, "an offset, a Date, 'earliest' or 'latest'");
-  }
-  if (group !== undefined) {
-    if (typeof group !== 'string' || group.length === 0 || group.length > GROUP_NAME_LENGTH_MAX) {
-      throw invalidArgument('option group', group, `a string of 1 to ${GROUP_NAME_LENGTH_MAX} characters`);
-    }
-    out.group = group;
-  }
-  if (autoCommit !== undefined) {
-    if (typeof autoCommit !== 'boolean') throw invalidArgument('option autoCommit', autoCommit, 'a boolean');
-    out.autoCommit = autoCommit;
-  }
-  if (signal !== undefined) {
-    if (!(signal instanceof AbortSignal)) throw invalidArgument('option signal', signal, 'an AbortSignal');
-    out.signal = signal;
-  }
-  if (maxBuffered !== undefined) {
-    if (typeof maxBuffered !== 'number' || !Number.isSafeInteger(maxBuffered) || maxBuffered < 1 || maxBuffered > SUBSCRIPTION_BUFFERED_MAX) {
-      throw invalidArgument('option maxBuffered', maxBuffered, `an integer from 1 to ${SUBSCRIPTION_BUFFERED_MAX}`);
-    }
-    out.maxBuffered = maxBuffered;
-  }
-  if (onGap !== undefined) {
-    if (typeof onGap !== 'function') throw invalidArgument('option onGap', onGap, 'a function ({ from, to }) => void');
-    out.onGap = onGap as CheckedOptions['onGap'];
-  }
-  return out;
 }

@@ -30,6 +30,15 @@ export interface SubscribeOptions {
    * at subscribe): it continues at `to` (the topic's startOffset); offsets `from` to `to - 1` are gone.
    */
   onGap?: (gap: { from: number; to: number }) => void;
+  /**
+   * Group members only: the most records this member holds unfinished while its group shares work
+   * (default 1024); with autoCommit a step hands out at most this many.
+   */
+  maxInFlight?: number;
+  /** With `deadLetter`: a record given to members this many times without being finished goes there instead. */
+  maxDeliveries?: number;
+  /** The topic that records which failed `maxDeliveries` times are appended to (with header `seglog-dead-letter`). */
+  deadLetter?: Topic<any>;
 }
 
 /**

@@ -31,7 +31,7 @@ class LmdbMetaStore implements MetaStore {
   private pending = new Map<string, TopicState>();
   private scheduled = false;
   /** Group positions put this tick, by key `group/<topic>/<group>`. */
-  private pendingGroups = new Map<string, number>();
+  private pendingGroups = new Map<string, number | number[]>();
   private groupsScheduled = false;
   private groupWriteError: unknown = undefined;
   private keysDb: Database<Buffer, Buffer> | undefined;
@@ -215,8 +215,29 @@ class LmdbMetaStore implements MetaStore {
     for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
       if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
     }
-    for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix)) groups.set(key.slice(prefix.length), offset);
+    for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix) && typeof offset === 'number') groups.set(key.slice(prefix.length), offset);
     return groups;
+  }
+
+  getGroupsDone(topic: string): Map<string, number[]> {
+    const prefix = groupPrefix(topic) + GROUP_DONE_MARK;
+    const done = new Map<string, number[]>();
+    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+      const k = String(key);
+      if (k.startsWith(prefix) && Array.isArray(value)) done.set(k.slice(prefix.length), value as number[]);
+    }
+    for (const [key, ranges] of this.pendingGroups) {
+      if (!key.startsWith(prefix) || !Array.isArray(ranges)) continue;
+      if (ranges.length > 0) done.set(key.slice(prefix.length), ranges); else done.delete(key.slice(prefix.length));
+    }
+    return done;
+  }
+
+  putGroupDone(topic: string, group: string, ranges: number[]): void {
+    this.pendingGroups.set(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
+    if (this.groupsScheduled) return;
+    this.groupsScheduled = true;
+    setImmediate(() => this.writeGroups());
   }
 
   putGroup(topic: string, group: string, offset: number): void {
@@ -227,10 +248,11 @@ class LmdbMetaStore implements MetaStore {
   }
 
   deleteGroup(topic: string, group: string): void {
-    const key = groupPrefix(topic) + group;
-    this.pendingGroups.delete(key);
-    // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
-    this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
+    for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group]) {
+      this.pendingGroups.delete(key);
+      // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
+      this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
+    }
   }
 
   /** Hands the tick's group positions to lmdb-js as async puts (committed together, off the event loop). */
@@ -238,7 +260,8 @@ class LmdbMetaStore implements MetaStore {
     this.groupsScheduled = false;
     if (this.pendingGroups.size === 0) return;
     for (const [key, offset] of this.pendingGroups) {
-      this.db.put(key, offset).catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
+      const write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
+      write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
     }
     this.pendingGroups.clear();
     this.guardCommit();
@@ -333,6 +356,8 @@ class EmptyMetaStore implements MetaStore {
   getGroups(): Map<string, number> { return new Map(); }
   putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getGroupsDone(): Map<string, number[]> { return new Map(); }
+  putGroupDone(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   getKeyOffset(): undefined { return undefined; }
   putKeyOffsets(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
@@ -346,6 +371,9 @@ class EmptyMetaStore implements MetaStore {
 
 /** Never written: removing it commits an empty transaction (LmdbMetaStore.settleAsync). */
 const COMMIT_PROBE_KEY = 'probe/commit';
+
+/** A group's finished-out-of-order ranges: `group/<topic>/\0done\0<group>` (a msgpack array, not a number). */
+const GROUP_DONE_MARK = '\u0000done\u0000';
 
 /** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
 function groupPrefix(topic: string): string {

@@ -71,6 +71,13 @@ export interface MetaStore {
    * it; durable once flush() resolves.
    */
   deleteGroup(topic: string, group: string): void;
+  /**
+   * Ranges a group finished out of order above its position (flat [from, to, from, to, ...]), by
+   * group: what members sharing the group finished past the first unfinished record.
+   */
+  getGroupsDone(topic: string): Map<string, number[]>;
+  /** Replaces a group's finished-out-of-order ranges ([] removes them); coalesced and made durable like putGroup. */
+  putGroupDone(topic: string, group: string, ranges: number[]): void;
   /** Removes the topic's options, state and group positions (durable when it returns). */
   deleteTopic(topic: string): void;
 
