@@ -52,17 +52,18 @@ describe.each(wirings)('%s: OS errors at open and verify are ERR_IO', (_name, me
     return dir;
   }
 
-  const cases: Array<[PathOp, (dir: string) => string, string]> = [
-    ['readdir', (d) => d, 'EACCES'],
-    ['readdir', (d) => d, 'EPERM'],
-    ['stat', (d) => d, 'EACCES'],
-    ['readdir', (d) => path.join(d, 't'), 'EACCES'],
-    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EACCES'],
-    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EMFILE'],
-    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EROFS'],
+  const logFile = (d: string): string => path.join(d, 't', '00000000000000000000.log');
+  const cases: Array<[PathOp, string, (dir: string) => string, string]> = [
+    ['readdir', 'the log directory', (d) => d, 'EACCES'],
+    ['readdir', 'the log directory', (d) => d, 'EPERM'],
+    ['stat', 'the log directory', (d) => d, 'EACCES'],
+    ['readdir', 'a topic folder', (d) => path.join(d, 't'), 'EACCES'],
+    ['open', 'a segment file', logFile, 'EACCES'],
+    ['open', 'a segment file', logFile, 'EMFILE'],
+    ['open', 'a segment file', logFile, 'EROFS'],
   ];
 
-  test.each(cases)('%s of a path failing with %s: openLog (writable and read-only) and verify throw ERR_IO naming it', async (op, where, code) => {
+  test.each(cases)('%s of %s failing with %s: openLog (writable and read-only) and verify throw ERR_IO naming it', async (op, _what, where, code) => {
     const dir = await sample();
     const file = where(dir);
     const io = deniedIO(op, file, code);
