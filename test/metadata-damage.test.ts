@@ -162,7 +162,8 @@ describe('damaged ~meta.lmdb (default entry point)', () => {
       const what = `case ${c}: ${bytes} bytes at ${at}`;
       const r = await inChild(lmdbEntry, dir, 'open');
       if (r.ok) {
-        expect(r.ends, what).toEqual(expected);
+        // LMDB keeps no checksums: a changed byte in a value that still decodes goes unseen (a
+        // topic's options or recovery state differ). What must hold is that nothing crashed.
       } else {
         expect(r.code, `${what}: ${r.message}`).toBe('ERR_CORRUPT');
         expect(r.file, what).toBe(file);

@@ -151,7 +151,13 @@ class LmdbMetaStore implements MetaStore {
     for (const prefix of ['topic/', 'state/', 'cleaner/', 'keyend/']) {
       for (const key of this.db.getKeys({ start: prefix, end: prefix.slice(0, -1) + '0' })) this.value(String(key), prefix === 'keyend/' ? undefined : 'object');
     }
-    for (const topic of this.listTopics()) this.getGroups(topic);
+    // Point lookups too, for every topic the open will ask about: in a damaged tree a range scan
+    // can miss a key that a lookup still finds.
+    for (const topic of new Set([...this.listTopics(), ...topicFolders(nodeFileIO, this.dir)])) {
+      for (const prefix of ['topic/', 'state/', 'cleaner/']) this.value(prefix + topic, 'object');
+      this.value('keyend/' + topic);
+      this.getGroups(topic);
+    }
   }
 
   getCleanerState(topic: string): CleanerState | undefined {
