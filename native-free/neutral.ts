@@ -54,7 +54,17 @@ export async function openConvertingLmdbStore(dir: string, readOnly: boolean, lm
     // A read-only open changes nothing: it reads whichever form is current.
     return writer !== undefined && writer !== 'seglog' ? fileMetaStore(dir, true, options) : lmdb(dir, true, options);
   }
-  const store = lmdb(dir, false, options);
+  let store = lmdb(dir, false, options);
+  if (options.repair === true && store.rebuilt === undefined && store.probe !== undefined) {
+    // The file looked sound but a value in it may not decode: a repair rebuilds the store then.
+    try {
+      store.probe();
+    } catch (err) {
+      if (!(err instanceof SeglogError && err.code === 'ERR_CORRUPT')) throw err;
+      await store.close();
+      store = lmdb(dir, false, { ...options, rebuild: true });
+    }
+  }
   try {
     // A repair that replaced a damaged LMDB takes back what the neutral files hold, whoever wrote them.
     if (writer !== undefined && (writer !== 'seglog' || store.rebuilt !== undefined)) await importNeutral(dir, store, options);

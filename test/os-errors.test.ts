@@ -4,10 +4,11 @@
 // do not bite, so EACCES and friends are injected through the FileIO seam; ENOTDIR and EISDIR are
 // produced for real (a file where a directory is expected, and a directory where a file is).
 import { describe, expect, test } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { entries } from './entry.js';
-import { expectSeglogError, harness } from './helpers.js';
+import { FIXTURES, HANG_MS, expectSeglogError, harness } from './helpers.js';
 import { openLogWith } from '../src/log.js';
 import { verifyWith } from '../src/verify.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
@@ -51,17 +52,18 @@ describe.each(wirings)('%s: OS errors at open and verify are ERR_IO', (_name, me
     return dir;
   }
 
-  const cases: Array<[PathOp, (dir: string) => string, string]> = [
-    ['readdir', (d) => d, 'EACCES'],
-    ['readdir', (d) => d, 'EPERM'],
-    ['stat', (d) => d, 'EACCES'],
-    ['readdir', (d) => path.join(d, 't'), 'EACCES'],
-    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EACCES'],
-    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EMFILE'],
-    ['open', (d) => path.join(d, 't', '00000000000000000000.log'), 'EROFS'],
+  const logFile = (d: string): string => path.join(d, 't', '00000000000000000000.log');
+  const cases: Array<[PathOp, string, (dir: string) => string, string]> = [
+    ['readdir', 'the log directory', (d) => d, 'EACCES'],
+    ['readdir', 'the log directory', (d) => d, 'EPERM'],
+    ['stat', 'the log directory', (d) => d, 'EACCES'],
+    ['readdir', 'a topic folder', (d) => path.join(d, 't'), 'EACCES'],
+    ['open', 'a segment file', logFile, 'EACCES'],
+    ['open', 'a segment file', logFile, 'EMFILE'],
+    ['open', 'a segment file', logFile, 'EROFS'],
   ];
 
-  test.each(cases)('%s of a path failing with %s: openLog (writable and read-only) and verify throw ERR_IO naming it', async (op, where, code) => {
+  test.each(cases)('%s of %s failing with %s: openLog (writable and read-only) and verify throw ERR_IO naming it', async (op, _what, where, code) => {
     const dir = await sample();
     const file = where(dir);
     const io = deniedIO(op, file, code);
@@ -113,5 +115,40 @@ describe.each(entries)('$name: a file where a directory is expected, and a direc
     const report = await h.mod.verify(dir);
     expect(report.ok).toBe(false);
     expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'metadata', file: metaFile }));
+  });
+});
+
+describe.each(entries)('$name: a directory the user cannot read (real permissions, in a child process)', (entry) => {
+  const h = harness(entry);
+  // As root permissions do not bite: the child runs as `nobody` then. Elsewhere it runs as the user.
+  const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
+  function run(dir: string, mode: string): { ok: boolean; code?: string; message?: string; file?: string } | undefined {
+    const r = spawnSync(process.execPath, [path.join(FIXTURES, 'open-damaged.mjs'), entry.dist, dir, mode], { ...asUser, encoding: 'utf8', timeout: HANG_MS });
+    expect(r.signal, r.stderr).toBeNull();
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    return line === undefined ? undefined : JSON.parse(line);
+  }
+
+  test('openLog (writable and read-only) and verify throw ERR_IO with EACCES naming the path', async (ctx) => {
+    const parent = h.tmp();
+    fs.chmodSync(parent, 0o755);
+    const dir = path.join(parent, 'log');
+    const log = await h.open(dir);
+    log.topic('t').appendSync(Buffer.from('x'));
+    await log.close();
+    fs.chmodSync(dir, 0o000);
+    try {
+      for (const mode of ['readonly', 'open', 'verify']) {
+        const r = run(dir, mode);
+        if (r === undefined) ctx.skip('the child cannot load seglog as this user');
+        expect(r!.ok, `${mode}: ${JSON.stringify(r)}`).toBe(false);
+        expect(r!.code, r!.message).toBe('ERR_IO');
+        expect(r!.message).toContain('EACCES');
+        expect(r!.message).toContain(dir);
+      }
+    } finally {
+      fs.chmodSync(dir, 0o755);
+    }
   });
 });

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { SeglogError } from '../errors.js';
+import path from 'node:path';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { dumpCommand } from './dump.js';
 import { groupsCommand } from './groups.js';
@@ -174,7 +175,8 @@ function report(err: unknown): ExitCode {
   if (err instanceof SeglogError) {
     switch (err.code) {
       case 'ERR_CORRUPT':
-        process.stderr.write(`seglog: the log is damaged: ${err.message}\n(seglog verify <dir> lists all damage; openLog(dir, { repair: true }) cuts the log at the first damage, dropping what follows)\n`);
+        // (a damaged metadata file's message says itself what a repair does with it)
+        process.stderr.write(`seglog: the log is damaged: ${err.message}\n${err.file !== undefined && path.basename(err.file).startsWith('~') ? '(seglog verify <dir> lists all damage)' : '(seglog verify <dir> lists all damage; openLog(dir, { repair: true }) cuts the log at the first damage, dropping what follows)'}\n`);
         return EXIT.failed;
       case 'ERR_INVALID_ARGUMENT':
       case 'ERR_OFFSET_OUT_OF_RANGE':

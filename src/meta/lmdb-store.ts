@@ -66,7 +66,10 @@ class LmdbMetaStore implements MetaStore {
     this.onAsyncFailure?.();
   };
 
-  constructor(dir: string, private readonly readOnly: boolean) {
+  private readonly file: string;
+
+  constructor(private readonly dir: string, private readonly readOnly: boolean) {
+    this.file = path.join(dir, META_FILE);
     try {
       this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
     } catch (err) {
@@ -77,6 +80,23 @@ class LmdbMetaStore implements MetaStore {
     } catch {
       this.keysDb = undefined; // read-only, and no key index was ever written
     }
+  }
+
+  /**
+   * The value under `key`; one that does not decode (or is not an object where one must be) is
+   * ERR_CORRUPT naming the store, not a msgpack error or a TypeError later in recovery.
+   */
+  private value(key: string, shape?: 'object'): unknown {
+    let v: unknown;
+    try {
+      v = this.db.get(key);
+    } catch (err) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a value under ${JSON.stringify(key)} that cannot be decoded: ${(err as Error).message}`);
+    }
+    if (shape === 'object' && v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds ${typeof v} under ${JSON.stringify(key)} where an object belongs`);
+    }
+    return v;
   }
 
   /** `<topic> 0x00 <key bytes>` in a scratch buffer (lmdb-js copies keys when it uses them). */
@@ -136,7 +156,7 @@ class LmdbMetaStore implements MetaStore {
   getKeyIndexEnd(topic: string): number {
     const p = this.pendingKeyEnds.get(topic);
     if (p !== undefined) return p;
-    const v = this.db.get('keyend/' + topic) as number | undefined;
+    const v = this.value('keyend/' + topic) as number | undefined;
     return typeof v === 'number' ? v : -1;
   }
 
@@ -159,8 +179,21 @@ class LmdbMetaStore implements MetaStore {
     });
   }
 
+  probe(): void {
+    for (const prefix of ['topic/', 'state/', 'cleaner/', 'keyend/']) {
+      for (const key of this.db.getKeys({ start: prefix, end: prefix.slice(0, -1) + '0' })) this.value(String(key), prefix === 'keyend/' ? undefined : 'object');
+    }
+    // Point lookups too, for every topic the open will ask about: in a damaged tree a range scan
+    // can miss a key that a lookup still finds.
+    for (const topic of new Set([...this.listTopics(), ...topicFolders(nodeFileIO, this.dir)])) {
+      for (const prefix of ['topic/', 'state/', 'cleaner/']) this.value(prefix + topic, 'object');
+      this.value('keyend/' + topic);
+      this.getGroups(topic);
+    }
+  }
+
   getCleanerState(topic: string): CleanerState | undefined {
-    return this.db.get('cleaner/' + topic) as CleanerState | undefined;
+    return this.value('cleaner/' + topic, 'object') as CleanerState | undefined;
   }
 
   putCleanerState(topic: string, state: CleanerState): void {
@@ -174,7 +207,7 @@ class LmdbMetaStore implements MetaStore {
   }
 
   getTopicOptions(topic: string): StoredTopicOptions | undefined {
-    return this.db.get('topic/' + topic) as StoredTopicOptions | undefined;
+    return this.value('topic/' + topic, 'object') as StoredTopicOptions | undefined;
   }
 
   putTopicOptions(topic: string, options: StoredTopicOptions): void {
@@ -182,7 +215,7 @@ class LmdbMetaStore implements MetaStore {
   }
 
   getState(topic: string): TopicState | undefined {
-    return this.pending.get(topic) ?? (this.db.get('state/' + topic) as TopicState | undefined);
+    return this.pending.get(topic) ?? (this.value('state/' + topic, 'object') as TopicState | undefined);
   }
 
   putStateSync(topic: string, state: TopicState): void {
@@ -212,8 +245,12 @@ class LmdbMetaStore implements MetaStore {
   getGroups(topic: string): Map<string, number> {
     const prefix = groupPrefix(topic);
     const groups = new Map<string, number>();
-    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
-      if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
+    try {
+      for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+        if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
+      }
+    } catch (err) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a group position of topic ${topic} that cannot be decoded: ${(err as Error).message}`);
     }
     for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix) && typeof offset === 'number') groups.set(key.slice(prefix.length), offset);
     return groups;
@@ -400,6 +437,9 @@ export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly, options = {}) => 
   }
   if (damage !== undefined && !options.repair) throw metadataCorrupt(dir, file, damage.position, describeDamage(damage));
   if (readOnly && (check.kind === 'absent' || check.kind === 'empty')) return new EmptyMetaStore();
+  if (damage === undefined && options.rebuild === true && options.repair === true && check.kind === 'sound') {
+    damage = { file, position: 0, reason: 'a value in it does not decode' };
+  }
   if (damage === undefined) return new LmdbMetaStore(dir, readOnly);
   const movedTo = moveAside(io, file);
   try { io.unlink(file + LOCK_SUFFIX); } catch { /* absent */ }

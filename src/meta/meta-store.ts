@@ -50,6 +50,8 @@ export interface MetaStore {
   readonly kind: 'lmdb' | 'files';
   /** Set when a repair found the store's file damaged, moved it aside and started an empty one. */
   readonly rebuilt?: { file: string; movedTo: string };
+  /** Reads every value once (optional): throws ERR_CORRUPT for one that does not decode, so a repair can rebuild the store first. */
+  probe?(): void;
   listTopics(): string[];
   getTopicOptions(topic: string): StoredTopicOptions | undefined;
   /** Durable when it returns. */
@@ -107,6 +109,8 @@ export interface MetaOpenOptions {
   repair?: boolean;
   /** The file layer for the checks before the store opens (default node:fs). */
   io?: FileIO;
+  /** With repair: move the store's file aside and start empty even if it looked sound (its values did not decode). */
+  rebuild?: boolean;
 }
 
 export type MetaStoreFactory = (dir: string, readOnly: boolean, options?: MetaOpenOptions) => MetaStore;
