@@ -26,11 +26,8 @@ export function documentDamage(text: string): NeutralDocument | string {
   if (!isObject(doc.topics) || !isObject(doc.state) || (doc.cleaner !== undefined && !isObject(doc.cleaner))) return '"topics", "state" or "cleaner" is not an object';
   for (const [name, options] of Object.entries(doc.topics)) if (!isObject(options)) return `the options of topic ${JSON.stringify(name)} are not an object`;
   for (const [name, state] of Object.entries(doc.state)) {
-    if (!isObject(state) || typeof state.clean !== 'boolean') return `the state of topic ${JSON.stringify(name)} is not a recovery state`;
-    for (const key of STATE_NUMBERS) {
-      const v = (state as unknown as Record<string, unknown>)[key];
-      if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= -1)) return `the state of topic ${JSON.stringify(name)} has ${key} ${JSON.stringify(v)}`;
-    }
+    const damage = stateDamage(name, state);
+    if (damage !== undefined) return damage;
   }
   for (const [name, c] of Object.entries(doc.cleaner ?? {})) {
     if (!isObject(c) || !Number.isSafeInteger(c.cleanedUpTo) || !Array.isArray(c.passes)) return `the cleaner state of topic ${JSON.stringify(name)} is not one`;
@@ -43,3 +40,16 @@ const STATE_NUMBERS = ['segmentBase', 'logBytes', 'endOffset', 'maxTimestampMs',
 function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** What is wrong with a topic's recovery state (TopicState), or undefined when it has that shape. */
+export function stateDamage(name: string, state: unknown): string | undefined {
+  if (!isObject(state) || typeof state.clean !== 'boolean') return `the state of topic ${JSON.stringify(name)} is not a recovery state`;
+  for (const key of STATE_NUMBERS) {
+    const v = state[key];
+    // (fields added later may be absent in older states; the ones every state has must be there)
+    if ((v !== undefined || STATE_REQUIRED.has(key)) && !(Number.isSafeInteger(v) && (v as number) >= -1)) return `the state of topic ${JSON.stringify(name)} has ${key} ${JSON.stringify(v)}`;
+  }
+  return undefined;
+}
+
+const STATE_REQUIRED = new Set(['segmentBase', 'logBytes', 'endOffset']);

@@ -23,6 +23,7 @@ import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, Top
 import { nodeFileIO } from '../io/node-fs.js';
 import { checkLmdbFile, describeDamage } from './lmdb-check.js';
 import { metadataCorrupt, moveAside, topicFolders } from './metadata-damage.js';
+import { stateDamage } from './document-check.js';
 
 class LmdbMetaStore implements MetaStore {
   readonly kind = 'lmdb' as const;
@@ -186,7 +187,8 @@ class LmdbMetaStore implements MetaStore {
     // Point lookups too, for every topic the open will ask about: in a damaged tree a range scan
     // can miss a key that a lookup still finds.
     for (const topic of new Set([...this.listTopics(), ...topicFolders(nodeFileIO, this.dir)])) {
-      for (const prefix of ['topic/', 'state/', 'cleaner/']) this.value(prefix + topic, 'object');
+      for (const prefix of ['topic/', 'cleaner/']) this.value(prefix + topic, 'object');
+      this.getState(topic);
       this.value('keyend/' + topic);
       this.getGroups(topic);
     }
@@ -215,7 +217,12 @@ class LmdbMetaStore implements MetaStore {
   }
 
   getState(topic: string): TopicState | undefined {
-    return this.pending.get(topic) ?? (this.value('state/' + topic, 'object') as TopicState | undefined);
+    const pending = this.pending.get(topic);
+    if (pending !== undefined) return pending;
+    const state = this.value('state/' + topic, 'object');
+    const damage = state === undefined ? undefined : stateDamage(topic, state);
+    if (damage !== undefined) throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} is damaged: ${damage}`);
+    return state as TopicState | undefined;
   }
 
   putStateSync(topic: string, state: TopicState): void {
