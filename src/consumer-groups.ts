@@ -47,11 +47,39 @@ export class ConsumerGroups {
   private closed = false;
   private readonly flushBound = (): void => this.handToStore();
 
-  constructor(private readonly meta: MetaStore, private readonly topic: string) {
-    for (const [name, offset] of meta.getGroups(topic)) this.get(name).committed = offset;
-    for (const [name, ranges] of meta.getGroupsDone(topic)) {
+  /**
+   * `endOffset`: the end of a writable log as recovery left it. A position (or a range finished
+   * out of order) past it was committed for records that a crash or a failed fsync took back
+   * (delivered once handed to the OS, never made durable); their offsets go to new records, which
+   * the group has not seen: it resumes at endOffset, and those ranges are forgotten. A read-only
+   * log passes undefined (the writer may be further on).
+   */
+  constructor(private readonly meta: MetaStore, private readonly topic: string, endOffset?: number) {
+    const end = endOffset ?? Number.MAX_SAFE_INTEGER;
+    const clamped: GroupState[] = [];
+    for (const [name, offset] of meta.getGroups(topic)) {
+      const state = this.get(name);
+      state.committed = Math.min(offset, end);
+      if (offset > end) clamped.push(state);
+    }
+    for (const [name, stored] of meta.getGroupsDone(topic)) {
       const state = this.states.get(name);
+      const ranges = clampRanges(stored, end);
       if (state !== undefined && ranges.length > 0 && ranges[ranges.length - 1]! > state.committed) state.storedDone = ranges;
+      if (state !== undefined && (ranges.length !== stored.length || ranges[ranges.length - 1] !== stored[stored.length - 1])) { state.doneDirty = true; clamped.push(state); }
+    }
+    // the store must forget them too before new records reach those offsets (at the end of this tick)
+    for (const state of new Set(clamped)) this.markDirty(state);
+  }
+
+  private markDirty(state: GroupState): void {
+    if (!state.dirty) {
+      state.dirty = true;
+      this.dirty.push(state);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushBound);
     }
   }
 
@@ -142,7 +170,7 @@ export class ConsumerGroups {
       if (state.committed >= 0) this.meta.putGroup(this.topic, state.name, state.committed);
       if (state.doneDirty) {
         state.doneDirty = false;
-        this.meta.putGroupDone(this.topic, state.name, state.share?.doneRanges() ?? []);
+        this.meta.putGroupDone(this.topic, state.name, state.share?.doneRanges() ?? state.storedDone ?? []);
       }
     }
   }
@@ -163,4 +191,14 @@ export class ConsumerGroups {
     }
     return out;
   }
+}
+
+/** The part of flat [from, to) pairs below `end`. */
+function clampRanges(ranges: number[], end: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < ranges.length; i += 2) {
+    if (ranges[i]! >= end) break;
+    out.push(ranges[i]!, Math.min(ranges[i + 1]!, end));
+  }
+  return out;
 }

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { SeglogError, ioError } from './errors.js';
 import type { FileIO } from './io/file-io.js';
-import { DELETED_SUFFIX, GROUPS_FILE, JSON_META_FILE, LMDB_META_FILE, LOCK_FILE, LOG_SUFFIX, MARKER_FILE, OFFSET_DIGITS, RESERVE_FILE } from './format.js';
+import { DELETED_SUFFIX, GROUPS_FILE, JSON_META_FILE, LMDB_META_FILE, LOCK_FILE, LOG_SUFFIX, MARKER_FILE, OFFSET_DIGITS, RESERVE_FILE, isCutFileName } from './format.js';
 import { checkTopicName } from './options.js';
 
 const MARKER_TEXT = 'seglog log directory (format 1): managed by the seglog library; do not add other files\n';
@@ -71,7 +71,7 @@ function topicFolderVerdict(io: FileIO, dir: string, name: string): 'segments' |
   if (io.stat(full)?.isDirectory !== true) return 'foreign';
   let files: string[];
   try { files = io.readdir(full); } catch (err) { throw ioError('readdir', full, err); }
-  if (files.some((f) => !SEGMENT_FILE.test(f))) return 'foreign';
+  if (files.some((f) => !SEGMENT_FILE.test(f) && !isCutFileName(f))) return 'foreign';
   return files.some((f) => f.endsWith(LOG_SUFFIX)) ? 'segments' : 'empty';
 }
 

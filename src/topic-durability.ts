@@ -181,12 +181,17 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
    */
   putStateSync(state: TopicState): void {
     try {
-      this.ctx.meta.putStateSync(this.name, state);
+      try {
+        this.ctx.meta.putStateSync(this.name, state);
+      } catch (err) {
+        const reserve = this.ctx.reserve;
+        if (!isNoSpace(err) || reserve === undefined || reserve.released) throw err;
+        reserve.release();
+        this.ctx.meta.putStateSync(this.name, state);
+      }
     } catch (err) {
-      const reserve = this.ctx.reserve;
-      if (!isNoSpace(err) || reserve === undefined || reserve.released) throw err;
-      reserve.release();
-      this.ctx.meta.putStateSync(this.name, state);
+      // a store's own error (lmdb-js gives a plain Error with errno 28 on a full disk) is a SeglogError here
+      throw ioError(`record the state of topic ${this.name} in the metadata store`, this.dir, err);
     }
   }
 

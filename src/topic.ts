@@ -45,6 +45,10 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
     super(ctx, name, dir, options, segments, startOffset, endOffset, maxTimestampMs, recovered);
     this.reader = new Reader<V>(this, ctx.readCache);
+    // A writable log's groups are loaded with the end recovery kept: positions past it were
+    // committed for records a crash or a failed fsync took back, whose offsets go to new records
+    // (consumer-groups.ts). Read-only logs load them when asked (the writer may be further on).
+    if (!ctx.options.readOnly) this.groupsLoaded = new ConsumerGroups(ctx.meta, name, endOffset);
   }
 
   get startOffset(): number {

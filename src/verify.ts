@@ -29,6 +29,7 @@ import { checkTopicName } from './options.js';
 import { checkBatch } from './segment.js';
 import { metadataProblems } from './verify-meta.js';
 import { claimedAfter } from './verify-claims.js';
+import { claimDirectory } from './marker.js';
 
 /**
  * - `corrupt-batch` (error): an invalid batch that is followed by valid data; openLog refuses it.
@@ -124,6 +125,9 @@ async function verifyDirectory(io: FileIO, dir: string, options: VerifyOptions):
   const st = io.stat(root);
   if (st === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
   if (!st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: it is a file, not a directory (ENOTDIR)`, { value: dir, file: root });
+  // a directory openLog refuses as not the library's (no marker, other things in it) is refused
+  // the same way (ERR_INVALID_ARGUMENT, before anything else is read; nothing is written)
+  claimDirectory(io, root, true);
 
   let entries: string[];
   try { entries = io.readdir(root).sort(); } catch (err) { throw ioError('readdir', root, err); }

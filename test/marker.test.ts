@@ -59,6 +59,9 @@ describe.each(entries)('$name: the directory is the library\'s', (entry) => {
       expect(err.message).toMatch(/node_modules|src|package\.json/);
       expect(snapshot(dir)).toEqual(before);
     }
+    // verify() agrees with openLog: it refuses the directory too (it used to list src as a topic, intact)
+    await expectSeglogError(h.mod, () => h.mod.verify(dir), 'ERR_INVALID_ARGUMENT', [dir]);
+    expect(snapshot(dir)).toEqual(before);
   });
 
   test('a seglog directory with a foreign file in it is refused; one with only lost+found is not', async () => {
