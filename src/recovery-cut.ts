@@ -87,6 +87,10 @@ export function moveAside(io: FileIO, topicDir: string, topic: string, seg: Segm
       for (let p = at; p < size; p += READ_CHUNK_BYTES) writeFully(io, fd, seg.readLog(p, Math.min(READ_CHUNK_BYTES, size - p)), p - at);
       io.fsyncSync(fd);
     } catch (err) {
+      // a copy that could not be finished (a full disk) is not kept: the next open makes it again,
+      // instead of piling up partial copies that nothing removes
+      if (fd >= 0) { try { io.close(fd); } catch { /* the first error matters */ } fd = -1; }
+      try { io.unlink(target); } catch { /* never created */ }
       throw ioError('keep cut bytes in', target, err);
     } finally {
       if (fd >= 0) io.close(fd);

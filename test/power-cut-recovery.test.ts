@@ -13,6 +13,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
 import { collect, expectSeglogError, harness, killHard, segmentPath, spawnFixture } from './helpers.js';
 import { scanLog, type ParsedBatch } from './format-reader.js';
+import { openLogWith } from '../src/log.js';
+import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
+import { nodeFileIO } from '../src/io/node-fs.js';
+import type { FileIO } from '../src/io/file-io.js';
+import { fileMetaStore } from '../native-free/file-meta-store.js';
 
 const BEFORE = 30;
 const AFTER = 12;
@@ -86,6 +91,36 @@ describe.each(entries)('$name: power-cut damage past the flush point', (entry) =
     fs.writeFileSync(file, apply(Buffer.from(original)));
     return { dir, file, original };
   }
+
+  test('a disk too full to keep the cut bytes: openLog fails with ERR_NO_SPACE and leaves no partial copy, again and again; with room it cuts and keeps them', async () => {
+    const damage = damages[0]!;
+    const { dir, file } = damagedCopy((log) => damage.apply(log, after, before));
+    const cutFds = new Set<number>();
+    let full = true;
+    const io: FileIO = {
+      ...nodeFileIO,
+      open(p: string, flags: string): number {
+        const fd = nodeFileIO.open(p, flags);
+        if (p.endsWith('.cut')) cutFds.add(fd); else cutFds.delete(fd);
+        return fd;
+      },
+      write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+        if (full && cutFds.has(fd)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return nodeFileIO.write(fd, buf, offset, length, position);
+      },
+    };
+    const meta = entry.name === 'seglog' ? lmdbMetaStore : fileMetaStore;
+    const cutFiles = (): string[] => fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.cut'));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(openLogWith({ meta, io }, dir)).rejects.toMatchObject({ code: 'ERR_NO_SPACE' });
+      expect(cutFiles(), `attempt ${attempt}: no partial copy is left`).toEqual([]);
+    }
+    full = false;
+    const log = await openLogWith({ meta, io }, dir);
+    expect(log.topic('p').endOffset).toBe(damage.cutAt(after).baseOffset);
+    await log.close();
+    expect(cutFiles()).toEqual([`${path.basename(file)}.cut`]);
+  });
 
   test.each(damages)('$name: openLog cuts at the damage without repair and keeps every flushed record', async (damage) => {
     const { dir, file } = damagedCopy((log) => damage.apply(log, after, before));
