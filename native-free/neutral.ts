@@ -109,6 +109,7 @@ async function importNeutral(dir: string, store: MetaStore, options: MetaOpenOpt
       const cleaner = from.getCleanerState(topic);
       if (cleaner !== undefined) store.putCleanerState(topic, cleaner);
       for (const [group, offset] of from.getGroups(topic)) store.putGroup(topic, group, offset);
+      for (const [group, ranges] of from.getGroupsDone(topic)) store.putGroupDone(topic, group, ranges);
       store.clearKeyIndex(topic);
     }
     await store.flush();
@@ -130,6 +131,8 @@ async function exportNeutral(dir: string, store: MetaStore): Promise<void> {
       const cleaner = store.getCleanerState(topic);
       if (cleaner !== undefined) doc.cleaner![topic] = cleaner;
       for (const [group, offset] of store.getGroups(topic)) groups.put(topic, group, offset);
+      // the records each group finished out of order past its position (issue 12): kept across entry points
+      for (const [group, ranges] of store.getGroupsDone(topic)) groups.putDone(topic, group, ranges);
     }
     await groups.flush();
   } finally {
