@@ -72,6 +72,7 @@ export class ConsumerGroups {
     for (const state of new Set(clamped)) this.markDirty(state);
   }
 
+  /** Queues the state for the store at the end of the tick. */
   private markDirty(state: GroupState): void {
     if (!state.dirty) {
       state.dirty = true;
@@ -87,14 +88,7 @@ export class ConsumerGroups {
   markDone(state: GroupState): void {
     if (this.closed || state.removed) return;
     state.doneDirty = true;
-    if (!state.dirty) {
-      state.dirty = true;
-      this.dirty.push(state);
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushBound);
-    }
+    this.markDirty(state);
   }
 
   get(name: string): GroupState {
@@ -107,14 +101,9 @@ export class ConsumerGroups {
   advance(state: GroupState, offset: number): void {
     if (offset <= state.committed || this.closed || state.removed) return;
     state.committed = offset;
-    if (state.dirty) return;
-    state.dirty = true;
-    this.dirty.push(state);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(this.flushBound);
-    }
+    if (!state.dirty) this.markDirty(state);
   }
+
 
   /** Moves the position forward and resolves once it is durable. */
   async commit(state: GroupState, offset: number): Promise<void> {

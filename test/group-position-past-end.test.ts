@@ -15,6 +15,33 @@ import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
 import { withinHangBound } from './helpers.js';
 
+/**
+ * node:fs where the next fsync of a .log, once armed, waits until released and then fails with EIO
+ * (its records were handed to the OS, so delivered, and are then taken back).
+ */
+function failingFsyncIO(): { io: FileIO; failNextLogFsync: () => () => void } {
+  const logFds = new Set<number>();
+  let gate: Promise<void> | undefined;
+  const io: FileIO = {
+    ...nodeFileIO,
+    open(p, flags) { const fd = nodeFileIO.open(p, flags); if (p.endsWith('.log')) logFds.add(fd); else logFds.delete(fd); return fd; },
+    async fsync(fd) {
+      if (logFds.has(fd) && gate !== undefined) {
+        await gate;
+        gate = undefined;
+        throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      }
+      return nodeFileIO.fsync(fd);
+    },
+  };
+  const failNextLogFsync = (): (() => void) => {
+    let release = (): void => undefined;
+    gate = new Promise<void>((r) => { release = r; });
+    return release;
+  };
+  return { io, failNextLogFsync };
+}
+
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
 
@@ -22,32 +49,18 @@ describe.each([['seglog', lmdbMetaStore], ['native-free', fileMetaStore]] as con
   test('a committed position past a record whose fsync failed skips the record that later takes its offset', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rv-cbff-'));
     dirs.push(dir);
-    const logFds = new Set<number>();
-    let gate: Promise<void> | undefined;
-    let openGate = (): void => undefined;
-    const io: FileIO = {
-      ...nodeFileIO,
-      open(p, flags) { const fd = nodeFileIO.open(p, flags); if (p.endsWith('.log')) logFds.add(fd); else logFds.delete(fd); return fd; },
-      async fsync(fd) {
-        if (logFds.has(fd) && gate !== undefined) {
-          await gate;
-          gate = undefined;
-          throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
-        }
-        return nodeFileIO.fsync(fd);
-      },
-    };
+    const { io, failNextLogFsync } = failingFsyncIO();
     const log = await openLogWith({ meta, io }, dir, { durability: 'fsync' });
     log.on('error', () => undefined);
     const t = log.topic('jobs');
     for (let i = 0; i < 10; i++) await t.append(Buffer.from(`job ${i}`));
     const sub = t.subscribe({ group: 'g' });
     for (let i = 0; i < 10; i++) await sub.next();
-    gate = new Promise<void>((r) => { openGate = r; });
+    const release = failNextLogFsync();
     const pending = t.append(Buffer.from('job 10')).then((o) => `resolved ${o}`, (e) => `rejected ${e.code}`);
     expect((await sub.next()).value!.offset).toBe(10);
     await sub.commit();
-    openGate();
+    release();
     expect(await pending).toBe('rejected ERR_IO');
     await sub.close().catch(() => undefined);
     await log.close().catch(() => undefined);
@@ -66,22 +79,12 @@ describe.each([['seglog', lmdbMetaStore], ['native-free', fileMetaStore]] as con
   test('finished-out-of-order ranges past a failed fsync mark the records that later take those offsets as finished', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rv-cbff2-'));
     dirs.push(dir);
-    const logFds = new Set<number>();
-    let gate: Promise<void> | undefined;
-    let openGate = (): void => undefined;
-    const io: FileIO = {
-      ...nodeFileIO,
-      open(p, flags) { const fd = nodeFileIO.open(p, flags); if (p.endsWith('.log')) logFds.add(fd); else logFds.delete(fd); return fd; },
-      async fsync(fd) {
-        if (logFds.has(fd) && gate !== undefined) { await gate; gate = undefined; throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }); }
-        return nodeFileIO.fsync(fd);
-      },
-    };
+    const { io, failNextLogFsync } = failingFsyncIO();
     const log = await openLogWith({ meta, io }, dir, { durability: 'fsync' });
     log.on('error', () => undefined);
     const t = log.topic('jobs');
     for (let i = 0; i < 10; i++) await t.append(Buffer.from(`job ${i}`));
-    gate = new Promise<void>((r) => { openGate = r; });
+    const release = failNextLogFsync();
     const pending = Promise.allSettled([0, 1, 2, 3].map((i) => t.append(Buffer.from(`job ${10 + i}`))));
     const a = t.subscribe({ group: 'g', from: 10 } as any);
     const b = t.subscribe({ group: 'g' });
@@ -89,7 +92,7 @@ describe.each([['seglog', lmdbMetaStore], ['native-free', fileMetaStore]] as con
     const ga = (await a.next()).value!.offset;
     const gb: number[] = [];
     for (let i = 0; i < 3; i++) gb.push((await b.next()).value!.offset);
-    openGate();
+    release();
     await log.close().catch(() => undefined);
     const again = await openLogWith({ meta }, dir);
     const t2 = again.topic('jobs');
