@@ -9,7 +9,8 @@ import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_VERSION, LOG_SUFFIX, claimedDurabl
 import { READ_CHUNK_BYTES } from './limits.js';
 import { checkBatch } from './segment.js';
 
-function readAt(io: FileIO, fd: number, position: number, length: number): Buffer {
+/** Up to `length` bytes of `fd` at `position` (fewer at the end of the file). */
+export function readAt(io: FileIO, fd: number, position: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {

@@ -28,7 +28,7 @@ import { READ_CHUNK_BYTES } from './limits.js';
 import { checkTopicName } from './options.js';
 import { checkBatch } from './segment.js';
 import { metadataProblems } from './verify-meta.js';
-import { claimedAfter } from './verify-claims.js';
+import { claimedAfter, readAt } from './verify-claims.js';
 import { claimDirectory } from './marker.js';
 
 /**
@@ -488,17 +488,6 @@ async function walkSegment(io: FileIO, logPath: string, segBase: number, size: n
     s.progress.bytesDone = progressAt + size;
   }
   return { expected, runningMaxTs, prevCompacted, segment, batchStarts };
-}
-
-function readAt(io: FileIO, fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let got = 0;
-  while (got < length) {
-    const n = io.read(fd, buf, got, length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got === length ? buf : buf.subarray(0, got);
 }
 
 /** Position of the first valid batch at or after `from`, or -1 (tries every position: damage only). */
