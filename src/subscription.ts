@@ -38,6 +38,23 @@ import type { TailMember } from './tail.js';
 import type { SubscribeOptions, Subscription } from './topic-api.js';
 import type { TopicImpl } from './topic.js';
 
+let streamWarned = false;
+
+/** Whether the caller of the caller is Node's stream code (node:internal/streams/...). */
+function calledByNodeStream(): boolean {
+  const limit = Error.stackTraceLimit;
+  const holder: { stack?: string } = {};
+  try {
+    Error.stackTraceLimit = 3;
+    Error.captureStackTrace(holder, calledByNodeStream);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  // frames: noteStream, [Symbol.asyncIterator], its caller
+  const lines = (holder.stack ?? '').split('\n');
+  return lines[3] !== undefined && lines[3].includes('(node:internal/streams/');
+}
+
 const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
 /** pullBatch() found nothing (never handed out). */
 const NOTHING: never[] = [];
@@ -67,6 +84,8 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   private readonly groups: ConsumerGroups | undefined;
   private readonly group: GroupState | undefined;
   private readonly autoCommit: boolean;
+  /** Read by a Node stream (noteStream()): asking for more finishes nothing. */
+  private streamed = false;
   private readonly maxBuffered: number;
   private readonly signal: AbortSignal | undefined;
   private readonly onGap: ((gap: { from: number; to: number }) => void) | undefined;
@@ -132,7 +151,24 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<LogRecord<V>> {
+    this.noteStream();
     return this;
+  }
+
+  /**
+   * Called when the iterator is taken: a Node stream (Readable.from, Duplex.from, pipeline with the
+   * subscription as its source) reads ahead of its sink, and no call here tells which records the
+   * sink finished. So records it takes are not committed by asking for more: its sink commits them
+   * (docs/subscriptions.md, "Node streams"); close() still commits what commit() covered.
+   */
+  private noteStream(): void {
+    if (!this.autoCommit || this.streamed) return;
+    if (!calledByNodeStream()) return;
+    this.streamed = true;
+    if (!streamWarned) {
+      streamWarned = true;
+      process.emitWarning(`a group subscription (topic ${this.topic.name}, group ${this.group!.name}) is read by a Node stream: autoCommit cannot see which records the sink finished, so records are committed only by commit() (in the sink). See docs/subscriptions.md, "Node streams".`, { code: 'SEGLOG_STREAM_COMMIT' });
+    }
   }
 
   next(): Promise<IteratorResult<LogRecord<V>>> {
@@ -159,7 +195,10 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
         await this.close();
         return DONE;
       },
-      [Symbol.asyncIterator]: () => iterator,
+      [Symbol.asyncIterator]: () => {
+        this.noteStream();
+        return iterator;
+      },
     };
     return iterator;
   }
@@ -174,8 +213,8 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     }
     // The consumer asks for more: what it was given counts as processed.
     if (this.member !== undefined && this.member.shared()) {
-      if (this.autoCommit) this.member.finishHeld();
-    } else if (this.autoCommit) {
+      if (this.autoCommit && !this.streamed) this.member.finishHeld();
+    } else if (this.autoCommit && !this.streamed) {
       this.finished = this._position;
       if (this._position > this.group!.committed) this.groups!.advance(this.group!, this._position);
     }

@@ -107,4 +107,91 @@ describe.each(entries)('$name: what a group subscription commits', (entry) => {
     expect(log.stats().topics.jobs!.groups.worker!.position).toBe(1);
     expect(await resumesAt(log, dir)).toBe(1);
   });
+
+  // A sink that fails on job `failAt` after finishing (and, with `commitInSink`, committing) the jobs before it.
+  function failingSink(failAt: number, sub?: { commit(offset?: number): Promise<void> }): Writable {
+    return new Writable({
+      objectMode: true,
+      highWaterMark: 4,
+      write(r: { offset: number; value: { job: number } }, _enc, done) {
+        setImmediate(() => {
+          if (r.value.job === failAt) return done(new Error('sink failed'));
+          if (sub === undefined) return done();
+          sub.commit(r.offset + 1).then(() => done(), done);
+        });
+      },
+    });
+  }
+
+  test('streams with the default autoCommit: Readable.from(sub) into a sink that fails on job 1 commits nothing the sink did not finish', async () => {
+    const { log, dir } = await jobs(20);
+    const t = log.topic('jobs', { codec: 'json' });
+    const sub = t.subscribe({ group: 'worker' });
+    let readAhead = 0;
+    const source = Readable.from(sub);
+    source.on('data', () => readAhead++);
+    await expect(pipeline(source, failingSink(1))).rejects.toThrow('sink failed');
+    expect(readAhead).toBeGreaterThan(2); // the sink's buffer had taken records 2.. from the stream
+    // the library cannot see which records the sink finished: none is committed by reading on
+    expect(log.stats().topics.jobs!.groups.worker!.position).toBeLessThanOrEqual(1);
+    expect(await resumesAt(log, dir)).toBeLessThanOrEqual(1);
+  });
+
+  test('streams with the default autoCommit: pipeline(sub, sink) and Readable.from(sub.batches()) commit nothing the sink did not finish either', async () => {
+    const { log, dir } = await jobs(20);
+    const t = log.topic('jobs', { codec: 'json' });
+    await expect(pipeline(t.subscribe({ group: 'worker' }), failingSink(1))).rejects.toThrow('sink failed');
+    expect(log.stats().topics.jobs!.groups.worker!.position).toBeLessThanOrEqual(1);
+    const batches = t.subscribe({ group: 'batches', maxBuffered: 3 }).batches();
+    const sink = new Writable({
+      objectMode: true,
+      write(batch: Array<{ offset: number }>, _enc, done) {
+        setImmediate(() => done(batch[0]!.offset >= 3 ? new Error('sink failed') : undefined));
+      },
+    });
+    await expect(pipeline(Readable.from(batches), sink)).rejects.toThrow('sink failed');
+    expect(log.stats().topics.jobs!.groups.batches!.position).toBeLessThanOrEqual(3);
+    expect(await resumesAt(log, dir)).toBeLessThanOrEqual(1);
+  });
+
+  test('streams with the default autoCommit: a sink that commits what it finished moves the group exactly that far', async () => {
+    const { log, dir } = await jobs(20);
+    const t = log.topic('jobs', { codec: 'json' });
+    const sub = t.subscribe({ group: 'worker' });
+    await expect(pipeline(Readable.from(sub), failingSink(7, sub))).rejects.toThrow('sink failed');
+    expect(log.stats().topics.jobs!.groups.worker!.position).toBe(7);
+    expect(await resumesAt(log, dir)).toBe(7);
+  });
+
+  test('streams with the default autoCommit: members of one group read through streams never commit what a failed sink held', async () => {
+    const { log, dir } = await jobs(40);
+    const t = log.topic('jobs', { codec: 'json' });
+    const subs = [t.subscribe({ group: 'worker' }), t.subscribe({ group: 'worker' })];
+    const failedAt: number[] = [];
+    const runs = subs.map((sub) => pipeline(Readable.from(sub), new Writable({
+      objectMode: true,
+      highWaterMark: 4,
+      write(r: { offset: number }, _enc, done) {
+        setImmediate(() => {
+          if (r.offset >= 5) {
+            failedAt.push(r.offset);
+            return done(new Error('sink failed'));
+          }
+          sub.commit(r.offset + 1).then(() => done(), done);
+        });
+      },
+    })).finally(() => Promise.all(subs.map((s) => s.close())))); // (the other member's stream ends too)
+    await Promise.allSettled(runs);
+    expect(failedAt.length).toBeGreaterThan(0);
+    // everything below 5 was finished and committed; nothing a failed sink held is
+    expect(log.stats().topics.jobs!.groups.worker!.position).toBeLessThanOrEqual(Math.min(...failedAt));
+    expect(await resumesAt(log, dir)).toBeLessThanOrEqual(Math.min(...failedAt));
+  });
+
+  test('for await over the subscription itself still commits by asking for more (only streams are told apart)', async () => {
+    const { log, dir } = await jobs(10);
+    const t = log.topic('jobs', { codec: 'json' });
+    for await (const r of t.subscribe({ group: 'worker' })) if (r.offset === 6) break;
+    expect(await resumesAt(log, dir)).toBe(6);
+  });
 });
