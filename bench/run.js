@@ -44,6 +44,7 @@ const ALL = [
   ['w5', './w5-tail.js'],
   ['w6', './w6-fanout.js'],
   ['w7', './w7-commit.js'],
+  ['w7m', './w7-members.js'],
   ['w8', './w8-compact.js'],
   ['w9', './w9-retention.js'],
   ['durable', './w-durable.js'],
