@@ -33,6 +33,8 @@ class LmdbMetaStore implements MetaStore {
   private scheduled = false;
   /** Group positions put this tick, by key `group/<topic>/<group>`. */
   private pendingGroups = new Map<string, number | number[]>();
+  /** close() has closed the lmdb-js database: a timer that runs later writes nothing. */
+  private storeClosed = false;
   private groupsScheduled = false;
   private groupWriteError: unknown = undefined;
   private keysDb: Database<Buffer, Buffer> | undefined;
@@ -303,6 +305,13 @@ class LmdbMetaStore implements MetaStore {
   private writeGroups(): void {
     this.groupsScheduled = false;
     if (this.pendingGroups.size === 0) return;
+    if (this.storeClosed) {
+      // a position moved after close() had written the last ones (lmdb-js would throw from this
+      // timer and end the process): it is reported, not written
+      this.groupWriteError ??= new SeglogError('ERR_CLOSED', `a consumer group position changed after the metadata store was closed (${[...this.pendingGroups.keys()].join(', ')})`);
+      this.pendingGroups.clear();
+      return;
+    }
     for (const [key, offset] of this.pendingGroups) {
       const write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
       write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
@@ -372,6 +381,13 @@ class LmdbMetaStore implements MetaStore {
     this.writePending();
     this.writeGroups();
     await this.settleAsync();
+    // positions moved while that settled (a subscription closing meanwhile) are written too
+    for (let i = 0; i < 3 && (this.pendingGroups.size > 0 || this.pending.size > 0); i++) {
+      this.writePending();
+      this.writeGroups();
+      await this.settleAsync();
+    }
+    this.storeClosed = true;
     await this.db.close();
     this.throwGroupError();
   }
