@@ -30,6 +30,15 @@ import path from 'node:path';
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
 export function openTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
   state: TopicState | undefined): TopicImpl<V> {
+  const topic = openOrRecover(ctx, name, dir, options, state);
+  // Only now, with the end recovery kept (not the recovery point the scan started from): group
+  // positions past it are clamped, and before any append reaches those offsets.
+  topic.loadGroups();
+  return topic;
+}
+
+function openOrRecover<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
+  state: TopicState | undefined): TopicImpl<V> {
   const io = ctx.io;
   const readOnly = ctx.options.readOnly;
   if (io.stat(dir) === undefined) {

@@ -45,10 +45,17 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
     super(ctx, name, dir, options, segments, startOffset, endOffset, maxTimestampMs, recovered);
     this.reader = new Reader<V>(this, ctx.readCache);
-    // A writable log's groups are loaded with the end recovery kept: positions past it were
-    // committed for records a crash or a failed fsync took back, whose offsets go to new records
-    // (consumer-groups.ts). Read-only logs load them when asked (the writer may be further on).
-    if (!ctx.options.readOnly) this.groupsLoaded = new ConsumerGroups(ctx.meta, name, endOffset);
+  }
+
+  /**
+   * Called by recovery once the topic's end is the one it kept (not in the constructor: a
+   * recovering topic is made at its recovery point first). A writable log's groups are loaded with
+   * that end: positions past it were committed for records a crash or a failed fsync took back,
+   * whose offsets go to new records (consumer-groups.ts). Read-only logs load them when asked (the
+   * writer may be further on).
+   */
+  loadGroups(): void {
+    if (!this.ctx.options.readOnly && this.groupsLoaded === undefined) this.groupsLoaded = new ConsumerGroups(this.ctx.meta, this.name, this.endOffset);
   }
 
   get startOffset(): number {
