@@ -11,7 +11,7 @@
 import { SeglogError, invalidArgument } from './errors.js';
 import type { ConsumerGroups, GroupState } from './consumer-groups.js';
 import { checkOffset } from './reader.js';
-import { GROUP_NAME_LENGTH_MAX } from './subscribe-options.js';
+import { checkGroupName } from './subscribe-options.js';
 
 /** One entry of topic.groups(). */
 export interface GroupInfo {
@@ -61,10 +61,8 @@ export async function deleteGroup(topic: ManagedTopic, group: unknown): Promise<
 }
 
 /** Checks the call; the group's state if it is known. */
-function changeable(topic: ManagedTopic, group: unknown, what: string): GroupState | undefined {
-  if (typeof group !== 'string' || group.length === 0 || group.length > GROUP_NAME_LENGTH_MAX) {
-    throw invalidArgument('group', group, `a string of 1 to ${GROUP_NAME_LENGTH_MAX} characters`);
-  }
+function changeable(topic: ManagedTopic, name: unknown, what: string): GroupState | undefined {
+  const group = checkGroupName('group', name);
   topic.checkOpen();
   if (topic.readOnly) throw new SeglogError('ERR_READ_ONLY', `cannot ${what} group ${group}: topic ${topic.name} was opened read-only`, { value: group });
   const state = topic.groupStates.find(group);

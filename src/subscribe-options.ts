@@ -10,8 +10,19 @@ import type { SubscribeOptions } from './topic-api.js';
 export const SUBSCRIPTION_BUFFERED_DEFAULT = 1024;
 /** Upper bound for maxBuffered: a batch is an array held by the consumer. */
 export const SUBSCRIPTION_BUFFERED_MAX = 1_000_000;
-/** Group names: like topic names in length, any characters. */
+/** Group names: like topic names in length, any characters but NUL. */
 export const GROUP_NAME_LENGTH_MAX = 200;
+
+/**
+ * Checks a group name: a string of 1 to GROUP_NAME_LENGTH_MAX characters without NUL ('\0': the
+ * default entry's LMDB keys use it as a separator, so `\0done\0<g>` would collide with a group's own key).
+ */
+export function checkGroupName(what: string, group: unknown): string {
+  if (typeof group !== 'string' || group.length === 0 || group.length > GROUP_NAME_LENGTH_MAX || group.includes('\0')) {
+    throw invalidArgument(what, group, `a string of 1 to ${GROUP_NAME_LENGTH_MAX} characters without NUL ('\\0')`);
+  }
+  return group;
+}
 
 const KNOWN_OPTIONS = new Set(['from', 'group', 'autoCommit', 'signal', 'maxBuffered', 'onGap', 'maxInFlight', 'maxDeliveries', 'deadLetter']);
 
@@ -33,12 +44,7 @@ export function checkOptions(options: unknown): CheckedOptions {
     } else if (typeof from === 'number') out.from = checkOffset('option from', from);
     else throw invalidArgument('option from', from, "an offset, a Date, 'earliest' or 'latest'");
   }
-  if (group !== undefined) {
-    if (typeof group !== 'string' || group.length === 0 || group.length > GROUP_NAME_LENGTH_MAX) {
-      throw invalidArgument('option group', group, `a string of 1 to ${GROUP_NAME_LENGTH_MAX} characters`);
-    }
-    out.group = group;
-  }
+  if (group !== undefined) out.group = checkGroupName('option group', group);
   if (autoCommit !== undefined) {
     if (typeof autoCommit !== 'boolean') throw invalidArgument('option autoCommit', autoCommit, 'a boolean');
     out.autoCommit = autoCommit;

@@ -76,6 +76,10 @@ describe.each(entries)('$name: managing consumer groups', (entry) => {
     await expectSeglogError(h.mod, () => t.resetGroup('g', new Date(NaN)), 'ERR_INVALID_ARGUMENT');
     await expectSeglogError(h.mod, () => t.resetGroup('', 0), 'ERR_INVALID_ARGUMENT', ['group']);
     await expectSeglogError(h.mod, () => t.deleteGroup(7 as never), 'ERR_INVALID_ARGUMENT', [7]);
+    // NUL separates the default entry's LMDB keys ('\0done\0<group>' holds a group's finished ranges)
+    await expectSeglogError(h.mod, () => t.resetGroup('a\0done\0b', 0), 'ERR_INVALID_ARGUMENT');
+    await expectSeglogError(h.mod, () => t.deleteGroup('\0'), 'ERR_INVALID_ARGUMENT');
+    await expectSeglogError(h.mod, () => (t.subscribe({ group: 'x\0y' }), Promise.resolve()), 'ERR_INVALID_ARGUMENT');
     expect(t.groups()).toEqual([]);
   });
 

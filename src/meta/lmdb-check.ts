@@ -95,13 +95,17 @@ export function checkLmdbFile(io: FileIO, file: string): LmdbCheck {
     // newest txnid moved is judged again on the new snapshot.
     for (let attempt = 1; ; attempt++) {
       let walker: Walker | undefined;
+      const size = io.fileSize(fd);
       try {
-        walker = new Walker(io, fd, file, io.fileSize(fd));
+        walker = new Walker(io, fd, file, size);
         walker.run();
         return { kind: 'sound' };
       } catch (err) {
         if (!(err instanceof Damage)) throw err;
-        if (walker === undefined || attempt >= WALK_ATTEMPTS_MAX || walker.newestTxnid === newestTxnid(io, fd)) {
+        // (the size is read before the meta pages: a commit in between grows the file and writes a
+        // meta page naming the new pages, which this walk would judge against the old size)
+        const moved = io.fileSize(fd) !== size || (walker !== undefined && walker.newestTxnid !== newestTxnid(io, fd));
+        if (attempt >= WALK_ATTEMPTS_MAX || !moved) {
           return { kind: 'damaged', damage: { file, position: err.position, reason: err.message } };
         }
       }
