@@ -110,6 +110,14 @@ export class FileGroups {
     });
   }
 
+  /** A group's position and finished ranges, durable when it returns (recovery re-applying ridden commits). */
+  putSync(topic: string, group: string, offset: number, ranges: number[]): void {
+    this.put(topic, group, offset);
+    this.putDone(topic, group, ranges);
+    this.writePending();
+    try { fs.fsyncSync(this.fd); } catch (err) { throw this.ioError('fsync', err); }
+  }
+
   /** Forgets the topic's groups, durably. */
   deleteTopic(topic: string): void {
     const hadDone = this.done.delete(topic);

@@ -99,6 +99,10 @@ class FileMetaStore implements MetaStore {
     this.groups.putDone(topic, group, ranges);
   }
 
+  putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
+    this.groups.putSync(topic, group, offset, done);
+  }
+
   putGroup(topic: string, group: string, offset: number): void {
     this.groups.put(topic, group, offset);
   }

@@ -35,6 +35,11 @@ export class GroupState {
   get members(): number {
     return this.open.size;
   }
+  /**
+   * Commits that rode in an output batch not durable yet (exactly-once, ridden.ts): while any is
+   * held the state is not handed to the store, so no stored position gets ahead of its output.
+   */
+  holds = 0;
   /** Deleted by topic.deleteGroup: a subscription that still holds this state commits nothing. */
   removed = false;
   constructor(readonly name: string) {}
@@ -97,6 +102,20 @@ export class ConsumerGroups {
     return state;
   }
 
+  /** A commit rode in an output batch that is not durable yet: keep the state from the store until release(). */
+  hold(state: GroupState): void {
+    state.holds++;
+  }
+
+  /** The output batch of a held commit is durable: the state may go to the store (at the end of the tick). */
+  release(state: GroupState): void {
+    state.holds--;
+    if (state.holds === 0 && state.dirty && !this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flushBound);
+    }
+  }
+
   /** Moves the group's position forward to `offset` (ignored if it is not ahead). */
   advance(state: GroupState, offset: number): void {
     if (offset <= state.committed || this.closed || state.removed) return;
@@ -155,6 +174,7 @@ export class ConsumerGroups {
     const list = this.dirty;
     this.dirty = [];
     for (const state of list) {
+      if (state.holds > 0) { this.dirty.push(state); continue; } // release() hands it over
       state.dirty = false;
       if (state.committed >= 0) this.meta.putGroup(this.topic, state.name, state.committed);
       if (state.doneDirty) {
@@ -190,4 +210,29 @@ function clampRanges(ranges: number[], end: number): number[] {
     out.push(ranges[i]!, Math.min(ranges[i + 1]!, end));
   }
   return out;
+}
+
+/**
+ * Merges ranges a commit finished (flat [from, to) pairs) into a stored group state: the position
+ * moves past every finished range it reaches, the rest are kept as finished out of order. A group
+ * without a position (-1) starts at the first range (where the committing member began).
+ * Idempotent: re-applying what is already there changes nothing.
+ */
+export function applyFinished(committed: number, done: number[], ranges: number[]): { committed: number; done: number[] } {
+  const all: number[] = [];
+  for (let i = 0; i + 1 < done.length; i += 2) all.push(done[i]!, done[i + 1]!);
+  for (let i = 0; i + 1 < ranges.length; i += 2) all.push(ranges[i]!, ranges[i + 1]!);
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < all.length; i += 2) if (all[i + 1]! > all[i]!) pairs.push([all[i]!, all[i + 1]!]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  let c = committed >= 0 ? committed : ranges.length > 0 ? ranges[0]! : 0;
+  const out: number[] = [];
+  for (const [from, to] of pairs) {
+    if (to <= c) continue;
+    if (from <= c && out.length === 0) { c = to; continue; }
+    const last = out.length - 1;
+    if (last > 0 && from <= out[last]!) out[last] = Math.max(out[last]!, to);
+    else out.push(Math.max(from, c), to);
+  }
+  return { committed: c, done: out };
 }

@@ -4,7 +4,7 @@ export type { SeglogErrorCode, SeglogErrorDetails } from './errors.js';
 export type { Log, LogStats } from './log.js';
 export type { LogOptions, TopicOptions, Durability, Cleanup } from './options.js';
 export type { Codec, CodecName, CodecOption } from './codecs.js';
-export type { Topic, TopicStats, AppendMeta, SubscribeOptions, Subscription } from './topic-api.js';
+export type { Topic, TopicStats, AppendMeta, AppendBatchOptions, SubscribeOptions, Subscription } from './topic-api.js';
 export type { LogRecord } from './record.js';
 export type { ReadOptions } from './reader.js';
 export { CHANNEL_NAMES } from './diagnostics.js';

@@ -29,6 +29,17 @@ export const H_ATTRIBUTES = 9;
  * their offset deltas in any batch; only compaction produces them.
  */
 export const ATTR_COMPACTED = 0x01;
+/** Attribute bit 1: the batch ends with a commit block (commit-block.ts; exactly-once consume-transform-produce). */
+export const ATTR_COMMIT = 0x02;
+
+/** Where the commit block of the batch [pos, pos + batchBytes) starts (its records end there), or -1 if its length field is impossible. */
+export function commitBlockStart(buf: Uint8Array, pos: number, batchBytes: number, headerBytes: number): number {
+  const end = pos + batchBytes;
+  if (batchBytes < headerBytes + 2) return -1;
+  const len = buf[end - 2]! | (buf[end - 1]! << 8);
+  const start = end - 2 - len;
+  return start < pos + headerBytes ? -1 : start;
+}
 /**
  * v2: what was durable when the batch was written. 0: no claim (v1 batches, compaction output,
  * or the durable end lay too far back); n >= 1: every offset below `baseOffset - (n - 1)` had been
@@ -271,7 +282,11 @@ export function checkBatchStructure(buf: Uint8Array, pos: number, available: num
   if (readU64(buf, pos + H_BASE_OFFSET) < 0 || readU64(buf, pos + H_BASE_TIMESTAMP) < 0 || readU64(buf, pos + H_MAX_TIMESTAMP) < 0) {
     return 'a u64 header field is out of range';
   }
-  const end = pos + batchBytes;
+  let end = pos + batchBytes;
+  if ((buf[pos + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) {
+    end = commitBlockStart(buf, pos, batchBytes, BATCH_HEADER_BYTES);
+    if (end < 0) return 'bad commit block length';
+  }
   let p = pos + BATCH_HEADER_BYTES;
   let prevDelta = -1;
   for (let i = 0; i < count; i++) {
@@ -303,6 +318,7 @@ export function checkBatchStructure(buf: Uint8Array, pos: number, available: num
   }
   if (prevDelta !== lastDelta) return 'last offset delta does not match the last record';
   if (p !== end) return 'records do not fill the batch exactly';
+  if (end !== pos + batchBytes && knownVersion(buf[pos + H_VERSION]) && buf[pos + H_VERSION] !== FORMAT_VERSION) return 'commit block in a version 1 batch';
   return null;
 }
 

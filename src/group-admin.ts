@@ -33,6 +33,8 @@ export interface ManagedTopic {
   readonly groupStates: ConsumerGroups;
   checkOpen(): void;
   offsetForTime(time: Date): number;
+  /** Makes the log's appends durable with the commits riding in them stored (ridden.ts): none can be re-applied over the change. */
+  settleRidden(): Promise<void>;
 }
 
 export function listGroups(topic: ManagedTopic): GroupInfo[] {
@@ -49,14 +51,19 @@ export function listGroups(topic: ManagedTopic): GroupInfo[] {
 }
 
 export async function resetGroup(topic: ManagedTopic, group: unknown, to: unknown): Promise<void> {
-  const state = changeable(topic, group, 'reset');
+  changeable(topic, group, 'reset');
+  resetTarget(topic, to);
+  await topic.settleRidden();
+  const state = changeable(topic, group, 'reset'); // (again: a member may have joined meanwhile)
   const offset = resetTarget(topic, to);
   await topic.groupStates.reset(state ?? topic.groupStates.get(group as string), offset);
 }
 
 export async function deleteGroup(topic: ManagedTopic, group: unknown): Promise<void> {
+  if (changeable(topic, group, 'delete') === undefined) return; // no such group: nothing to forget
+  await topic.settleRidden();
   const state = changeable(topic, group, 'delete');
-  if (state === undefined) return; // no such group: nothing to forget
+  if (state === undefined) return;
   await topic.groupStates.remove(state);
 }
 

@@ -138,6 +138,11 @@ export class GroupMember<V> implements OpenMember, ShareMember {
    * handed out below it are skipped (the frontier moves there, as a lone member's commit ahead
    * does). Returns the group's position.
    */
+  /** The offsets commitHeld(below) would finish (flat [from, to) pairs). */
+  heldBelow(below: number): number[] {
+    return this.state.share!.heldBelow(this, below);
+  }
+
   commitHeld(below: number): number {
     const share = this.state.share!;
     share.finish(this, below);

@@ -79,6 +79,15 @@ export class GroupShare {
   }
 
   /** How many records `member` holds unfinished. */
+  /** What finish(member, below) would finish, plus the never-handed-out offsets up to `below` (flat pairs, ascending). */
+  heldBelow(member: ShareMember, below: number): number[] {
+    const out: number[] = [];
+    const c = this.held.get(member) ?? [];
+    for (let i = 0; i + 1 < c.length; i += 2) if (c[i]! < below) out.push(c[i]!, Math.min(c[i + 1]!, below));
+    if (below > this.frontier) out.push(this.frontier, below);
+    return out;
+  }
+
   heldCount(member: ShareMember): number {
     const c = this.held.get(member);
     if (c === undefined) return 0;

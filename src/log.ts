@@ -21,6 +21,8 @@ import { ReadCache } from './read-cache.js';
 import { FdPool } from './fd-pool.js';
 import { MAINTENANCE_INTERVAL_MS } from './limits.js';
 import { openTopic } from './recovery.js';
+import { reapplyCommits } from './reapply.js';
+import type { CommitBlock } from './commit-block.js';
 import { recoveryAction } from './diagnostics.js';
 import { SpaceReserve, isNoSpace } from './space-reserve.js';
 import type { LogContext, TopicImpl } from './topic.js';
@@ -85,6 +87,10 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private readonly lock: DirectoryLock | undefined;
   private readonly open = new Map<string, TopicImpl<any>>();
   private closed = false;
+  /** Some append carried a commit block (exactly-once): group resets and deletions settle the log first. */
+  private riddenUsed = false;
+  /** recoverAll is opening the topics: groups are loaded once all are recovered (ridden commits re-applied). */
+  private recovering = false;
   private closing: Promise<void> | undefined = undefined;
   private failed: SeglogError | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
@@ -125,10 +131,18 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       const st = this.io.stat(path.join(this.dir, e));
       if (st?.isDirectory) names.add(e);
     }
-    for (const name of [...names].sort()) {
-      if (this.io.stat(path.join(this.dir, name)) === undefined && this.meta.getState(name) === undefined) continue;
-      this.openTopicNamed(name, {});
+    // Groups are loaded once every topic is recovered: recovering one topic may re-apply commits
+    // that rode in its batches to another topic's groups (ridden.ts).
+    this.recovering = true;
+    try {
+      for (const name of [...names].sort()) {
+        if (this.io.stat(path.join(this.dir, name)) === undefined && this.meta.getState(name) === undefined) continue;
+        this.openTopicNamed(name, {});
+      }
+    } finally {
+      this.recovering = false;
     }
+    for (const t of this.open.values()) t.loadGroups();
     if (!this.options.readOnly) {
       this.timer = setInterval(() => void this.checkpointAll(), this.options.fsyncIntervalMs);
       this.timer.unref();
@@ -138,6 +152,20 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       }, MAINTENANCE_INTERVAL_MS);
       this.maintenanceTimer.unref();
     }
+  }
+
+  noteRidden(): void {
+    this.riddenUsed = true;
+  }
+
+  async settleRidden(): Promise<void> {
+    if (!this.riddenUsed || this.options.readOnly) return;
+    await Promise.all([...this.open.values()].map((t) => t.flush()));
+    await this.meta.flush();
+  }
+
+  reapplyCommits(source: string, commits: CommitBlock[]): void {
+    reapplyCommits(this.meta, this.dir, source, commits);
   }
 
   checkOpen(): void {
@@ -169,7 +197,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
-    const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name));
+    const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name), !this.recovering);
     topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults
@@ -305,6 +333,11 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     this.reserve?.releaseIfFull(); // a full disk: the clean close's metadata and indexes need room
     let firstError: unknown;
+    // commits riding in one topic's batches go to another topic's groups: all of them are stored
+    // before any topic closes (a closed topic's groups take no more positions)
+    if (this.failed === undefined) {
+      try { await this.settleRidden(); } catch (err) { firstError = err; }
+    }
     for (const t of this.open.values()) {
       try {
         if (this.failed !== undefined) await t.shutdown(new SeglogError('ERR_CLOSED', `topic ${t.name} closed after a failure`));

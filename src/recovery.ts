@@ -26,14 +26,16 @@ import { resolveInterruptedSwap } from './compaction-swap.js';
 import { READ_CHUNK_BYTES } from './limits.js';
 import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
 import path from 'node:path';
+import type { CommitBlock } from './commit-block.js';
 
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
 export function openTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
-  state: TopicState | undefined): TopicImpl<V> {
+  state: TopicState | undefined, loadGroups = true): TopicImpl<V> {
   const topic = openOrRecover(ctx, name, dir, options, state);
   // Only now, with the end recovery kept (not the recovery point the scan started from): group
-  // positions past it are clamped, and before any append reaches those offsets.
-  topic.loadGroups();
+  // positions past it are clamped, and before any append reaches those offsets. (openLog loads
+  // them once every topic is recovered: loadGroups false.)
+  if (loadGroups) topic.loadGroups();
   return topic;
 }
 
@@ -164,6 +166,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   const scanFrom = rpPosition;
   const memo = readOnly ? ' (in memory only: read-only open)' : '';
   let cutAt = -1; // index of the segment that was cut
+  const ridden: CommitBlock[] = []; // commits riding in the batches scanned (ridden.ts)
   for (let si = ri; si < segments.length; si++) {
     const seg = segments[si]!;
     if (si > ri) {
@@ -190,6 +193,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     }
     let running = maxTs;
     const result = seg.scan(si === ri ? rpPosition : 0, next, maxTs, (b) => {
+      if (b.commit !== undefined) ridden.push(b.commit);
       topic.indexBatch(seg, b.baseOffset, b.position, running);
       if (b.maxTimestampMs > running) running = b.maxTimestampMs;
     });
@@ -271,6 +275,9 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
       seg.fsyncAllSync();
       if (seg !== active) seg.closeIndexFiles();
     }
+    // Commits that rode in batches kept here, before the recovery point passes them (a batch cut
+    // above took its commit with it: both or neither).
+    if (ridden.length > 0) ctx.reapplyCommits(name, ridden.filter((c) => c !== undefined));
     try {
       ctx.meta.putStateSync(name, recovered.stateFor(false, end));
     } catch (err) {

@@ -6,13 +6,14 @@
 //
 // Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
 // missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
+import { readCommitBlock, type CommitBlock } from './commit-block.js';
 import { SeglogError, ioError } from './errors.js';
 import { isNoSpace } from './space-reserve.js';
 import type { FileIO } from './io/file-io.js';
 import { checksum } from './checksum.js';
 import { corruptionFound } from './diagnostics.js';
 import {
-  ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, knownVersion, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
+  ATTR_COMMIT, commitBlockStart, ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, knownVersion, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
   readU64, segmentFileName,
 } from './format.js';
@@ -52,6 +53,8 @@ export interface BatchInfo {
   lastOffset: number;
   baseTimestampMs: number;
   maxTimestampMs: number;
+  /** The consumer-group commit the batch carries (ATTR_COMMIT), if any. */
+  commit?: CommitBlock;
 }
 
 export class Segment {
@@ -432,6 +435,7 @@ export class Segment {
         baseTimestampMs: readU64(buf, p + H_BASE_TIMESTAMP),
         maxTimestampMs: readU64(buf, p + H_MAX_TIMESTAMP),
       };
+      if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) info.commit = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes) as CommitBlock;
       onBatch?.(info);
       if (info.maxTimestampMs > maxTs) maxTs = info.maxTimestampMs;
       next = info.lastOffset + 1;
@@ -486,6 +490,10 @@ export function checkBatch(buf: Uint8Array, p: number, available: number, expect
   const batchBytes = readU32(buf, p + H_BATCH_BYTES);
   const sum = checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes));
   if (sum !== readU32(buf, p + H_CHECKSUM)) return 'checksum mismatch';
+  if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) {
+    const block = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes);
+    if (typeof block === 'string') return block;
+  }
   if (expectedOffset >= 0) {
     const base = readU64(buf, p + H_BASE_OFFSET);
     if (base < expectedOffset) return `base offset ${base} is below the expected ${expectedOffset}`;

@@ -141,6 +141,11 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     if (this.autoCommit && this.group!.committed < 0) this.groups!.advance(this.group!, Math.max(start, topic.startOffset));
   }
 
+  /** The topic it reads. */
+  get source(): TopicImpl<V> {
+    return this.topic;
+  }
+
   /** The next offset this subscription will yield (startOffset when retention removed its position). */
   get position(): number {
     return Math.max(this._position, this.topic.startOffset);
@@ -504,6 +509,41 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * For `out.appendBatch(records, { commit: this })` (exactly-once, ridden.ts): checks the commit
+   * as commit() does and says which offsets it finishes; `apply` makes it, in memory, once the
+   * output append resolved. `offset` defaults to everything yielded so far (fixed now: records
+   * yielded later are not covered).
+   */
+  prepareCommit(offset: number | undefined): { groups: ConsumerGroups; state: GroupState; ranges: number[]; apply: () => void } {
+    if (this.group === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `option commit: the subscription of topic ${this.topic.name} has no group (exactly-once commits a group position)`, { value: this.topic.name });
+    this.topic.checkOpen();
+    if (this.topic.readOnly) throw new SeglogError('ERR_READ_ONLY', `cannot commit a group position: topic ${this.topic.name} was opened read-only`);
+    if (this.closed) throw new SeglogError('ERR_CLOSED', `option commit: the subscription of group ${this.group.name} on topic ${this.topic.name} is closed (its records may be another member's now)`, { value: this.group.name });
+    const target = offset === undefined ? this._position : checkOffset('commit offset', offset);
+    if (target > this.topic.endOffset) {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid commit offset: ${target} is past the end of topic ${this.topic.name} (${this.topic.endOffset})`, { value: target });
+    }
+    const state = this.group;
+    const groups = this.groups!;
+    if (this.member !== undefined && state.share !== undefined) {
+      const member = this.member;
+      return { groups, state, ranges: member.heldBelow(target), apply: () => {
+        // (closed meanwhile: what it held went back to the group, at-least-once; docs/subscriptions.md)
+        if (this.closed) return;
+        if (state.share !== undefined) member.commitHeld(target); else groups.advance(state, target);
+      } };
+    }
+    const from = state.committed >= 0 ? state.committed : this.finished;
+    return {
+      groups, state, ranges: target > from ? [from, target] : [],
+      apply: () => {
+        this.finished = Math.max(this.finished, Math.min(target, this._position));
+        groups.advance(state, target);
+      },
+    };
   }
 
   /**

@@ -13,6 +13,17 @@ export interface AppendMeta {
   timestamp?: number;
 }
 
+/** Options of `topic.appendBatch(records, options)`. */
+export interface AppendBatchOptions {
+  /**
+   * Exactly-once consume-transform-produce: commit a group subscription (of a topic of the same
+   * log) in the same atomic step as the append — after any crash both are there or neither is. A
+   * subscription commits everything it yielded so far; `{ subscription, offset }` commits up to
+   * `offset` (the next offset its group reads), as `sub.commit(offset)` would.
+   */
+  commit?: Subscription<any> | { subscription: Subscription<any>; offset?: number };
+}
+
 /** Options of `topic.subscribe()`. */
 export interface SubscribeOptions {
   /** Where to start when the group has no committed position (default `'earliest'`). */
@@ -84,8 +95,12 @@ export interface Topic<V = Buffer> {
    * (`'fsync'`: fsynced, shared by all appends of the tick). `null` is a tombstone (compacted topics).
    */
   append(value: V | null, meta?: AppendMeta): Promise<number>;
-  /** Appends records all or nothing; resolves with the first offset (the rest follow densely). */
-  appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number>;
+  /**
+   * Appends records all or nothing; resolves with the first offset (the rest follow densely). With
+   * `{ commit: sub }` the records and the subscription's group commit are one atomic step
+   * (exactly-once; docs/subscriptions.md, "Exactly once").
+   */
+  appendBatch(records: Array<{ value: V | null } & AppendMeta>, options?: AppendBatchOptions): Promise<number>;
   /**
    * Appends one record and returns its offset at once; it is readable immediately and written at the
    * end of the tick. A failure is reported by the next append call and the log's `'error'` event.

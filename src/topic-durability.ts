@@ -70,6 +70,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
       throw failure;
     }
     if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
+    this.ridden?.noteDurable(this.synced.offset);
   }
 
   /**
@@ -147,7 +148,10 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     ]).then(
       () => {
         // (unless a failed batch rolled the new segment back meanwhile)
-        if (this.ctx.failure === undefined && point.base > this.synced.base && this.active.baseOffset >= point.base) this.synced = point;
+        if (this.ctx.failure === undefined && point.base > this.synced.base && this.active.baseOffset >= point.base) {
+          this.synced = point;
+          this.ridden?.noteDurable(point.offset);
+        }
       },
       (err: unknown) => {
         if (!this.closed) this.ctx.fail(ioError('fsync', old.logPath, err));
@@ -225,7 +229,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   /** Records the synced point as the recovery point (cheap, not durable by itself: see MetaStore.putState). */
   protected recordRecoveryPoint(): void {
     if (this.closed) return;
-    const rp = this.synced;
+    const rp = this.ridden === undefined ? this.synced : this.ridden.cap(this.synced);
     if (rp.base === this.checkpointed.base && rp.position === this.checkpointed.position) return;
     this.checkpointed = rp;
     if (this.dirtyMarked) this.ctx.meta.putState(this.name, this.stateFor(false, rp));
@@ -308,6 +312,10 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     this.writePending();
     await this.syncAll();
     if (this.closed) return; // deleted meanwhile: no state may be written for it any more
+    // commits riding in batches that are durable now go to the store, durably, before a recovery
+    // point may pass those batches (ridden.ts)
+    if (this.ridden?.handDurable(this.synced.offset) === true) await this.ctx.meta.flush();
+    if (this.closed) return;
     this.recordRecoveryPoint();
   }
 }

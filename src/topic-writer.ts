@@ -14,8 +14,11 @@
 //
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from './errors.js';
+import { commitBlockBytes, writeCommitBlock, type CommitBlock } from './commit-block.js';
+import type { RiddenCommits } from './ridden.js';
+import type { AppendMeta } from './topic-api.js';
 import {
-  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
+  ATTR_COMMIT, H_ATTRIBUTES, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from './format.js';
 import { checksum } from './checksum.js';
 import type { FileIO } from './io/file-io.js';
@@ -51,6 +54,12 @@ export interface LogContext {
   emitError(err: SeglogError): void;
   /** The emergency space reserve (space-reserve.ts); undefined when read-only. */
   readonly reserve: SpaceReserve | undefined;
+  /** An append carried a commit block (exactly-once): group resets and deletions settle the log first. */
+  noteRidden(): void;
+  /** Once commits rode in batches: flushes every topic (their ridden commits stored) and the store. */
+  settleRidden(): Promise<void>;
+  /** Recovery of `source` found commit blocks past its recovery point: stores them durably (forward only). */
+  reapplyCommits(source: string, commits: CommitBlock[]): void;
 }
 
 export interface Waiter {
@@ -105,6 +114,10 @@ export abstract class TopicWriter<V = Buffer> {
   protected chunk: Chunk | undefined = undefined;
   protected chunkBytesNext = WRITE_CHUNK_BYTES_MIN;
   protected batchStart = -1;
+  /** appendRidden: the records being appended make one batch (no seal for size, no roll). */
+  protected oneBatch = false;
+  /** Commits riding in this topic's batches (exactly-once, ridden.ts); made on first use. */
+  ridden: RiddenCommits | undefined = undefined;
   protected batchBase = 0;
   protected batchBaseTs = 0;
   protected batchCount = 0;
@@ -207,7 +220,7 @@ export abstract class TopicWriter<V = Buffer> {
     // sealed for size right below, and the segment must not pass segmentBytes either way.
     const segEnd = chunk !== undefined && !chunk.retired ? chunk.filePos + chunk.len : seg.endPosition();
     if (options.segmentMs !== Infinity && seg.firstTimestampMs < 0 && seg.logBytes > 0) seg.firstTimestampMs = seg.readFirstTimestamp();
-    if (segEnd > 0 && (segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes
+    if (segEnd > 0 && !this.oneBatch && (segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes
       || (options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > options.segmentMs)
       || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX)) {
       // (the reason is worked out again here, off the per-record path: rolls are rare)
@@ -217,13 +230,13 @@ export abstract class TopicWriter<V = Buffer> {
     }
     let body = freshBody;
     let recordBytes = freshBytes;
-    if (this.batchStart >= 0 && Math.abs(timestamp - this.batchBaseTs) > TIMESTAMP_DELTA_MAX) this.sealBatch();
+    if (this.batchStart >= 0 && Math.abs(timestamp - this.batchBaseTs) > TIMESTAMP_DELTA_MAX && !this.oneBatch) this.sealBatch();
     if (this.batchStart >= 0) {
       const od = offset - this.batchBase;
       const tz = zigzag(timestamp - this.batchBaseTs);
       body = (od < 128 ? 1 : varintBytes(od)) + (tz < 128 ? 1 : varintBytes(tz)) + fixedBytes;
       recordBytes = (body < 128 ? 1 : varintBytes(body)) + body;
-      if (chunk!.len - this.batchStart + recordBytes > BATCH_BYTES_MAX || chunk!.buf.length - chunk!.len < recordBytes) {
+      if ((chunk!.len - this.batchStart + recordBytes > BATCH_BYTES_MAX || chunk!.buf.length - chunk!.len < recordBytes) && !this.oneBatch) {
         this.sealBatch();
         body = freshBody;
         recordBytes = freshBytes;
@@ -261,6 +274,41 @@ export abstract class TopicWriter<V = Buffer> {
       process.nextTick(this.flushTickBound);
     }
     return offset;
+  }
+
+  /**
+   * Appends the records as one batch that ends with `block` (a commit block, ridden.ts): the
+   * segment is rolled first if the batch would not fit, and the chunk is made big enough for all
+   * of it, so nothing splits it. The caller checked every record (appendEncoded's throws are the
+   * I/O of a roll or a chunk switch, before anything of the batch is in memory).
+   */
+  protected appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint {
+    if (this.batchStart >= 0) this.sealBatch();
+    let total = BATCH_HEADER_BYTES + commitBlockBytes(block);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const v = values[i]!;
+      const keyLen = r.key === undefined ? -1 : typeof r.key === 'string' ? Buffer.byteLength(r.key, 'utf8') : r.key.length;
+      total += freshRecordBytes(recordFieldsBytes(keyLen, v === null ? -1 : v.length, r.headers === undefined ? 1 : headersBytes(r.headers)));
+    }
+    if (!this.dirtyMarked) this.markDirty();
+    const seg = this.active;
+    const segEnd = this.chunk !== undefined && !this.chunk.retired ? this.chunk.filePos + this.chunk.len : seg.endPosition();
+    if (segEnd > 0 && (segEnd + total > this.options.segmentBytes || this._endOffset + records.length - seg.baseOffset > SEGMENT_RECORDS_MAX)) this.roll('bytes');
+    const chunk = this.chunk;
+    if (chunk === undefined || chunk.retired || chunk.buf.length - chunk.len < total) this.newChunk(total);
+    const start: RecoveryPoint = { base: this.active.baseOffset, position: this.chunk!.filePos + this.chunk!.len, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
+    this.oneBatch = true;
+    try {
+      for (let i = 0; i < records.length; i++) this.appendEncoded(values[i]!, records[i]!.key, records[i]!.headers, records[i]!.timestamp ?? now);
+    } finally {
+      this.oneBatch = false;
+    }
+    const c = this.chunk!;
+    c.len = writeCommitBlock(c.buf, c.len, block);
+    c.buf[this.batchStart + H_ATTRIBUTES] = c.buf[this.batchStart + H_ATTRIBUTES]! | ATTR_COMMIT;
+    this.sealBatch();
+    return start;
   }
 
   /** Where the log stands before a multi-record append (the open batch is sealed first). */
@@ -312,6 +360,7 @@ export abstract class TopicWriter<V = Buffer> {
     this._endOffset = Math.min(this._endOffset, mark.endOffset);
     this.keptEnd = Math.min(this.keptEnd, this._endOffset);
     this.keyIndex?.forgetFrom(this._endOffset);
+    this.ridden?.forgetFrom(this._endOffset);
     this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
     this.committedEnd = Math.min(this.committedEnd, this._endOffset);
     // Appends whose records were just forgotten settle now, with the error that forgot them.

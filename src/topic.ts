@@ -26,6 +26,10 @@ import type { MetaStore } from './meta/meta-store.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
 import type { LogContext, Mark, RecoveryPoint } from './topic-writer.js';
 import { afterTurn, loopStarved } from './turns.js';
+import type { CommitBlock } from './commit-block.js';
+import { RiddenCommits, type RiddenEntry } from './ridden.js';
+import type { GroupState } from './consumer-groups.js';
+import { appendCommitting, type AppendBatchOptions } from './exactly-once.js';
 
 
 export type { LogContext } from './topic-writer.js';
@@ -121,27 +125,15 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     });
   }
 
-  appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number> {
+  appendBatch(records: Array<{ value: V | null } & AppendMeta>, options?: AppendBatchOptions): Promise<number> {
+    if (options !== undefined) return appendCommitting(this, records, options);
     let first: number;
     let mark: Mark | undefined;
     try {
       this.checkAppendable();
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
       if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
-      // Encode every value first: a codec that throws half-way must leave nothing appended.
-      const values: Array<Uint8Array | null> = new Array(records.length);
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i];
-        if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
-        const bytes = this.encodeValue(r.value);
-        values[i] = bytes;
-        if (r.key !== undefined || r.headers !== undefined || r.timestamp !== undefined) {
-          this.checkMeta(r);
-          this.checkRecordBytes(bytes, r.key, r.headers);
-        } else if (bytes !== null && bytes.length + 16 > this.options.maxRecordBytes) {
-          this.checkRecordBytes(bytes, undefined, undefined);
-        }
-      }
+      const values = this.encodeRecords(records);
       if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
       first = this._endOffset;
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
@@ -172,6 +164,63 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     });
   }
 
+  settleRidden(): Promise<void> {
+    return this.ctx.settleRidden();
+  }
+
+  /** Whether `other` is a topic of the same log. */
+  sameLog(other: TopicImpl<any>): boolean {
+    return other.ctx === this.ctx;
+  }
+
+  /** Encodes and checks every record first: a codec that throws half-way must leave nothing appended. */
+  encodeRecords(records: Array<{ value: V | null } & AppendMeta>): Array<Uint8Array | null> {
+    const values: Array<Uint8Array | null> = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
+      const bytes = this.encodeValue(r.value);
+      values[i] = bytes;
+      if (r.key !== undefined || r.headers !== undefined || r.timestamp !== undefined) {
+        this.checkMeta(r);
+        this.checkRecordBytes(bytes, r.key, r.headers);
+      } else if (bytes !== null && bytes.length + 16 > this.options.maxRecordBytes) {
+        this.checkRecordBytes(bytes, undefined, undefined);
+      }
+    }
+    return values;
+  }
+
+  /**
+   * The writer half of appendCommitting (exactly-once.ts): the records as one batch carrying
+   * `block`; resolves like appendBatch, after `acked` ran (the commit is applied then).
+   */
+  appendWithBlock(records: Array<{ value: V | null } & AppendMeta>, values: Array<Uint8Array | null>, block: CommitBlock,
+    groups: ConsumerGroups, state: GroupState, apply: () => void): Promise<number> {
+    if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
+    const first = this._endOffset;
+    const mark = this.mark();
+    let start: RecoveryPoint;
+    try {
+      start = this.appendRidden(values, records, Date.now(), block);
+    } catch (err) {
+      this.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', this.dir, err));
+      throw err;
+    }
+    const entry: RiddenEntry = { start, last: this._endOffset - 1, groups, state, acked: false, held: false };
+    this.ctx.noteRidden();
+    const ridden = (this.ridden ??= new RiddenCommits());
+    ridden.add(entry);
+    const ack = (): void => { apply(); ridden.acked(entry, this.durableOffset); };
+    if (this.ctx.options.durability === 'none') {
+      ack();
+      return settledNone(first);
+    }
+    return new Promise<number>((resolve, reject) => {
+      this.tickWaiters.push({ resolve: (o) => { ack(); resolve(o); }, reject, offset: first, last: this._endOffset - 1, mark });
+    });
+  }
+
   private checkWritable(): void {
     this.ctx.checkWritable();
     if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed (deleted)`);
@@ -183,7 +232,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   }
 
   /** checkWritable, and while the disk is full (the space reserve is out) ERR_NO_SPACE: maintenance is not refused. */
-  private checkAppendable(): void {
+  checkAppendable(): void {
     this.checkWritable();
     if (this.writeBlocked !== undefined) this.retryWrite(); // records whose offsets were handed out come first
     const reserve = this.ctx.reserve;
@@ -249,7 +298,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       try {
         await this.flush();
         this.keyIndex?.persist(this._endOffset);
-        if (this.dirtyMarked) {
+        // (commits riding in batches the store has not got yet: the next open scans and re-applies them)
+        if (this.dirtyMarked && (this.ridden === undefined || this.ridden.entries.length === 0)) {
           const end: RecoveryPoint = { base: this.active.baseOffset, position: this.active.logBytes, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
           this.putStateSync(this.stateFor(true, end));
         }

@@ -286,6 +286,17 @@ class LmdbMetaStore implements MetaStore {
     setImmediate(() => this.writeGroups());
   }
 
+  putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
+    const key = groupPrefix(topic) + group;
+    const doneKey = groupPrefix(topic) + GROUP_DONE_MARK + group;
+    this.pendingGroups.delete(key);
+    this.pendingGroups.delete(doneKey);
+    this.db.transactionSync(() => {
+      this.db.putSync(key, offset);
+      if (done.length > 0) this.db.putSync(doneKey, done); else this.db.removeSync(doneKey);
+    });
+  }
+
   putGroup(topic: string, group: string, offset: number): void {
     this.pendingGroups.set(groupPrefix(topic) + group, offset);
     if (this.groupsScheduled) return;
@@ -415,6 +426,7 @@ class EmptyMetaStore implements MetaStore {
   putState(): void { /* read-only: nothing to record */ }
   getGroups(): Map<string, number> { return new Map(); }
   putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  putGroupSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   getGroupsDone(): Map<string, number[]> { return new Map(); }
   putGroupDone(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }

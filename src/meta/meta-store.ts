@@ -68,6 +68,8 @@ export interface MetaStore {
    * write at its end; durable once flush() resolves. Callers never move a position backwards.
    */
   putGroup(topic: string, group: string, offset: number): void;
+  /** A group's position and its finished-out-of-order ranges together, durable when it returns (recovery re-applying a batch's commit block). */
+  putGroupSync(topic: string, group: string, offset: number, done: number[]): void;
   /**
    * Forgets a group's committed position (topic.deleteGroup); ordered after the puts made before
    * it; durable once flush() resolves.
