@@ -1,0 +1,187 @@
+// Exactly-once consume-transform-produce: `out.appendBatch(records, { commit: sub })` appends the
+// records and commits the subscription's group as one step — both or neither after any crash
+// (docs/subscriptions.md, "Exactly once"). The commit rides in the output batch; recovery re-applies
+// it. These tests crash children at the worst moments and check that a reopen has both or neither.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+import { entries } from './entry.js';
+import { Rng, expectSeglogError, harness, killHard, sleep, spawnFixture } from './helpers.js';
+
+function runChild(script: string): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) => {
+  const h = harness(entry);
+
+  test('appends the records and commits the group position in one step', async () => {
+    const dir = h.tmp();
+    const log = await h.open(dir);
+    const jobs = log.topic<string>('jobs', { codec: 'string' });
+    const out = log.topic<string>('done', { codec: 'string' });
+    for (let i = 0; i < 10; i++) jobs.appendSync(`j${i}`);
+    const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+    for (let i = 0; i < 4; i++) {
+      const { value } = await sub.next();
+      const at = await out.appendBatch([{ value: `out-${value!.value}` }], { commit: sub });
+      expect(at).toBe(i);
+    }
+    expect(log.stats().topics.jobs!.groups.w!.position).toBe(4);
+    const rs = [...out.read({ from: 0 })].map((r) => r.value);
+    expect(rs).toEqual(['out-j0', 'out-j1', 'out-j2', 'out-j3']);
+    // an explicit offset commits up to it (not the record in hand)
+    await sub.next();
+    await sub.next();
+    await out.appendBatch([{ value: 'x', key: 'k', headers: { h: '1' } }, { value: null }], { commit: { subscription: sub, offset: 5 } });
+    expect(log.stats().topics.jobs!.groups.w!.position).toBe(5);
+    const tail = [...out.read({ from: 4 })];
+    expect(tail.map((r) => r.value)).toEqual(['x', null]);
+    expect(tail[0]!.key?.toString()).toBe('k');
+    expect(tail[0]!.headers).toEqual({ h: Buffer.from('1') });
+    await sub.close();
+    await log.close();
+    const again = await h.open(dir);
+    expect(again.stats().topics.jobs!.groups.w!.position).toBe(5);
+    expect(again.topic('done').endOffset).toBe(6);
+    await again.close();
+    const report = await h.mod.verify(dir);
+    expect(report.problems).toEqual([]);
+    expect(report.ok, JSON.stringify(report.topics)).toBe(true);
+  });
+
+  test('empty records commit only; a commit at or below the position appends only', async () => {
+    const dir = h.tmp();
+    const log = await h.open(dir);
+    const jobs = log.topic<string>('jobs', { codec: 'string' });
+    const out = log.topic<string>('done', { codec: 'string' });
+    for (let i = 0; i < 5; i++) jobs.appendSync(`j${i}`);
+    const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+    await sub.next();
+    await sub.next();
+    expect(await out.appendBatch([], { commit: sub })).toBe(0);
+    expect(log.stats().topics.jobs!.groups.w!.position).toBe(2);
+    expect(out.endOffset).toBe(0);
+    expect(await out.appendBatch([{ value: 'a' }], { commit: { subscription: sub, offset: 1 } })).toBe(0);
+    expect(log.stats().topics.jobs!.groups.w!.position).toBe(2);
+    await sub.close();
+  });
+
+  test('bad input is refused with a SeglogError and writes nothing', async () => {
+    const dir = h.tmp();
+    const log = await h.open(dir);
+    const jobs = log.topic<string>('jobs', { codec: 'string' });
+    const out = log.topic<string>('done', { codec: 'string' });
+    for (let i = 0; i < 3; i++) jobs.appendSync(`j${i}`);
+    const plain = jobs.subscribe({ autoCommit: false });
+    await plain.next();
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: plain }), 'ERR_INVALID_ARGUMENT', ['no group']);
+    await plain.close();
+    const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+    await sub.next();
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: sub, flush: true } as never), 'ERR_INVALID_ARGUMENT', ['flush']);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: {} } as never), 'ERR_INVALID_ARGUMENT', ['commit']);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: { subscription: sub, offset: 99 } }), 'ERR_INVALID_ARGUMENT', [99]);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: { subscription: sub, offset: -1 } }), 'ERR_INVALID_ARGUMENT', [-1]);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: { subscription: sub, extra: 1 } } as never), 'ERR_INVALID_ARGUMENT', ['extra']);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: { subscription: {} } } as never), 'ERR_INVALID_ARGUMENT', ['subscription']);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], null as never), 'ERR_INVALID_ARGUMENT', ['options']);
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 5 as never }], { commit: sub }), 'ERR_INVALID_ARGUMENT');
+    const other = await h.open(h.tmp());
+    const foreign = other.topic<string>('x', { codec: 'string' });
+    await expectSeglogError(h.mod, () => foreign.appendBatch([{ value: 'a' }], { commit: sub }), 'ERR_INVALID_ARGUMENT', ['another log']);
+    expect(foreign.endOffset).toBe(0);
+    await sub.close();
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: sub }), 'ERR_CLOSED', ['w']);
+    expect(out.endOffset).toBe(0);
+    expect(log.stats().topics.jobs!.groups.w?.position ?? 0).toBe(0);
+    await log.close();
+    await expectSeglogError(h.mod, () => out.appendBatch([{ value: 'a' }], { commit: sub }), 'ERR_CLOSED');
+  });
+
+  for (const durability of ['os', 'fsync'] as const) {
+    test(`'${durability}': a kill -9 right after the append resolved keeps both the output and the commit`, async () => {
+      const dir = h.tmp();
+      const script = `
+        const { openLog } = await import(${JSON.stringify(entry.dist)});
+        const log = await openLog(${JSON.stringify(dir)}, { durability: ${JSON.stringify(durability)} });
+        const jobs = log.topic('jobs', { codec: 'string' });
+        const out = log.topic('done', { codec: 'string' });
+        for (let i = 0; i < 50; i++) jobs.appendSync('j' + i);
+        await log.flush();
+        const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+        for (let i = 0; i < 20; i++) {
+          const { value } = await sub.next();
+          await out.appendBatch([{ value: 'out-' + value.value }], { commit: sub });
+        }
+        // no flush, no close: only the output batches say the group moved (the store may not)
+        process.kill(process.pid, 'SIGKILL');`;
+      const r = runChild(script);
+      expect(r.stderr).toBe('');
+      expect(r.signal).toBe('SIGKILL');
+      const log = await h.open(dir);
+      expect(log.topic('done').endOffset).toBe(20);
+      expect(log.stats().topics.jobs!.groups.w!.position).toBe(20);
+    });
+  }
+});
+
+describe.each(entries)('$name: exactly once under kill -9', (entry) => {
+  const h = harness(entry);
+  const perInput = (o: number) => 1 + (o % 3);
+
+  /** The output topic's records grouped by input offset; fails on a duplicate or a malformed record. */
+  function outputs(log: Awaited<ReturnType<typeof h.open>>): Map<number, number[]> {
+    const byInput = new Map<number, number[]>();
+    for (const r of log.topic<string>('out', { codec: 'string' }).read({ from: 0 })) {
+      const [o, k] = r.value!.split(':').map(Number) as [number, number];
+      const ks = byInput.get(o) ?? [];
+      expect(ks, `output ${r.value} at offset ${r.offset} is a duplicate`).not.toContain(k);
+      ks.push(k);
+      byInput.set(o, ks);
+    }
+    return byInput;
+  }
+
+  for (const [durability, members] of [['os', 1], ['fsync', 1], ['os', 3]] as const) {
+    test(`'${durability}', ${members} member(s): every input's output is in the log exactly once, and the group position agrees`, async () => {
+      const dir = h.tmp();
+      const total = 1500;
+      const rng = new Rng(members * 7 + (durability === 'os' ? 1 : 2) + (entry.name.length << 4));
+      let finished = false;
+      let lastPosition = 0;
+      for (let run = 0; !finished; run++) {
+        const child = spawnFixture(h, 'transform-exactly-once.mjs', [entry.dist, dir, JSON.stringify({ durability, total, members })]);
+        await child.waitFor((l) => l.startsWith('ready'));
+        if (run < 10) {
+          // kill once the child got past a random input (or finished), a few ms later
+          const target = lastPosition + rng.int(1, 150);
+          await child.waitFor((l) => l === 'done' || (l.startsWith('at ') && Number(l.slice(3)) >= target));
+          await sleep(rng.int(0, 5));
+          await killHard(child);
+        } else {
+          await child.waitFor((l) => l === 'done');
+          await killHard(child);
+        }
+        finished = child.lines.includes('done');
+        const log = await h.open(dir);
+        const position = log.stats().topics.in?.groups.xf?.position ?? 0;
+        expect(position, `run ${run}: the group position went backwards`).toBeGreaterThanOrEqual(lastPosition);
+        lastPosition = position;
+        if (process.env.SEGLOG_TEST_TRACE) console.log(entry.name, durability, members, 'run', run, 'position', position, 'outputs', log.topic('out').endOffset);
+        const byInput = outputs(log);
+        // every input below the position was finished: its outputs are all there, once
+        for (let o = 0; o < position; o++) expect(byInput.get(o)?.length, `run ${run}: outputs of input ${o} (position ${position})`).toBe(perInput(o));
+        // an input with output is finished (its output batch carried its commit): complete
+        for (const [o, ks] of byInput) expect(ks.length, `run ${run}: input ${o} has partial output`).toBe(perInput(o));
+        if (members === 1) {
+          // a solo member commits in order: nothing past the position has output
+          expect(Math.max(-1, ...byInput.keys()), `run ${run}: output past the position ${position}`).toBeLessThan(position);
+        }
+        await log.close();
+      }
+      expect(finished).toBe(true);
+      expect(lastPosition).toBe(total);
+    });
+  }
+});
