@@ -166,7 +166,13 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   const scanFrom = rpPosition;
   const memo = readOnly ? ' (in memory only: read-only open)' : '';
   let cutAt = -1; // index of the segment that was cut
-  const ridden: CommitBlock[] = []; // commits riding in the batches scanned (ridden.ts)
+  // Commits riding in the batches scanned past the recorded recovery point (ridden.ts): those
+  // before it were stored before it was recorded, and re-applying them could undo a resetGroup or
+  // deleteGroup made since (the scan restarts at an index point before the recovery point). A
+  // repair trusts the recorded point for this too; without a recorded state all are re-applied.
+  const ridden: CommitBlock[] = [];
+  const riddenBase = state !== undefined && segments.some((s) => s.baseOffset === state.recoveryBase) ? state.recoveryBase : -1;
+  const riddenPosition = riddenBase >= 0 ? state!.recoveryPosition : 0;
   for (let si = ri; si < segments.length; si++) {
     const seg = segments[si]!;
     if (si > ri) {
@@ -193,7 +199,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     }
     let running = maxTs;
     const result = seg.scan(si === ri ? rpPosition : 0, next, maxTs, (b) => {
-      if (b.commit !== undefined) ridden.push(b.commit);
+      if (b.commit !== undefined && (seg.baseOffset > riddenBase || b.position >= riddenPosition)) ridden.push(b.commit);
       topic.indexBatch(seg, b.baseOffset, b.position, running);
       if (b.maxTimestampMs > running) running = b.maxTimestampMs;
     });

@@ -3,6 +3,8 @@
 // (docs/subscriptions.md, "Exactly once"). The commit rides in the output batch; recovery re-applies
 // it. These tests crash children at the worst moments and check that a reopen has both or neither.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
 import { Rng, expectSeglogError, harness, killHard, sleep, spawnFixture } from './helpers.js';
@@ -124,6 +126,86 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
       expect(log.stats().topics.jobs!.groups.w!.position).toBe(20);
     });
   }
+});
+
+describe.each(entries)('$name: ridden commits and group management', (entry) => {
+  const h = harness(entry);
+
+  for (const [what, act] of [['resetGroup', 'await jobs.resetGroup("w", 3);'], ['deleteGroup', 'await jobs.deleteGroup("w");']] as const) {
+    for (const durability of ['os', 'fsync'] as const) {
+      test(`'${durability}': ${what} after ridden commits is not undone by recovery after a kill -9`, async () => {
+        const dir = h.tmp();
+        const script = `
+          const { openLog } = await import(${JSON.stringify(entry.dist)});
+          const log = await openLog(${JSON.stringify(dir)}, { durability: ${JSON.stringify(durability)} });
+          const jobs = log.topic('jobs', { codec: 'string' });
+          const out = log.topic('done', { codec: 'string' });
+          for (let i = 0; i < 20; i++) jobs.appendSync('j' + i);
+          const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+          for (let i = 0; i < 10; i++) {
+            const { value } = await sub.next();
+            await out.appendBatch([{ value: 'out-' + value.value }], { commit: sub });
+          }
+          await sub.close();
+          ${act}
+          process.kill(process.pid, 'SIGKILL');`;
+        const r = runChild(script);
+        expect(r.stderr).toBe('');
+        expect(r.signal).toBe('SIGKILL');
+        const log = await h.open(dir);
+        expect(log.topic('done').endOffset).toBe(10);
+        const g = log.stats().topics.jobs!.groups.w;
+        if (what === 'resetGroup') expect(g?.position).toBe(3);
+        else expect(g).toBeUndefined();
+      });
+    }
+  }
+});
+
+describe.each(entries)('$name: exactly once across a power cut', (entry) => {
+  const h = harness(entry);
+
+  test("'os': the group position is not stored ahead of output a power cut takes back", async () => {
+    const dir = h.tmp();
+    // the child: 5 inputs transformed and flushed (durable), 15 more transformed under 'os' (in the
+    // page cache only), time for any store writes to happen, then SIGKILL. The parent then drops
+    // what was never fsynced from the output topic, as a power cut would.
+    const script = `
+      const fs = await import('node:fs');
+      const path = await import('node:path');
+      const { openLog } = await import(${JSON.stringify(entry.dist)});
+      const dir = ${JSON.stringify(dir)};
+      const log = await openLog(dir, { durability: 'os' });
+      const jobs = log.topic('jobs', { codec: 'string' });
+      const out = log.topic('done', { codec: 'string' });
+      for (let i = 0; i < 50; i++) jobs.appendSync('j' + i);
+      const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+      const step = async () => {
+        const { value } = await sub.next();
+        await out.appendBatch([{ value: 'out-' + value.value }], { commit: sub });
+      };
+      for (let i = 0; i < 5; i++) await step();
+      await log.flush();
+      const sizes = {};
+      for (const f of fs.readdirSync(path.join(dir, 'done'))) sizes[f] = fs.statSync(path.join(dir, 'done', f)).size;
+      fs.writeSync(1, JSON.stringify(sizes) + '\\n');
+      for (let i = 0; i < 15; i++) await step();
+      await sub.close();
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(process.pid, 'SIGKILL');`;
+    const r = runChild(script);
+    expect(r.stderr).toBe('');
+    expect(r.signal).toBe('SIGKILL');
+    const sizes = JSON.parse(r.stdout.trim()) as Record<string, number>;
+    for (const f of fs.readdirSync(path.join(dir, 'done'))) {
+      const file = path.join(dir, 'done', f);
+      if (!/\.(log|index|timeindex)$/.test(f)) continue;
+      if (sizes[f] === undefined) fs.rmSync(file); else fs.truncateSync(file, sizes[f]);
+    }
+    const log = await h.open(dir);
+    expect(log.topic('done').endOffset).toBe(5);
+    expect(log.stats().topics.jobs!.groups.w!.position, 'the group must redo what the power cut took back').toBe(5);
+  });
 });
 
 describe.each(entries)('$name: exactly once under kill -9', (entry) => {
