@@ -246,6 +246,10 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   async deleteTopic(name: string): Promise<void> {
     this.checkWritable();
     checkTopicName(name);
+    if (this.open.get(name) === undefined) return;
+    // commits riding in batches are stored first: none can be re-applied across the deletion (to a
+    // topic made again under this name, or from batches that go with this topic)
+    await this.settleRidden();
     const topic = this.open.get(name);
     if (topic === undefined) return;
     this.open.delete(name);

@@ -186,8 +186,14 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /** The recovery point: data before it is durable (compaction drops a record only for a newer durable one). */
+  /**
+   * The segment compaction may not reach: the synced point's, or that of an older batch whose
+   * riding commit is not stored yet (recovery re-applies it from the bytes compaction would drop,
+   * and the recovery point stays at that batch: ridden.ts).
+   */
   get durableBase(): number {
-    return this.synced.base;
+    const first = this.ridden?.entries[0];
+    return first !== undefined && first.start.base < this.synced.base ? first.start.base : this.synced.base;
   }
 
   get durableOffset(): number {

@@ -336,6 +336,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.groupsLoaded?.close();
     for (const w of this.tickWaiters) w.reject(err);
     this.tickWaiters = [];
+    this.ridden?.forgetFrom(0); // (groups of other topics it held go to the store again)
     const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
     if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
     inFlight.push(this.maintenanceChain, this.background); // a compaction stops at its next slice once closed is set
@@ -399,7 +400,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     try {
       // (reading a segment's timestamps may meet damage: reported, never thrown from a timer)
       if (segmentsToExpire(this, now) > 0) {
-        this.exclusive(() => removeFrontSegments(this, segmentsToExpire(this, now), 'retention')).catch(report);
+        this.exclusive(() => this.removeFront(() => segmentsToExpire(this, now), 'retention')).catch(report);
       }
       if (fromTimer && this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
         this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
@@ -574,7 +575,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.raiseStartOffset(offset);
     await this.exclusive(async () => {
       await this.rolledFsyncsSettled();
-      return removeFrontSegments(this, segmentsBelow(this, offset), `truncateBefore(${offset})`);
+      return this.removeFront(() => segmentsBelow(this, offset), `truncateBefore(${offset})`);
     });
   }
 
@@ -594,8 +595,17 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
     return this.exclusive(async () => {
       await this.rolledFsyncsSettled();
-      return removeFrontSegments(this, segmentsToExpire(this, now), 'retention');
+      return this.removeFront(() => segmentsToExpire(this, now), 'retention');
     });
+  }
+
+  /**
+   * Removes the first `count()` segments. Commits riding in this topic's batches are stored first
+   * (a flush): recovery could not re-apply one whose batch went with its segment (ridden.ts).
+   */
+  private async removeFront(count: () => number, reason: string): Promise<RetentionResult> {
+    if (this.ridden !== undefined && this.ridden.entries.length > 0 && count() > 0) await this.flush();
+    return removeFrontSegments(this, count(), reason);
   }
 
   /**

@@ -29,6 +29,8 @@ export interface ParsedBatch {
   formatVersion: number;
   durableDelta: number;
   records: ParsedRecord[];
+  /** The commit block (attributes bit 1), if the batch has one. */
+  commit?: { topic: string; group: string; ranges: Array<[number, number]> };
 }
 
 export function xxhash32(bytes: Uint8Array): number {
@@ -100,7 +102,36 @@ export function parseBatch(buf: Buffer, pos: number, expectedBaseOffset?: number
   const lastOffsetDelta = buf.readUInt32LE(pos + 24);
   const baseTimestampMs = readU64(buf, pos + 28);
   const maxTimestampMs = readU64(buf, pos + 36);
-  const end = pos + batchBytes;
+  const attributes = buf[pos + 9]!;
+  let end = pos + batchBytes;
+  let commit: ParsedBatch['commit'];
+  if ((attributes & 0x02) !== 0) {
+    // commit block: ..., u16 blockBytes at the very end; the records end where the block starts
+    if (batchBytes < BATCH_HEADER_BYTES + 2) throw new Error('no room for a commit block');
+    const blockBytes = buf.readUInt16LE(end - 2);
+    const start = end - 2 - blockBytes;
+    if (start < pos + BATCH_HEADER_BYTES) throw new Error('commit block runs into the header');
+    let q = start;
+    let n: number;
+    [n, q] = readVarint(buf, q, end - 2);
+    const topic = buf.toString('utf8', q, q + n);
+    q += n;
+    [n, q] = readVarint(buf, q, end - 2);
+    const group = buf.toString('utf8', q, q + n);
+    q += n;
+    let count: number;
+    [count, q] = readVarint(buf, q, end - 2);
+    const ranges: Array<[number, number]> = [];
+    for (let i = 0; i < count; i++) {
+      let from: number, length: number;
+      [from, q] = readVarint(buf, q, end - 2);
+      [length, q] = readVarint(buf, q, end - 2);
+      ranges.push([from, from + length]);
+    }
+    if (q !== end - 2) throw new Error('commit block fields do not fill it');
+    commit = { topic, group, ranges };
+    end = start;
+  }
   let p = pos + BATCH_HEADER_BYTES;
   const records: ParsedRecord[] = [];
   for (let i = 0; i < recordCount; i++) {
@@ -138,7 +169,7 @@ export function parseBatch(buf: Buffer, pos: number, expectedBaseOffset?: number
     records.push({ offset: baseOffset + offsetDelta, timestamp: baseTimestampMs + zigzagDecode(tsZig), key, value, headers });
   }
   if (p !== end) throw new Error(`records end at ${p}, batch ends at ${end}`);
-  return { position: pos, batchBytes, checksum, baseOffset, lastOffsetDelta, recordCount, baseTimestampMs, maxTimestampMs, formatVersion, durableDelta, records };
+  return { position: pos, batchBytes, checksum, baseOffset, lastOffsetDelta, recordCount, baseTimestampMs, maxTimestampMs, formatVersion, durableDelta, records, ...(commit === undefined ? {} : { commit }) };
 }
 
 export interface ScanResult {

@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { binaryCodec } from '../codecs.js';
 import {
-  BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP,
+  ATTR_COMMIT, BATCH_HEADER_BYTES, H_ATTRIBUTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP,
   H_RECORD_COUNT, LOG_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName,
 } from '../format.js';
+import { commitBlockStart, readCommitBlock } from '../commit-block.js';
 import { READ_CHUNK_BYTES } from '../limits.js';
 import { decodeRecord, recordEnd } from '../record.js';
 import { checkBatch } from '../segment.js';
@@ -83,6 +84,15 @@ export async function dumpCommand(dirIn: string, topic: string, options: DumpOpt
         await out(`batch position: ${pos} baseOffset: ${baseOffset} lastOffset: ${lastOffset} count: ${count} size: ${len}`
           + ` baseTimestamp: ${iso(baseTs)} maxTimestamp: ${iso(readU64(buf, p + H_MAX_TIMESTAMP))}`
           + ` checksum: 0x${readU32(buf, p + H_CHECKSUM).toString(16).padStart(8, '0')} valid`);
+        if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) {
+          // (checkBatch validated the block)
+          const c = readCommitBlock(buf, commitBlockStart(buf, p, len, BATCH_HEADER_BYTES), p + len);
+          if (typeof c !== 'string') {
+            const ranges: string[] = [];
+            for (let i = 0; i < c.ranges.length; i += 2) ranges.push(`${c.ranges[i]}..${c.ranges[i + 1]! - 1}`);
+            await out(`  commit: topic: ${c.topic} group: ${c.group} finished: ${ranges.join(',')}`);
+          }
+        }
         if (!options.batchesOnly) {
           let rp = p + BATCH_HEADER_BYTES;
           for (let i = 0; i < count; i++) {
