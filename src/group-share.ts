@@ -161,6 +161,7 @@ export class GroupShare {
     if (c === undefined) return exhausted;
     for (let k = 0; k < c.length; k += 2) {
       for (let o = c[k]!; o < c[k + 1]!; o++) {
+        if (inRanges(this.done, o)) continue; // finished meanwhile (finishRanges): nothing to redo
         const n = (this.failures.get(o) ?? 0) + 1;
         this.failures.set(o, n);
         if (n >= maxDeliveries) exhausted.push(o);
@@ -217,6 +218,22 @@ export class GroupShare {
     return undefined;
   }
 
+  /**
+   * These ranges (flat pairs) are finished, whoever was given them: an exactly-once commit of a
+   * member that left meanwhile (its output is written; exactly-once.ts). Released ones are no
+   * longer handed out; one another member holds stays held (its finish or failure is a no-op then).
+   */
+  finishRanges(ranges: number[]): void {
+    for (let k = 0; k + 1 < ranges.length; k += 2) {
+      const from = ranges[k]!;
+      const to = ranges[k + 1]!;
+      removeRange(this.released, from, to);
+      this.addDone(from, to);
+      for (let o = from; o < to && this.failures.size > 0; o++) this.failures.delete(o);
+    }
+    this.skipDone();
+  }
+
   /** A member that left with nothing held (closed between records). */
   forget(member: ShareMember): void {
     const c = this.held.get(member);
@@ -241,6 +258,11 @@ function insertRange(list: number[], from: number, to: number): void {
     j += 2;
   }
   list.splice(i, j - i, lo, hi);
+}
+
+function inRanges(list: number[], offset: number): boolean {
+  for (let i = 0; i < list.length && list[i]! <= offset; i += 2) if (offset < list[i + 1]!) return true;
+  return false;
 }
 
 /** Removes [from, to) from a flat ascending list of disjoint ranges. */

@@ -528,20 +528,23 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     }
     const state = this.group;
     const groups = this.groups!;
-    if (this.member !== undefined && state.share !== undefined) {
-      const member = this.member;
-      return { groups, state, ranges: member.heldBelow(target), apply: () => {
-        // (closed meanwhile: what it held went back to the group, at-least-once; docs/subscriptions.md)
-        if (this.closed) return;
-        if (state.share !== undefined) member.commitHeld(target); else groups.advance(state, target);
-      } };
-    }
-    const from = state.committed >= 0 ? state.committed : this.finished;
+    const member = this.member;
+    const ranges = member !== undefined && state.share !== undefined ? member.heldBelow(target)
+      : ((from) => (target > from ? [from, target] : []))(state.committed >= 0 ? state.committed : this.finished);
     return {
-      groups, state, ranges: target > from ? [from, target] : [],
+      groups, state, ranges,
       apply: () => {
-        this.finished = Math.max(this.finished, Math.min(target, this._position));
-        groups.advance(state, target);
+        if (!this.closed && member !== undefined && state.share !== undefined) {
+          member.commitHeld(target);
+        } else if (state.share !== undefined) {
+          // the subscription closed meanwhile (what it held went back to the group) or the group
+          // became shared: the output is written, so these records are finished whoever holds them
+          state.share.finishRanges(ranges);
+          groups.advance(state, state.share.low());
+        } else {
+          this.finished = Math.max(this.finished, Math.min(target, this._position));
+          groups.advance(state, target);
+        }
       },
     };
   }

@@ -73,6 +73,70 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
     await sub.close();
   });
 
+  test('shared members: each commit names what its member finished; a member closed before its append resolved still counts', async () => {
+    const dir = h.tmp();
+    const log = await h.open(dir);
+    const jobs = log.topic<string>('jobs', { codec: 'string' });
+    const out = log.topic<string>('done', { codec: 'string' });
+    for (let i = 0; i < 10; i++) jobs.appendSync(`j${i}`);
+    const a = jobs.subscribe({ group: 'w', autoCommit: false });
+    const b = jobs.subscribe({ group: 'w', autoCommit: false });
+    const ra = (await a.next()).value!;
+    const rb = (await b.next()).value!;
+    expect(ra.offset).not.toBe(rb.offset);
+    // b finishes first: the group position stays at a's unfinished record
+    await out.appendBatch([{ value: `out-${rb.value}` }], { commit: b });
+    expect(log.stats().topics.jobs!.groups.w?.position ?? 0).toBe(Math.min(ra.offset, rb.offset === 0 ? ra.offset : 0));
+    // a closes while its append is in flight: what it held goes back, but the record it finished is done
+    const pending = out.appendBatch([{ value: `out-${ra.value}` }], { commit: { subscription: a, offset: ra.offset + 1 } });
+    await a.close();
+    await pending;
+    const seen = [ra.offset, rb.offset];
+    for (;;) {
+      if (log.stats().topics.jobs!.groups.w!.position === 10) break;
+      const r = (await b.next()).value!;
+      expect(seen, `offset ${r.offset} was given again after its output was written`).not.toContain(r.offset);
+      seen.push(r.offset);
+      await out.appendBatch([{ value: `out-${r.value}` }], { commit: b });
+    }
+    expect(seen.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect([...out.read({ from: 0 })].map((r) => r.value).sort()).toEqual(seen.map((o) => `out-j${o}`).sort());
+    await b.close();
+  });
+
+  test('batches(): commit a whole batch with its output', async () => {
+    const dir = h.tmp();
+    const log = await h.open(dir);
+    const jobs = log.topic<string>('jobs', { codec: 'string' });
+    const out = log.topic<string>('done', { codec: 'string' });
+    for (let i = 0; i < 100; i++) jobs.appendSync(`j${i}`);
+    const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+    let n = 0;
+    for await (const batch of sub.batches()) {
+      await out.appendBatch(batch.map((r) => ({ value: `out-${r.value}` })), { commit: { subscription: sub, offset: batch[batch.length - 1]!.offset + 1 } });
+      n += batch.length;
+      if (n >= 100) break;
+    }
+    expect(log.stats().topics.jobs!.groups.w!.position).toBe(100);
+    expect(out.endOffset).toBe(100);
+  });
+
+  test("'none': the commit is applied when the append returns", async () => {
+    const dir = h.tmp();
+    const log = await h.open(dir, { durability: 'none' });
+    const jobs = log.topic<string>('jobs', { codec: 'string' });
+    const out = log.topic<string>('done', { codec: 'string' });
+    jobs.appendSync('j0');
+    const sub = jobs.subscribe({ group: 'w', autoCommit: false });
+    await sub.next();
+    expect(await out.appendBatch([{ value: 'x' }], { commit: sub })).toBe(0);
+    expect(log.stats().topics.jobs!.groups.w!.position).toBe(1);
+    await sub.close();
+    await log.close();
+    const again = await h.open(dir);
+    expect(again.stats().topics.jobs!.groups.w!.position).toBe(1);
+  });
+
   test('bad input is refused with a SeglogError and writes nothing', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);

@@ -38,13 +38,15 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/6 events in /);
   });
 
-  test('edge-buffer: readings buffered offline are forwarded once online, across a restart, in order and once each', () => {
+  test('edge-buffer: readings buffered offline are forwarded once online, across a restart and a kill -9, in order and once each', () => {
     const r = runExample('edge-buffer.mjs');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('offline: buffered 1200, forwarded 0');
-    expect(r.stdout).toContain('after restart: buffered 2000, resuming at 1200');
-    expect(r.stdout).toContain('online: forwarded 2000 of 2000, in order: true, duplicates: 0');
+    expect(r.stdout).toContain('after restart: buffered 2000 in 5 chunks, resuming the uplink at chunk 3');
+    // the child was killed right after its first chunk's appendBatch with commit resolved
+    expect(r.stdout).toContain('after a crash (SIGKILL): buffered 2700, packed 2500 in 6 chunks');
+    expect(r.stdout).toContain('online: forwarded 2700 of 2700, in order: true, duplicates: 0');
   });
 
   test('cross-process-tail: a read-only follower sees every record a writer in another process appends', () => {
