@@ -185,9 +185,9 @@ export abstract class TopicWriter<V = Buffer> {
     return this.ctx.options.readOnly;
   }
 
-  /** The recovery point: data before it is durable (compaction drops a record only for a newer durable one). */
   /**
-   * The segment compaction may not reach: the synced point's, or that of an older batch whose
+   * The segment compaction may not reach (data before the recovery point is durable: compaction
+   * drops a record only for a newer durable one): the synced point's, or that of an older batch whose
    * riding commit is not stored yet (recovery re-applies it from the bytes compaction would drop,
    * and the recovery point stays at that batch: ridden.ts).
    */

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { entries } from './entry.js';
 import { scanLog } from './format-reader.js';
-import { Rng, expectSeglogError, harness, killHard, pad20, sleep, spawnFixture } from './helpers.js';
+import { Rng, expectSeglogError, harness, withinHangBound, killHard, pad20, sleep, spawnFixture } from './helpers.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist/src/cli/main.js');
 
@@ -94,7 +94,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
     const seen = [ra.offset, rb.offset];
     for (;;) {
       if (log.stats().topics.jobs!.groups.w!.position === 10) break;
-      const r = (await b.next()).value!;
+      const r = (await withinHangBound(b.next(), 'the next record for member b')).value!;
       expect(seen, `offset ${r.offset} was given again after its output was written`).not.toContain(r.offset);
       seen.push(r.offset);
       await out.appendBatch([{ value: `out-${r.value}` }], { commit: b });
