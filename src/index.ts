@@ -1,9 +1,9 @@
 // seglog — the default entry point: segment files through node:fs, metadata in LMDB.
 // (`seglog/native-free` exports the same API with no native addon.)
 import { openLogWith, type Log } from './log.js';
-import { lmdbMetaStore } from './meta/lmdb-store.js';
-import { openConvertingLmdbStore } from '../native-free/neutral.js';
-import type { LogOptions } from './options.js';
+import { lmdbMetaStore } from './store/lmdb-store.js';
+import { openConvertingLmdbStore } from './store/neutral.js';
+import type { LogOptions } from './format/options.js';
 
 /**
  * Opens (creating if needed) the log in `dir`, recovering every topic after a crash. Metadata lives

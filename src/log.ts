@@ -6,25 +6,25 @@
 // recovered at the next openLog (recovery.ts).
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { SeglogError, asSeglogError, invalidArgument, ioError } from './errors.js';
+import { SeglogError, asSeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { FileIO } from './io/file-io.js';
 import { nodeFileIO } from './io/node-fs.js';
-import { DirectoryLock } from './lock.js';
-import { claimDirectory } from './marker.js';
-import { DELETED_SUFFIX } from './format.js';
-import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './meta/meta-store.js';
+import { DirectoryLock } from './store/lock.js';
+import { claimDirectory } from './store/marker.js';
+import { DELETED_SUFFIX } from './format/batch.js';
+import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './store/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
-} from './options.js';
-import { ReadCache } from './read-cache.js';
-import { FdPool } from './fd-pool.js';
-import { MAINTENANCE_INTERVAL_MS } from './limits.js';
-import { openTopic } from './recovery.js';
-import { reapplyCommits } from './reapply.js';
-import type { CommitBlock } from './commit-block.js';
-import { recoveryAction } from './diagnostics.js';
-import { SpaceReserve, isNoSpace } from './space-reserve.js';
+} from './format/options.js';
+import { ReadCache } from './segment/read-cache.js';
+import { FdPool } from './segment/fd-pool.js';
+import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
+import { openTopic } from './log/recovery.js';
+import { reapplyCommits } from './consumers/reapply.js';
+import type { CommitBlock } from './format/commit-block.js';
+import { recoveryAction } from './base/diagnostics.js';
+import { SpaceReserve, isNoSpace } from './io/space-reserve.js';
 import type { LogContext, TopicImpl } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 

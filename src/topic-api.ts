@@ -1,7 +1,7 @@
 // The public face of a topic: the Topic interface of SPEC.md and the types it uses. TopicImpl
 // (topic.ts) implements it.
-import type { LogRecord } from './record.js';
-import type { ReadOptions } from './reader.js';
+import type { LogRecord } from './format/record.js';
+import type { ReadOptions } from './log/reader.js';
 
 /** What an append may carry besides the value. */
 export interface AppendMeta {

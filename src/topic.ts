@@ -4,35 +4,35 @@
 // topic's lifecycle (close, delete).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
-import { SeglogError, describe, invalidArgument, ioError } from './errors.js';
+import { SeglogError, describe, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
-import type { Codec } from './codecs.js';
-import { freshRecordBytes, headersBytes, recordFieldsBytes } from './format.js';
+import type { Codec } from './format/codecs.js';
+import { freshRecordBytes, headersBytes, recordFieldsBytes } from './format/batch.js';
 import type { FileIO } from './io/file-io.js';
-import type { ResolvedTopicOptions, TopicOptions } from './options.js';
-import { Segment } from './segment.js';
-import type { LogRecord } from './record.js';
-import { Reader, type ReadOptions } from './reader.js';
-import { loadIndexes } from './recovery.js';
-import { KeyIndex, keyString } from './key-index.js';
-import { TopicDurability } from './topic-durability.js';
-import { refreshSegments } from './refresh.js';
-import type { RollReason } from './diagnostics.js';
-import { ConsumerGroups } from './consumer-groups.js';
-import { SubscriptionImpl } from './subscription.js';
-import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './group-admin.js';
-import { compactTopic, dirtyRatio, type CompactionResult } from './compaction.js';
-import type { MetaStore } from './meta/meta-store.js';
-import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './retention.js';
-import type { LogContext, Mark, RecoveryPoint } from './topic-writer.js';
-import { afterTurn, loopStarved } from './turns.js';
-import type { CommitBlock } from './commit-block.js';
-import { RiddenCommits, type RiddenEntry } from './ridden.js';
-import type { GroupState } from './consumer-groups.js';
-import { appendCommitting, type AppendBatchOptions } from './exactly-once.js';
+import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
+import { Segment } from './segment/segment.js';
+import type { LogRecord } from './format/record.js';
+import { Reader, type ReadOptions } from './log/reader.js';
+import { loadIndexes } from './log/recovery.js';
+import { KeyIndex, keyString } from './cleaner/key-index.js';
+import { TopicDurability } from './log/topic-durability.js';
+import { refreshSegments } from './log/refresh.js';
+import type { RollReason } from './base/diagnostics.js';
+import { ConsumerGroups } from './consumers/consumer-groups.js';
+import { SubscriptionImpl } from './consumers/subscription.js';
+import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './consumers/group-admin.js';
+import { compactTopic, dirtyRatio, type CompactionResult } from './cleaner/compaction.js';
+import type { MetaStore } from './store/meta-store.js';
+import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './cleaner/retention.js';
+import type { LogContext, Mark, RecoveryPoint } from './log/topic-writer.js';
+import { afterTurn, loopStarved } from './log/turns.js';
+import type { CommitBlock } from './format/commit-block.js';
+import { RiddenCommits, type RiddenEntry } from './log/ridden.js';
+import type { GroupState } from './consumers/consumer-groups.js';
+import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
 
 
-export type { LogContext } from './topic-writer.js';
+export type { LogContext } from './log/topic-writer.js';
 
 export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
   readonly reader: Reader<V>;

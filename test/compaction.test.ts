@@ -10,11 +10,11 @@ import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
 import { Rng, collect, expectSeglogError, expectSeglogErrorSync, harness, killHard, sleep, spawnFixture, type Topic } from './helpers.js';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
-import type { MetaStoreFactory } from '../src/meta/meta-store.js';
+import type { MetaStoreFactory } from '../src/store/meta-store.js';
 import { faultyIO, type FaultPlan } from './faults/faulty-io.js';
 
 const DAY = 86_400_000;

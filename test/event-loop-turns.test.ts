@@ -5,11 +5,11 @@
 // bounds only catch a loop that never lets the event happen.
 import { describe, expect, test } from 'vitest';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
-import type { MetaStoreFactory } from '../src/meta/meta-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import type { MetaStoreFactory } from '../src/store/meta-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 import { entries } from './entry.js';
 import { collect, harness } from './helpers.js';
 

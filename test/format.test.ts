@@ -6,8 +6,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as format from '../src/format.js';
-import { checkBatch } from '../src/segment.js';
+import * as format from '../src/format/batch.js';
+import { checkBatch } from '../src/segment/segment.js';
 import { openLog } from '../src/index.js';
 import {
   parseBatch,

@@ -2,8 +2,8 @@
 // against a sorted array as the oracle, the file form round trip, and the checks that decide
 // whether a file on disk can be trusted or must be rebuilt from the log.
 import { describe, expect, test } from 'vitest';
-import { OffsetIndex } from '../src/offset-index.js';
-import { TimeIndex } from '../src/time-index.js';
+import { OffsetIndex } from '../src/segment/offset-index.js';
+import { TimeIndex } from '../src/segment/time-index.js';
 import { Rng } from './helpers.js';
 
 /** Strictly increasing (relativeOffset, position) pairs starting at (0, 0). */

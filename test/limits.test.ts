@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
 import { ChildLines, FIXTURES, harness } from './helpers.js';
-import { OPEN_SEGMENTS_MAX } from '../src/fd-pool.js';
+import { OPEN_SEGMENTS_MAX } from '../src/segment/fd-pool.js';
 
 /** Descriptors open in this process (Linux). */
 function openFds(): number {

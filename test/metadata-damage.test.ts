@@ -261,7 +261,7 @@ describe('the check of ~meta.lmdb next to a writer in another process', () => {
     const dir = h.tmp();
     const writer = spawnFixture(h, 'meta-churn.mjs', [lmdbEntry.dist, dir]);
     await writer.waitFor((l) => l === 'ready');
-    const { checkLmdbFile } = await import('../src/meta/lmdb-check.js');
+    const { checkLmdbFile } = await import('../src/store/lmdb-check.js');
     const { nodeFileIO } = await import('../src/io/node-fs.js');
     for (let i = 0; i < 1000; i++) {
       const r = checkLmdbFile(nodeFileIO, path.join(dir, '~meta.lmdb'));

@@ -10,11 +10,11 @@ import path from 'node:path';
 import { entries } from './entry.js';
 import { FIXTURES, HANG_MS, expectSeglogError, harness } from './helpers.js';
 import { openLogWith } from '../src/log.js';
-import { verifyWith } from '../src/verify.js';
+import { verifyWith } from '../src/verify/verify.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 import * as seglog from '../src/index.js';
 
 type PathOp = 'stat' | 'readdir' | 'open';

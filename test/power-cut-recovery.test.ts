@@ -14,10 +14,10 @@ import { entries } from './entry.js';
 import { collect, expectSeglogError, harness, killHard, segmentPath, spawnFixture } from './helpers.js';
 import { scanLog, type ParsedBatch } from './format-reader.js';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 
 const BEFORE = 30;
 const AFTER = 12;

@@ -4,8 +4,8 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { describe, expect, test } from 'vitest';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 import { countingIO } from './faults/faulty-io.js';
 import { entries } from './entry.js';
 import { harness, killHard, spawnFixture } from './helpers.js';

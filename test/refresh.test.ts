@@ -9,11 +9,11 @@ import { entries } from './entry.js';
 import { collect, expectSeglogErrorSync, harness, segmentBases, segmentPath, spawnFixture, withinHangBound } from './helpers.js';
 import { scanLog } from './format-reader.js';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
-import type { MetaStoreFactory } from '../src/meta/meta-store.js';
+import type { MetaStoreFactory } from '../src/store/meta-store.js';
 
 const values = (it: Iterable<{ valueBytes: Buffer | null }>): string[] => collect(it).map((r) => r.valueBytes!.toString());
 

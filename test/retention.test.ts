@@ -8,8 +8,8 @@ import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
 import { collect, expectSeglogError, expectSeglogErrorSync, harness, segmentBases } from './helpers.js';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 
 const T0 = 1_700_000_000_000;

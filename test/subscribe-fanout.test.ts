@@ -14,9 +14,9 @@ import { runInNewContext } from 'node:vm';
 import { entries } from './entry.js';
 import { collect, harness, Rng, type LogRecord, type Topic } from './helpers.js';
 import { openLogWith } from '../src/log.js';
-import { lmdbMetaStore } from '../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../native-free/file-meta-store.js';
-import type { MetaStoreFactory } from '../src/meta/meta-store.js';
+import { lmdbMetaStore } from '../src/store/lmdb-store.js';
+import { fileMetaStore } from '../src/store/file-meta-store.js';
+import type { MetaStoreFactory } from '../src/store/meta-store.js';
 import { faultyIO, type FaultPlan } from './faults/faulty-io.js';
 
 v8.setFlagsFromString('--expose-gc');

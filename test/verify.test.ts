@@ -9,7 +9,7 @@ import path from 'node:path';
 import { entries } from './entry.js';
 import { expectSeglogError, harness, pad20, Rng, segmentBases, segmentPath } from './helpers.js';
 import { scanLog } from './format-reader.js';
-import { verifyWith } from '../src/verify.js';
+import { verifyWith } from '../src/verify/verify.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
 

@@ -4,15 +4,15 @@
 // metadata), so it works on a damaged log, next to a writer, or on a copy. It changes nothing.
 import fs from 'node:fs';
 import path from 'node:path';
-import { binaryCodec } from '../codecs.js';
+import { binaryCodec } from '../format/codecs.js';
 import {
   ATTR_COMMIT, BATCH_HEADER_BYTES, H_ATTRIBUTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP,
   H_RECORD_COUNT, LOG_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName,
-} from '../format.js';
-import { commitBlockStart, readCommitBlock } from '../commit-block.js';
-import { READ_CHUNK_BYTES } from '../limits.js';
-import { decodeRecord, recordEnd } from '../record.js';
-import { checkBatch } from '../segment.js';
+} from '../format/batch.js';
+import { commitBlockStart, readCommitBlock } from '../format/commit-block.js';
+import { READ_CHUNK_BYTES } from '../base/limits.js';
+import { decodeRecord, recordEnd } from '../format/record.js';
+import { checkBatch } from '../segment/segment.js';
 import { CliError, EXIT } from './errors.js';
 import { checkDirectory } from './open.js';
 import { Progress, out, renderBytes } from './output.js';

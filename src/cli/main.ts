@@ -6,7 +6,7 @@
 // retention, tail --group and groups --reset-to/--delete write).
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
-import { SeglogError } from '../errors.js';
+import { SeglogError } from '../base/errors.js';
 import path from 'node:path';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { dumpCommand } from './dump.js';

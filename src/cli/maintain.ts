@@ -2,8 +2,8 @@
 // verify() only reads (no lock: it can run next to a writer, which may show up as a torn tail);
 // compact and retention open the log for writing (they need the lock) and run topic.compact() and
 // topic.enforceRetention() / truncateBefore(), whose crash safety is the library's.
-import { SeglogError } from '../errors.js';
-import { verify, type VerifyReport } from '../verify.js';
+import { SeglogError } from '../base/errors.js';
+import { verify, type VerifyReport } from '../verify/verify.js';
 import { CliError, EXIT } from './errors.js';
 import { checkDirectory, existingTopic, openForCli } from './open.js';
 import { Progress, formatBytes, out, table } from './output.js';

@@ -4,10 +4,10 @@
 // seglog/native-free, so that entry opens it (no native addon is loaded then); otherwise the default.
 import fs from 'node:fs';
 import path from 'node:path';
-import { JSON_META_FILE, LMDB_META_FILE } from '../format.js';
+import { JSON_META_FILE, LMDB_META_FILE } from '../format/batch.js';
 import type { Log } from '../log.js';
-import type { LogOptions } from '../options.js';
-import { SeglogError } from '../errors.js';
+import type { LogOptions } from '../format/options.js';
+import { SeglogError } from '../base/errors.js';
 import { CliError, EXIT } from './errors.js';
 
 export interface OpenRequest {

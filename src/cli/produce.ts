@@ -6,7 +6,7 @@
 // Crash: what was acknowledged (fsync durability, one fsync per batch) survives; see the library.
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Cleanup } from '../options.js';
+import type { Cleanup } from '../format/options.js';
 import { CliError, EXIT } from './errors.js';
 import { openForCli } from './open.js';
 import { out } from './output.js';

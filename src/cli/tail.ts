@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../log.js';
-import type { LogRecord } from '../record.js';
+import type { LogRecord } from '../format/record.js';
 import type { Topic } from '../topic-api.js';
 import { CliError, EXIT } from './errors.js';
 import { existingTopic, openForCli } from './open.js';

@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLogWith } from '../../src/log.js';
-import { lmdbMetaStore } from '../../src/meta/lmdb-store.js';
-import { fileMetaStore } from '../../native-free/file-meta-store.js';
-import type { MetaStoreFactory } from '../../src/meta/meta-store.js';
+import { lmdbMetaStore } from '../../src/store/lmdb-store.js';
+import { fileMetaStore } from '../../src/store/file-meta-store.js';
+import type { MetaStoreFactory } from '../../src/store/meta-store.js';
 import { faultyIO, type FaultPlan } from './faulty-io.js';
 
 let dir: string;

@@ -1,0 +1,413 @@
+// Compaction of a keyed topic (cleanup 'compact' or 'compact,delete'), after Kafka's Cleaner: the
+// closed, durable segments are rewritten keeping, per key, only the record the key index points
+// at; records without a key are kept; a tombstone is kept until tombstoneRetentionMs after the
+// first pass that saw it, then dropped (with its key index entry). Offsets never change: cleaned
+// batches keep their records' offsets and carry ATTR_COMPACTED (offsets may be missing before
+// them). The survivors are packed into new segments of up to segmentBytes (small ones merge).
+//
+// One pass, in slices: the work yields to the event loop every few milliseconds, so appends go on
+// (into the active segment, never compacted). A record is dropped when the index points at a newer
+// record; the newer records so relied on are made durable (written if need be, one fsync) and
+// checked to still be their keys' newest before the swap commits, so a crash can never leave a key
+// with neither its old nor its new record. (Requiring them durable when the pass looks would keep
+// every record of a key that is being appended to all the time.)
+//
+// Crash: the new segments are written as `.cleaned` files and fsynced, then the swap is committed
+// by the `<base>.swap` marker (compaction-swap.ts): before it, open discards the `.cleaned` files
+// (the old segments stand); after it, open finishes the swap (the new segments stand).
+import { SeglogError, ioError } from '../base/errors.js';
+import {
+  ATTR_COMPACTED, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, CHECKSUM_FROM, CLEANED_SUFFIX, H_ATTRIBUTES, H_BASE_OFFSET,
+  H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, readU32, readU64,
+  readVarint, startBatchHeader, unzigzag, varintBytes, varintEnd, writeU32, writeU64, writeVarint, zigzag,
+} from '../format/batch.js';
+import { checksum } from '../format/checksum.js';
+import { checksumMatches, Segment, writeFully } from '../segment/segment.js';
+import { OffsetIndex } from '../segment/offset-index.js';
+import { TimeIndex } from '../segment/time-index.js';
+import { READ_CHUNK_BYTES, SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MAX } from '../base/limits.js';
+import { TIMESTAMP_DELTA_MAX } from '../log/topic-writer.js';
+import { SwapIncomplete, commitSwap, type SwapMarker } from './compaction-swap.js';
+import path from 'node:path';
+import { publish } from '../base/diagnostics.js';
+import type { CleanerState } from '../store/meta-store.js';
+import type { TopicImpl } from '../topic.js';
+
+export interface CompactionResult {
+  /** Records in the segments that were compacted, before and after. */
+  recordsBefore: number;
+  recordsAfter: number;
+  bytesFreed: number;
+}
+
+/** Longest stretch of compaction work between two turns of the event loop. */
+export const COMPACTION_SLICE_MS = 3;
+/** Passes remembered for tombstone expiry; older ones are merged (tombstones then live longer, never shorter). */
+const PASSES_MAX = 64;
+
+/** Index of the first segment that compaction may not touch (active, not yet durable, fsync running). */
+export function cleanableCount(topic: TopicImpl<any>): number {
+  const segs = topic.segments;
+  const durableBase = topic.durableBase;
+  let k = 0;
+  while (k < segs.length - 1 && segs[k]!.baseOffset < durableBase && segs[k]!.pins === 0) k++;
+  return k;
+}
+
+/** Share of the cleanable bytes not yet covered by a compaction pass (triggers automatic compaction). */
+export function dirtyRatio(topic: TopicImpl<any>): number {
+  const k = cleanableCount(topic);
+  if (k === 0) return 0;
+  const cleanedUpTo = topic.meta.getCleanerState(topic.name)?.cleanedUpTo ?? 0;
+  let total = 0;
+  let dirty = 0;
+  for (let i = 0; i < k; i++) {
+    const s = topic.segments[i]!;
+    total += s.logBytes;
+    if (s.baseOffset >= cleanedUpTo) dirty += s.logBytes;
+  }
+  return total === 0 ? 0 : dirty / total;
+}
+
+export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<CompactionResult> {
+  const t0 = performance.now();
+  const k = cleanableCount(topic);
+  if (k === 0 || topic.keyIndex === undefined) return { recordsBefore: 0, recordsAfter: 0, bytesFreed: 0 };
+  const group = topic.segments.slice(0, k);
+  const rangeEnd = topic.segments[k]!.baseOffset;
+  const startOffset = topic.startOffset;
+  // End of the newer records that dropped ones were superseded by, where those were not yet
+  // durable when the pass looked (made durable before the swap).
+  let reliedEnd = 0;
+  const takebacks = topic.takebacks; // a record taken back during the pass may be one relied on
+  const cleaner: CleanerState = topic.meta.getCleanerState(topic.name) ?? { cleanedUpTo: 0, passes: [] };
+  const retentionMs = topic.options.tombstoneRetentionMs;
+  const keyIndex = topic.keyIndex;
+  const latestOf = new Map<string, number>(); // per pass: one index lookup per key
+  const droppedTombstones: Array<[string, number]> = [];
+  const firstSeen = (offset: number): number => {
+    for (const [end, time] of cleaner.passes) if (offset < end) return time;
+    return now;
+  };
+  const out = new CleanedWriter(topic, group[0]!.baseOffset);
+  let recordsBefore = 0;
+  let recordsAfter = 0;
+  let oldBytes = 0;
+  let sliceStart = performance.now();
+  let durable = topic.durableOffset; // read again after each slice (it only grows)
+  try {
+    for (const seg of group) {
+      oldBytes += seg.logBytes;
+      let pos = 0;
+      let buf: Buffer = Buffer.alloc(0);
+      let bufPos = 0;
+      while (pos < seg.logBytes) {
+        let p = pos - bufPos;
+        if (p + BATCH_HEADER_BYTES > buf.length) {
+          buf = seg.readLog(pos, Math.min(READ_CHUNK_BYTES, seg.logBytes - pos));
+          bufPos = pos;
+          p = 0;
+          if (buf.length < BATCH_HEADER_BYTES) throw seg.corrupt(pos, 'truncated batch header');
+        }
+        const batchBytes = readU32(buf, p + H_BATCH_BYTES);
+        if (batchBytes < BATCH_HEADER_BYTES) throw seg.corrupt(pos, `bad batch length ${batchBytes}`);
+        if (p + batchBytes > buf.length) {
+          buf = seg.readLog(pos, Math.max(batchBytes, Math.min(READ_CHUNK_BYTES, seg.logBytes - pos)));
+          bufPos = pos;
+          p = 0;
+          if (batchBytes > buf.length) throw seg.corrupt(pos, `batch of ${batchBytes} bytes runs past the end of the segment`);
+        }
+        if (!checksumMatches(buf, p, batchBytes)) throw seg.corrupt(pos, 'checksum mismatch');
+        const base = readU64(buf, p + H_BASE_OFFSET);
+        const baseTs = readU64(buf, p + H_BASE_TIMESTAMP);
+        const count = readU32(buf, p + H_RECORD_COUNT);
+        const end = p + batchBytes;
+        let rp = p + BATCH_HEADER_BYTES;
+        for (let i = 0; i < count; i++) {
+          const len = readVarint(buf, rp, end);
+          let q = varintEnd;
+          const recEnd = q + len;
+          const od = readVarint(buf, q, recEnd);
+          q = varintEnd;
+          const tz = readVarint(buf, q, recEnd);
+          q = varintEnd;
+          const restStart = q;
+          const keyLen = readVarint(buf, q, recEnd) - 1;
+          q = varintEnd;
+          const keyPos = q;
+          if (keyLen > 0) q += keyLen;
+          const tombstone = readVarint(buf, q, recEnd) === 0;
+          const offset = base + od;
+          rp = recEnd;
+          recordsBefore++;
+          if (offset < startOffset) continue;
+          if (keyLen >= 0) {
+            const key = buf.toString('latin1', keyPos, keyPos + keyLen);
+            let latest = latestOf.get(key);
+            if (latest === undefined) {
+              latest = keyIndex.lookup(key) ?? -1;
+              latestOf.set(key, latest);
+            }
+            // Superseded by a newer record (made durable before the swap if it is not yet).
+            if (latest > offset) {
+              if (latest >= durable && latest >= reliedEnd) reliedEnd = latest + 1;
+              continue;
+            }
+            if (tombstone && latest === offset && firstSeen(offset) + retentionMs <= now) {
+              droppedTombstones.push([key, offset]);
+              continue;
+            }
+          }
+          out.add(buf, restStart, recEnd, offset, baseTs + unzigzag(tz));
+          recordsAfter++;
+        }
+        pos += batchBytes;
+        if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          topic.checkStillCompacting(group);
+          durable = topic.durableOffset;
+          sliceStart = performance.now();
+        }
+      }
+    }
+    await out.finish();
+    if (reliedEnd > 0) {
+      // The newer records the pass relied on become durable before the old ones go.
+      const end = reliedEnd;
+      await topic.makeDurable(end);
+      topic.checkStillCompacting(group);
+      // Records taken back meanwhile (a failed write or fsync) may be ones the pass relied on, and
+      // their offsets may now hold other keys' records: then the pass is abandoned.
+      if (topic.takebacks !== takebacks || topic.durableOffset < end) {
+        throw new SeglogError('ERR_IO', `compaction of topic ${topic.name} abandoned: records it relied on (below offset ${end}) were taken back by a failed write`, { value: end });
+      }
+    }
+  } catch (err) {
+    out.discard();
+    throw err;
+  }
+  topic.checkStillCompacting(group);
+  // The swap (synchronous: appends wait for it, a few ms at most).
+  const outputs = out.outputs;
+  const marker: SwapMarker = { version: 1, base: group[0]!.baseOffset, end: rangeEnd, outputs: outputs.map((s) => s.baseOffset) };
+  try {
+    await commitSwap(topic.io, topic.dir, marker, () => {
+      if (!topic.closed) topic.spliceSegments(0, k, outputs);
+    });
+  } catch (err) {
+    if (err instanceof SwapIncomplete) topic.failLog(err); // files and memory disagree until reopened
+    else out.discard();
+    throw err;
+  }
+  for (const [key, offset] of droppedTombstones) keyIndex.removeIf(key, offset);
+  let newBytes = 0;
+  for (const s of outputs) newBytes += s.logBytes;
+  recordPass(topic, cleaner, rangeEnd, now, retentionMs);
+  const result = { recordsBefore, recordsAfter, bytesFreed: Math.max(0, oldBytes - newBytes) };
+  publish('compaction', { dir: path.dirname(topic.dir), topic: topic.name, ...result, ms: Math.round(performance.now() - t0) });
+  return result;
+}
+
+/** Records the pass (for tombstone expiry and the dirty ratio); expired passes merge into one. */
+function recordPass(topic: TopicImpl<any>, cleaner: CleanerState, rangeEnd: number, now: number, retentionMs: number): void {
+  let passes = cleaner.passes.slice();
+  if (passes.length === 0 || rangeEnd > passes[passes.length - 1]![0]) passes.push([rangeEnd, now]);
+  // Tombstones in the range of an expired pass were all dropped by this pass: one entry says so.
+  let expired = 0;
+  while (expired < passes.length && passes[expired]![1] + retentionMs <= now) expired++;
+  if (expired > 1) passes = [[passes[expired - 1]![0], 0], ...passes.slice(expired)];
+  while (passes.length > PASSES_MAX) passes.splice(0, 2, [passes[1]![0], passes[1]![1]]);
+  try {
+    topic.meta.putCleanerState(topic.name, { cleanedUpTo: Math.max(cleaner.cleanedUpTo, rangeEnd), passes });
+  } catch (err) {
+    // The swap is done; without this record tombstones live one pass longer.
+    topic.reportError(ioError('write metadata', topic.name, err));
+  }
+}
+
+/**
+ * Writes the surviving records into new segment files (`<segment file>.cleaned`), re-batched: a
+ * batch's base is its first record's offset and timestamp, the records' deltas are re-encoded
+ * and their key, value and headers copied as they are.
+ */
+class CleanedWriter {
+  readonly outputs: Segment[] = [];
+  private seg: Segment | undefined = undefined;
+  private fd = -1;
+  private buf = Buffer.allocUnsafe(WRITE_CHUNK_BYTES_MAX);
+  private len = 0;
+  /** File position of buf[0]. */
+  private filePos = 0;
+  private batchStart = -1;
+  private batchBase = 0;
+  private batchBaseTs = 0;
+  private batchCount = 0;
+  private batchLast = 0;
+  private batchMaxTs = 0;
+  /** Running max timestamp of everything written so far (-1: nothing yet). */
+  private runningMax = -1;
+  private readonly created: string[] = [];
+  /** Descriptors of finished files, fsynced (and closed) together by finish(). */
+  private unsynced: Array<[number, string]> = [];
+
+  constructor(private readonly topic: TopicImpl<any>, private readonly firstBase: number) {}
+
+  add(src: Buffer, restStart: number, recEnd: number, offset: number, timestamp: number): void {
+    const restLen = recEnd - restStart;
+    const freshBody = 2 + restLen;
+    const freshBytes = varintBytes(freshBody) + freshBody;
+    if (this.seg === undefined) this.startSegment(this.outputs.length === 0 ? this.firstBase : offset);
+    let seg = this.seg!;
+    const segBytes = this.filePos + this.len;
+    if (segBytes > 0 && (segBytes + BATCH_HEADER_BYTES + freshBytes > this.topic.options.segmentBytes || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX)) {
+      this.finishSegment();
+      this.startSegment(offset);
+      seg = this.seg!;
+    }
+    let body = freshBody;
+    let recordBytes = freshBytes;
+    if (this.batchStart >= 0) {
+      if (Math.abs(timestamp - this.batchBaseTs) > TIMESTAMP_DELTA_MAX) {
+        this.sealBatch();
+      } else {
+        body = varintBytes(offset - this.batchBase) + varintBytes(zigzag(timestamp - this.batchBaseTs)) + restLen;
+        recordBytes = varintBytes(body) + body;
+        if (this.len - this.batchStart + recordBytes > BATCH_BYTES_MAX || this.len + recordBytes > this.buf.length) {
+          this.sealBatch();
+          body = freshBody;
+          recordBytes = freshBytes;
+        }
+      }
+    }
+    if (this.batchStart < 0) {
+      if (this.len + BATCH_HEADER_BYTES + recordBytes > this.buf.length) {
+        this.writeOut();
+        if (BATCH_HEADER_BYTES + recordBytes > this.buf.length) this.buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + recordBytes);
+      }
+      this.batchStart = this.len;
+      startBatchHeader(this.buf, this.len, offset, timestamp);
+      this.len += BATCH_HEADER_BYTES;
+      this.batchBase = offset;
+      this.batchBaseTs = timestamp;
+      this.batchCount = 0;
+      this.batchMaxTs = timestamp;
+    }
+    const buf = this.buf;
+    let p = writeVarint(buf, this.len, body);
+    p = writeVarint(buf, p, offset - this.batchBase);
+    p = writeVarint(buf, p, zigzag(timestamp - this.batchBaseTs));
+    src.copy(buf, p, restStart, recEnd);
+    this.len = p + restLen;
+    this.batchCount++;
+    this.batchLast = offset;
+    if (timestamp > this.batchMaxTs) this.batchMaxTs = timestamp;
+  }
+
+  private startSegment(base: number): void {
+    const seg = new Segment(this.topic.io, this.topic.dir, base, 0);
+    seg.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+    const file = seg.logPath + CLEANED_SUFFIX;
+    this.created.push(file, seg.indexPath + CLEANED_SUFFIX, seg.timeIndexPath + CLEANED_SUFFIX);
+    try {
+      this.fd = this.topic.io.open(file, 'w+');
+    } catch (err) {
+      throw ioError('create', file, err);
+    }
+    this.seg = seg;
+    this.filePos = 0;
+    this.len = 0;
+    this.batchStart = -1;
+  }
+
+  private sealBatch(): void {
+    const s = this.batchStart;
+    if (s < 0) return;
+    const buf = this.buf;
+    writeU32(buf, s + H_BATCH_BYTES, this.len - s);
+    buf[s + H_ATTRIBUTES] = ATTR_COMPACTED;
+    writeU32(buf, s + H_RECORD_COUNT, this.batchCount);
+    writeU32(buf, s + H_LAST_OFFSET_DELTA, this.batchLast - this.batchBase);
+    writeU64(buf, s + H_MAX_TIMESTAMP, this.batchMaxTs);
+    writeU32(buf, s + H_CHECKSUM, checksum(buf.subarray(s + CHECKSUM_FROM, this.len)));
+    this.topic.indexBatch(this.seg!, this.batchBase, this.filePos + s, this.runningMax);
+    if (this.batchMaxTs > this.runningMax) this.runningMax = this.batchMaxTs;
+    this.batchStart = -1;
+  }
+
+  /** Writes the sealed bytes of the buffer to the current `.log.cleaned`. */
+  private writeOut(): void {
+    const to = this.batchStart >= 0 ? this.batchStart : this.len;
+    if (to === 0) return;
+    try {
+      writeFully(this.topic.io, this.fd, this.buf.subarray(0, to), this.filePos);
+    } catch (err) {
+      throw ioError('write', this.seg!.logPath + CLEANED_SUFFIX, err);
+    }
+    this.buf.copy(this.buf, 0, to, this.len);
+    this.filePos += to;
+    this.len -= to;
+    if (this.batchStart >= 0) this.batchStart -= to;
+    if (this.buf.length > WRITE_CHUNK_BYTES_MAX && this.len === 0) this.buf = Buffer.allocUnsafe(WRITE_CHUNK_BYTES_MAX);
+  }
+
+  /** Seals, writes and fsyncs the current segment with its index files. */
+  private finishSegment(): void {
+    const seg = this.seg!;
+    this.sealBatch();
+    this.writeOut();
+    const io = this.topic.io;
+    const index = seg.index!;
+    const timeIndex = seg.timeIndex!;
+    for (const [file, bytes] of [[seg.indexPath, index.encode(0)], [seg.timeIndexPath, timeIndex.encode(0)]] as const) {
+      const path = file + CLEANED_SUFFIX;
+      let fd = -1;
+      try {
+        fd = io.open(path, 'w+');
+        writeFully(io, fd, bytes, 0);
+      } catch (err) {
+        if (fd >= 0) io.close(fd);
+        throw ioError('write', path, err);
+      }
+      this.unsynced.push([fd, path]);
+    }
+    this.unsynced.push([this.fd, seg.logPath + CLEANED_SUFFIX]);
+    this.fd = -1;
+    index.persistedCount = index.count;
+    timeIndex.persistedCount = timeIndex.count;
+    seg.logBytes = this.filePos;
+    seg.memFrom = this.filePos;
+    seg.endMaxTimestampMs = this.runningMax;
+    this.outputs.push(seg);
+    this.seg = undefined;
+  }
+
+  /**
+   * Finishes the last segment (nothing survived: one empty segment keeps the range's first base),
+   * then fsyncs every file written, off the event loop.
+   */
+  async finish(): Promise<void> {
+    if (this.seg === undefined && this.outputs.length === 0) this.startSegment(this.firstBase);
+    if (this.seg !== undefined) this.finishSegment();
+    const io = this.topic.io;
+    const files = this.unsynced;
+    this.unsynced = [];
+    try {
+      await Promise.all(files.map(async ([fd, path]) => {
+        try { await io.fsync(fd); } catch (err) { throw ioError('fsync', path, err); }
+      }));
+    } finally {
+      for (const [fd] of files) { try { io.close(fd); } catch { /* already gone */ } }
+    }
+  }
+
+  /** Removes every `.cleaned` file written (a failed or abandoned pass). */
+  discard(): void {
+    const io = this.topic.io;
+    if (this.fd >= 0) { try { io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
+    for (const [fd] of this.unsynced) { try { io.close(fd); } catch { /* already gone */ } }
+    this.unsynced = [];
+    for (const f of this.created) {
+      try { io.unlink(f); } catch { /* never created, or renamed by the swap */ }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// Exactly-once consume-transform-produce: `out.appendBatch(records, { commit: sub })` appends the
+// records and commits the subscription's group as one atomic step (docs/subscriptions.md,
+// "Exactly once"). The commit rides in the output batch (commit-block.ts); ridden.ts says how it
+// reaches the store and recovery.ts how a crash brings it back. Here: the checks, in front.
+import { SeglogError, invalidArgument } from '../base/errors.js';
+import { COMMIT_BLOCK_MAX, commitBlockBytes, type CommitBlock } from '../format/commit-block.js';
+import { TIMESTAMP_DELTA_MAX } from '../log/topic-writer.js';
+import { SubscriptionImpl } from './subscription.js';
+import type { AppendBatchOptions, AppendMeta } from '../topic-api.js';
+import type { TopicImpl } from '../topic.js';
+
+export type { AppendBatchOptions } from '../topic-api.js';
+
+export function appendCommitting<V>(out: TopicImpl<V>, records: Array<{ value: V | null } & AppendMeta>, options: AppendBatchOptions): Promise<number> {
+  try {
+    if (options === null || typeof options !== 'object') throw invalidArgument('appendBatch options', options, 'an object { commit? }');
+    for (const k of Object.keys(options)) if (k !== 'commit') throw invalidArgument('appendBatch option', k, 'commit');
+    out.checkAppendable();
+    if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
+    const commit = options.commit;
+    if (commit === undefined) {
+      if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
+      return out.appendBatch(records);
+    }
+    let sub: unknown = commit;
+    let offset: number | undefined;
+    if (!(commit instanceof SubscriptionImpl)) {
+      if (commit === null || typeof commit !== 'object' || !('subscription' in commit)) throw invalidArgument('option commit', commit, 'a group subscription, or { subscription, offset? }');
+      for (const k of Object.keys(commit)) if (k !== 'subscription' && k !== 'offset') throw invalidArgument('option commit key', k, 'subscription or offset');
+      sub = commit.subscription;
+      offset = commit.offset;
+    }
+    if (!(sub instanceof SubscriptionImpl)) throw invalidArgument('option commit subscription', sub, 'a subscription made by topic.subscribe()');
+    if (!out.sameLog(sub.source)) {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `option commit: the subscription reads topic ${sub.source.name} of another log (exactly-once needs both topics in one log)`, { value: sub.source.name });
+    }
+    const prepared = sub.prepareCommit(offset);
+    if (records.length === 0) {
+      // nothing to write: a plain commit (it has no output a crash could duplicate)
+      prepared.apply();
+      return prepared.groups.commit(prepared.state, prepared.state.committed).then(() => out.endOffset);
+    }
+    const values = out.encodeRecords(records);
+    const now = Date.now();
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of records) { const t = r.timestamp ?? now; if (t < lo) lo = t; if (t > hi) hi = t; }
+    if (hi - lo > TIMESTAMP_DELTA_MAX) throw invalidArgument('record timestamps', [lo, hi], `timestamps less than 2^51 ms apart in one appendBatch with commit (they make one batch)`);
+    if (prepared.ranges.length === 0) {
+      // nothing new is finished (committed already): the records alone
+      return out.appendBatch(records);
+    }
+    const block: CommitBlock = { topic: sub.source.name, group: prepared.state.name, ranges: prepared.ranges };
+    if (commitBlockBytes(block) - 2 > COMMIT_BLOCK_MAX) throw invalidArgument('option commit', `${prepared.ranges.length / 2} ranges`, `a commit that fits in ${COMMIT_BLOCK_MAX} bytes (fewer unfinished ranges: a lower maxInFlight)`);
+    return out.appendWithBlock(records, values, block, prepared.groups, prepared.state, prepared.apply);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

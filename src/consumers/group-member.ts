@@ -1,0 +1,197 @@
+// GroupMember: one open subscription of a consumer group, as the group's share sees it
+// (group-share.ts). While its group has a share, the subscription reads through this: a released
+// record above the last one it was given (redelivered, with its deliveryCount), else the next
+// records from the share's frontier, read with the subscription's own cursor. What it was given
+// is finished when it asks for more (autoCommit) or commit() covers it, and released when it
+// leaves (close, break, a throw, the signal); a record released `maxDeliveries` times goes to the
+// dead-letter topic instead. While the group has no share the subscription reads alone, as it
+// always did (subscription.ts), and this object only keeps its place in the group.
+//
+// Crash: nothing here is on disk (see group-share.ts).
+import type { ConsumerGroups, GroupState, OpenMember } from './consumer-groups.js';
+import { GroupShare, firstRecord, tooManyInFlight, type ShareMember, type ShareTopic } from './group-share.js';
+import type { LogRecord } from '../format/record.js';
+import type { Topic } from '../topic-api.js';
+
+/** Default bound on the unfinished records one member of a shared group holds. */
+export const MAX_IN_FLIGHT_DEFAULT = 1024;
+export const MAX_IN_FLIGHT_MAX = 1_000_000;
+/** Header a dead-lettered record carries: `<topic>/<offset>/<group>/<deliveries>`. */
+export const DEAD_LETTER_HEADER = 'seglog-dead-letter';
+
+/** What the member needs of its subscription. */
+export interface MemberSubscription<V> {
+  /** Reads from `from` (moving there first): one record, up to `max` records, or undefined at the written end. */
+  readAt(from: number, max: number, batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined;
+  /** The offset the subscription reads next (after readAt: one past what it read). */
+  readonly readPosition: number;
+  /** [first unfinished, next to read) while it reads alone. */
+  soloRange(): { from: number; to: number };
+  /** The group's share is gone: read alone on from `position`, with [finished, position) in hand. */
+  becomeSolo(finished: number, position: number): void;
+  /** Deliver to a pending next() if there is something now (it still waits at the tail if not). */
+  wakeShared(): void;
+}
+
+export interface MemberOptions<V> {
+  maxInFlight: number;
+  maxDeliveries: number;
+  deadLetter: Topic<V> | undefined;
+}
+
+let nextMemberId = 1;
+
+export class GroupMember<V> implements OpenMember, ShareMember {
+  readonly memberId = nextMemberId++;
+  /** The last offset this member was given while shared (-1: none): offsets given to it only increase. */
+  private lastGiven = -1;
+
+  constructor(
+    private readonly state: GroupState,
+    private readonly groups: ConsumerGroups,
+    private readonly topic: ShareTopic<V>,
+    private readonly sub: MemberSubscription<V>,
+    private readonly options: MemberOptions<V>,
+    /** False on a read-only log: the group's position is not moved (it cannot be committed). */
+    private readonly commits: boolean,
+  ) {}
+
+  private advance(share: GroupShare): void {
+    if (!this.commits) return;
+    this.groups.advance(this.state, share.low());
+    this.groups.markDone(this.state);
+  }
+
+  /** Joins the group: with a member already reading alone, the group starts sharing. */
+  join(): void {
+    const state = this.state;
+    if (state.share === undefined && state.open.size > 0) {
+      const [alone] = state.open as Set<OpenMember & ShareMember>;
+      const { from, to } = alone!.soloRange();
+      const share = new GroupShare(Math.max(to, state.committed));
+      share.hold(alone!, from, to);
+      state.share = share;
+    } else if (state.share === undefined && state.storedDone !== undefined && state.committed >= 0) {
+      // records finished out of order before a restart: the members skip them
+      state.share = new GroupShare(state.committed, state.storedDone);
+    }
+    state.storedDone = undefined;
+    state.open.add(this);
+  }
+
+  soloRange(): { from: number; to: number } {
+    return this.sub.soloRange();
+  }
+
+  wake(): void {
+    this.sub.wakeShared();
+  }
+
+  /** Whether the subscription reads through the share now (drops a share that is empty again). */
+  shared(): boolean {
+    const share = this.state.share;
+    if (share === undefined) return false;
+    if (this.state.open.size === 1 && share.soloFor(this)) {
+      const held = share.heldCount(this);
+      this.state.share = undefined;
+      this.sub.becomeSolo(share.frontier - held, share.frontier);
+      return false;
+    }
+    return true;
+  }
+
+  /** The consumer asked for more: what it holds is finished (autoCommit). */
+  finishHeld(): void {
+    const share = this.state.share!;
+    share.finish(this);
+    this.advance(share);
+  }
+
+  /** The next record (or batch) for this member, or undefined when there is none now. */
+  pull(batch: boolean, maxBuffered: number): LogRecord<V> | Array<LogRecord<V>> | undefined {
+    const share = this.state.share!;
+    const room = this.options.maxInFlight - share.heldCount(this);
+    if (room <= 0) throw tooManyInFlight(this.state.name, this.topic.name, this.options.maxInFlight);
+    const again = share.takeReleased(this, this.lastGiven, this.topic);
+    if (again !== undefined) {
+      (again as { deliveryCount: number } & LogRecord<V>).deliveryCount = share.deliveries(again.offset);
+      this.lastGiven = again.offset;
+      this.advance(share);
+      return batch ? [again] : again;
+    }
+    share.skipDone();
+    const from = share.frontier;
+    const got = this.sub.readAt(from, Math.min(maxBuffered, room, share.nextDoneStart(from) - from), batch);
+    if (got === undefined) return undefined;
+    const first = Array.isArray(got) ? got[0]!.offset : got.offset;
+    const to = this.sub.readPosition;
+    share.advanceFrontier(from, to);
+    // offsets before the first record (compacted or removed) were never there: finished at once
+    share.hold(this, first, to);
+    this.lastGiven = to - 1;
+    this.advance(share);
+    return got;
+  }
+
+  /**
+   * commit(offset) while shared: what this member holds below `below` is finished, and records never
+   * handed out below it are skipped (the frontier moves there, as a lone member's commit ahead
+   * does). Returns the group's position.
+   */
+  /** The offsets commitHeld(below) would finish (flat [from, to) pairs). */
+  heldBelow(below: number): number[] {
+    return this.state.share!.heldBelow(this, below);
+  }
+
+  commitHeld(below: number): number {
+    const share = this.state.share!;
+    share.finish(this, below);
+    if (below !== Infinity && below > share.frontier) share.advanceFrontier(share.frontier, below);
+    const low = share.low();
+    this.groups.advance(this.state, low);
+    return low;
+  }
+
+  /**
+   * The subscription ended. Unless the topic is closing, what it holds unfinished goes to another
+   * member (or, past maxDeliveries, to the dead-letter topic). `unfinished` is what it held while
+   * reading alone: a share is made for it so that its delivery count is known.
+   */
+  leave(topicClosing: boolean, unfinished: { from: number; to: number } | undefined): void {
+    const state = this.state;
+    state.open.delete(this);
+    if (topicClosing || state.removed) return;
+    let share = state.share;
+    if (share === undefined) {
+      if (unfinished === undefined || unfinished.to <= unfinished.from) return;
+      share = state.share = new GroupShare(unfinished.to);
+      share.hold(this, unfinished.from, unfinished.to);
+    }
+    const exhausted = share.release(this, this.options.maxDeliveries);
+    for (const offset of exhausted) this.deadLetter(share, offset);
+    this.advance(share);
+    // members waiting at the tail may take what was released
+    for (const m of state.open) m.wake();
+  }
+
+  private deadLetter(share: GroupShare, offset: number): void {
+    const dlq = this.options.deadLetter;
+    const record = offset >= this.topic.startOffset ? firstRecord(this.topic, offset, offset + 1) : undefined;
+    if (record === undefined) {
+      share.finishOffset(offset); // gone from the topic meanwhile
+      return;
+    }
+    if (dlq === undefined) {
+      share.requeue(offset);
+      return;
+    }
+    try {
+      const headers: Record<string, string | Uint8Array> = { ...record.headers };
+      headers[DEAD_LETTER_HEADER] = `${this.topic.name}/${offset}/${this.state.name}/${share.deliveries(offset) - 1}`;
+      dlq.appendSync(record.value as V, { ...(record.key === undefined ? {} : { key: record.key }), headers, timestamp: record.timestamp });
+      share.finishOffset(offset);
+    } catch {
+      share.requeue(offset); // the dead-letter topic refused it (closed, full disk): deliver it again
+    }
+  }
+}

@@ -1,0 +1,288 @@
+// GroupShare: how the members of one consumer group on a topic share its records (SPEC, "Members
+// share the work"). Made when a second member joins a group, or when a lone member leaves records
+// unfinished (a throw, break, close or abort while it held them); while it exists every member of
+// the group reads through it, and a group whose share is empty again goes back to the plain
+// single-member path (the one W7 measures).
+//
+// Invariants (all offsets of the topic below `frontier` are in exactly one of these states):
+// - finished: below low() or in `done` (ranges finished out of order, above low());
+// - held: in a member's claims (given to it, not finished yet); one member at a time;
+// - released: given once and not finished (the member left), waiting for another member.
+// Everything past `frontier` was never handed out. The group's committed position is low(), the
+// first unfinished offset: min(frontier, first released, first held). A member takes a released
+// offset only above the last offset it was given, so that within one member offsets increase; a
+// released offset no member can take waits for the next member (after a restart: the committed
+// position is at or below it).
+//
+// Crash: the committed position (low()) and the ranges finished out of order above it
+// (doneRanges()) go to the store at the end of each tick (ConsumerGroups.handToStore); a share
+// made after a restart starts with them, and the frontier skips them. Failure counts are kept in
+// memory only: they start over after a restart.
+import { SeglogError } from '../base/errors.js';
+import type { LogRecord } from '../format/record.js';
+
+/** What the share needs of a member: a name for messages. */
+export interface ShareMember {
+  readonly memberId: number;
+}
+
+/** The topic operations the share needs to redeliver records. */
+export interface ShareTopic<V> {
+  readonly name: string;
+  readonly startOffset: number;
+  read(options: { from: number; to: number; maxRecords: number }): Iterable<LogRecord<V>>;
+}
+
+/** The first record at or after `from` and before `to` (a record of its own, not a shared one), or undefined. */
+export function firstRecord<V>(topic: ShareTopic<V>, from: number, to: number): LogRecord<V> | undefined {
+  for (const record of topic.read({ from, to, maxRecords: 1 })) return record;
+  return undefined;
+}
+
+/** A member's unfinished records: ranges [from, to) of records it was given (all of them exist). */
+type Claims = number[]; // flat: from0, to0, from1, to1, ... ascending
+
+export class GroupShare {
+  /** Next offset never handed out. */
+  frontier: number;
+  /** Ranges [from, to) given once and not finished, ascending, disjoint (flat pairs). */
+  private released: number[] = [];
+  /** Ranges finished out of order above low(), ascending, disjoint (flat pairs). */
+  private done: number[] = [];
+  /** Times each released offset was given and not finished. */
+  private readonly failures = new Map<number, number>();
+  private readonly held = new Map<ShareMember, Claims>();
+
+  /** `stored`: ranges finished out of order above `frontier` before a restart (the store's). */
+  constructor(frontier: number, stored?: number[]) {
+    this.frontier = frontier;
+    if (stored !== undefined) for (let k = 0; k + 1 < stored.length; k += 2) if (stored[k + 1]! > frontier) insertRange(this.done, Math.max(stored[k]!, frontier), stored[k + 1]!);
+  }
+
+  /** The ranges finished out of order above low(), for the store (flat pairs). */
+  doneRanges(): number[] {
+    this.low();
+    return this.done.slice();
+  }
+
+  /** Moves the frontier past a finished range it stands at (finished before a restart). */
+  skipDone(): void {
+    for (let k = 0; k < this.done.length; k += 2) {
+      if (this.done[k]! <= this.frontier && this.frontier < this.done[k + 1]!) this.frontier = this.done[k + 1]!;
+    }
+  }
+
+  /** The start of the first finished range after `from` (Infinity if none): a read from the frontier stops there. */
+  nextDoneStart(from: number): number {
+    for (let k = 0; k < this.done.length; k += 2) if (this.done[k]! > from) return this.done[k]!;
+    return Infinity;
+  }
+
+  /** How many records `member` holds unfinished. */
+  /** What finish(member, below) would finish, plus the never-handed-out offsets up to `below` (flat pairs, ascending). */
+  heldBelow(member: ShareMember, below: number): number[] {
+    const out: number[] = [];
+    const c = this.held.get(member) ?? [];
+    for (let i = 0; i + 1 < c.length; i += 2) if (c[i]! < below) out.push(c[i]!, Math.min(c[i + 1]!, below));
+    if (below > this.frontier) out.push(this.frontier, below);
+    return out;
+  }
+
+  heldCount(member: ShareMember): number {
+    const c = this.held.get(member);
+    if (c === undefined) return 0;
+    let n = 0;
+    for (let i = 0; i < c.length; i += 2) n += c[i + 1]! - c[i]!;
+    return n;
+  }
+
+  /** The first unfinished offset (the group's committed position). */
+  low(): number {
+    let low = this.frontier;
+    if (this.released.length > 0 && this.released[0]! < low) low = this.released[0]!;
+    for (const c of this.held.values()) if (c.length > 0 && c[0]! < low) low = c[0]!;
+    // ranges finished below the first unfinished offset are nothing to remember any more
+    let k = 0;
+    while (k < this.done.length && this.done[k + 1]! <= low) k += 2;
+    if (k > 0) this.done.splice(0, k);
+    return low;
+  }
+
+  /** Nothing shared is left but what `member` holds from the frontier back: it may read alone. */
+  soloFor(member: ShareMember): boolean {
+    if (this.released.length > 0 || this.done.length > 0 || this.failures.size > 0) return false;
+    for (const [m, c] of this.held) if (m !== member && c.length > 0) return false;
+    const c = this.held.get(member);
+    return c === undefined || c.length === 0 || (c.length === 2 && c[1] === this.frontier);
+  }
+
+  /** Records that `member` was given [from, to) (read from the frontier, or taken over when the share was made). */
+  hold(member: ShareMember, from: number, to: number): void {
+    if (to <= from) return;
+    let c = this.held.get(member);
+    if (c === undefined) this.held.set(member, (c = []));
+    if (c.length > 0 && c[c.length - 1] === from) c[c.length - 1] = to;
+    else c.push(from, to);
+  }
+
+  /** The frontier moved from `from` to `to`; offsets in it that were not given (compacted or removed) are finished. */
+  advanceFrontier(from: number, to: number): void {
+    if (from !== this.frontier) throw new Error(`group share: frontier ${this.frontier}, claim from ${from}`); // programmer error
+    this.frontier = to;
+  }
+
+  /** Marks what `member` holds below `below` as finished. */
+  finish(member: ShareMember, below = Infinity): void {
+    const c = this.held.get(member);
+    if (c === undefined || c.length === 0) return;
+    let k = 0;
+    while (k < c.length && c[k]! < below) {
+      const to = Math.min(c[k + 1]!, below);
+      this.addDone(c[k]!, to);
+      for (let o = c[k]!; o < to && this.failures.size > 0; o++) this.failures.delete(o);
+      if (to < c[k + 1]!) {
+        c[k] = to;
+        break;
+      }
+      k += 2;
+    }
+    if (k > 0) c.splice(0, k);
+  }
+
+  /**
+   * `member` left: what it held is released for another member (each offset counted as a failed
+   * delivery). Returns the released offsets that reached `maxDeliveries` (not released: the caller
+   * dead-letters them and then calls finishOffset).
+   */
+  release(member: ShareMember, maxDeliveries: number): number[] {
+    const c = this.held.get(member);
+    this.held.delete(member);
+    const exhausted: number[] = [];
+    if (c === undefined) return exhausted;
+    for (let k = 0; k < c.length; k += 2) {
+      for (let o = c[k]!; o < c[k + 1]!; o++) {
+        if (inRanges(this.done, o)) continue; // finished meanwhile (finishRanges): nothing to redo
+        const n = (this.failures.get(o) ?? 0) + 1;
+        this.failures.set(o, n);
+        if (n >= maxDeliveries) exhausted.push(o);
+        else insertRange(this.released, o, o + 1);
+      }
+    }
+    return exhausted;
+  }
+
+  /** An offset release() returned that could not be dead-lettered: released after all. */
+  requeue(offset: number): void {
+    insertRange(this.released, offset, offset + 1);
+  }
+
+  /** An offset that was dead-lettered (or is gone): finished. */
+  finishOffset(offset: number): void {
+    this.failures.delete(offset);
+    this.addDone(offset, offset + 1);
+  }
+
+  /** How many times `offset` will have been given once it is given now. */
+  deliveries(offset: number): number {
+    return (this.failures.get(offset) ?? 0) + 1;
+  }
+
+  /**
+   * Gives `member` the first released record above `after`, or undefined if there is none. Released
+   * offsets that retention or compaction removed meanwhile are finished on the way.
+   */
+  takeReleased<V>(member: ShareMember, after: number, topic: ShareTopic<V>): LogRecord<V> | undefined {
+    const r = this.released;
+    let k = 0;
+    while (k < r.length) {
+      if (r[k + 1]! - 1 <= after) {
+        k += 2;
+        continue;
+      }
+      const from = Math.max(r[k]!, after + 1, topic.startOffset);
+      const to = r[k + 1]!;
+      const record = from < to ? firstRecord(topic, from, to) : undefined;
+      const at = record === undefined ? to : record.offset;
+      // [max(r[k], after + 1), at) is gone from the topic: finished
+      const goneFrom = Math.max(r[k]!, after + 1);
+      if (at > goneFrom) {
+        removeRange(r, goneFrom, at);
+        this.addDone(goneFrom, at);
+        for (let o = goneFrom; o < at; o++) this.failures.delete(o);
+      }
+      if (record === undefined) continue; // (the ranges moved: look again from the start)
+      removeRange(r, at, at + 1);
+      this.hold(member, at, at + 1);
+      return record;
+    }
+    return undefined;
+  }
+
+  /**
+   * These ranges (flat pairs) are finished, whoever was given them: an exactly-once commit of a
+   * member that left meanwhile (its output is written; exactly-once.ts). Released ones are no
+   * longer handed out; one another member holds stays held (its finish or failure is a no-op then).
+   */
+  finishRanges(ranges: number[]): void {
+    for (let k = 0; k + 1 < ranges.length; k += 2) {
+      const from = ranges[k]!;
+      const to = ranges[k + 1]!;
+      removeRange(this.released, from, to);
+      this.addDone(from, to);
+      for (let o = from; o < to && this.failures.size > 0; o++) this.failures.delete(o);
+    }
+    this.skipDone();
+  }
+
+  /** A member that left with nothing held (closed between records). */
+  forget(member: ShareMember): void {
+    const c = this.held.get(member);
+    if (c !== undefined && c.length === 0) this.held.delete(member);
+  }
+
+  private addDone(from: number, to: number): void {
+    if (to > from) insertRange(this.done, from, to);
+  }
+}
+
+/** Adds [from, to) to a flat ascending list of disjoint ranges, merging neighbours. */
+function insertRange(list: number[], from: number, to: number): void {
+  let i = 0;
+  while (i < list.length && list[i + 1]! < from) i += 2;
+  let j = i;
+  let lo = from;
+  let hi = to;
+  while (j < list.length && list[j]! <= hi) {
+    lo = Math.min(lo, list[j]!);
+    hi = Math.max(hi, list[j + 1]!);
+    j += 2;
+  }
+  list.splice(i, j - i, lo, hi);
+}
+
+function inRanges(list: number[], offset: number): boolean {
+  for (let i = 0; i < list.length && list[i]! <= offset; i += 2) if (offset < list[i + 1]!) return true;
+  return false;
+}
+
+/** Removes [from, to) from a flat ascending list of disjoint ranges. */
+function removeRange(list: number[], from: number, to: number): void {
+  const out: number[] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    const a = list[i]!;
+    const b = list[i + 1]!;
+    if (b <= from || a >= to) {
+      out.push(a, b);
+      continue;
+    }
+    if (a < from) out.push(a, from);
+    if (b > to) out.push(to, b);
+  }
+  list.length = 0;
+  for (const x of out) list.push(x);
+}
+
+/** The member holds `maxInFlight` unfinished records and asked for more. */
+export function tooManyInFlight(group: string, topic: string, maxInFlight: number): SeglogError {
+  return new SeglogError('ERR_INVALID_ARGUMENT', `group ${group} on topic ${topic}: this member holds maxInFlight (${maxInFlight}) unfinished records; commit() what it finished before asking for more`, { value: maxInFlight });
+}

@@ -1,0 +1,200 @@
+// Validation and defaults of LogOptions and TopicOptions. Every bad option is refused with
+// ERR_INVALID_ARGUMENT naming the option and the value.
+import { invalidArgument } from '../base/errors.js';
+import { isCodecName, resolveCodec, type Codec, type CodecOption } from './codecs.js';
+import {
+  FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
+  MIN_CLEANABLE_DIRTY_RATIO_DEFAULT, RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
+  TOPIC_NAME_LENGTH_MAX,
+} from '../base/limits.js';
+import type { StoredTopicOptions } from '../store/meta-store.js';
+
+export type Durability = 'fsync' | 'os' | 'none';
+export type Cleanup = 'delete' | 'compact' | 'compact,delete';
+
+/** Options of a topic (stored with it; options given later override the stored ones). */
+export interface TopicOptions<V = any> {
+  /** How values are encoded: `'binary'` (default), `'string'`, `'json'`, `'msgpack'`, or `{ encode, decode }` (not stored: pass it on every open). */
+  codec?: CodecOption<V>;
+  /** Roll to a new segment before one would pass this size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Roll when the active segment's first record is older than this. */
+  segmentMs?: number;
+  /** A sparse index entry every this many bytes (default 4096). */
+  indexIntervalBytes?: number;
+  /** Retention of whole closed segments, oldest first, by age of their newest record or total size. */
+  retention?: { maxAgeMs?: number; maxBytes?: number };
+  /** `'delete'` (default: retention), `'compact'` (newest record per key), or both. */
+  cleanup?: Cleanup;
+  /** How long compaction keeps delete markers (default 1 day). */
+  tombstoneRetentionMs?: number;
+  /** Larger records throw `ERR_RECORD_TOO_LARGE` (default 8 MiB). */
+  maxRecordBytes?: number;
+  /** Compacted topics: compaction starts by itself once this share of the closed bytes is dirty (default 0.5). */
+  minCleanableDirtyRatio?: number;
+}
+
+/** Options of `openLog`. */
+export interface LogOptions {
+  /**
+   * `'fsync'` (default): appends resolve once fsynced (group commit). `'os'`: once handed to the OS
+   * (survives a process crash, not a power cut). `'none'`: at once.
+   */
+  durability?: Durability;
+  /** Under `'os'`/`'none'`, a background fsync this often (default 1000). */
+  fsyncIntervalMs?: number;
+  /** Open without the lock, next to a writer; writes throw `ERR_READ_ONLY`. `log.refresh()` picks up what the writer appended since. */
+  readOnly?: boolean;
+  /** Options for topics that do not set them. */
+  defaults?: TopicOptions;
+  /** Bytes of regions kept for random reads (get) across the log; default 128 MiB, 0 disables. */
+  readCacheBytes?: number;
+  /**
+   * Where recovery would fail with ERR_CORRUPT (an invalid batch followed by valid data or before the
+   * recovery point, a missing segment), cut the topic at the first damage instead, dropping everything
+   * after it, and publish a `recovery` diagnostics event saying what was cut. Every segment is checked
+   * from its start (a full scan). Default false. Not with readOnly.
+   */
+  repair?: boolean;
+}
+
+export interface ResolvedLogOptions {
+  durability: Durability;
+  fsyncIntervalMs: number;
+  readOnly: boolean;
+  defaults: TopicOptions;
+  readCacheBytes: number;
+  repair: boolean;
+}
+
+export interface ResolvedTopicOptions<V> {
+  codecName: string | undefined; // undefined: a user codec
+  codec: Codec<V>;
+  segmentBytes: number;
+  segmentMs: number; // Infinity: never
+  indexIntervalBytes: number;
+  retention: { maxAgeMs: number; maxBytes: number }; // Infinity: unbounded
+  cleanup: Cleanup;
+  tombstoneRetentionMs: number;
+  maxRecordBytes: number;
+  minCleanableDirtyRatio: number;
+}
+
+const TOPIC_NAME = /^[A-Za-z0-9._-]+$/;
+
+export function checkTopicName(name: unknown): string {
+  if (typeof name !== 'string' || name.length < 1 || name.length > TOPIC_NAME_LENGTH_MAX || !TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    throw invalidArgument('topic name', name, `1 to ${TOPIC_NAME_LENGTH_MAX} characters of [A-Za-z0-9._-], not "." or ".."`);
+  }
+  return name;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function intOption(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`option ${name}`, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes', 'repair']);
+const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes', 'minCleanableDirtyRatio']);
+
+export function resolveLogOptions(options: unknown): ResolvedLogOptions {
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) throw invalidArgument('options', options, 'an object');
+  for (const k of Object.keys(options)) if (!KNOWN_LOG_OPTIONS.has(k)) throw invalidArgument('option', k, `one of ${[...KNOWN_LOG_OPTIONS].join(', ')}`);
+  const durability = options.durability === undefined ? 'fsync' : options.durability; // null is refused, not a default
+  if (durability !== 'fsync' && durability !== 'os' && durability !== 'none') {
+    throw invalidArgument('option durability', durability, "'fsync', 'os' or 'none'");
+  }
+  const fsyncIntervalMs = options.fsyncIntervalMs === undefined ? FSYNC_INTERVAL_MS_DEFAULT : intOption('fsyncIntervalMs', options.fsyncIntervalMs, 1, 2 ** 31 - 1);
+  const readOnly = options.readOnly === undefined ? false : options.readOnly;
+  if (typeof readOnly !== 'boolean') throw invalidArgument('option readOnly', readOnly, 'a boolean');
+  const defaults = options.defaults === undefined ? {} : options.defaults;
+  if (!isPlainObject(defaults)) throw invalidArgument('option defaults', defaults, 'an object of topic options');
+  validateTopicOptions(defaults, 'defaults.');
+  const readCacheBytes = options.readCacheBytes === undefined ? READ_CACHE_BYTES_DEFAULT : intOption('readCacheBytes', options.readCacheBytes, 0, Number.MAX_SAFE_INTEGER);
+  const repair = options.repair === undefined ? false : options.repair;
+  if (typeof repair !== 'boolean') throw invalidArgument('option repair', repair, 'a boolean');
+  if (repair && readOnly) throw invalidArgument('option repair', repair, 'false with readOnly (a repair writes)');
+  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair };
+}
+
+/** Checks every given topic option (throws on the first bad one); returns them unchanged. */
+export function validateTopicOptions(options: unknown, prefix = ''): TopicOptions {
+  if (options === undefined) return {};
+  if (!isPlainObject(options)) throw invalidArgument('topic options', options, 'an object');
+  for (const k of Object.keys(options)) if (!KNOWN_TOPIC_OPTIONS.has(k)) throw invalidArgument(`option ${prefix}`.trimEnd(), k, `one of ${[...KNOWN_TOPIC_OPTIONS].join(', ')}`);
+  const o = options as Record<string, unknown>;
+  if (o.codec !== undefined) resolveCodec(o.codec as CodecOption<unknown>);
+  if (o.segmentBytes !== undefined) intOption(prefix + 'segmentBytes', o.segmentBytes, SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX);
+  if (o.segmentMs !== undefined) intOption(prefix + 'segmentMs', o.segmentMs, 1, Number.MAX_SAFE_INTEGER);
+  if (o.indexIntervalBytes !== undefined) intOption(prefix + 'indexIntervalBytes', o.indexIntervalBytes, 1, SEGMENT_BYTES_MAX);
+  if (o.tombstoneRetentionMs !== undefined) intOption(prefix + 'tombstoneRetentionMs', o.tombstoneRetentionMs, 0, Number.MAX_SAFE_INTEGER);
+  if (o.maxRecordBytes !== undefined) intOption(prefix + 'maxRecordBytes', o.maxRecordBytes, 1, RECORD_BYTES_MAX_LIMIT);
+  if (o.minCleanableDirtyRatio !== undefined && (typeof o.minCleanableDirtyRatio !== 'number' || !(o.minCleanableDirtyRatio >= 0 && o.minCleanableDirtyRatio <= 1))) {
+    throw invalidArgument(`option ${prefix}minCleanableDirtyRatio`, o.minCleanableDirtyRatio, 'a number from 0 to 1');
+  }
+  if (o.cleanup !== undefined && o.cleanup !== 'delete' && o.cleanup !== 'compact' && o.cleanup !== 'compact,delete') {
+    throw invalidArgument(`option ${prefix}cleanup`, o.cleanup, "'delete', 'compact' or 'compact,delete'");
+  }
+  if (o.retention !== undefined) {
+    if (!isPlainObject(o.retention)) throw invalidArgument(`option ${prefix}retention`, o.retention, 'an object { maxAgeMs?, maxBytes? }');
+    for (const k of Object.keys(o.retention)) if (k !== 'maxAgeMs' && k !== 'maxBytes') throw invalidArgument(`option ${prefix}retention`, k, 'maxAgeMs or maxBytes');
+    if (o.retention.maxAgeMs !== undefined) intOption(prefix + 'retention.maxAgeMs', o.retention.maxAgeMs, 0, Number.MAX_SAFE_INTEGER);
+    if (o.retention.maxBytes !== undefined) intOption(prefix + 'retention.maxBytes', o.retention.maxBytes, 0, Number.MAX_SAFE_INTEGER);
+  }
+  return options as TopicOptions;
+}
+
+/** The storable part of topic options (a user codec object is not stored). */
+export function toStored(options: TopicOptions): StoredTopicOptions {
+  const out: StoredTopicOptions = {};
+  if (typeof options.codec === 'string') out.codec = options.codec;
+  if (options.segmentBytes !== undefined) out.segmentBytes = options.segmentBytes;
+  if (options.segmentMs !== undefined) out.segmentMs = options.segmentMs;
+  if (options.indexIntervalBytes !== undefined) out.indexIntervalBytes = options.indexIntervalBytes;
+  if (options.retention !== undefined) out.retention = { ...options.retention };
+  if (options.cleanup !== undefined) out.cleanup = options.cleanup;
+  if (options.tombstoneRetentionMs !== undefined) out.tombstoneRetentionMs = options.tombstoneRetentionMs;
+  if (options.maxRecordBytes !== undefined) out.maxRecordBytes = options.maxRecordBytes;
+  if (options.minCleanableDirtyRatio !== undefined) out.minCleanableDirtyRatio = options.minCleanableDirtyRatio;
+  return out;
+}
+
+/**
+ * The options to store when a topic is opened with `given` over `stored`: given ones win, left-out
+ * ones keep their stored values — also inside `retention` (its two limits are separate settings).
+ */
+export function mergeStored(stored: StoredTopicOptions | undefined, given: TopicOptions): StoredTopicOptions {
+  const g = toStored(given);
+  const out: StoredTopicOptions = { ...(stored ?? {}), ...g };
+  if (g.retention !== undefined && stored?.retention !== undefined) out.retention = { ...stored.retention, ...g.retention };
+  return out;
+}
+
+/** given options over stored ones over the log's defaults over the built-in defaults. */
+export function resolveTopicOptions<V>(given: TopicOptions<V>, stored: StoredTopicOptions | undefined, defaults: TopicOptions): ResolvedTopicOptions<V> {
+  const s = (stored ?? {}) as TopicOptions;
+  const pick = <K extends keyof TopicOptions>(k: K): TopicOptions[K] => (given[k] !== undefined ? given[k] : s[k] !== undefined ? s[k] : defaults[k]);
+  let codecOption = pick('codec') ?? 'binary';
+  if (typeof codecOption === 'string' && !isCodecName(codecOption)) codecOption = 'binary';
+  // each retention limit on its own: a given one over the stored one over the default one
+  const retention = { ...(defaults.retention ?? {}), ...(s.retention ?? {}), ...(given.retention ?? {}) };
+  return {
+    codecName: typeof codecOption === 'string' ? codecOption : undefined,
+    codec: resolveCodec(codecOption as CodecOption<V>),
+    segmentBytes: pick('segmentBytes') ?? SEGMENT_BYTES_DEFAULT,
+    segmentMs: pick('segmentMs') ?? Infinity,
+    indexIntervalBytes: pick('indexIntervalBytes') ?? INDEX_INTERVAL_BYTES_DEFAULT,
+    retention: { maxAgeMs: retention.maxAgeMs ?? Infinity, maxBytes: retention.maxBytes ?? Infinity },
+    cleanup: pick('cleanup') ?? 'delete',
+    tombstoneRetentionMs: pick('tombstoneRetentionMs') ?? TOMBSTONE_RETENTION_MS_DEFAULT,
+    maxRecordBytes: pick('maxRecordBytes') ?? RECORD_BYTES_MAX_DEFAULT,
+    minCleanableDirtyRatio: pick('minCleanableDirtyRatio') ?? MIN_CLEANABLE_DIRTY_RATIO_DEFAULT,
+  };
+}

@@ -1,0 +1,430 @@
+// Recovery: turning a topic's directory back into a consistent log at open, and loading or
+// rebuilding segment indexes.
+//
+// Clean close (state.clean and the active segment has exactly the recorded size): nothing is
+// scanned. Otherwise every batch from the recovery point to the end is checked; a torn tail
+// (an invalid batch with no valid batch after it) is cut, damage before the recovery point or in
+// the middle of the data is ERR_CORRUPT naming the file and position, and index entries past the
+// recovery point are rebuilt. Indexes of closed segments are loaded on first use, checked, and
+// rebuilt from their `.log` when they cannot be trusted (missing, short, too long, out of order,
+// pointing past the log).
+//
+// With the `repair` log option, what would be ERR_CORRUPT is cut instead: every segment is checked
+// from its start, the topic is cut at the first damage (everything after it is dropped) and a
+// `recovery` diagnostics event says what was cut.
+import { SeglogError, ioError } from '../base/errors.js';
+import { corruptionFound, publish, recoveryAction } from '../base/diagnostics.js';
+import type { FileIO } from '../io/file-io.js';
+import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from '../format/batch.js';
+import type { TopicState } from '../store/meta-store.js';
+import { OffsetIndex } from '../segment/offset-index.js';
+import type { ResolvedTopicOptions } from '../format/options.js';
+import { Segment } from '../segment/segment.js';
+import { TimeIndex } from '../segment/time-index.js';
+import { TopicImpl, type LogContext } from '../topic.js';
+import { resolveInterruptedSwap } from '../cleaner/compaction-swap.js';
+import { READ_CHUNK_BYTES } from '../base/limits.js';
+import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
+import path from 'node:path';
+import type { CommitBlock } from '../format/commit-block.js';
+
+/** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
+export function openTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
+  state: TopicState | undefined, loadGroups = true): TopicImpl<V> {
+  const topic = openOrRecover(ctx, name, dir, options, state);
+  // Only now, with the end recovery kept (not the recovery point the scan started from): group
+  // positions past it are clamped, and before any append reaches those offsets. (openLog loads
+  // them once every topic is recovered: loadGroups false.)
+  if (loadGroups) topic.loadGroups();
+  return topic;
+}
+
+function openOrRecover<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
+  state: TopicState | undefined): TopicImpl<V> {
+  const io = ctx.io;
+  const readOnly = ctx.options.readOnly;
+  if (io.stat(dir) === undefined) {
+    if (readOnly) throw new SeglogError('ERR_READ_ONLY', `topic ${name} does not exist and the log is read-only`, { value: name });
+    try {
+      io.mkdir(dir);
+      io.fsyncDir(path.dirname(dir)); // the new topic folder survives a power cut
+    } catch (err) {
+      throw ioError('mkdir', dir, err);
+    }
+  }
+  if (!readOnly) resolveInterruptedSwap(io, dir); // a compaction a crash interrupted
+  let names: string[];
+  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const bases: number[] = [];
+  const indexFiles: string[] = [];
+  for (const f of names) {
+    const base = parseSegmentFileName(f, LOG_SUFFIX);
+    if (base >= 0) bases.push(base);
+    else if ((f.endsWith(TMP_SUFFIX) || f.endsWith(SEGMENT_DELETED_SUFFIX)) && !readOnly) {
+      safeUnlink(io, path.join(dir, f));
+      recoveryAction(dir, 'remove-temp-file', 'a file left by an interrupted write, retention or compaction', { file: path.join(dir, f) });
+    }
+    else if (parseSegmentFileName(f, INDEX_SUFFIX) >= 0 || parseSegmentFileName(f, TIME_INDEX_SUFFIX) >= 0) indexFiles.push(f);
+  }
+  bases.sort((a, b) => a - b);
+  if (!readOnly) {
+    // Index files without their .log: left by an interrupted roll or deletion.
+    const known = new Set(bases);
+    for (const f of indexFiles) {
+      const b = Math.max(parseSegmentFileName(f, INDEX_SUFFIX), parseSegmentFileName(f, TIME_INDEX_SUFFIX));
+      if (!known.has(b)) {
+        safeUnlink(io, path.join(dir, f));
+        recoveryAction(dir, 'remove-orphan-index', 'an index file without its .log (interrupted roll or deletion)', { file: path.join(dir, f) });
+      }
+    }
+  }
+
+  if (bases.length === 0) {
+    if (state !== undefined && state.endOffset > state.startOffset && ctx.options.repair) {
+      publish('recovery', { dir: path.dirname(dir), topic: name, action: 'repair', file: dir, position: 0, reason: `no segment files left; offsets ${state.startOffset} to ${state.endOffset - 1} are gone, the topic restarts empty at ${state.endOffset}` });
+    } else if (state !== undefined && state.endOffset > state.startOffset) {
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `topic ${name} has no segment files in ${dir} but held offsets ${state.startOffset} to ${state.endOffset}`, { file: dir }), dir);
+    }
+    if (readOnly) {
+      const seg = new Segment(io, dir, state?.endOffset ?? 0, 0);
+      seg.readOnly = true;
+      seg.setIndexes(new OffsetIndex(), new TimeIndex(), false);
+      return new TopicImpl<V>(ctx, name, dir, options, [seg], seg.baseOffset, seg.baseOffset, -1, { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: -1 });
+    }
+    const base = state?.endOffset ?? 0;
+    const seg = Segment.create(io, dir, base);
+    try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
+    return new TopicImpl<V>(ctx, name, dir, options, [seg], base, base, state?.maxTimestampMs ?? -1, { base, position: 0, offset: base, maxTimestampMs: state?.maxTimestampMs ?? -1 });
+  }
+
+  const segments = bases.map((b) => listedSegment(io, dir, b, readOnly));
+  const active = segments[segments.length - 1]!;
+  const startOffset = Math.max(state?.startOffset ?? 0, segments[0]!.baseOffset);
+
+  if (state !== undefined && state.clean && state.segmentBase === active.baseOffset && state.logBytes === active.logBytes && !ctx.options.repair) {
+    const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, state.endOffset, state.maxTimestampMs,
+      { base: active.baseOffset, position: active.logBytes, offset: state.endOffset, maxTimestampMs: state.maxTimestampMs });
+    loadIndexes(topic, active);
+    return topic;
+  }
+  const why = state === undefined ? 'no recorded state for the topic (new metadata, or metadata lost)'
+    : !state.clean ? 'the log was not closed cleanly (crash, kill, or another process still writing)'
+      : 'the active segment differs from the size recorded at the clean close';
+  return recoverTopic(ctx, name, dir, options, segments, startOffset, state, why);
+}
+
+function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
+  startOffset: number, state: TopicState | undefined, why: string): TopicImpl<V> {
+  const io = ctx.io;
+  const readOnly = ctx.options.readOnly;
+  const repair = ctx.options.repair;
+  // Where to start checking: the recorded recovery point, if its segment is still there (a repair
+  // checks everything).
+  let ri = 0;
+  let rpPosition = 0;
+  let rpOffset = segments[0]!.baseOffset;
+  let rpMaxTs = -1;
+  if (state !== undefined && state.recoveryBase >= segments[0]!.baseOffset && !repair) {
+    ri = segments.findIndex((s) => s.baseOffset === state.recoveryBase);
+    if (ri < 0) {
+      throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${state.recoveryBase} of topic ${name} is missing from ${dir} (it holds the recovery point)`, { file: dir, value: state.recoveryBase }), dir);
+    }
+    rpPosition = state.recoveryPosition;
+    rpOffset = state.recoveryOffset;
+    rpMaxTs = state.recoveryMaxTimestampMs;
+  }
+  // A placeholder topic so that index rebuilding can use the topic's indexing rule.
+  const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, rpOffset, rpMaxTs,
+    { base: segments[ri]!.baseOffset, position: rpPosition, offset: rpOffset, maxTimestampMs: rpMaxTs });
+  // Restart from the last offset-index point at or before the recovery point (and inside the file):
+  // that also repairs an index that lost entries before the recovery point.
+  const rseg = segments[ri]!;
+  const flushedUpTo = rpPosition <= rseg.logBytes ? rpPosition : 0;
+  const limit = Math.min(rpPosition, rseg.logBytes);
+  const decoded = limit > 0 ? decodeIndexes(topic, rseg) : undefined;
+  if (decoded === undefined || decoded.index.count === 0 || decoded.index.positionAt(0) > limit) {
+    rseg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
+    rpPosition = 0;
+    rpOffset = rseg.baseOffset;
+    rpMaxTs = ri > 0 ? segmentEndMaxTimestamp(topic, segments[ri - 1]!) : -1;
+  } else {
+    const { index, timeIndex } = decoded;
+    let e = index.count - 1;
+    while (e > 0 && index.positionAt(e) > limit) e--;
+    const rel = index.relativeOffsetAt(e);
+    let k = timeIndex.count - 1;
+    while (k > 0 && timeIndex.relativeOffsetAt(k) > rel) k--;
+    rpPosition = index.positionAt(e);
+    rpOffset = rseg.baseOffset + rel;
+    rpMaxTs = e === 0 && ri === 0 ? -1 : e === 0 ? segmentEndMaxTimestamp(topic, segments[ri - 1]!) : timeIndex.timestampAt(k);
+    index.truncateToPosition(rpPosition);
+    timeIndex.truncateToRelativeOffset(rel);
+    rseg.setIndexes(index, timeIndex, true);
+  }
+  let next = rpOffset;
+  let maxTs = rpMaxTs;
+  const scanFrom = rpPosition;
+  const memo = readOnly ? ' (in memory only: read-only open)' : '';
+  let cutAt = -1; // index of the segment that was cut
+  // Commits riding in the batches scanned past the recorded recovery point (ridden.ts): those
+  // before it were stored before it was recorded, and re-applying them could undo a resetGroup or
+  // deleteGroup made since (the scan restarts at an index point before the recovery point). A
+  // repair trusts the recorded point for this too; without a recorded state all are re-applied.
+  const ridden: CommitBlock[] = [];
+  const riddenBase = state !== undefined && segments.some((s) => s.baseOffset === state.recoveryBase) ? state.recoveryBase : -1;
+  const riddenPosition = riddenBase >= 0 ? state!.recoveryPosition : 0;
+  for (let si = ri; si < segments.length; si++) {
+    const seg = segments[si]!;
+    if (si > ri) {
+      seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
+      if (seg.baseOffset > next && seg.logBytes > 0 && options.cleanup !== 'delete') {
+        next = seg.baseOffset; // offsets compacted away before this segment
+      } else if (seg.baseOffset !== next && seg.logBytes > 0) {
+        const reason = `segment ${seg.logPath} starts at offset ${seg.baseOffset} but the previous one ends at ${next}`;
+        if (repair) {
+          reportRepair(dir, name, seg.logPath, 0, segments.slice(si).reduce((n, s) => n + s.logBytes, 0), reason);
+        } else {
+          // The previous segment's unsynced end was lost (a power cut) while this one was kept?
+          // Only if no batch from here on proves offset `next` was fsynced (recovery-cut.ts).
+          const after: AfterDamage = { validBatches: 0, claimedDurable: -1 };
+          for (const s of segments.slice(si)) if (s.logBytes > 0) validBatchesFrom(s, 0, after);
+          if (after.claimedDurable > next) throw corruptionFound(new SeglogError('ERR_CORRUPT', `${reason}; a later batch shows offsets up to ${after.claimedDurable - 1} had been fsynced`, { file: seg.logPath, position: 0 }), dir);
+          const prev = segments[si - 1]!;
+          if (readOnly) publish('recovery', { dir: path.dirname(dir), topic: name, action: 'cut', file: seg.logPath, position: 0, bytes: 0, reason: `${reason}: never fsynced, cut there${memo}` });
+          else moveAside(io, dir, name, prev, prev.logBytes, segments.slice(si), reason);
+        }
+        cutAt = si - 1;
+        break;
+      }
+    }
+    let running = maxTs;
+    const result = seg.scan(si === ri ? rpPosition : 0, next, maxTs, (b) => {
+      if (b.commit !== undefined && (seg.baseOffset > riddenBase || b.position >= riddenPosition)) ridden.push(b.commit);
+      topic.indexBatch(seg, b.baseOffset, b.position, running);
+      if (b.maxTimestampMs > running) running = b.maxTimestampMs;
+    });
+    next = result.nextOffset;
+    maxTs = result.maxTimestampMs;
+    if (result.invalidAt === undefined && result.endPosition !== seg.logBytes) {
+      // Only a read-only open next to a live writer: the file grew after it was listed.
+      seg.logBytes = result.endPosition;
+      seg.memFrom = result.endPosition;
+    }
+    if (result.invalidAt !== undefined) {
+      const at = result.invalidAt;
+      const flushed = si === ri && at < flushedUpTo;
+      const laterBytes = segments.slice(si + 1).reduce((n, s) => n + s.logBytes, 0);
+      const reason = result.reason ?? 'invalid batch';
+      if (repair) {
+        if (seg.hasValidBatchAfter(at)) {
+          reportRepair(dir, name, seg.logPath, at, seg.fileSizeNow() - at + laterBytes, `corrupt batch: ${reason}`);
+        } else if (laterBytes === 0) {
+          recoveryAction(dir, 'truncate', `torn tail: ${reason} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
+        }
+      } else if (flushed) {
+        throw seg.corrupt(at, reason); // before the recorded recovery point: fsynced data
+      } else {
+        // Past the recovery point. Valid batches after the damage (here or in later segments) tell
+        // whether a completed fsync covered it (recovery-cut.ts); if none says so, nothing from
+        // here on was acknowledged under 'fsync' or flushed: cut, keeping the bytes aside.
+        const after = validBatchesFrom(seg, at + 1, { validBatches: 0, claimedDurable: -1 });
+        for (const s of segments.slice(si + 1)) if (s.logBytes > 0) validBatchesFrom(s, 0, after);
+        if (after.claimedDurable > next) throw seg.corrupt(at, `${reason} (a later batch shows offsets up to ${after.claimedDurable - 1} had been fsynced)`);
+        if (after.validBatches === 0 && laterBytes === 0) {
+          recoveryAction(dir, 'truncate', `torn tail: ${reason} with no valid batch after it${memo}`, { file: seg.logPath, position: at, bytes: seg.logBytes - at });
+        } else if (readOnly) {
+          publish('recovery', { dir: path.dirname(dir), topic: name, action: 'cut', file: seg.logPath, position: at, bytes: seg.fileSizeNow() - at + laterBytes,
+            reason: `invalid batch (${reason}) past the durable end with data after it: cut there${memo}` });
+        } else {
+          moveAside(io, dir, name, seg, at, segments.slice(si + 1), `invalid batch (${reason}) past the durable end, with ${after.validBatches} valid batch(es) after it`);
+        }
+      }
+      if (!readOnly) {
+        try {
+          io.truncate(seg.logFd(), at);
+        } catch (err) {
+          throw ioError('truncate a torn tail', seg.logPath, err);
+        }
+      }
+      seg.logBytes = at;
+      seg.memFrom = at;
+      cutAt = si;
+      break;
+    }
+  }
+  // Segments after a cut (or empty ones left by an interrupted roll past the end) go.
+  if (cutAt >= 0) {
+    for (const seg of segments.splice(cutAt + 1)) {
+      if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+      recoveryAction(dir, 'delete-segment', `it follows the point where the log was cut${memo}`, { file: seg.logPath, bytes: seg.logBytes });
+    }
+  }
+  while (segments.length > 1 && segments[segments.length - 1]!.logBytes === 0 && segments[segments.length - 1]!.baseOffset !== next) {
+    const seg = segments.pop()!;
+    if (!readOnly) seg.deleteFiles(); else seg.closeFiles();
+    recoveryAction(dir, 'delete-segment', `an empty segment past the end of the log (interrupted roll)${memo}`, { file: seg.logPath, bytes: 0 });
+  }
+  const active = segments[segments.length - 1]!;
+  if (active.logBytes === 0 && active.baseOffset !== next) {
+    throw corruptionFound(new SeglogError('ERR_CORRUPT', `empty segment ${active.logPath} does not start at the end offset ${next}`, { file: active.logPath, position: 0 }), dir);
+  }
+  const end = { base: active.baseOffset, position: active.logBytes, offset: next, maxTimestampMs: maxTs };
+  let scanned = 0;
+  for (let si = ri; si < segments.length; si++) scanned += segments[si]!.logBytes - (si === ri ? scanFrom : 0);
+  recoveryAction(dir, 'scan', why, { file: segments[ri]!.logPath, position: scanFrom, bytes: Math.max(0, scanned) });
+  const recovered = new TopicImpl<V>(ctx, name, dir, options, segments, Math.min(startOffset, next), next, maxTs, end);
+  if (!readOnly) {
+    // Make the recovered state durable and record it, so the next open does not scan again.
+    for (let si = ri; si < segments.length; si++) {
+      const seg = segments[si]!;
+      seg.persistIndexes();
+      seg.fsyncAllSync();
+      if (seg !== active) seg.closeIndexFiles();
+    }
+    // Commits that rode in batches kept here, before the recovery point passes them (a batch cut
+    // above took its commit with it: both or neither).
+    if (ridden.length > 0) ctx.reapplyCommits(name, ridden.filter((c) => c !== undefined));
+    try {
+      ctx.meta.putStateSync(name, recovered.stateFor(false, end));
+    } catch (err) {
+      throw ioError('write metadata', name, err);
+    }
+    recovered.noteUncleanState();
+  }
+  return recovered;
+}
+
+/** Publishes what a repair cut: `bytes` of `.log` data from `file` at `position` on. */
+function reportRepair(topicDir: string, topic: string, file: string, position: number, bytes: number, reason: string): void {
+  publish('recovery', { dir: path.dirname(topicDir), topic, action: 'repair', file, position, bytes, reason: `${reason}; cut there, dropping ${bytes} bytes of data from there on` });
+}
+
+/** Reads and checks a segment's index files; undefined when either cannot be trusted. */
+function decodeIndexes(topic: TopicImpl<any>, seg: Segment): { index: OffsetIndex; timeIndex: TimeIndex } | undefined {
+  const files = seg.readIndexFiles();
+  if (files.index === undefined || files.timeIndex === undefined) return undefined;
+  const segIdx = topic.segments.indexOf(seg);
+  const nextBase = segIdx >= 0 && segIdx + 1 < topic.segments.length ? topic.segments[segIdx + 1]!.baseOffset : Infinity;
+  const index = OffsetIndex.decode(files.index, seg.logBytes);
+  const timeIndex = TimeIndex.decode(files.timeIndex, nextBase - seg.baseOffset);
+  if (index === undefined || timeIndex === undefined) return undefined;
+  if ((index.count > 0) !== (timeIndex.count > 0) || !timeEntriesOnIndexPoints(index, timeIndex)) return undefined;
+  return { index, timeIndex };
+}
+
+/** Loads a segment's indexes on first use, or rebuilds them from its `.log` when they cannot be trusted. */
+export function loadIndexes(topic: TopicImpl<any>, seg: Segment): void {
+  if (seg.readOnly && seg.ino !== undefined) {
+    // A writer's compaction may have replaced the files since this read-only log listed them: the
+    // index files on disk then describe another `.log` than the one this segment reads.
+    const st = topic.io.stat(seg.logPath);
+    if (st === undefined || (st.ino !== undefined && st.ino !== seg.ino)) {
+      rebuildIndexes(topic, seg, 'the writer replaced the segment files (compaction) after this read-only log listed them');
+      return;
+    }
+  }
+  const decoded = decodeIndexes(topic, seg);
+  const reason = decoded === undefined ? 'index files missing or inconsistent'
+    : (decoded.index.count > 0) !== (seg.logBytes > 0) ? 'index empty for a non-empty log (or the reverse)'
+      : isShort(seg, decoded.index, topic.options.indexIntervalBytes) ? 'index shorter than its log' : undefined;
+  if (reason !== undefined) {
+    rebuildIndexes(topic, seg, reason);
+    return;
+  }
+  seg.setIndexes(decoded!.index, decoded!.timeIndex, false);
+}
+
+/** Every time entry must sit on an offset-index point. */
+function timeEntriesOnIndexPoints(index: OffsetIndex, timeIndex: TimeIndex): boolean {
+  for (let k = 0; k < timeIndex.count; k++) {
+    const rel = timeIndex.relativeOffsetAt(k);
+    const e = index.floor(rel);
+    if (e < 0 || index.relativeOffsetAt(e) !== rel) return false;
+  }
+  return true;
+}
+
+/**
+ * An index is short when a batch that the indexing rule would have indexed follows its last entry.
+ * Walks the batch headers after the last entry (at most one index interval of them).
+ */
+function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boolean {
+  if (index.count === 0) return false;
+  const last = index.lastPosition();
+  const end = seg.logBytes;
+  let p = last;
+  while (p < end) {
+    const header = seg.readLog(p, 4);
+    if (header.length < 4) return false;
+    const len = readU32(header, H_BATCH_BYTES);
+    if (len < BATCH_HEADER_BYTES) return false; // damage: the reader will report it
+    p += len;
+    if (p - last >= intervalBytes) return p < end;
+  }
+  return false;
+}
+
+/** Rebuilds both indexes of a segment from its `.log` (every batch checked) and rewrites their files. */
+export function rebuildIndexes(topic: TopicImpl<any>, seg: Segment, reason: string): void {
+  seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
+  rebuildRange(topic, seg, seg.logBytes);
+  recoveryAction(topic.dir, 'rebuild-index', topic.readOnly ? `${reason} (in memory only: read-only open)` : reason, { file: seg.indexPath, bytes: seg.logBytes });
+  if (topic.closed || topic.readOnly) return;
+  try {
+    seg.persistIndexes();
+    if (seg !== topic.active) seg.closeIndexFiles();
+  } catch {
+    // A failing disk: the indexes in memory serve this process; the next open rebuilds again.
+  }
+}
+
+/** Indexes the batches of [0, upTo) of a segment; damage there is ERR_CORRUPT. */
+function rebuildRange(topic: TopicImpl<any>, seg: Segment, upTo: number): void {
+  const segIdx = topic.segments.indexOf(seg);
+  let running = segIdx > 0 ? segmentEndMaxTimestamp(topic, topic.segments[segIdx - 1]!) : -1;
+  const result = seg.scan(0, seg.baseOffset, running, (b) => {
+    if (b.position >= upTo) return;
+    topic.indexBatch(seg, b.baseOffset, b.position, running);
+    if (b.maxTimestampMs > running) running = b.maxTimestampMs;
+  });
+  if (result.invalidAt !== undefined && result.invalidAt < upTo) throw seg.corrupt(result.invalidAt, result.reason ?? 'invalid batch');
+}
+
+/** Largest timestamp of all records up to the end of a closed segment (running max). */
+export function segmentEndMaxTimestamp(topic: TopicImpl<any>, seg: Segment): number {
+  if (seg.endMaxTimestampMs >= 0) return seg.endMaxTimestampMs;
+  topic.indexesOf(seg);
+  const ti = seg.timeIndex!;
+  let max = ti.count > 0 ? ti.timestampAt(ti.count - 1) : -1;
+  const index = seg.index!;
+  // The batches after the last index entry (about one index interval): one read, headers walked in memory.
+  const from = index.count > 0 ? index.lastPosition() : 0;
+  const tail = seg.readLog(from, Math.min(seg.logBytes - from, READ_CHUNK_BYTES));
+  let p = 0;
+  while (from + p < seg.logBytes) {
+    const header = p + BATCH_HEADER_BYTES <= tail.length ? tail.subarray(p, p + BATCH_HEADER_BYTES) : seg.readLog(from + p, BATCH_HEADER_BYTES);
+    if (header.length < BATCH_HEADER_BYTES) break;
+    const len = readU32(header, H_BATCH_BYTES);
+    const ts = readU64(header, H_MAX_TIMESTAMP);
+    if (ts > max) max = ts;
+    if (len < BATCH_HEADER_BYTES) break;
+    p += len;
+  }
+  if (seg !== topic.active) seg.endMaxTimestampMs = max;
+  return max;
+}
+
+/** A segment found in the topic's folder, as big as its `.log` file (in a read-only log: that file's identity noted). */
+export function listedSegment(io: FileIO, dir: string, base: number, readOnly: boolean): Segment {
+  const st = io.stat(path.join(dir, segmentFileName(base, LOG_SUFFIX)));
+  const seg = new Segment(io, dir, base, st === undefined ? 0 : st.size);
+  if (readOnly) {
+    seg.readOnly = true;
+    seg.ino = st?.ino;
+  }
+  return seg;
+}
+
+function safeUnlink(io: FileIO, file: string): void {
+  try { io.unlink(file); } catch { /* already gone */ }
+}

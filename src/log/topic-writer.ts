@@ -1,0 +1,583 @@
+// TopicWriter: the append path of a topic (the base of TopicImpl).
+//
+// Records are encoded straight into the active segment's newest chunk (a buffer that is never
+// reused), into an open batch whose header is published to readers on demand, so readers in this
+// process see a record as soon as appendSync returns. At the end of the tick (process.nextTick) the
+// batch is sealed (checksum, index entries) and the chunk's new bytes go to the OS in one
+// positional write; appends settle as soon as their bytes are written ('os') or queue for the
+// group commit ('fsync', topic-durability.ts). A failed write cuts the file back to its last good
+// size. Records whose promises are pending are forgotten: the promises reject and the offsets go
+// to the next appends. Records whose offset was already handed out (appendSync, or any append
+// under 'none') are kept in memory, readable at their offsets, and the topic refuses appends until
+// a retry writes them (retryWrite). The two kinds never wait unwritten together: switching kinds
+// writes what is pending first (writeBeforeSwitch). A multi-record append is all or nothing (mark / rollbackTo).
+//
+// Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
+import { SeglogError, ioError } from '../base/errors.js';
+import { commitBlockBytes, writeCommitBlock, type CommitBlock } from '../format/commit-block.js';
+import type { RiddenCommits } from './ridden.js';
+import type { AppendMeta } from '../topic-api.js';
+import {
+  ATTR_COMMIT, H_ATTRIBUTES, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
+} from '../format/batch.js';
+import { checksum } from '../format/checksum.js';
+import type { FileIO } from '../io/file-io.js';
+import type { MetaStore } from '../store/meta-store.js';
+import type { ResolvedLogOptions, ResolvedTopicOptions } from '../format/options.js';
+import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
+import { Segment, writeFully, type Chunk } from '../segment/segment.js';
+import type { FdPool } from '../segment/fd-pool.js';
+import type { RollReason } from '../base/diagnostics.js';
+import type { ReadCache } from '../segment/read-cache.js';
+import { Tail } from './tail.js';
+import type { KeyIndex } from '../cleaner/key-index.js';
+import { afterTurn, loopStarved } from './turns.js';
+import type { SpaceReserve } from '../io/space-reserve.js';
+
+
+/** What a topic needs from the log that owns it. */
+export interface LogContext {
+  readonly io: FileIO;
+  readonly meta: MetaStore;
+  readonly options: ResolvedLogOptions;
+  readonly readCache: ReadCache;
+  /** Throws ERR_CLOSED, ERR_READ_ONLY, or the error that made the log refuse writes. */
+  checkWritable(): void;
+  checkOpen(): void;
+  /** After a failed fsync: the log refuses writes until reopened. */
+  fail(err: SeglogError): void;
+  /** The failure that made the log refuse writes, if any. */
+  readonly failure: SeglogError | undefined;
+  /** Bounds the descriptors of segment files open for reading. */
+  readonly fdPool: FdPool;
+  /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
+  emitError(err: SeglogError): void;
+  /** The emergency space reserve (space-reserve.ts); undefined when read-only. */
+  readonly reserve: SpaceReserve | undefined;
+  /** An append carried a commit block (exactly-once): group resets and deletions settle the log first. */
+  noteRidden(): void;
+  /** Once commits rode in batches: flushes every topic (their ridden commits stored) and the store. */
+  settleRidden(): Promise<void>;
+  /** Recovery of `source` found commit blocks past its recovery point: stores them durably (forward only). */
+  reapplyCommits(source: string, commits: CommitBlock[]): void;
+}
+
+export interface Waiter {
+  resolve: (offset: number) => void;
+  reject: (err: unknown) => void;
+  /** What the promise resolves with (the first offset of a batch). */
+  offset: number;
+  /** The last offset it covers: it is settled once everything up to here was written. */
+  last: number;
+  /**
+   * Where a multi-record append began. A write failure after part of it was handed to the OS (the
+   * part before a roll or a chunk switch) cuts back to here, so none of it shows up later.
+   */
+  mark?: Mark;
+}
+
+/** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
+export const ROLL_SYNCS_MAX = 8;
+
+/** A timestamp this far from its batch's base starts a new batch (its zigzag delta stays a safe integer). */
+export const TIMESTAMP_DELTA_MAX = 2 ** 51;
+
+/** Where a multi-record append began (see TopicImpl.mark). */
+export interface Mark {
+  seg: Segment;
+  segments: number;
+  position: number;
+  endOffset: number;
+  maxTimestampMs: number;
+}
+
+/** Recovery point: where the log was fsynced (with its index entries) and checked. */
+export interface RecoveryPoint {
+  base: number;
+  position: number;
+  offset: number;
+  maxTimestampMs: number;
+}
+
+export abstract class TopicWriter<V = Buffer> {
+  readonly name: string;
+  readonly dir: string;
+  options: ResolvedTopicOptions<V>;
+  segments: Segment[];
+  protected _startOffset: number;
+  protected _endOffset: number;
+  /** Running max timestamp of all records (-1: none). */
+  maxTimestampMs: number;
+  closed = false;
+  protected readonly ctx: LogContext;
+  // Append path state: the newest chunk of the active segment and the open batch in it.
+  protected chunk: Chunk | undefined = undefined;
+  protected chunkBytesNext = WRITE_CHUNK_BYTES_MIN;
+  protected batchStart = -1;
+  /** appendRidden: the records being appended make one batch (no seal for size, no roll). */
+  protected oneBatch = false;
+  /** Commits riding in this topic's batches (exactly-once, ridden.ts); made on first use. */
+  ridden: RiddenCommits | undefined = undefined;
+  protected batchBase = 0;
+  protected batchBaseTs = 0;
+  protected batchCount = 0;
+  protected batchMaxTs = 0;
+  protected batchMaxBefore = -1;
+  protected tickScheduled = false;
+  protected tickWaiters: Waiter[] = [];
+  /**
+   * End offset of the records appended with appendSync (their offset was handed out): while it is
+   * above committedEnd those records wait unwritten, and a failed write keeps them (writeFailed).
+   */
+  protected keptEnd = 0;
+  /** The failure of the write that kept records are waiting for (see writeFailed); appends are refused meanwhile. */
+  protected writeBlocked: SeglogError | undefined = undefined;
+  /** End offset and max timestamp of what was handed to the OS. */
+  protected committedEnd: number;
+  protected committedMaxTs: number;
+  protected pendingError: SeglogError | undefined = undefined;
+  /**
+   * Times appended records were taken back (a failed write or fsync, a rolled-back batch): their
+   * offsets go to later appends. Compaction abandons a pass that relied on records across one.
+   */
+  takebacks = 0;
+  protected dirtyMarked = false;
+  /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
+  readonly tail = new Tail();
+  /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
+  keyIndex: KeyIndex | undefined = undefined;
+
+  // Group commit.
+  protected syncWaiters: Waiter[] = [];
+  protected dirtySegments = new Set<Segment>();
+  protected fsyncRunning: Promise<void> | undefined = undefined;
+  /** fsyncs of rolled segments still running (awaited by syncAll). */
+  protected rollSyncs: Array<Promise<void>> = [];
+  /** syncAll calls in flight (awaited by shutdown before descriptors are closed). */
+  protected syncing = new Set<Promise<void>>();
+  protected synced: RecoveryPoint;
+  protected checkpointed: RecoveryPoint;
+  protected readonly flushTickBound = (): void => this.flushTick();
+  protected readonly kickFsyncBound = (): void => {
+    if (this.tickScheduled) this.flushTick(); // joins this tick's appends, and starts the fsync
+    if (this.syncWaiters.length > 0 && !this.closed) this.startFsync();
+  };
+
+  constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
+    startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
+    this.ctx = ctx;
+    this.name = name;
+    this.dir = dir;
+    this.options = options;
+    this.segments = segments;
+    this._startOffset = startOffset;
+    this._endOffset = endOffset;
+    this.maxTimestampMs = maxTimestampMs;
+    this.committedEnd = endOffset;
+    this.committedMaxTs = maxTimestampMs;
+    this.synced = recovered;
+    this.checkpointed = recovered;
+    for (const seg of segments) seg.pool = ctx.fdPool;
+    if (segments.length > 0) segments[segments.length - 1]!.pins = Math.max(1, segments[segments.length - 1]!.pins);
+  }
+
+  get readOnly(): boolean {
+    return this.ctx.options.readOnly;
+  }
+
+  /**
+   * The segment compaction may not reach (data before the recovery point is durable: compaction
+   * drops a record only for a newer durable one): the synced point's, or that of an older batch whose
+   * riding commit is not stored yet (recovery re-applies it from the bytes compaction would drop,
+   * and the recovery point stays at that batch: ridden.ts).
+   */
+  get durableBase(): number {
+    const first = this.ridden?.entries[0];
+    return first !== undefined && first.start.base < this.synced.base ? first.start.base : this.synced.base;
+  }
+
+  get durableOffset(): number {
+    return this.synced.offset;
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** Appends one record whose value is already encoded and whose meta was checked. */
+  protected appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
+    headers: Record<string, string | Uint8Array> | undefined, timestamp: number): number {
+    // Hot path (bench W1/W2): single-byte varints are the rule and are handled inline.
+    const key = typeof keyIn === 'string' ? Buffer.from(keyIn, 'utf8') : keyIn;
+    const keyLen = key === undefined ? -1 : key.length;
+    const valueLen = value === null ? -1 : value.length;
+    const hBytes = headers === undefined ? 1 : headersBytes(headers);
+    const fixedBytes = recordFieldsBytes(keyLen, valueLen, hBytes);
+    const freshBody = 2 + fixedBytes;
+    const freshBytes = freshRecordBytes(fixedBytes);
+    const options = this.options;
+    if (freshBytes > options.maxRecordBytes) throw this.recordTooLarge(freshBytes);
+    if (!this.dirtyMarked) this.markDirty();
+    const offset = this._endOffset;
+    let seg = this.active;
+    let chunk = this.chunk;
+    // Roll before the record if the segment is full, too old, or out of relative offsets. A new
+    // batch header is counted even when the record could join the open batch: the batch may be
+    // sealed for size right below, and the segment must not pass segmentBytes either way.
+    const segEnd = chunk !== undefined && !chunk.retired ? chunk.filePos + chunk.len : seg.endPosition();
+    if (options.segmentMs !== Infinity && seg.firstTimestampMs < 0 && seg.logBytes > 0) seg.firstTimestampMs = seg.readFirstTimestamp();
+    if (segEnd > 0 && !this.oneBatch && (segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes
+      || (options.segmentMs !== Infinity && seg.firstTimestampMs >= 0 && timestamp - seg.firstTimestampMs > options.segmentMs)
+      || offset - seg.baseOffset >= SEGMENT_RECORDS_MAX)) {
+      // (the reason is worked out again here, off the per-record path: rolls are rare)
+      this.roll(segEnd + BATCH_HEADER_BYTES + freshBytes > options.segmentBytes ? 'bytes' : offset - seg.baseOffset >= SEGMENT_RECORDS_MAX ? 'records' : 'time');
+      seg = this.active;
+      chunk = this.chunk;
+    }
+    let body = freshBody;
+    let recordBytes = freshBytes;
+    if (this.batchStart >= 0 && Math.abs(timestamp - this.batchBaseTs) > TIMESTAMP_DELTA_MAX && !this.oneBatch) this.sealBatch();
+    if (this.batchStart >= 0) {
+      const od = offset - this.batchBase;
+      const tz = zigzag(timestamp - this.batchBaseTs);
+      body = (od < 128 ? 1 : varintBytes(od)) + (tz < 128 ? 1 : varintBytes(tz)) + fixedBytes;
+      recordBytes = (body < 128 ? 1 : varintBytes(body)) + body;
+      if ((chunk!.len - this.batchStart + recordBytes > BATCH_BYTES_MAX || chunk!.buf.length - chunk!.len < recordBytes) && !this.oneBatch) {
+        this.sealBatch();
+        body = freshBody;
+        recordBytes = freshBytes;
+      }
+    }
+    if (this.batchStart < 0) {
+      if (chunk === undefined || chunk.retired || chunk.buf.length - chunk.len < BATCH_HEADER_BYTES + recordBytes) {
+        chunk = this.newChunk(BATCH_HEADER_BYTES + recordBytes);
+      }
+      this.openBatch(chunk, offset, timestamp);
+    }
+    const buf = chunk!.buf;
+    let p = chunk!.len;
+    if (body < 128) buf[p++] = body; else p = writeVarint(buf, p, body);
+    const od = offset - this.batchBase;
+    if (od < 128) buf[p++] = od; else p = writeVarint(buf, p, od);
+    const tz = zigzag(timestamp - this.batchBaseTs);
+    if (tz < 128) buf[p++] = tz; else p = writeVarint(buf, p, tz);
+    if (keyLen < 127) buf[p++] = keyLen + 1; else p = writeVarint(buf, p, keyLen + 1);
+    if (keyLen > 0) { buf.set(key!, p); p += keyLen; }
+    if (valueLen < 127) buf[p++] = valueLen + 1; else p = writeVarint(buf, p, valueLen + 1);
+    if (valueLen > 0) { buf.set(value!, p); p += valueLen; }
+    if (headers === undefined) buf[p++] = 0; else p = writeHeaders(buf, p, headers);
+    chunk!.len = p;
+    // The open batch's header is brought up to date only when a reader looks (publishOpenBatch)
+    // or at seal: four header writes per record were measurable in bench W1.
+    this.batchCount++;
+    if (timestamp > this.batchMaxTs) this.batchMaxTs = timestamp;
+    if (timestamp > this.maxTimestampMs) this.maxTimestampMs = timestamp;
+    if (seg.firstTimestampMs < 0) seg.firstTimestampMs = timestamp;
+    if (this.keyIndex !== undefined && key !== undefined) this.keyIndex.note(key, offset);
+    this._endOffset = offset + 1;
+    if (!this.tickScheduled) {
+      this.tickScheduled = true;
+      process.nextTick(this.flushTickBound);
+    }
+    return offset;
+  }
+
+  /**
+   * Appends the records as one batch that ends with `block` (a commit block, ridden.ts): the
+   * segment is rolled first if the batch would not fit, and the chunk is made big enough for all
+   * of it, so nothing splits it. The caller checked every record (appendEncoded's throws are the
+   * I/O of a roll or a chunk switch, before anything of the batch is in memory).
+   */
+  protected appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint {
+    if (this.batchStart >= 0) this.sealBatch();
+    let total = BATCH_HEADER_BYTES + commitBlockBytes(block);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const v = values[i]!;
+      const keyLen = r.key === undefined ? -1 : typeof r.key === 'string' ? Buffer.byteLength(r.key, 'utf8') : r.key.length;
+      total += freshRecordBytes(recordFieldsBytes(keyLen, v === null ? -1 : v.length, r.headers === undefined ? 1 : headersBytes(r.headers)));
+    }
+    if (!this.dirtyMarked) this.markDirty();
+    const seg = this.active;
+    const segEnd = this.chunk !== undefined && !this.chunk.retired ? this.chunk.filePos + this.chunk.len : seg.endPosition();
+    if (segEnd > 0 && (segEnd + total > this.options.segmentBytes || this._endOffset + records.length - seg.baseOffset > SEGMENT_RECORDS_MAX)) this.roll('bytes');
+    const chunk = this.chunk;
+    if (chunk === undefined || chunk.retired || chunk.buf.length - chunk.len < total) this.newChunk(total);
+    const start: RecoveryPoint = { base: this.active.baseOffset, position: this.chunk!.filePos + this.chunk!.len, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
+    this.oneBatch = true;
+    try {
+      for (let i = 0; i < records.length; i++) this.appendEncoded(values[i]!, records[i]!.key, records[i]!.headers, records[i]!.timestamp ?? now);
+    } finally {
+      this.oneBatch = false;
+    }
+    const c = this.chunk!;
+    c.len = writeCommitBlock(c.buf, c.len, block);
+    c.buf[this.batchStart + H_ATTRIBUTES] = c.buf[this.batchStart + H_ATTRIBUTES]! | ATTR_COMMIT;
+    this.sealBatch();
+    return start;
+  }
+
+  /** Where the log stands before a multi-record append (the open batch is sealed first). */
+  protected mark(): Mark {
+    if (this.batchStart >= 0) this.sealBatch();
+    const seg = this.active;
+    return {
+      seg,
+      segments: this.segments.length,
+      position: seg.endPosition(),
+      endOffset: this._endOffset,
+      maxTimestampMs: this.maxTimestampMs,
+    };
+  }
+
+  /**
+   * Undoes everything appended since `mark`: segments rolled since are deleted, the file is cut
+   * back if part of it was written, and memory forgets the rest. Appends from before the mark that
+   * still wait to be written stay pending.
+   */
+  protected rollbackTo(mark: Mark, error: SeglogError): void {
+    this.takebacks++;
+    const io = this.ctx.io;
+    while (this.segments.length > mark.segments) {
+      const s = this.segments.pop()!;
+      this.dirtySegments.delete(s);
+      try { s.deleteFiles(); } catch (err) { this.ctx.fail(ioError('delete a rolled-back segment', s.logPath, err)); }
+    }
+    const seg = mark.seg;
+    if (seg.logBytes > mark.position) {
+      try {
+        io.truncate(seg.logFd(), mark.position);
+      } catch (err) {
+        this.ctx.fail(ioError('truncate after a failed append', seg.logPath, err));
+      }
+      seg.logBytes = mark.position;
+      this.committedEnd = mark.endOffset;
+      this.committedMaxTs = mark.maxTimestampMs;
+    }
+    while (seg.chunks.length > 0 && seg.chunks[seg.chunks.length - 1]!.filePos >= mark.position && seg.chunks.length > 1) seg.chunks.pop();
+    const chunk = seg.chunks.length > 0 ? seg.chunks[seg.chunks.length - 1]! : undefined;
+    if (chunk !== undefined) {
+      chunk.len = Math.min(chunk.len, Math.max(0, mark.position - chunk.filePos));
+      chunk.written = Math.min(chunk.written, chunk.len);
+      chunk.retired = true;
+    }
+    this.chunk = chunk;
+    this.batchStart = -1;
+    this._endOffset = Math.min(this._endOffset, mark.endOffset);
+    this.keptEnd = Math.min(this.keptEnd, this._endOffset);
+    this.keyIndex?.forgetFrom(this._endOffset);
+    this.ridden?.forgetFrom(this._endOffset);
+    this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
+    this.committedEnd = Math.min(this.committedEnd, this._endOffset);
+    // Appends whose records were just forgotten settle now, with the error that forgot them.
+    const end = this._endOffset;
+    const keepTick = this.tickWaiters.filter((w) => w.last < end);
+    const keepSync = this.syncWaiters.filter((w) => w.last < end);
+    for (const w of this.tickWaiters) if (w.last >= end) w.reject(error);
+    for (const w of this.syncWaiters) if (w.last >= end) w.reject(error);
+    this.tickWaiters = keepTick;
+    this.syncWaiters = keepSync;
+    seg.pins = Math.max(seg.pins, 1); // it is the active segment again
+    seg.index!.truncateToPosition(mark.position);
+    seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
+  }
+
+  protected openBatch(chunk: Chunk, offset: number, timestamp: number): void {
+    this.batchStart = chunk.len;
+    // The batch claims what a completed fsync covered when it was opened (format v2 durableDelta):
+    // it reaches the OS no earlier, so after a power cut it proves those bytes were durable.
+    startBatchHeader(chunk.buf, chunk.len, offset, timestamp, this.synced.offset);
+    chunk.len += BATCH_HEADER_BYTES;
+    this.batchBase = offset;
+    this.batchBaseTs = timestamp;
+    this.batchCount = 0;
+    this.batchMaxTs = timestamp;
+    this.batchMaxBefore = this.maxTimestampMs;
+  }
+
+  /**
+   * Writes the open batch's header fields as they stand, so that readers in this process can walk
+   * it like a sealed batch (read-your-writes). Called by readers before they look at memory.
+   */
+  publishOpenBatch(): void {
+    const s = this.batchStart;
+    if (s < 0) return;
+    const buf = this.chunk!.buf;
+    writeU32(buf, s + H_BATCH_BYTES, this.chunk!.len - s);
+    writeU32(buf, s + H_RECORD_COUNT, this.batchCount);
+    writeU32(buf, s + H_LAST_OFFSET_DELTA, this._endOffset - 1 - this.batchBase);
+    writeU64(buf, s + H_MAX_TIMESTAMP, this.batchMaxTs);
+  }
+
+  /** Closes the open batch: checksum, and index entries if it starts an index interval. */
+  protected sealBatch(): void {
+    this.publishOpenBatch();
+    const chunk = this.chunk!;
+    const s = this.batchStart;
+    writeU32(chunk.buf, s + H_CHECKSUM, checksum(chunk.buf.subarray(s + CHECKSUM_FROM, chunk.len)));
+    this.indexBatch(this.active, this.batchBase, chunk.filePos + s, this.batchMaxBefore);
+    this.batchStart = -1;
+  }
+
+  /** Adds index entries for a batch per the rule of docs/format.md (shared with recovery). */
+  indexBatch(seg: Segment, baseOffset: number, position: number, maxTimestampBefore: number): void {
+    const index = seg.index!;
+    if (index.count !== 0 && position - index.lastPosition() < this.options.indexIntervalBytes) return;
+    const rel = baseOffset - seg.baseOffset;
+    index.append(rel, position);
+    const timeIndex = seg.timeIndex!;
+    if (timeIndex.count === 0) timeIndex.append(Math.max(0, maxTimestampBefore), rel);
+    else if (maxTimestampBefore > timeIndex.lastTimestamp()) timeIndex.append(maxTimestampBefore, rel);
+  }
+
+  protected newChunk(minBytes: number): Chunk {
+    const seg = this.active;
+    if (this.chunk !== undefined) {
+      if (this.batchStart >= 0) this.sealBatch();
+      this.writePending(); // a chunk retired by a rolled-back batch may still hold earlier appends
+      this.chunk.retired = true;
+    }
+    const size = Math.max(minBytes, this.chunkBytesNext);
+    if (this.chunkBytesNext < WRITE_CHUNK_BYTES_MAX) this.chunkBytesNext *= 2;
+    const chunk: Chunk = { buf: Buffer.allocUnsafe(size), filePos: seg.endPosition(), len: 0, written: 0, retired: false };
+    if (seg.chunks.length === 0) seg.memFrom = chunk.filePos;
+    seg.chunks.push(chunk);
+    seg.dropChunks(TAIL_CACHE_BYTES);
+    this.chunk = chunk;
+    return chunk;
+  }
+
+  /** Hands the sealed bytes of the newest chunk to the OS. Throws (after rolling back) on failure. */
+  protected writePending(): void {
+    const chunk = this.chunk;
+    if (chunk === undefined) return;
+    const to = this.batchStart >= 0 ? this.batchStart : chunk.len;
+    const from = chunk.written;
+    if (to <= from) return;
+    const seg = this.active;
+    try {
+      writeFully(this.ctx.io, seg.logFd(), chunk.buf.subarray(from, to), chunk.filePos + from);
+    } catch (err) {
+      throw this.writeFailed(seg, ioError('write', seg.logPath, err));
+    }
+    chunk.written = to;
+    seg.logBytes = chunk.filePos + to;
+    this.committedEnd = this.batchStart >= 0 ? this.batchBase : this._endOffset;
+    this.committedMaxTs = this.batchStart >= 0 ? this.batchMaxBefore : this.maxTimestampMs;
+    this.dirtySegments.add(seg);
+    if (this.tickWaiters.length > 0 && this.ctx.options.durability !== 'none') this.dispatchWritten(false);
+  }
+
+  /**
+   * A write failed: cut the file back to its last good size. Records whose offset was handed out
+   * already (appendSync; every append under 'none', which resolves at once) stay in memory, and
+   * appends are refused until a retry writes them (SPEC: such an offset is never given to another
+   * record). Otherwise every record that was not handed to the OS is forgotten and the promises
+   * reject. Either way the log's 'error' event hears of it.
+   */
+  protected writeFailed(seg: Segment, error: SeglogError): SeglogError {
+    if (error.code === 'ERR_NO_SPACE') this.ctx.reserve?.release(); // appends wait for space from here on
+    try {
+      this.ctx.io.truncate(seg.logFd(), seg.logBytes);
+    } catch (err) {
+      this.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
+    }
+    if (this.tickWaiters.length === 0 && (this.keptEnd > this.committedEnd || this.ctx.options.durability === 'none')) {
+      if (this.writeBlocked === undefined) this.ctx.emitError(error); // (once, not at every retry)
+      this.writeBlocked = error;
+      return error;
+    }
+    this.takebacks++;
+    const chunk = this.chunk!;
+    chunk.len = chunk.written;
+    chunk.retired = true;
+    this.batchStart = -1;
+    this._endOffset = this.committedEnd;
+    this.keyIndex?.forgetFrom(this._endOffset);
+    this.maxTimestampMs = this.committedMaxTs;
+    seg.index!.truncateToPosition(seg.logBytes);
+    seg.timeIndex!.truncateToRelativeOffset(this.committedEnd - seg.baseOffset);
+    const waiters = this.tickWaiters;
+    this.tickWaiters = [];
+    for (const w of waiters) w.reject(error);
+    // A rejected batch whose first records were already written (before a roll or chunk switch in
+    // the same tick) must not keep them: cut back to where it began.
+    let partial: Mark | undefined;
+    for (const w of waiters) if (w.mark !== undefined && w.offset < this.committedEnd && (partial === undefined || w.offset < partial.endOffset)) partial = w.mark;
+    if (partial !== undefined) this.rollbackTo(partial, error);
+    this.ctx.emitError(error);
+    return error;
+  }
+
+  /** End of tick: seal the open batch, hand it to the OS, settle or queue the tick's appends. */
+  protected flushTick(): void {
+    this.tickScheduled = false;
+    if (this.closed) return;
+    try {
+      if (this.batchStart >= 0) this.sealBatch();
+      // Subscriptions deliver only what was handed to the OS (an offset delivered is never reused
+      // after a failed write), so under 'none' a topic with subscriptions writes each tick too.
+      if (this.ctx.options.durability !== 'none' || this.tail.members.size > 0) this.writePending();
+    } catch {
+      // writeFailed has rejected the appends that were not written; those written earlier in the
+      // tick still wait for their fsync.
+      if (this.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.startFsync();
+      if (this.tail.waitingCount > 0) this.tail.wake();
+      if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
+      return;
+    }
+    this.writeBlocked = undefined;
+    this.dispatchWritten(true);
+    if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
+  }
+
+  /** End offset of what was handed to the OS: what subscriptions may deliver. */
+  get writtenEnd(): number {
+    return this.committedEnd;
+  }
+
+  /**
+   * A subscription waits for records that were appended but not handed to the OS (under 'none',
+   * before the topic had subscriptions): write them at the end of this tick.
+   */
+  writeSoon(): void {
+    if (this.tickScheduled || this.closed || this._endOffset <= this.committedEnd) return;
+    this.tickScheduled = true;
+    process.nextTick(this.flushTickBound);
+  }
+
+  /**
+   * Moves the appends whose records were all handed to the OS out of the tick: resolved now
+   * ('os'), or queued for the next group commit ('fsync'). Called after every successful write, so
+   * that a later failure in the same tick only rejects appends that really were not written.
+   */
+  protected dispatchWritten(endOfTick: boolean): void {
+    const waiters = this.tickWaiters;
+    let n = 0;
+    while (n < waiters.length && waiters[n]!.last < this.committedEnd) n++;
+    if (n > 0) {
+      const done = n === waiters.length ? waiters : waiters.slice(0, n);
+      this.tickWaiters = n === waiters.length ? [] : waiters.slice(n);
+      if (this.ctx.options.durability === 'fsync') {
+        for (const w of done) this.syncWaiters.push(w);
+      } else if (loopStarved()) {
+        afterTurn(() => { for (const w of done) w.resolve(w.offset); }); // (turns.ts)
+      } else {
+        for (const w of done) w.resolve(w.offset);
+      }
+    }
+    // The group commit starts at the end of the tick only: starting it at a write in the middle of
+    // a tick (a chunk switch) splits the producers into two groups that then alternate, halving
+    // the appends per fsync (bench W-durable: 32 instead of 64).
+    if (endOfTick && this.syncWaiters.length > 0) this.startFsync();
+    if (endOfTick && this.tail.waitingCount > 0) this.tail.wake();
+  }
+
+  protected recordTooLarge(bytes: number): SeglogError {
+    return new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
+  }
+
+  protected abstract roll(reason: RollReason): void;
+  protected abstract markDirty(): void;
+  protected abstract startFsync(): void;
+}

@@ -1,0 +1,516 @@
+// Segment: one `<base>.log` with its `.index` and `.timeindex` (docs/format.md). It owns the
+// files' descriptors, the number of bytes of the `.log` handed to the OS (`logBytes`), the
+// in-memory indexes (loaded lazily for closed segments, checked, and rebuilt from the log when
+// they cannot be trusted), and the newest bytes of the active segment kept in memory (`chunks`),
+// including records appended in this tick and not yet written.
+//
+// Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
+// missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
+import { readCommitBlock, type CommitBlock } from '../format/commit-block.js';
+import { SeglogError, ioError } from '../base/errors.js';
+import { isNoSpace } from '../io/space-reserve.js';
+import type { FileIO } from '../io/file-io.js';
+import { checksum } from '../format/checksum.js';
+import { corruptionFound } from '../base/diagnostics.js';
+import {
+  ATTR_COMMIT, commitBlockStart, ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, knownVersion, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
+  H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
+  readU64, segmentFileName,
+} from '../format/batch.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+import { READ_CHUNK_BYTES } from '../base/limits.js';
+import type { Region } from './read-cache.js';
+import type { FdPool } from './fd-pool.js';
+import path from 'node:path';
+
+/** A buffer of the newest bytes of the active segment; `buf[0]` is at `filePos` of the `.log`. */
+export interface Chunk {
+  buf: Buffer;
+  filePos: number;
+  /** Bytes filled (sealed batches, then the open batch). */
+  len: number;
+  /** Bytes handed to the OS. */
+  written: number;
+  /** No more appends go here (it filled up, or a failed write retired it). */
+  retired: boolean;
+}
+
+/** What a scan found: where the valid batches end, and why it stopped early if it did. */
+export interface ScanResult {
+  endPosition: number;
+  nextOffset: number;
+  maxTimestampMs: number;
+  /** Position and reason of the first invalid batch, or undefined when the scan reached the end cleanly. */
+  invalidAt?: number;
+  reason?: string;
+}
+
+export interface BatchInfo {
+  position: number;
+  batchBytes: number;
+  baseOffset: number;
+  lastOffset: number;
+  baseTimestampMs: number;
+  maxTimestampMs: number;
+  /** The consumer-group commit the batch carries (ATTR_COMMIT), if any. */
+  commit?: CommitBlock;
+}
+
+export class Segment {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  readonly indexPath: string;
+  readonly timeIndexPath: string;
+  /** Bytes of the `.log` handed to the OS (the file's size, once a failed write is cut back). */
+  logBytes: number;
+  fd = -1;
+  indexFd = -1;
+  timeIndexFd = -1;
+  chunks: Chunk[] = [];
+  /** File position from which the bytes are in `chunks` (== logBytes when none are). */
+  memFrom: number;
+  /** Timestamp of the first record, for segmentMs (-1: not known yet). */
+  firstTimestampMs = -1;
+  /** Largest timestamp of the records in this segment and all before it (-1: not known yet). */
+  endMaxTimestampMs = -1;
+  /** Bound on open descriptors shared by the log's segments (undefined in tools and tests). */
+  pool: FdPool | undefined = undefined;
+  /** While > 0 the pool must not close the `.log` descriptor (active segment, fsync in flight). */
+  pins = 0;
+  /** Set when the topic is closed or deleted: the files must not be opened again. */
+  private released = false;
+  /** Iterators (Cursor) positioned in this segment: a removed segment keeps its descriptor for them. */
+  readers = 0;
+  /**
+   * The segment left its topic (retention or a compaction swap). Its paths may now name another
+   * segment's files or nothing: the `.log` is never reopened by path, and the descriptor that
+   * iterators still read through is closed when the last of them leaves (see detach).
+   */
+  removed = false;
+  /**
+   * In a read-only log: the files are opened for reading only, and `ino` is the identity of the
+   * `.log` file the segment was listed with. A writer's compaction replaces segment files by
+   * rename, so a descriptor opened later by path must still be that file (see sameFile).
+   */
+  readOnly = false;
+  ino: number | undefined = undefined;
+  /** get() regions of this segment by offset-index entry (owned by ReadCache). */
+  regions: Array<Region | undefined> = [];
+  /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
+  indexDirty = false;
+  private indexIo: Promise<void> = Promise.resolve();
+  private offsetIndex: OffsetIndex | undefined;
+  private timeIdx: TimeIndex | undefined;
+
+  constructor(readonly io: FileIO, readonly dir: string, baseOffset: number, logBytes: number) {
+    this.baseOffset = baseOffset;
+    this.logPath = path.join(dir, segmentFileName(baseOffset, LOG_SUFFIX));
+    this.indexPath = path.join(dir, segmentFileName(baseOffset, INDEX_SUFFIX));
+    this.timeIndexPath = path.join(dir, segmentFileName(baseOffset, TIME_INDEX_SUFFIX));
+    this.logBytes = logBytes;
+    this.memFrom = logBytes;
+  }
+
+  /** Creates the three files of a new, empty segment. */
+  static create(io: FileIO, dir: string, baseOffset: number): Segment {
+    const seg = new Segment(io, dir, baseOffset, 0);
+    try {
+      seg.fd = io.open(seg.logPath, 'wx+');
+      seg.indexFd = io.open(seg.indexPath, 'w+');
+      seg.timeIndexFd = io.open(seg.timeIndexPath, 'w+');
+    } catch (err) {
+      seg.closeFiles();
+      throw ioError('create segment', seg.logPath, err);
+    }
+    seg.offsetIndex = new OffsetIndex();
+    seg.timeIdx = new TimeIndex();
+    return seg;
+  }
+
+  /** The descriptor of the `.log`, opened on first use. */
+  logFd(): number {
+    if (this.fd < 0) {
+      if (this.removed) throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was removed by retention or compaction`, { file: this.logPath });
+      if (this.released) throw new SeglogError('ERR_CLOSED', `segment ${this.logPath} belongs to a closed or deleted topic`, { file: this.logPath });
+      try {
+        this.fd = this.io.open(this.logPath, this.readOnly ? 'r' : 'r+');
+      } catch (err) {
+        if (this.readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was removed by the writer (retention or compaction) after this read-only log listed it; log.refresh() picks up the change`, { file: this.logPath });
+        }
+        throw ioError('open', this.logPath, err);
+      }
+      if (!this.sameFile()) {
+        this.closeLogFd();
+        throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `segment ${this.logPath} was replaced by the writer (compaction) after this read-only log listed it; log.refresh() picks up the new segments`, { file: this.logPath });
+      }
+      this.pool?.opened(this);
+    } else {
+      this.pool?.touch(this);
+    }
+    return this.fd;
+  }
+
+  /** Whether the open `.log` descriptor is the file this read-only segment was listed with. */
+  private sameFile(): boolean {
+    if (this.ino === undefined || this.io.fileIno === undefined) return true;
+    try {
+      return this.io.fileIno(this.fd) === this.ino;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the `.log` descriptor (the pool's choice); the next read reopens it. */
+  closeLogFd(): void {
+    if (this.fd >= 0) { try { this.io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
+  }
+
+  /**
+   * The segment leaves its topic (retention, compaction): its files are about to be unlinked or
+   * replaced. Iterators still reading it keep an open descriptor (POSIX keeps an unlinked file's
+   * data for open descriptors; views already handed out are copies in fresh buffers anyway); it
+   * is closed when the last of them leaves, or when the topic is closed.
+   */
+  detach(): void {
+    this.closeIndexFiles();
+    if (this.readers > 0 && this.fd < 0 && !this.released) {
+      try { this.fd = this.io.open(this.logPath, 'r'); } catch { /* the reader reports ERR_OFFSET_OUT_OF_RANGE */ }
+      // A file replaced since the listing is not this segment's: the reader reports ERR_OFFSET_OUT_OF_RANGE.
+      if (this.fd >= 0 && !this.sameFile()) this.closeLogFd();
+    }
+    this.pool?.closed(this);
+    this.pool = undefined;
+    this.removed = true;
+    this.regions = [];
+    if (this.readers === 0) this.closeLogFd();
+  }
+
+  /** An iterator enters this segment. */
+  enter(): void {
+    this.readers++;
+  }
+
+  /** An iterator leaves this segment (a removed segment closes its descriptor after the last one). */
+  leave(): void {
+    this.readers--;
+    if (this.removed && this.readers <= 0) this.closeLogFd();
+  }
+
+  /** Closes everything for good (topic closed or deleted). */
+  release(): void {
+    this.released = true;
+    this.closeFiles();
+  }
+
+  /** The timestamp of the segment's first record (its first batch's base timestamp), -1 if empty. */
+  readFirstTimestamp(): number {
+    if (this.logBytes < BATCH_HEADER_BYTES) return -1;
+    return readU64(this.readLog(0, BATCH_HEADER_BYTES), H_BASE_TIMESTAMP);
+  }
+
+  /** Bytes readable in this segment: what the OS has plus what is buffered in memory. */
+  endPosition(): number {
+    const n = this.chunks.length;
+    return n === 0 ? this.logBytes : this.chunks[n - 1]!.filePos + this.chunks[n - 1]!.len;
+  }
+
+  hasIndexes(): boolean {
+    return this.offsetIndex !== undefined && this.timeIdx !== undefined;
+  }
+
+  /** The offset index, or undefined when it is not loaded yet (see Topic.indexOf). */
+  get index(): OffsetIndex | undefined {
+    return this.offsetIndex;
+  }
+
+  get timeIndex(): TimeIndex | undefined {
+    return this.timeIdx;
+  }
+
+  setIndexes(index: OffsetIndex, timeIndex: TimeIndex, rewrite: boolean): void {
+    this.regions = []; // cached get() regions are keyed by index entry
+    this.offsetIndex = index;
+    this.timeIdx = timeIndex;
+    if (rewrite) {
+      index.persistedCount = 0;
+      timeIndex.persistedCount = 0;
+      this.indexDirty = true;
+    }
+  }
+
+  /** Reads both index files as they are on disk; undefined for a file that is missing. */
+  readIndexFiles(): { index: Uint8Array | undefined; timeIndex: Uint8Array | undefined } {
+    return { index: this.readWholeFile(this.indexPath), timeIndex: this.readWholeFile(this.timeIndexPath) };
+  }
+
+  private readWholeFile(file: string): Uint8Array | undefined {
+    const st = this.io.stat(file);
+    if (st === undefined) return undefined;
+    let fd = -1;
+    try {
+      fd = this.io.open(file, 'r');
+      const buf = Buffer.allocUnsafe(st.size);
+      let got = 0;
+      while (got < st.size) {
+        const n = this.io.read(fd, buf, got, st.size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return buf.subarray(0, got);
+    } catch (err) {
+      throw ioError('read', file, err);
+    } finally {
+      if (fd >= 0) this.io.close(fd);
+    }
+  }
+
+  /**
+   * Reads `length` bytes at `position` of the `.log` into a fresh buffer (shorter at end of file),
+   * or into `into` (a never-reused slab) when given.
+   */
+  readLog(position: number, length: number, into?: Buffer): Buffer {
+    const fd = this.logFd();
+    const buf = into ?? Buffer.allocUnsafe(length);
+    let got = 0;
+    try {
+      while (got < length) {
+        const n = this.io.read(fd, buf, got, length - got, position + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (err) {
+      throw ioError('read', this.logPath, err);
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
+  /** The chunk holding file position `position` (which must be >= memFrom). */
+  chunkAt(position: number): Chunk | undefined {
+    const chunks = this.chunks;
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      const c = chunks[i]!;
+      if (position >= c.filePos) return position < c.filePos + c.len || i === chunks.length - 1 ? c : undefined;
+    }
+    return undefined;
+  }
+
+  /** Forgets the in-memory copy of written bytes (all of them, or the oldest until under budget). */
+  dropChunks(keepBytes: number): void {
+    let total = 0;
+    for (const c of this.chunks) total += c.len;
+    while (this.chunks.length > 1 && total > keepBytes) {
+      const c = this.chunks[0]!;
+      if (c.written < c.len) break;
+      this.chunks.shift();
+      total -= c.len;
+      this.memFrom = this.chunks[0]!.filePos;
+    }
+    if (keepBytes === 0 && this.chunks.length === 1 && this.chunks[0]!.written === this.chunks[0]!.len) {
+      this.chunks = [];
+      this.memFrom = this.logBytes;
+    }
+  }
+
+  /**
+   * Appends index entries not yet in the files (or rewrites the files after a rebuild). On a full
+   * disk it gives up without throwing (false): the files are cut back to what they held, the
+   * entries stay in memory for a later try, and an open after a crash or close rebuilds what is short.
+   */
+  persistIndexes(): boolean {
+    const index = this.offsetIndex;
+    const timeIndex = this.timeIdx;
+    if (index === undefined || timeIndex === undefined) return true;
+    if (!this.indexDirty && index.persistedCount === index.count && timeIndex.persistedCount === timeIndex.count) return true;
+    try {
+      if (this.indexFd < 0) this.indexFd = this.io.open(this.indexPath, this.io.stat(this.indexPath) ? 'r+' : 'w+');
+      if (this.timeIndexFd < 0) this.timeIndexFd = this.io.open(this.timeIndexPath, this.io.stat(this.timeIndexPath) ? 'r+' : 'w+');
+      if (this.indexDirty) {
+        index.persistedCount = 0;
+        timeIndex.persistedCount = 0;
+      }
+      writeFully(this.io, this.indexFd, index.encode(index.persistedCount), index.persistedCount * 8);
+      writeFully(this.io, this.timeIndexFd, timeIndex.encode(timeIndex.persistedCount), timeIndex.persistedCount * 12);
+      if (this.indexDirty || this.io.fileSize(this.indexFd) !== index.count * 8) this.io.truncate(this.indexFd, index.count * 8);
+      if (this.indexDirty || this.io.fileSize(this.timeIndexFd) !== timeIndex.count * 12) this.io.truncate(this.timeIndexFd, timeIndex.count * 12);
+      index.persistedCount = index.count;
+      timeIndex.persistedCount = timeIndex.count;
+      this.indexDirty = false;
+      return true;
+    } catch (err) {
+      if (!isNoSpace(err)) throw ioError('write index', this.indexPath, err);
+      try {
+        if (this.indexFd >= 0) this.io.truncate(this.indexFd, index.persistedCount * 8);
+        if (this.timeIndexFd >= 0) this.io.truncate(this.timeIndexFd, timeIndex.persistedCount * 12);
+      } catch { /* what is left over is inconsistent or short: rebuilt at the next open */ }
+      return false;
+    }
+  }
+
+  /** fsyncs the `.log` and the index files that are open for writing. */
+  fsyncAllSync(): void {
+    try {
+      if (this.fd >= 0) this.io.fsyncSync(this.fd);
+      if (this.indexFd >= 0) this.io.fsyncSync(this.indexFd);
+      if (this.timeIndexFd >= 0) this.io.fsyncSync(this.timeIndexFd);
+    } catch (err) {
+      throw ioError('fsync', this.logPath, err);
+    }
+  }
+
+  /**
+   * fsyncs the index files. Index fsyncs and the closing of their descriptors run one after the
+   * other through `indexIo`, so a descriptor is never closed under an fsync still running on it.
+   */
+  fsyncIndexes(): Promise<void> {
+    const run = this.indexIo.then(async () => {
+      if (this.indexFd >= 0) await this.io.fsync(this.indexFd);
+      if (this.timeIndexFd >= 0) await this.io.fsync(this.timeIndexFd);
+    });
+    this.indexIo = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes the index files once every fsync asked for before has finished. */
+  closeIndexFilesWhenIdle(): Promise<void> {
+    const run = this.indexIo.then(() => this.closeIndexFiles());
+    this.indexIo = run;
+    return run;
+  }
+
+  /** Closes the index files' descriptors (a closed segment's indexes are final). */
+  closeIndexFiles(): void {
+    if (this.indexFd >= 0) { try { this.io.close(this.indexFd); } catch { /* already gone */ } this.indexFd = -1; }
+    if (this.timeIndexFd >= 0) { try { this.io.close(this.timeIndexFd); } catch { /* already gone */ } this.timeIndexFd = -1; }
+  }
+
+  closeFiles(): void {
+    this.closeIndexFiles();
+    this.closeLogFd();
+    this.pool?.closed(this);
+  }
+
+  /** Removes the segment's files (retention, a cut after a crash, deleteTopic). */
+  deleteFiles(): void {
+    this.closeFiles();
+    for (const f of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try { this.io.unlink(f); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('unlink', f, err); }
+    }
+  }
+
+  /**
+   * Walks the batches of the `.log` from `position`, checking each completely (structure and
+   * checksum) and that its base offset is `expectedOffset` onwards. Calls `onBatch` for each valid
+   * batch. Stops at the end of the file or at the first invalid batch.
+   */
+  scan(position: number, expectedOffset: number, maxTimestampMs: number, onBatch: ((b: BatchInfo) => void) | undefined): ScanResult {
+    const fileBytes = this.fileSizeNow();
+    let pos = position;
+    let next = expectedOffset;
+    let maxTs = maxTimestampMs;
+    let buf: Buffer = Buffer.alloc(0);
+    let bufPos = 0;
+    while (pos < fileBytes) {
+      let p = pos - bufPos;
+      if (p + BATCH_HEADER_BYTES > buf.length) {
+        buf = this.readLog(pos, Math.min(READ_CHUNK_BYTES, fileBytes - pos));
+        bufPos = pos;
+        p = 0;
+      }
+      let batchBytes = buf.length - p >= 4 ? readU32(buf, p + H_BATCH_BYTES) : 0;
+      if (batchBytes >= BATCH_HEADER_BYTES && p + batchBytes > buf.length && pos + batchBytes <= fileBytes) {
+        buf = this.readLog(pos, batchBytes);
+        bufPos = pos;
+        p = 0;
+      }
+      const reason = checkBatch(buf, p, Math.min(buf.length - p, fileBytes - pos), next);
+      if (reason !== null) return { endPosition: pos, nextOffset: next, maxTimestampMs: maxTs, invalidAt: pos, reason };
+      batchBytes = readU32(buf, p + H_BATCH_BYTES);
+      const info: BatchInfo = {
+        position: pos,
+        batchBytes,
+        baseOffset: readU64(buf, p + H_BASE_OFFSET),
+        lastOffset: readU64(buf, p + H_BASE_OFFSET) + readU32(buf, p + H_LAST_OFFSET_DELTA),
+        baseTimestampMs: readU64(buf, p + H_BASE_TIMESTAMP),
+        maxTimestampMs: readU64(buf, p + H_MAX_TIMESTAMP),
+      };
+      if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) info.commit = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes) as CommitBlock;
+      onBatch?.(info);
+      if (info.maxTimestampMs > maxTs) maxTs = info.maxTimestampMs;
+      next = info.lastOffset + 1;
+      pos += batchBytes;
+    }
+    return { endPosition: pos, nextOffset: next, maxTimestampMs: maxTs };
+  }
+
+  /**
+   * Whether a valid batch starts anywhere after the invalid one at `position`: tells damage in
+   * the middle of the data (ERR_CORRUPT) from a torn tail (cut). The damaged batch's own length
+   * may be wrong, so every later position is tried (a rare path: only after an invalid batch).
+   */
+  hasValidBatchAfter(position: number): boolean {
+    const fileBytes = this.fileSizeNow();
+    // Read the rest of the file in windows (bounded memory); a candidate batch that runs past a
+    // window is read on its own.
+    for (let winPos = position + 1; winPos + BATCH_HEADER_BYTES <= fileBytes; winPos += READ_CHUNK_BYTES) {
+      const win = this.readLog(winPos, Math.min(READ_CHUNK_BYTES + BATCH_HEADER_BYTES, fileBytes - winPos));
+      const stop = Math.min(READ_CHUNK_BYTES, win.length - BATCH_HEADER_BYTES + 1);
+      for (let p = 0; p < stop; p++) {
+        if (!knownVersion(win[p + H_VERSION])) continue;
+        const len = readU32(win, p + H_BATCH_BYTES);
+        if (len < BATCH_HEADER_BYTES || winPos + p + len > fileBytes) continue;
+        const batch = p + len <= win.length ? win.subarray(p, p + len) : this.readLog(winPos + p, len);
+        if (checkBatch(batch, 0, len, -1) === null) return true;
+      }
+    }
+    return false;
+  }
+
+  fileSizeNow(): number {
+    try {
+      return this.io.fileSize(this.logFd());
+    } catch (err) {
+      throw ioError('stat', this.logPath, err);
+    }
+  }
+
+  corrupt(position: number, reason: string): SeglogError {
+    return corruptionFound(new SeglogError('ERR_CORRUPT', `corrupt batch in ${this.logPath} at position ${position}: ${reason}`, { file: this.logPath, position }), this.dir);
+  }
+}
+
+/**
+ * Full check of one batch: structure, checksum, and (when expectedOffset >= 0) that its base offset
+ * is not below the expected one. Returns null when valid, else the reason.
+ */
+export function checkBatch(buf: Uint8Array, p: number, available: number, expectedOffset: number): string | null {
+  const structural = checkBatchStructure(buf, p, available);
+  if (structural !== null) return structural;
+  const batchBytes = readU32(buf, p + H_BATCH_BYTES);
+  const sum = checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes));
+  if (sum !== readU32(buf, p + H_CHECKSUM)) return 'checksum mismatch';
+  if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) {
+    const block = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes);
+    if (typeof block === 'string') return block;
+  }
+  if (expectedOffset >= 0) {
+    const base = readU64(buf, p + H_BASE_OFFSET);
+    if (base < expectedOffset) return `base offset ${base} is below the expected ${expectedOffset}`;
+    if (base !== expectedOffset && (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) === 0) return `base offset ${base} leaves a gap after ${expectedOffset}`;
+  }
+  return null;
+}
+
+/** Only the checksum (the batch came from our own write path, its structure was checked then). */
+export function checksumMatches(buf: Uint8Array, p: number, batchBytes: number): boolean {
+  return checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes)) === readU32(buf, p + H_CHECKSUM);
+}
+
+export function writeFully(io: FileIO, fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    done += io.write(fd, buf, done, buf.length - done, position + done);
+  }
+}
+

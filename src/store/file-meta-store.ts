@@ -1,0 +1,238 @@
+// MetaStore on plain files, for the native-free entry point: one JSON document `<dir>/~meta.json`
+// ({ version, topics: { name: options }, state: { name: TopicState } }), replaced atomically
+// (write `~meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
+// checkpoint puts are coalesced and written at the end of the tick.
+// Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
+// committing per record never rewrites the document.
+// The key index of each compacted topic lives in its own file, `<dir>/<topic>~keys` (key-file.ts);
+// compaction's CleanerState in the document under `cleaner`.
+//
+// Crash: the rename is atomic, so the file is either the old or the new document; a leftover
+// `~meta.json.tmp` is ignored and overwritten.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SeglogError, ioError } from '../base/errors.js';
+import { GROUPS_FILE, JSON_META_FILE as META_JSON, LMDB_META_FILE } from '../format/batch.js';
+import { nodeFileIO } from '../io/node-fs.js';
+import { OPTIONS_AND_GROUPS_LOST, metadataCorrupt, moveAside, reportRebuilt } from './metadata-damage.js';
+import { FileGroups } from './file-groups.js';
+import type { CleanerState, MetaOpenOptions, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
+import { KeyFile } from './key-file.js';
+import { documentDamage, type NeutralDocument } from './document-check.js';
+
+
+/** `~meta.json` (its shape is checked in src/meta/document-check.ts). */
+export type Document = NeutralDocument;
+
+/** `<dir>/<topic>~keys`: no topic name holds '~', so it never collides with a topic folder. */
+const KEYS_FILE_SUFFIX = '~keys';
+
+class FileMetaStore implements MetaStore {
+  readonly kind = 'files' as const;
+  readonly rebuilt?: MetaStore['rebuilt'];
+  private doc: Document;
+  private readonly file: string;
+  private dirty = false;
+  private scheduled = false;
+  private readonly groups: FileGroups;
+  private readonly keyFiles = new Map<string, KeyFile>();
+
+  constructor(private readonly dir: string, private readonly readOnly: boolean, options: MetaOpenOptions = {}) {
+    this.file = path.join(dir, META_JSON);
+    this.doc = { version: 1, topics: {}, state: {} };
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('read', this.file, err);
+    }
+    if (text !== undefined) {
+      const damage = documentDamage(text);
+      if (typeof damage !== 'string') {
+        this.doc = damage;
+      } else if (!options.repair) {
+        throw metadataCorrupt(dir, this.file, 0, `metadata file ${this.file} is damaged: ${damage}`);
+      } else {
+        // A repair: the file goes aside, the topics come back from their folders (scanned), their options and groups do not.
+        const io = options.io ?? nodeFileIO;
+        const movedTo = moveAside(io, this.file);
+        this.rebuilt = { file: this.file, movedTo };
+        const groupsFile = path.join(dir, GROUPS_FILE);
+        reportRebuilt(io, dir, this.file, movedTo, fs.existsSync(groupsFile)
+          ? `topic options are lost (topics open with default options); consumer-group positions are kept in ${groupsFile}`
+          : OPTIONS_AND_GROUPS_LOST);
+        text = undefined;
+      }
+    }
+    if (text === undefined && fs.existsSync(path.join(dir, LMDB_META_FILE)) && !readOnly) {
+      // The default entry point keeps its metadata in LMDB while it has the directory open and
+      // exports it here only at a clean close (neutral.ts): without the export, the positions of
+      // its consumer groups and its recovery points would be lost or stale. A read-only open goes
+      // on without metadata (empty): every topic folder is a topic, checked by a full scan in
+      // memory; stored options, group positions and truncateBefore's start offset are not known.
+      throw new SeglogError('ERR_NOT_SUPPORTED',
+        `the log at ${dir} is open in the default entry point ('seglog') in another process, or that process did not close it cleanly: ` +
+        `its metadata is in LMDB, which 'seglog/native-free' cannot read. Open it once with 'seglog' and close it, then ` +
+        `'seglog/native-free' can open it for writing; a readOnly open works meanwhile`, { file: path.join(dir, LMDB_META_FILE) });
+    }
+    this.groups = new FileGroups(dir, readOnly, options);
+    // From now on this file is the directory's metadata: the default entry imports it at its next open.
+    if (!readOnly && this.doc.writer !== 'native-free') {
+      this.doc.writer = 'native-free';
+      this.writeNow();
+    }
+  }
+
+  getGroups(topic: string): Map<string, number> {
+    return this.groups.get(topic);
+  }
+
+  deleteGroup(topic: string, group: string): void {
+    this.groups.deleteGroup(topic, group);
+  }
+
+  getGroupsDone(topic: string): Map<string, number[]> {
+    return this.groups.getDone(topic);
+  }
+
+  putGroupDone(topic: string, group: string, ranges: number[]): void {
+    this.groups.putDone(topic, group, ranges);
+  }
+
+  putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
+    this.groups.putSync(topic, group, offset, done);
+  }
+
+  putGroup(topic: string, group: string, offset: number): void {
+    this.groups.put(topic, group, offset);
+  }
+
+  listTopics(): string[] {
+    return Object.keys(this.doc.topics);
+  }
+
+  getTopicOptions(topic: string): StoredTopicOptions | undefined {
+    return this.doc.topics[topic];
+  }
+
+  putTopicOptions(topic: string, options: StoredTopicOptions): void {
+    this.doc.topics[topic] = options;
+    this.writeNow();
+  }
+
+  getState(topic: string): TopicState | undefined {
+    return this.doc.state[topic];
+  }
+
+  putStateSync(topic: string, state: TopicState): void {
+    this.doc.state[topic] = state;
+    this.writeNow();
+  }
+
+  putState(topic: string, state: TopicState): void {
+    this.doc.state[topic] = state;
+    this.dirty = true;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (this.dirty) {
+          try { this.writeNow(); } catch { /* a later durable put or close reports it */ }
+        }
+      });
+    }
+  }
+
+  deleteTopic(topic: string): void {
+    delete this.doc.topics[topic];
+    delete this.doc.state[topic];
+    if (this.doc.cleaner !== undefined) delete this.doc.cleaner[topic];
+    this.writeNow();
+    this.groups.deleteTopic(topic);
+    this.keyFile(topic).remove();
+    this.keyFiles.delete(topic);
+  }
+
+  private keyFile(topic: string): KeyFile {
+    let kf = this.keyFiles.get(topic);
+    if (kf === undefined) {
+      kf = new KeyFile(path.join(this.dir, topic + KEYS_FILE_SUFFIX), this.readOnly);
+      this.keyFiles.set(topic, kf);
+    }
+    return kf;
+  }
+
+  getKeyOffset(topic: string, key: string): number | undefined {
+    return this.keyFile(topic).map.get(key);
+  }
+
+  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    this.keyFile(topic).put(keys, offsets, indexedUpTo);
+  }
+
+  getKeyIndexEnd(topic: string): number {
+    return this.keyFile(topic).indexedUpTo;
+  }
+
+  clearKeyIndex(topic: string): void {
+    this.keyFile(topic).clear();
+  }
+
+  getCleanerState(topic: string): CleanerState | undefined {
+    return this.doc.cleaner?.[topic];
+  }
+
+  putCleanerState(topic: string, state: CleanerState): void {
+    this.doc.cleaner ??= {};
+    this.doc.cleaner[topic] = state;
+    this.writeNow();
+  }
+
+  async flush(): Promise<void> {
+    if (this.dirty) this.writeNow();
+    await this.groups.flush();
+    for (const kf of this.keyFiles.values()) kf.fsync();
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.dirty && !this.readOnly) this.writeNow();
+    } finally {
+      this.groups.close();
+      for (const kf of this.keyFiles.values()) {
+        if (!this.readOnly) kf.fsync();
+        kf.closeFd();
+      }
+    }
+  }
+
+  private writeNow(): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    writeDocument(this.dir, this.doc);
+    this.dirty = false;
+  }
+}
+
+/** Replaces `<dir>/~meta.json` with `doc` atomically and durably (temp file, fsync, rename, fsync of the directory). */
+export function writeDocument(dir: string, doc: Document): void {
+  const file = path.join(dir, META_JSON);
+  const tmp = file + '.tmp';
+  let fd = -1;
+  try {
+    fd = fs.openSync(tmp, 'w');
+    fs.writeSync(fd, JSON.stringify(doc));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = -1;
+    fs.renameSync(tmp, file);
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch (err) {
+    if (fd >= 0) try { fs.closeSync(fd); } catch { /* ignore */ }
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SeglogError(code === 'ENOSPC' ? 'ERR_NO_SPACE' : 'ERR_IO', `cannot write ${file}: ${(err as Error).message}`, { file, cause: err });
+  }
+}
+
+export const fileMetaStore: MetaStoreFactory = (dir, readOnly, options) => new FileMetaStore(dir, readOnly, options);

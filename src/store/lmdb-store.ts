@@ -1,0 +1,487 @@
+// MetaStore on LMDB: one environment `<dir>/~meta.lmdb`, keys `topic/<name>` (options),
+// `state/<name>` (recovery state) and `group/<topic>/<group>` (committed position, a number),
+// values msgpack-encoded by lmdb-js. Group positions are coalesced per tick and written with
+// lmdb-js's asynchronous puts (one background transaction for many, no fsync on the event loop);
+// flush() awaits `db.flushed`. Sync puts are LMDB write
+// transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
+// one transaction at the end of the tick; a later sync put of the same key supersedes a pending
+// one (lmdb-js's own async puts would land after it and undo a clean-shutdown marker).
+//
+// Key index (compacted topics): a named database `keys` with binary keys `<topic> 0x00 <key bytes>`
+// and 8-byte values (the offset as a little-endian float64), plus `keyend/<topic>` (every record
+// below it is indexed) and `cleaner/<topic>` (CleanerState) in the root database. Key index puts
+// are lmdb-js asynchronous puts: those of a tick commit together in one transaction, off the main
+// thread; until they commit they are served from `pendingKeys`.
+//
+// Crash: LMDB is crash-safe by itself; a lost checkpoint put only means an older recovery point,
+// and lost key index puts only a longer catch-up scan at open.
+import { open, type Database, type RootDatabase } from 'lmdb';
+import path from 'node:path';
+import { SeglogError, ioError } from '../base/errors.js';
+import { LMDB_META_FILE as META_FILE } from '../format/batch.js';
+import type { CleanerState, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
+import { nodeFileIO } from '../io/node-fs.js';
+import { checkLmdbFile, describeDamage } from './lmdb-check.js';
+import { metadataCorrupt, moveAside, topicFolders } from './metadata-damage.js';
+import { stateDamage } from './document-check.js';
+
+class LmdbMetaStore implements MetaStore {
+  readonly kind = 'lmdb' as const;
+  readonly rebuilt?: MetaStore['rebuilt'];
+  private db: RootDatabase;
+  private pending = new Map<string, TopicState>();
+  private scheduled = false;
+  /** Group positions put this tick, by key `group/<topic>/<group>`. */
+  private pendingGroups = new Map<string, number | number[]>();
+  /** close() has closed the lmdb-js database: a timer that runs later writes nothing. */
+  private storeClosed = false;
+  private groupsScheduled = false;
+  private groupWriteError: unknown = undefined;
+  private keysDb: Database<Buffer, Buffer> | undefined;
+  /** Key index puts not committed yet: `<topic>\0<key>` -> offset (-1: removed). */
+  private pendingKeys = new Map<string, number>();
+  private pendingKeyEnds = new Map<string, number>();
+  private keyScratch = Buffer.allocUnsafe(1024);
+  /**
+   * A full disk (ENOSPC as LMDB grows its file; lmdb-js grows the map itself, so MDB_MAP_FULL does
+   * not happen) fails an asynchronous commit, and lmdb-js 3 then (measured on a full tmpfs) rejects
+   * a promise of its own that nobody handles (an unhandled rejection ends the process), and leaves
+   * `db.flushed` and `db.close()` pending until a later asynchronous commit succeeds. guardCommit()
+   * handles the former; settleAsync() commits an empty transaction (a remove of a key that is
+   * never there: no page is written, so it commits on a full disk too) for the latter.
+   */
+  private asyncFailed = false;
+  /** What the last failed asynchronous commit failed with (lmdb-js gives it as err.commitError). */
+  private asyncFailureCause: unknown = undefined;
+  /**
+   * An asynchronous commit failed with ENOSPC. Later ones on the still full disk fail with EIO
+   * (LMDB reports a short write so: measured), and are reported as ERR_NO_SPACE too.
+   */
+  private asyncNoSpace = false;
+  private onAsyncFailure: (() => void) | undefined = undefined;
+  private guardScheduled = false;
+  private readonly noteAsyncFailure = (err: unknown): void => {
+    this.asyncFailed = true;
+    (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch((cause: unknown) => {
+      this.asyncFailureCause = cause;
+      if (ioError('', '', cause).code === 'ERR_NO_SPACE') this.asyncNoSpace = true;
+    });
+    this.onAsyncFailure?.();
+  };
+
+  private readonly file: string;
+
+  constructor(private readonly dir: string, private readonly readOnly: boolean) {
+    this.file = path.join(dir, META_FILE);
+    try {
+      this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
+    } catch (err) {
+      throw new SeglogError('ERR_IO', `cannot open the metadata store ${path.join(dir, META_FILE)}: ${(err as Error).message}`, { file: path.join(dir, META_FILE), cause: err });
+    }
+    try {
+      this.keysDb = this.db.openDB<Buffer, Buffer>({ name: 'keys', keyEncoding: 'binary', encoding: 'binary', create: !readOnly } as never);
+    } catch {
+      this.keysDb = undefined; // read-only, and no key index was ever written
+    }
+  }
+
+  /**
+   * The value under `key`; one that does not decode (or is not an object where one must be) is
+   * ERR_CORRUPT naming the store, not a msgpack error or a TypeError later in recovery.
+   */
+  private value(key: string, shape?: 'object'): unknown {
+    let v: unknown;
+    try {
+      v = this.db.get(key);
+    } catch (err) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a value under ${JSON.stringify(key)} that cannot be decoded: ${(err as Error).message}`);
+    }
+    if (shape === 'object' && v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds ${typeof v} under ${JSON.stringify(key)} where an object belongs`);
+    }
+    return v;
+  }
+
+  /** `<topic> 0x00 <key bytes>` in a scratch buffer (lmdb-js copies keys when it uses them). */
+  private keyBytes(topic: string, key: string): Buffer {
+    const need = topic.length + 1 + key.length;
+    if (need > this.keyScratch.length) this.keyScratch = Buffer.allocUnsafe(need * 2);
+    let n = this.keyScratch.write(topic, 0, 'latin1');
+    this.keyScratch[n++] = 0;
+    n += this.keyScratch.write(key, n, 'latin1');
+    return this.keyScratch.subarray(0, n);
+  }
+
+  getKeyOffset(topic: string, key: string): number | undefined {
+    if (this.pendingKeys.size > 0) {
+      const p = this.pendingKeys.get(topic + '\0' + key);
+      if (p !== undefined) return p < 0 ? undefined : p;
+    }
+    const v = this.keysDb?.getBinaryFast(this.keyBytes(topic, key));
+    return v === undefined || v.length < 8 ? undefined : v.readDoubleLE(0);
+  }
+
+  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
+    if (this.readOnly || this.keysDb === undefined) throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only');
+    let last: Promise<boolean> | undefined;
+    let previous: Promise<boolean> | undefined;
+    const names: string[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const name = topic + '\0' + keys[i]!;
+      names[i] = name;
+      this.pendingKeys.set(name, offsets[i]!);
+      const k = Buffer.from(this.keyBytes(topic, keys[i]!));
+      if (offsets[i]! < 0) {
+        last = this.keysDb.remove(k);
+      } else {
+        const v = Buffer.allocUnsafe(8);
+        v.writeDoubleLE(offsets[i]!, 0);
+        last = this.keysDb.put(k, v);
+      }
+      // (puts of one transaction share one promise: a handler only where a new one begins)
+      if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
+      previous = last;
+    }
+    if (indexedUpTo >= 0) {
+      this.pendingKeyEnds.set(topic, indexedUpTo);
+      last = this.db.put('keyend/' + topic, indexedUpTo);
+      if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
+    }
+    if (last === undefined) return;
+    this.guardCommit();
+    const done = (): void => {
+      for (let i = 0; i < names.length; i++) if (this.pendingKeys.get(names[i]!) === offsets[i]) this.pendingKeys.delete(names[i]!);
+      if (indexedUpTo >= 0 && this.pendingKeyEnds.get(topic) === indexedUpTo) this.pendingKeyEnds.delete(topic);
+    };
+    last.then(done, this.noteAsyncFailure); // a failing store: the entries stay pending in memory; the next open catches up
+  }
+
+  getKeyIndexEnd(topic: string): number {
+    const p = this.pendingKeyEnds.get(topic);
+    if (p !== undefined) return p;
+    const v = this.value('keyend/' + topic) as number | undefined;
+    return typeof v === 'number' ? v : -1;
+  }
+
+  clearKeyIndex(topic: string): void {
+    this.dropKeys(topic);
+  }
+
+  private dropKeys(topic: string): void {
+    const prefix = topic + '\0';
+    for (const k of [...this.pendingKeys.keys()]) if (k.startsWith(prefix)) this.pendingKeys.delete(k);
+    this.pendingKeyEnds.delete(topic);
+    const keysDb = this.keysDb;
+    this.db.transactionSync(() => {
+      if (keysDb !== undefined) {
+        const start = Buffer.from(prefix, 'latin1');
+        const end = Buffer.from(topic + '\x01', 'latin1');
+        for (const k of keysDb.getKeys({ start, end })) keysDb.removeSync(k as Buffer);
+      }
+      this.db.removeSync('keyend/' + topic);
+    });
+  }
+
+  probe(): void {
+    for (const prefix of ['topic/', 'state/', 'cleaner/', 'keyend/']) {
+      for (const key of this.db.getKeys({ start: prefix, end: prefix.slice(0, -1) + '0' })) this.value(String(key), prefix === 'keyend/' ? undefined : 'object');
+    }
+    // Point lookups too, for every topic the open will ask about: in a damaged tree a range scan
+    // can miss a key that a lookup still finds.
+    for (const topic of new Set([...this.listTopics(), ...topicFolders(nodeFileIO, this.dir)])) {
+      for (const prefix of ['topic/', 'cleaner/']) this.value(prefix + topic, 'object');
+      this.getState(topic);
+      this.value('keyend/' + topic);
+      this.getGroups(topic);
+    }
+  }
+
+  getCleanerState(topic: string): CleanerState | undefined {
+    return this.value('cleaner/' + topic, 'object') as CleanerState | undefined;
+  }
+
+  putCleanerState(topic: string, state: CleanerState): void {
+    this.db.putSync('cleaner/' + topic, state);
+  }
+
+  listTopics(): string[] {
+    const names: string[] = [];
+    for (const key of this.db.getKeys({ start: 'topic/', end: 'topic0' })) names.push(String(key).slice(6));
+    return names;
+  }
+
+  getTopicOptions(topic: string): StoredTopicOptions | undefined {
+    return this.value('topic/' + topic, 'object') as StoredTopicOptions | undefined;
+  }
+
+  putTopicOptions(topic: string, options: StoredTopicOptions): void {
+    this.db.putSync('topic/' + topic, options);
+  }
+
+  getState(topic: string): TopicState | undefined {
+    const pending = this.pending.get(topic);
+    if (pending !== undefined) return pending;
+    const state = this.value('state/' + topic, 'object');
+    const damage = state === undefined ? undefined : stateDamage(topic, state);
+    if (damage !== undefined) throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} is damaged: ${damage}`);
+    return state as TopicState | undefined;
+  }
+
+  putStateSync(topic: string, state: TopicState): void {
+    this.pending.delete(topic);
+    this.db.putSync('state/' + topic, state);
+  }
+
+  putState(topic: string, state: TopicState): void {
+    this.pending.set(topic, state);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      try { this.writePending(); } catch { /* the next durable put or close reports a failing store */ }
+    });
+  }
+
+  private writePending(): void {
+    if (this.pending.size === 0) return;
+    const entries = [...this.pending];
+    this.pending.clear();
+    this.db.transactionSync(() => {
+      for (const [topic, state] of entries) this.db.putSync('state/' + topic, state);
+    });
+  }
+
+  getGroups(topic: string): Map<string, number> {
+    const prefix = groupPrefix(topic);
+    const groups = new Map<string, number>();
+    try {
+      for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+        if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
+      }
+    } catch (err) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a group position of topic ${topic} that cannot be decoded: ${(err as Error).message}`);
+    }
+    for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix) && typeof offset === 'number') groups.set(key.slice(prefix.length), offset);
+    return groups;
+  }
+
+  getGroupsDone(topic: string): Map<string, number[]> {
+    const prefix = groupPrefix(topic) + GROUP_DONE_MARK;
+    const done = new Map<string, number[]>();
+    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+      const k = String(key);
+      if (k.startsWith(prefix) && Array.isArray(value)) done.set(k.slice(prefix.length), value as number[]);
+    }
+    for (const [key, ranges] of this.pendingGroups) {
+      if (!key.startsWith(prefix) || !Array.isArray(ranges)) continue;
+      if (ranges.length > 0) done.set(key.slice(prefix.length), ranges); else done.delete(key.slice(prefix.length));
+    }
+    return done;
+  }
+
+  putGroupDone(topic: string, group: string, ranges: number[]): void {
+    this.pendingGroups.set(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
+    if (this.groupsScheduled) return;
+    this.groupsScheduled = true;
+    setImmediate(() => this.writeGroups());
+  }
+
+  putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
+    const key = groupPrefix(topic) + group;
+    const doneKey = groupPrefix(topic) + GROUP_DONE_MARK + group;
+    this.pendingGroups.delete(key);
+    this.pendingGroups.delete(doneKey);
+    this.db.transactionSync(() => {
+      this.db.putSync(key, offset);
+      if (done.length > 0) this.db.putSync(doneKey, done); else this.db.removeSync(doneKey);
+    });
+  }
+
+  putGroup(topic: string, group: string, offset: number): void {
+    this.pendingGroups.set(groupPrefix(topic) + group, offset);
+    if (this.groupsScheduled) return;
+    this.groupsScheduled = true;
+    setImmediate(() => this.writeGroups());
+  }
+
+  deleteGroup(topic: string, group: string): void {
+    for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group]) {
+      this.pendingGroups.delete(key);
+      // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
+      this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
+    }
+  }
+
+  /** Hands the tick's group positions to lmdb-js as async puts (committed together, off the event loop). */
+  private writeGroups(): void {
+    this.groupsScheduled = false;
+    if (this.pendingGroups.size === 0) return;
+    if (this.storeClosed) {
+      // a position moved after close() had written the last ones (lmdb-js would throw from this
+      // timer and end the process): it is reported, not written
+      this.groupWriteError ??= new SeglogError('ERR_CLOSED', `a consumer group position changed after the metadata store was closed (${[...this.pendingGroups.keys()].join(', ')})`);
+      this.pendingGroups.clear();
+      return;
+    }
+    for (const [key, offset] of this.pendingGroups) {
+      const write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
+      write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
+    }
+    this.pendingGroups.clear();
+    this.guardCommit();
+  }
+
+  deleteTopic(topic: string): void {
+    this.pending.delete(topic);
+    const prefix = groupPrefix(topic);
+    for (const key of [...this.pendingGroups.keys()]) if (key.startsWith(prefix)) this.pendingGroups.delete(key);
+    const groupKeys = [...this.db.getKeys({ start: prefix, end: groupPrefixEnd(topic) })];
+    this.db.transactionSync(() => {
+      this.db.removeSync('topic/' + topic);
+      this.db.removeSync('state/' + topic);
+      for (const key of groupKeys) this.db.removeSync(key);
+      this.db.removeSync('cleaner/' + topic);
+    });
+    // An async put of this topic's groups handed to lmdb-js earlier may still be in flight and
+    // would land after the removal above: async removes are ordered after it.
+    for (const key of groupKeys) this.db.remove(key).catch(this.noteAsyncFailure);
+    if (groupKeys.length > 0) this.guardCommit();
+    this.dropKeys(topic);
+  }
+
+  async flush(): Promise<void> {
+    this.writePending();
+    this.writeGroups();
+    await this.settleAsync();
+    this.throwGroupError();
+  }
+
+  /** Awaits `db.flushed`, unless an asynchronous commit fails meanwhile (see asyncFailed). */
+  private async settleAsync(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.asyncFailed) {
+        this.asyncFailed = false;
+        const empty = this.db.remove(COMMIT_PROBE_KEY);
+        this.guardCommit();
+        await empty.catch(this.noteAsyncFailure);
+      }
+      const failed = new Promise<void>((resolve) => {
+        this.onAsyncFailure = resolve;
+        if (this.asyncFailed) resolve();
+      });
+      await Promise.race([this.db.flushed, failed]);
+      this.onAsyncFailure = undefined;
+      if (!this.asyncFailed) return;
+    }
+  }
+
+  /**
+   * Handles the rejection lmdb-js leaves unhandled when an asynchronous commit fails: its
+   * event-turn transaction's promise, current once lmdb-js's own setImmediate has run (measured).
+   */
+  private guardCommit(): void {
+    if (this.guardScheduled) return;
+    this.guardScheduled = true;
+    setImmediate(() => {
+      this.guardScheduled = false;
+      this.db.committed.then(undefined, this.noteAsyncFailure);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.writePending();
+    this.writeGroups();
+    await this.settleAsync();
+    // positions moved while that settled (a subscription closing meanwhile) are written too
+    for (let i = 0; i < 3 && (this.pendingGroups.size > 0 || this.pending.size > 0); i++) {
+      this.writePending();
+      this.writeGroups();
+      await this.settleAsync();
+    }
+    this.storeClosed = true;
+    await this.db.close();
+    this.throwGroupError();
+  }
+
+  private throwGroupError(): void {
+    const err = this.groupWriteError;
+    if (err === undefined) return;
+    this.groupWriteError = undefined;
+    const cause = this.asyncFailureCause;
+    if (this.asyncNoSpace) {
+      throw new SeglogError('ERR_NO_SPACE', `no space left on device for a consumer group position in the metadata store: ${(cause as Error)?.message ?? cause}`, { cause });
+    }
+    throw new SeglogError('ERR_IO', `cannot write a consumer group position to the metadata store: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+}
+
+/** Metadata of a directory that has none (read-only open of a log written by the native-free entry). */
+class EmptyMetaStore implements MetaStore {
+  readonly kind = 'lmdb' as const;
+  listTopics(): string[] { return []; }
+  getTopicOptions(): undefined { return undefined; }
+  putTopicOptions(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getState(): undefined { return undefined; }
+  putStateSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  putState(): void { /* read-only: nothing to record */ }
+  getGroups(): Map<string, number> { return new Map(); }
+  putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  putGroupSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  deleteGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getGroupsDone(): Map<string, number[]> { return new Map(); }
+  putGroupDone(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getKeyOffset(): undefined { return undefined; }
+  putKeyOffsets(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getKeyIndexEnd(): number { return -1; }
+  clearKeyIndex(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getCleanerState(): undefined { return undefined; }
+  putCleanerState(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  async flush(): Promise<void> { /* nothing to flush */ }
+  async close(): Promise<void> { /* nothing to close */ }
+}
+
+/** Never written: removing it commits an empty transaction (LmdbMetaStore.settleAsync). */
+const COMMIT_PROBE_KEY = 'probe/commit';
+
+/** A group's finished-out-of-order ranges: `group/<topic>/\0done\0<group>` (a msgpack array, not a number). */
+const GROUP_DONE_MARK = '\u0000done\u0000';
+
+/** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
+function groupPrefix(topic: string): string {
+  return 'group/' + topic + '/';
+}
+
+function groupPrefixEnd(topic: string): string {
+  return 'group/' + topic + '0';
+}
+
+/**
+ * Checks `~meta.lmdb` before LMDB maps it (lmdb-check.ts: a damaged file would crash the process):
+ * damage is ERR_CORRUPT, or with `repair` the file is moved aside (its `-lock` file is removed: it
+ * describes the old environment) and an empty store is started.
+ */
+export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly, options = {}) => {
+  const io = options.io ?? nodeFileIO;
+  const file = path.join(dir, META_FILE);
+  const check = checkLmdbFile(io, file);
+  let damage = check.kind === 'damaged' ? check.damage : undefined;
+  if (check.kind === 'empty' && topicFolders(io, dir).length > 0) {
+    // LMDB would take an empty file for a new environment and every option and group position would be gone without a word.
+    damage = { file, position: 0, reason: 'the file is empty (0 bytes) while the directory holds topics' };
+  }
+  if (damage !== undefined && !options.repair) throw metadataCorrupt(dir, file, damage.position, describeDamage(damage));
+  if (readOnly && (check.kind === 'absent' || check.kind === 'empty')) return new EmptyMetaStore();
+  if (damage === undefined && options.rebuild === true && options.repair === true && check.kind === 'sound') {
+    damage = { file, position: 0, reason: 'a value in it does not decode' };
+  }
+  if (damage === undefined) return new LmdbMetaStore(dir, readOnly);
+  const movedTo = moveAside(io, file);
+  try { io.unlink(file + LOCK_SUFFIX); } catch { /* absent */ }
+  const store = new LmdbMetaStore(dir, false);
+  (store as { rebuilt?: MetaStore['rebuilt'] }).rebuilt = { file, movedTo };
+  return store;
+};
+
+/** lmdb-js opens `~meta.lmdb` with noSubdir (the name has an extension): its lock file is `~meta.lmdb-lock`. */
+const LOCK_SUFFIX = '-lock';
