@@ -25,7 +25,7 @@ import { reapplyCommits } from './consumers/reapply.js';
 import type { CommitBlock } from './format/commit-block.js';
 import { recoveryAction } from './base/diagnostics.js';
 import { SpaceReserve, isNoSpace } from './io/space-reserve.js';
-import type { LogContext, TopicImpl } from './topic.js';
+import { TopicImpl, type LogContext } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 
 /** What `log.stats()` returns. */
@@ -197,7 +197,9 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
-    const topic = openTopic<V>(this, name, path.join(this.dir, name), resolved, this.meta.getState(name), !this.recovering);
+    const dir = path.join(this.dir, name);
+    const topic = openTopic<V, TopicImpl<V>>(this, name, dir, resolved, this.meta.getState(name),
+      (segments, startOffset, endOffset, maxTs, rp) => new TopicImpl<V>(this, name, dir, resolved, segments, startOffset, endOffset, maxTs, rp), !this.recovering);
     topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults

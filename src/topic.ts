@@ -169,8 +169,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   }
 
   /** Whether `other` is a topic of the same log. */
-  sameLog(other: TopicImpl<any>): boolean {
-    return other.ctx === this.ctx;
+  sameLog(other: unknown): boolean {
+    return other instanceof TopicImpl && other.ctx === this.ctx;
   }
 
   /** Encodes and checks every record first: a codec that throws half-way must leave nothing appended. */

@@ -31,7 +31,26 @@ import { SwapIncomplete, commitSwap, type SwapMarker } from './compaction-swap.j
 import path from 'node:path';
 import { publish } from '../base/diagnostics.js';
 import type { CleanerState } from '../store/meta-store.js';
-import type { TopicImpl } from '../topic.js';
+import type { MutableSegmentLog } from '../log/topic-log.js';
+import type { KeyIndex } from './key-index.js';
+
+/** What compaction needs of a topic: its segment list, what is durable, and its key index. */
+export interface CompactionLog extends MutableSegmentLog<any> {
+  /** Compaction stays below this segment (not yet durable, or a riding commit not stored: ridden.ts). */
+  readonly durableBase: number;
+  readonly durableOffset: number;
+  /** Counts the times the writer took records back (a failed write): a pass that saw one starts over. */
+  readonly takebacks: number;
+  readonly keyIndex: KeyIndex | undefined;
+  /** Makes every record below `end` durable. */
+  makeDurable(end: number): Promise<void>;
+  /** Throws if the topic closed or `group` is no longer in its segment list. */
+  checkStillCompacting(group: Segment[]): void;
+  /** The log can no longer be trusted (a failed fsync): it refuses writes until reopened. */
+  failLog(err: SeglogError): void;
+  /** Reports a failure of background work (an 'error' event). */
+  reportError(err: SeglogError): void;
+}
 
 export interface CompactionResult {
   /** Records in the segments that were compacted, before and after. */
@@ -46,7 +65,7 @@ export const COMPACTION_SLICE_MS = 3;
 const PASSES_MAX = 64;
 
 /** Index of the first segment that compaction may not touch (active, not yet durable, fsync running). */
-export function cleanableCount(topic: TopicImpl<any>): number {
+export function cleanableCount(topic: CompactionLog): number {
   const segs = topic.segments;
   const durableBase = topic.durableBase;
   let k = 0;
@@ -55,7 +74,7 @@ export function cleanableCount(topic: TopicImpl<any>): number {
 }
 
 /** Share of the cleanable bytes not yet covered by a compaction pass (triggers automatic compaction). */
-export function dirtyRatio(topic: TopicImpl<any>): number {
+export function dirtyRatio(topic: CompactionLog): number {
   const k = cleanableCount(topic);
   if (k === 0) return 0;
   const cleanedUpTo = topic.meta.getCleanerState(topic.name)?.cleanedUpTo ?? 0;
@@ -69,7 +88,7 @@ export function dirtyRatio(topic: TopicImpl<any>): number {
   return total === 0 ? 0 : dirty / total;
 }
 
-export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<CompactionResult> {
+export async function compactTopic(topic: CompactionLog, now: number): Promise<CompactionResult> {
   const t0 = performance.now();
   const k = cleanableCount(topic);
   if (k === 0 || topic.keyIndex === undefined) return { recordsBefore: 0, recordsAfter: 0, bytesFreed: 0 };
@@ -209,7 +228,7 @@ export async function compactTopic(topic: TopicImpl<any>, now: number): Promise<
 }
 
 /** Records the pass (for tombstone expiry and the dirty ratio); expired passes merge into one. */
-function recordPass(topic: TopicImpl<any>, cleaner: CleanerState, rangeEnd: number, now: number, retentionMs: number): void {
+function recordPass(topic: CompactionLog, cleaner: CleanerState, rangeEnd: number, now: number, retentionMs: number): void {
   let passes = cleaner.passes.slice();
   if (passes.length === 0 || rangeEnd > passes[passes.length - 1]![0]) passes.push([rangeEnd, now]);
   // Tombstones in the range of an expired pass were all dropped by this pass: one entry says so.
@@ -250,7 +269,7 @@ class CleanedWriter {
   /** Descriptors of finished files, fsynced (and closed) together by finish(). */
   private unsynced: Array<[number, string]> = [];
 
-  constructor(private readonly topic: TopicImpl<any>, private readonly firstBase: number) {}
+  constructor(private readonly topic: CompactionLog, private readonly firstBase: number) {}
 
   add(src: Buffer, restStart: number, recEnd: number, offset: number, timestamp: number): void {
     const restLen = recEnd - restStart;

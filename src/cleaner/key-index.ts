@@ -10,7 +10,7 @@
 // records the index had seen, e.g. a power cut under durability 'os'), it is rebuilt from scratch.
 import type { MetaStore } from '../store/meta-store.js';
 import { Cursor } from '../log/reader.js';
-import type { TopicImpl } from '../topic.js';
+import type { SegmentLog } from '../log/topic-log.js';
 
 /** The bytes of a key as a string of the same length (one char per byte). */
 export function keyString(key: string | Uint8Array): string {
@@ -89,7 +89,7 @@ export class KeyIndex {
   }
 
   /** Brings the index up to the end of the log at open (see the file header). */
-  catchUp(topic: TopicImpl<any>): void {
+  catchUp(topic: SegmentLog<any>): void {
     let from = this.meta.getKeyIndexEnd(this.topic);
     const end = topic.endOffset;
     if (from > end || (from < 0 && end > topic.startOffset)) {

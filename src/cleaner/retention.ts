@@ -19,7 +19,15 @@ import path from 'node:path';
 import { publish } from '../base/diagnostics.js';
 import { checkOffset } from '../log/reader.js';
 import { segmentEndMaxTimestamp } from '../log/recovery.js';
-import type { TopicImpl } from '../topic.js';
+import type { MutableSegmentLog } from '../log/topic-log.js';
+
+/** What retention needs of a topic: its segment list, and two things of the facade. */
+export interface RetentionLog extends MutableSegmentLog<any> {
+  /** Raises the start offset durably (reads below it fail from now on). */
+  raiseStartOffset(offset: number): void;
+  /** Work the topic's close waits for. */
+  trackBackground(work: Promise<void>): void;
+}
 
 export interface RetentionResult {
   segmentsDeleted: number;
@@ -27,7 +35,7 @@ export interface RetentionResult {
 }
 
 /** Checks truncateBefore's argument (before anything changes). */
-export function checkTruncateOffset(topic: TopicImpl<any>, offsetIn: unknown): number {
+export function checkTruncateOffset(topic: RetentionLog, offsetIn: unknown): number {
   const offset = checkOffset('offset', offsetIn);
   if (offset > topic.endOffset) {
     throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid offset ${offset} for truncateBefore on topic ${topic.name}: it is beyond the end offset ${topic.endOffset}`, { value: offset });
@@ -47,7 +55,7 @@ export function checkNow(now: unknown): number {
  * How many segments from the front of the topic retention removes at `now` (and what they free).
  * Stops at the first segment that is kept: removal is strictly oldest first.
  */
-export function segmentsToExpire(topic: TopicImpl<any>, now: number): number {
+export function segmentsToExpire(topic: RetentionLog, now: number): number {
   const { maxAgeMs, maxBytes } = topic.options.retention;
   if (topic.options.cleanup === 'compact' || (maxAgeMs === Infinity && maxBytes === Infinity)) return 0;
   const segs = topic.segments;
@@ -67,7 +75,7 @@ export function segmentsToExpire(topic: TopicImpl<any>, now: number): number {
 }
 
 /** Number of whole segments below `offset` that can go (never the active one). */
-export function segmentsBelow(topic: TopicImpl<any>, offset: number): number {
+export function segmentsBelow(topic: RetentionLog, offset: number): number {
   const segs = topic.segments;
   let n = 0;
   while (n < segs.length - 1 && segs[n + 1]!.baseOffset <= offset && segs[n]!.pins === 0) n++;
@@ -78,7 +86,7 @@ export function segmentsBelow(topic: TopicImpl<any>, offset: number): number {
  * Removes the first `count` segments: start offset raised durably to at least the first kept
  * segment's base, segments detached from the topic, files unlinked.
  */
-export async function removeFrontSegments(topic: TopicImpl<any>, count: number, reason: string): Promise<RetentionResult> {
+export async function removeFrontSegments(topic: RetentionLog, count: number, reason: string): Promise<RetentionResult> {
   if (count <= 0) return { segmentsDeleted: 0, bytesFreed: 0 };
   const keepFrom = topic.segments[count]!;
   topic.raiseStartOffset(keepFrom.baseOffset);

@@ -7,11 +7,27 @@ import { COMMIT_BLOCK_MAX, commitBlockBytes, type CommitBlock } from '../format/
 import { TIMESTAMP_DELTA_MAX } from '../log/topic-writer.js';
 import { SubscriptionImpl } from './subscription.js';
 import type { AppendBatchOptions, AppendMeta } from '../topic-api.js';
-import type { TopicImpl } from '../topic.js';
+import type { ConsumerGroups, GroupState } from './consumer-groups.js';
+
+/** What exactly-once needs of the output topic (src/topic.ts). */
+export interface CommitOutput<V> {
+  readonly name: string;
+  readonly endOffset: number;
+  appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number>;
+  /** Throws what an append would (closed, read-only, a failed write, a full disk). */
+  checkAppendable(): void;
+  /** The records' values encoded and checked (a record that cannot be appended throws here). */
+  encodeRecords(records: Array<{ value: V | null } & AppendMeta>): Array<Uint8Array | null>;
+  /** The records as one batch carrying `block`; `apply` makes the commit once the append is acknowledged. */
+  appendWithBlock(records: Array<{ value: V | null } & AppendMeta>, values: Array<Uint8Array | null>, block: CommitBlock,
+    groups: ConsumerGroups, state: GroupState, apply: () => void): Promise<number>;
+  /** Whether `topic` belongs to the same log. */
+  sameLog(topic: unknown): boolean;
+}
 
 export type { AppendBatchOptions } from '../topic-api.js';
 
-export function appendCommitting<V>(out: TopicImpl<V>, records: Array<{ value: V | null } & AppendMeta>, options: AppendBatchOptions): Promise<number> {
+export function appendCommitting<V>(out: CommitOutput<V>, records: Array<{ value: V | null } & AppendMeta>, options: AppendBatchOptions): Promise<number> {
   try {
     if (options === null || typeof options !== 'object') throw invalidArgument('appendBatch options', options, 'an object { commit? }');
     for (const k of Object.keys(options)) if (k !== 'commit') throw invalidArgument('appendBatch option', k, 'commit');

@@ -29,7 +29,12 @@ import { binaryCodec, stringCodec, type Codec } from '../format/codecs.js';
 import { Cursor } from '../log/reader.js';
 import type { RecordView } from '../format/record.js';
 import type { TailMember } from '../log/tail.js';
-import type { TopicImpl } from '../topic.js';
+import type { SegmentLog } from '../log/topic-log.js';
+
+/** What a fan-out reads: the segment log, and how far its writer has handed records to the OS. */
+export interface FanOutLog<V> extends SegmentLog<V> {
+  readonly writtenEnd: number;
+}
 
 /** Most records the window holds beyond what the reading subscription asked for (then halved). */
 export const WINDOW_RECORDS_MAX = 16384;
@@ -60,7 +65,7 @@ export class FanOut<V> {
   /** Records read since release() last looked at the positions. */
   private readSinceRelease = 0;
 
-  constructor(private readonly topic: TopicImpl<V>, private readonly members: Iterable<TailMember>) {
+  constructor(private readonly topic: FanOutLog<V>, private readonly members: Iterable<TailMember>) {
     this.codec = topic.codec;
   }
 

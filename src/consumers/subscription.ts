@@ -36,7 +36,19 @@ import { Cursor, checkOffset } from '../log/reader.js';
 import type { LogRecord } from '../format/record.js';
 import type { TailMember } from '../log/tail.js';
 import type { SubscribeOptions, Subscription } from '../topic-api.js';
-import type { TopicImpl } from '../topic.js';
+import type { Tail } from '../log/tail.js';
+import type { FanOutLog } from './fan-out.js';
+import type { ShareTopic } from './group-share.js';
+
+/** What a subscription needs of its topic. */
+export interface SubscribedLog<V> extends FanOutLog<V>, ShareTopic<V> {
+  /** The topic's subscriptions, and those waiting at its end. */
+  readonly tail: Tail;
+  /** The first offset at or after `time` (endOffset if none). */
+  offsetForTime(time: Date | number): number;
+  /** Hands the open batch to the OS soon (a subscription waits for it). */
+  writeSoon(): void;
+}
 
 let streamWarned = false;
 
@@ -91,7 +103,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   private readonly onGap: ((gap: { from: number; to: number }) => void) | undefined;
   private readonly onAbort = (): void => this.finish();
 
-  constructor(private readonly topic: TopicImpl<V>, options: SubscribeOptions | undefined, groups: () => ConsumerGroups) {
+  constructor(private readonly topic: SubscribedLog<V>, options: SubscribeOptions | undefined, groups: () => ConsumerGroups) {
     const o = checkOptions(options);
     const readOnly = topic.readOnly;
     if (o.autoCommit === true && o.group === undefined) throw invalidArgument('option autoCommit', true, 'false or left out when no group is given (autoCommit commits a group position)');
@@ -142,7 +154,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   /** The topic it reads. */
-  get source(): TopicImpl<V> {
+  get source(): SubscribedLog<V> {
     return this.topic;
   }
 

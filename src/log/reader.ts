@@ -12,7 +12,7 @@ import { READ_CHUNK_BYTES, READ_SPAN_BYTES } from '../base/limits.js';
 import { Region, type ReadCache } from '../segment/read-cache.js';
 import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from '../format/record.js';
 import { checksumMatches, type Segment } from '../segment/segment.js';
-import type { TopicImpl } from '../topic.js';
+import type { SegmentLog } from './topic-log.js';
 import { rebuildIndexes } from './recovery.js';
 import { corruptionFound } from '../base/diagnostics.js';
 
@@ -36,7 +36,7 @@ function toTimeMs(time: unknown): number {
 }
 
 export class Reader<V> {
-  constructor(private readonly topic: TopicImpl<V>, private readonly cache: ReadCache) {}
+  constructor(private readonly topic: SegmentLog<V>, private readonly cache: ReadCache) {}
 
   read(options: ReadOptions = {}): Iterable<LogRecord<V>> {
     if (options === null || typeof options !== 'object') throw invalidArgument('read options', options, 'an object { from?, maxRecords?, maxBytes? }');
@@ -314,7 +314,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   private prevEnd = -1;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
 
-  constructor(private readonly topic: TopicImpl<V>, from: number, private end: number,
+  constructor(private readonly topic: SegmentLog<V>, from: number, private end: number,
     private readonly maxRecords: number, private readonly maxBytes: number, private readonly follow = false) {
     this.expected = from;
     this.minOffset = from;

@@ -21,17 +21,31 @@ import { OffsetIndex } from '../segment/offset-index.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
 import { Segment } from '../segment/segment.js';
 import { TimeIndex } from '../segment/time-index.js';
-import { TopicImpl, type LogContext } from '../topic.js';
+import type { LogContext, RecoveryPoint } from './topic-writer.js';
+import type { SegmentLog } from './topic-log.js';
 import { resolveInterruptedSwap } from '../cleaner/compaction-swap.js';
 import { READ_CHUNK_BYTES } from '../base/limits.js';
 import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
 import path from 'node:path';
 import type { CommitBlock } from '../format/commit-block.js';
 
+/** What recovery needs of the topic it makes (src/topic.ts). */
+export interface RecoverableTopic<V> extends SegmentLog<V> {
+  /** The state to record with recovery point `rp`. */
+  stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
+  /** The stored state says "not closed cleanly" already (recovery wrote it). */
+  noteUncleanState(): void;
+  /** Loads the groups' positions (once the end recovery keeps is known). */
+  loadGroups(): void;
+}
+
+/** Makes the topic over `segments`, with offsets [startOffset, endOffset) and recovery point `rp`. */
+export type MakeTopic<T> = (segments: Segment[], startOffset: number, endOffset: number, maxTimestampMs: number, rp: RecoveryPoint) => T;
+
 /** Opens (and if needed recovers) the topic stored in `dir`, or creates it when `create` is set. */
-export function openTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
-  state: TopicState | undefined, loadGroups = true): TopicImpl<V> {
-  const topic = openOrRecover(ctx, name, dir, options, state);
+export function openTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
+  state: TopicState | undefined, make: MakeTopic<T>, loadGroups = true): T {
+  const topic = openOrRecover(ctx, name, dir, options, state, make);
   // Only now, with the end recovery kept (not the recovery point the scan started from): group
   // positions past it are clamped, and before any append reaches those offsets. (openLog loads
   // them once every topic is recovered: loadGroups false.)
@@ -39,8 +53,8 @@ export function openTopic<V>(ctx: LogContext, name: string, dir: string, options
   return topic;
 }
 
-function openOrRecover<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
-  state: TopicState | undefined): TopicImpl<V> {
+function openOrRecover<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>,
+  state: TopicState | undefined, make: MakeTopic<T>): T {
   const io = ctx.io;
   const readOnly = ctx.options.readOnly;
   if (io.stat(dir) === undefined) {
@@ -89,12 +103,12 @@ function openOrRecover<V>(ctx: LogContext, name: string, dir: string, options: R
       const seg = new Segment(io, dir, state?.endOffset ?? 0, 0);
       seg.readOnly = true;
       seg.setIndexes(new OffsetIndex(), new TimeIndex(), false);
-      return new TopicImpl<V>(ctx, name, dir, options, [seg], seg.baseOffset, seg.baseOffset, -1, { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: -1 });
+      return make([seg], seg.baseOffset, seg.baseOffset, -1, { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: -1 });
     }
     const base = state?.endOffset ?? 0;
     const seg = Segment.create(io, dir, base);
     try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
-    return new TopicImpl<V>(ctx, name, dir, options, [seg], base, base, state?.maxTimestampMs ?? -1, { base, position: 0, offset: base, maxTimestampMs: state?.maxTimestampMs ?? -1 });
+    return make([seg], base, base, state?.maxTimestampMs ?? -1, { base, position: 0, offset: base, maxTimestampMs: state?.maxTimestampMs ?? -1 });
   }
 
   const segments = bases.map((b) => listedSegment(io, dir, b, readOnly));
@@ -102,7 +116,7 @@ function openOrRecover<V>(ctx: LogContext, name: string, dir: string, options: R
   const startOffset = Math.max(state?.startOffset ?? 0, segments[0]!.baseOffset);
 
   if (state !== undefined && state.clean && state.segmentBase === active.baseOffset && state.logBytes === active.logBytes && !ctx.options.repair) {
-    const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, state.endOffset, state.maxTimestampMs,
+    const topic = make(segments, startOffset, state.endOffset, state.maxTimestampMs,
       { base: active.baseOffset, position: active.logBytes, offset: state.endOffset, maxTimestampMs: state.maxTimestampMs });
     loadIndexes(topic, active);
     return topic;
@@ -110,11 +124,11 @@ function openOrRecover<V>(ctx: LogContext, name: string, dir: string, options: R
   const why = state === undefined ? 'no recorded state for the topic (new metadata, or metadata lost)'
     : !state.clean ? 'the log was not closed cleanly (crash, kill, or another process still writing)'
       : 'the active segment differs from the size recorded at the clean close';
-  return recoverTopic(ctx, name, dir, options, segments, startOffset, state, why);
+  return recoverTopic(ctx, name, dir, options, segments, startOffset, state, why, make);
 }
 
-function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
-  startOffset: number, state: TopicState | undefined, why: string): TopicImpl<V> {
+function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
+  startOffset: number, state: TopicState | undefined, why: string, make: MakeTopic<T>): T {
   const io = ctx.io;
   const readOnly = ctx.options.readOnly;
   const repair = ctx.options.repair;
@@ -134,7 +148,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
     rpMaxTs = state.recoveryMaxTimestampMs;
   }
   // A placeholder topic so that index rebuilding can use the topic's indexing rule.
-  const topic = new TopicImpl<V>(ctx, name, dir, options, segments, startOffset, rpOffset, rpMaxTs,
+  const topic = make(segments, startOffset, rpOffset, rpMaxTs,
     { base: segments[ri]!.baseOffset, position: rpPosition, offset: rpOffset, maxTimestampMs: rpMaxTs });
   // Restart from the last offset-index point at or before the recovery point (and inside the file):
   // that also repairs an index that lost entries before the recovery point.
@@ -272,7 +286,7 @@ function recoverTopic<V>(ctx: LogContext, name: string, dir: string, options: Re
   let scanned = 0;
   for (let si = ri; si < segments.length; si++) scanned += segments[si]!.logBytes - (si === ri ? scanFrom : 0);
   recoveryAction(dir, 'scan', why, { file: segments[ri]!.logPath, position: scanFrom, bytes: Math.max(0, scanned) });
-  const recovered = new TopicImpl<V>(ctx, name, dir, options, segments, Math.min(startOffset, next), next, maxTs, end);
+  const recovered = make(segments, Math.min(startOffset, next), next, maxTs, end);
   if (!readOnly) {
     // Make the recovered state durable and record it, so the next open does not scan again.
     for (let si = ri; si < segments.length; si++) {
@@ -300,7 +314,7 @@ function reportRepair(topicDir: string, topic: string, file: string, position: n
 }
 
 /** Reads and checks a segment's index files; undefined when either cannot be trusted. */
-function decodeIndexes(topic: TopicImpl<any>, seg: Segment): { index: OffsetIndex; timeIndex: TimeIndex } | undefined {
+function decodeIndexes(topic: SegmentLog<any>, seg: Segment): { index: OffsetIndex; timeIndex: TimeIndex } | undefined {
   const files = seg.readIndexFiles();
   if (files.index === undefined || files.timeIndex === undefined) return undefined;
   const segIdx = topic.segments.indexOf(seg);
@@ -313,7 +327,7 @@ function decodeIndexes(topic: TopicImpl<any>, seg: Segment): { index: OffsetInde
 }
 
 /** Loads a segment's indexes on first use, or rebuilds them from its `.log` when they cannot be trusted. */
-export function loadIndexes(topic: TopicImpl<any>, seg: Segment): void {
+export function loadIndexes(topic: SegmentLog<any>, seg: Segment): void {
   if (seg.readOnly && seg.ino !== undefined) {
     // A writer's compaction may have replaced the files since this read-only log listed them: the
     // index files on disk then describe another `.log` than the one this segment reads.
@@ -365,7 +379,7 @@ function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boole
 }
 
 /** Rebuilds both indexes of a segment from its `.log` (every batch checked) and rewrites their files. */
-export function rebuildIndexes(topic: TopicImpl<any>, seg: Segment, reason: string): void {
+export function rebuildIndexes(topic: SegmentLog<any>, seg: Segment, reason: string): void {
   seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
   rebuildRange(topic, seg, seg.logBytes);
   recoveryAction(topic.dir, 'rebuild-index', topic.readOnly ? `${reason} (in memory only: read-only open)` : reason, { file: seg.indexPath, bytes: seg.logBytes });
@@ -379,7 +393,7 @@ export function rebuildIndexes(topic: TopicImpl<any>, seg: Segment, reason: stri
 }
 
 /** Indexes the batches of [0, upTo) of a segment; damage there is ERR_CORRUPT. */
-function rebuildRange(topic: TopicImpl<any>, seg: Segment, upTo: number): void {
+function rebuildRange(topic: SegmentLog<any>, seg: Segment, upTo: number): void {
   const segIdx = topic.segments.indexOf(seg);
   let running = segIdx > 0 ? segmentEndMaxTimestamp(topic, topic.segments[segIdx - 1]!) : -1;
   const result = seg.scan(0, seg.baseOffset, running, (b) => {
@@ -391,7 +405,7 @@ function rebuildRange(topic: TopicImpl<any>, seg: Segment, upTo: number): void {
 }
 
 /** Largest timestamp of all records up to the end of a closed segment (running max). */
-export function segmentEndMaxTimestamp(topic: TopicImpl<any>, seg: Segment): number {
+export function segmentEndMaxTimestamp(topic: SegmentLog<any>, seg: Segment): number {
   if (seg.endMaxTimestampMs >= 0) return seg.endMaxTimestampMs;
   topic.indexesOf(seg);
   const ti = seg.timeIndex!;

@@ -24,7 +24,7 @@ import { OffsetIndex } from '../segment/offset-index.js';
 import type { Segment } from '../segment/segment.js';
 import { TimeIndex } from '../segment/time-index.js';
 import { corruptionFound } from '../base/diagnostics.js';
-import type { TopicImpl } from '../topic.js';
+import type { MutableSegmentLog } from './topic-log.js';
 
 /** Where a read-only topic stands after a refresh. */
 export interface RefreshedState {
@@ -37,7 +37,7 @@ export interface RefreshedState {
  * Brings a read-only topic's segments up to date with the files (see the header). Returns the new
  * start and end offsets and largest timestamp; the caller publishes them.
  */
-export function refreshSegments(topic: TopicImpl<any>, storedStartOffset: number | undefined): RefreshedState {
+export function refreshSegments(topic: MutableSegmentLog<any>, storedStartOffset: number | undefined): RefreshedState {
   const io = topic.io;
   const dir = topic.dir;
   let names: string[];
@@ -130,7 +130,7 @@ function swapInProgress(names: string[]): boolean {
  * segments only); 'active' (also the one this log reads as its active segment, which the writer
  * has rolled past). `onDisk`: the `.log` bases in the folder, sorted.
  */
-function compactedSince(topic: TopicImpl<any>, onDisk: number[]): 'no' | 'closed' | 'active' {
+function compactedSince(topic: MutableSegmentLog<any>, onDisk: number[]): 'no' | 'closed' | 'active' {
   const segments = topic.segments;
   const active = topic.active;
   // A file replaced under the same name has another inode (or, an inode number reused, another
@@ -152,7 +152,7 @@ function compactedSince(topic: TopicImpl<any>, onDisk: number[]): 'no' | 'closed
 }
 
 /** The writer's segment at `base` as this log's active one: read from its start, its descriptor pinned. */
-function newActive(topic: TopicImpl<any>, base: number): Segment {
+function newActive(topic: MutableSegmentLog<any>, base: number): Segment {
   const seg = listedSegment(topic.io, topic.dir, base, true);
   seg.logBytes = 0;
   seg.memFrom = 0;
