@@ -1,78 +1,11 @@
 // The public face of a topic: the Topic interface of SPEC.md and the types it uses. TopicImpl
 // (topic.ts) implements it.
-import type { LogRecord } from './format/record.js';
+import type { AppendMeta, LogRecord } from './format/record.js';
 import type { ReadOptions } from './log/reader.js';
+import type { AppendBatchOptions, SubscribeOptions, Subscription } from './consumers/subscription-api.js';
 
-/** What an append may carry besides the value. */
-export interface AppendMeta {
-  /** The record's key (strings are stored as UTF-8): what compaction and `latest()` go by. */
-  key?: string | Uint8Array;
-  /** Named values stored with the record (strings as UTF-8); read back as `Buffer` views. */
-  headers?: Record<string, string | Uint8Array>;
-  /** Milliseconds since the epoch; default `Date.now()`. Time lookups use the running maximum. */
-  timestamp?: number;
-}
-
-/** Options of `topic.appendBatch(records, options)`. */
-export interface AppendBatchOptions {
-  /**
-   * Exactly-once consume-transform-produce: commit a group subscription (of a topic of the same
-   * log) in the same atomic step as the append — after any crash both are there or neither is. A
-   * subscription commits everything it yielded so far; `{ subscription, offset }` commits up to
-   * `offset` (the next offset its group reads), as `sub.commit(offset)` would.
-   */
-  commit?: Subscription<any> | { subscription: Subscription<any>; offset?: number };
-}
-
-/** Options of `topic.subscribe()`. */
-export interface SubscribeOptions {
-  /** Where to start when the group has no committed position (default `'earliest'`). */
-  from?: number | Date | 'earliest' | 'latest';
-  /** A consumer group: its committed position is stored durably per (topic, group) and survives restarts. */
-  group?: string;
-  /** Default true with a group: a record counts as processed (committed) once the consumer asks for the next one. */
-  autoCommit?: boolean;
-  /** Ends the subscription when aborted. */
-  signal?: AbortSignal;
-  /** Bound on the records one batches() step hands out (default 1024); nothing else is read ahead. */
-  maxBuffered?: number;
-  /**
-   * Called when the subscription's position was removed by retention (or was below startOffset
-   * at subscribe): it continues at `to` (the topic's startOffset); offsets `from` to `to - 1` are gone.
-   */
-  onGap?: (gap: { from: number; to: number }) => void;
-  /**
-   * Group members only: the most records this member holds unfinished while its group shares work
-   * (default 1024); with autoCommit a step hands out at most this many.
-   */
-  maxInFlight?: number;
-  /** With `deadLetter`: a record given to members this many times without being finished goes there instead. */
-  maxDeliveries?: number;
-  /** The topic that records which failed `maxDeliveries` times are appended to (with header `seglog-dead-letter`). */
-  deadLetter?: Topic<any>;
-}
-
-/**
- * A tail cursor: an async iterable that yields existing records from its start, then waits at the
- * tail and yields new ones as they are appended, in offset order, without polling.
- */
-export interface Subscription<V> extends AsyncIterable<LogRecord<V>> {
-  /** The next offset this subscription will yield. */
-  readonly position: number;
-  /** `endOffset - position`. */
-  readonly lag: number;
-  /** Commits the group's position (default: everything yielded so far). Never moves it backwards. */
-  commit(offset?: number): Promise<void>;
-  /** Ends the subscription; a pending `next()` settles as done. */
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-  /** The subscription is its own async iterator: the next record (waits at the tail). */
-  next(): Promise<IteratorResult<LogRecord<V>>>;
-  /** What `break` in for await calls: close(). */
-  return(): Promise<IteratorResult<LogRecord<V>>>;
-  /** Arrays of the records readable now (1 to maxBuffered per step), for throughput. */
-  batches(): AsyncIterableIterator<LogRecord<V>[]>;
-}
+export type { AppendMeta } from './format/record.js';
+export type { AppendBatchOptions, DeadLetterTopic, SubscribeOptions, Subscription } from './consumers/subscription-api.js';
 
 /**
  * One append-only log, split into segments. `V` is the value type of the topic's codec.

@@ -35,6 +35,8 @@ import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-o
 export type { LogContext } from './log/topic-writer.js';
 
 export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
+  /** The writer feeds it (log/topic-log.ts KeySink); compaction and get-by-key read it. */
+  declare keyIndex: KeyIndex | undefined;
   readonly reader: Reader<V>;
   /** Committed positions of the topic's consumer groups (loaded on first use). */
   private groupsLoaded: ConsumerGroups | undefined = undefined;

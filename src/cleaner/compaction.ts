@@ -27,7 +27,7 @@ import { OffsetIndex } from '../segment/offset-index.js';
 import { TimeIndex } from '../segment/time-index.js';
 import { READ_CHUNK_BYTES, SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MAX } from '../base/limits.js';
 import { TIMESTAMP_DELTA_MAX } from '../log/topic-writer.js';
-import { SwapIncomplete, commitSwap, type SwapMarker } from './compaction-swap.js';
+import { SwapIncomplete, commitSwap, type SwapMarker } from '../segment/compaction-swap.js';
 import path from 'node:path';
 import { publish } from '../base/diagnostics.js';
 import type { CleanerState } from '../store/meta-store.js';

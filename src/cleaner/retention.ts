@@ -14,7 +14,7 @@
 // be unlinked while open (Windows) is renamed `<file>.deleted` and unlinked at the next open.
 import { SeglogError, invalidArgument, ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
-import { SEGMENT_DELETED_SUFFIX } from '../format/batch.js';
+import { unlinkAll } from '../io/unlink.js';
 import path from 'node:path';
 import { publish } from '../base/diagnostics.js';
 import { checkOffset } from '../log/reader.js';
@@ -112,42 +112,4 @@ export async function removeFrontSegments(topic: RetentionLog, count: number, re
   }
   publish('retention', { dir: path.dirname(topic.dir), topic: topic.name, segmentsDeleted: removed.length, bytesFreed, startOffset: topic.startOffset, reason });
   return { segmentsDeleted: removed.length, bytesFreed };
-}
-
-/** Unlinks files, in parallel on the thread pool when the FileIO can; the first failure is thrown once all are done. */
-export async function unlinkAll(io: FileIO, files: string[]): Promise<void> {
-  const unlinkAsync = io.unlinkAsync;
-  if (unlinkAsync === undefined) {
-    for (const f of files) unlinkOrDefer(io, f);
-    return;
-  }
-  const results = await Promise.allSettled(files.map(async (f) => {
-    try {
-      await unlinkAsync.call(io, f);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      unlinkOrDefer(io, f); // EPERM/EBUSY (Windows): renamed; anything else: thrown as ERR_IO
-    }
-  }));
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
-}
-
-/** Unlinks a file; one that cannot be unlinked while open (EPERM/EBUSY on Windows) is renamed `.deleted`. */
-export function unlinkOrDefer(io: FileIO, file: string): void {
-  try {
-    io.unlink(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code === 'EPERM' || code === 'EBUSY') {
-      try {
-        io.rename(file, file + SEGMENT_DELETED_SUFFIX);
-        return;
-      } catch (err2) {
-        throw ioError('rename a removed segment file', file, err2);
-      }
-    }
-    throw ioError('unlink', file, err);
-  }
 }

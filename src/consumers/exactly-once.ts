@@ -6,7 +6,8 @@ import { SeglogError, invalidArgument } from '../base/errors.js';
 import { COMMIT_BLOCK_MAX, commitBlockBytes, type CommitBlock } from '../format/commit-block.js';
 import { TIMESTAMP_DELTA_MAX } from '../log/topic-writer.js';
 import { SubscriptionImpl } from './subscription.js';
-import type { AppendBatchOptions, AppendMeta } from '../topic-api.js';
+import type { AppendMeta } from '../format/record.js';
+import type { AppendBatchOptions } from './subscription-api.js';
 import type { ConsumerGroups, GroupState } from './consumer-groups.js';
 
 /** What exactly-once needs of the output topic (src/topic.ts). */
@@ -25,7 +26,7 @@ export interface CommitOutput<V> {
   sameLog(topic: unknown): boolean;
 }
 
-export type { AppendBatchOptions } from '../topic-api.js';
+export type { AppendBatchOptions } from './subscription-api.js';
 
 export function appendCommitting<V>(out: CommitOutput<V>, records: Array<{ value: V | null } & AppendMeta>, options: AppendBatchOptions): Promise<number> {
   try {

@@ -11,7 +11,7 @@
 import type { ConsumerGroups, GroupState, OpenMember } from './consumer-groups.js';
 import { GroupShare, firstRecord, tooManyInFlight, type ShareMember, type ShareTopic } from './group-share.js';
 import type { LogRecord } from '../format/record.js';
-import type { Topic } from '../topic-api.js';
+import type { DeadLetterTopic } from './subscription-api.js';
 
 /** Default bound on the unfinished records one member of a shared group holds. */
 export const MAX_IN_FLIGHT_DEFAULT = 1024;
@@ -36,7 +36,7 @@ export interface MemberSubscription<V> {
 export interface MemberOptions<V> {
   maxInFlight: number;
   maxDeliveries: number;
-  deadLetter: Topic<V> | undefined;
+  deadLetter: DeadLetterTopic | undefined;
 }
 
 let nextMemberId = 1;

@@ -4,7 +4,7 @@
 import { invalidArgument } from '../base/errors.js';
 import { MAX_IN_FLIGHT_MAX } from './group-member.js';
 import { checkOffset } from '../log/reader.js';
-import type { SubscribeOptions } from '../topic-api.js';
+import type { SubscribeOptions } from './subscription-api.js';
 
 /** Default bound on the records one batches() step hands out. */
 export const SUBSCRIPTION_BUFFERED_DEFAULT = 1024;

@@ -35,7 +35,7 @@ export { GROUP_NAME_LENGTH_MAX, SUBSCRIPTION_BUFFERED_DEFAULT, SUBSCRIPTION_BUFF
 import { Cursor, checkOffset } from '../log/reader.js';
 import type { LogRecord } from '../format/record.js';
 import type { TailMember } from '../log/tail.js';
-import type { SubscribeOptions, Subscription } from '../topic-api.js';
+import type { SubscribeOptions, Subscription } from './subscription-api.js';
 import type { Tail } from '../log/tail.js';
 import type { FanOutLog } from './fan-out.js';
 import type { ShareTopic } from './group-share.js';

@@ -7,7 +7,19 @@ import {
   MIN_CLEANABLE_DIRTY_RATIO_DEFAULT, RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
   TOPIC_NAME_LENGTH_MAX,
 } from '../base/limits.js';
-import type { StoredTopicOptions } from '../store/meta-store.js';
+
+/** Topic options as stored: JSON-compatible, without a user codec object. */
+export interface StoredTopicOptions {
+  codec?: string;
+  segmentBytes?: number;
+  segmentMs?: number;
+  indexIntervalBytes?: number;
+  retention?: { maxAgeMs?: number; maxBytes?: number };
+  cleanup?: string;
+  tombstoneRetentionMs?: number;
+  maxRecordBytes?: number;
+  minCleanableDirtyRatio?: number;
+}
 
 export type Durability = 'fsync' | 'os' | 'none';
 export type Cleanup = 'delete' | 'compact' | 'compact,delete';

@@ -33,6 +33,17 @@ export interface LogRecord<V> {
   readonly deliveryCount: number;
 }
 
+
+/** What an append may carry besides the value. */
+export interface AppendMeta {
+  /** The record's key (strings are stored as UTF-8): what compaction and `latest()` go by. */
+  key?: string | Uint8Array;
+  /** Named values stored with the record (strings as UTF-8); read back as `Buffer` views. */
+  headers?: Record<string, string | Uint8Array>;
+  /** Milliseconds since the epoch; default `Date.now()`. Time lookups use the running maximum. */
+  timestamp?: number;
+}
+
 const NOT_DECODED: unique symbol = Symbol('not decoded');
 
 export class RecordView<V> implements LogRecord<V> {

@@ -23,7 +23,7 @@ import { Segment } from '../segment/segment.js';
 import { TimeIndex } from '../segment/time-index.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 import type { SegmentLog } from './topic-log.js';
-import { resolveInterruptedSwap } from '../cleaner/compaction-swap.js';
+import { resolveInterruptedSwap } from '../segment/compaction-swap.js';
 import { READ_CHUNK_BYTES } from '../base/limits.js';
 import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
 import path from 'node:path';

@@ -10,16 +10,24 @@
 //   store (flush() stores them first). So after any crash, a commit the store lacks rides in a
 //   batch past the recovery point, and recovery's scan re-applies it (log.ts reapplyCommits).
 // Both or neither: a torn batch is cut with its block; a whole batch brings its commit back.
-import type { ConsumerGroups, GroupState } from '../consumers/consumer-groups.js';
-import type { RecoveryPoint } from './topic-writer.js';
+import type { RecoveryPoint } from './topic-log.js';
+
+/** The consumer groups a riding commit belongs to (consumers/consumer-groups.ts), as the writer sees them. */
+export interface HeldGroups<S> {
+  /** Keeps `state`'s position from the store until release(). */
+  hold(state: S): void;
+  release(state: S): void;
+  /** Writes the positions that moved (and are not held) to the store. */
+  handToStore(): void;
+}
 
 export interface RiddenEntry {
   /** Where the batch starts: a recovery point may not pass it before its commit is stored. */
   readonly start: RecoveryPoint;
   /** The batch's last offset. */
   readonly last: number;
-  readonly groups: ConsumerGroups;
-  readonly state: GroupState;
+  readonly groups: HeldGroups<any>;
+  readonly state: unknown;
   acked: boolean;
   held: boolean;
 }

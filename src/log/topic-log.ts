@@ -7,6 +7,28 @@ import type { FileIO } from '../io/file-io.js';
 import type { Segment } from '../segment/segment.js';
 import type { MetaStore } from '../store/meta-store.js';
 
+/** A point in the log: data before it is durable (the recovery point) or handed to the OS. */
+export interface RecoveryPoint {
+  /** Base offset of the segment it is in. */
+  base: number;
+  /** Byte position in that segment's `.log`. */
+  position: number;
+  /** The offset there (the next record's). */
+  offset: number;
+  /** Largest timestamp before it. */
+  maxTimestampMs: number;
+}
+
+/** What the writer tells the key index of a compacted topic (cleaner/key-index.ts). */
+export interface KeySink {
+  /** A record with `key` was appended at `offset`. */
+  note(key: Uint8Array, offset: number): void;
+  /** Offsets from `end` on were taken back (a failed write). */
+  forgetFrom(end: number): void;
+  /** Everything below `upTo` is written: the index may store it. */
+  persist(upTo: number): void;
+}
+
 /** A topic's segment list and offsets: what a read cursor walks (reader.ts). */
 export interface SegmentLog<V = unknown> {
   readonly name: string;

@@ -16,7 +16,8 @@
 import { SeglogError, ioError } from '../base/errors.js';
 import { commitBlockBytes, writeCommitBlock, type CommitBlock } from '../format/commit-block.js';
 import type { RiddenCommits } from './ridden.js';
-import type { AppendMeta } from '../topic-api.js';
+import type { KeySink, RecoveryPoint } from './topic-log.js';
+import type { AppendMeta } from '../format/record.js';
 import {
   ATTR_COMMIT, H_ATTRIBUTES, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from '../format/batch.js';
@@ -30,7 +31,6 @@ import type { FdPool } from '../segment/fd-pool.js';
 import type { RollReason } from '../base/diagnostics.js';
 import type { ReadCache } from '../segment/read-cache.js';
 import { Tail } from './tail.js';
-import type { KeyIndex } from '../cleaner/key-index.js';
 import { afterTurn, loopStarved } from './turns.js';
 import type { SpaceReserve } from '../io/space-reserve.js';
 
@@ -92,12 +92,7 @@ export interface Mark {
 }
 
 /** Recovery point: where the log was fsynced (with its index entries) and checked. */
-export interface RecoveryPoint {
-  base: number;
-  position: number;
-  offset: number;
-  maxTimestampMs: number;
-}
+export type { RecoveryPoint } from './topic-log.js';
 
 export abstract class TopicWriter<V = Buffer> {
   readonly name: string;
@@ -145,7 +140,7 @@ export abstract class TopicWriter<V = Buffer> {
   /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
   readonly tail = new Tail();
   /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
-  keyIndex: KeyIndex | undefined = undefined;
+  keyIndex: KeySink | undefined = undefined;
 
   // Group commit.
   protected syncWaiters: Waiter[] = [];

@@ -3,7 +3,12 @@
 // descriptor of a segment that is not pinned (the active segment, or one with an fsync in flight)
 // is closed, and reopened by its segment on the next read.
 import fs from 'node:fs';
-import type { Segment } from './segment.js';
+
+/** A segment as the pool sees it: whether its descriptor is pinned, and how to close it. */
+export interface PooledSegment {
+  readonly pins: number;
+  closeLogFd(): void;
+}
 
 /**
  * Segment descriptors kept open for reading: 128, or a quarter of the process's descriptor limit
@@ -22,19 +27,19 @@ function openSegmentsMax(): number {
 }
 
 export class FdPool {
-  private readonly lru = new Map<Segment, true>();
+  private readonly lru = new Map<PooledSegment, true>();
 
   constructor(readonly max: number = OPEN_SEGMENTS_MAX) {}
 
   /** A segment just opened its descriptor. */
-  opened(seg: Segment): void {
+  opened(seg: PooledSegment): void {
     this.lru.delete(seg);
     this.lru.set(seg, true);
     this.trim(seg);
   }
 
   /** Closes least recently used unpinned descriptors until within the bound (also when a pin is released). */
-  trim(keep?: Segment): void {
+  trim(keep?: PooledSegment): void {
     if (this.lru.size <= this.max) return;
     for (const victim of this.lru.keys()) {
       if (this.lru.size <= this.max) break;
@@ -45,13 +50,13 @@ export class FdPool {
   }
 
   /** A segment used its descriptor (most recently used now). */
-  touch(seg: Segment): void {
+  touch(seg: PooledSegment): void {
     if (this.lru.size <= this.max / 2) return; // far from the bound: ordering does not matter yet
     if (this.lru.delete(seg)) this.lru.set(seg, true);
   }
 
   /** A segment closed its descriptor itself. */
-  closed(seg: Segment): void {
+  closed(seg: PooledSegment): void {
     this.lru.delete(seg);
   }
 }

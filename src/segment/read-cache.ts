@@ -5,10 +5,14 @@
 // Regions are carved from slabs that are never reused: a record handed out stays valid after its
 // region is evicted. Only get() fills the cache; scans never do, so they cannot evict it.
 import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from '../format/batch.js';
-import { checksumMatches } from './segment.js';
+import { checksumMatches } from '../format/checksum.js';
 import { READ_SLAB_BYTES } from '../base/limits.js';
 import { recordEnd, skipRecord } from '../format/record.js';
-import type { Segment } from './segment.js';
+
+/** A segment as the cache sees it: the regions it holds for it, by offset-index entry. */
+export interface CachedSegment {
+  regions: Array<Region | undefined>;
+}
 
 export class Region {
   /** Offset of the first record of the region's first undamaged batch (set by build). */
@@ -124,7 +128,7 @@ function search(deltas: Uint32Array, want: number): number {
 }
 
 export class ReadCache {
-  private order: Array<{ seg: Segment; entry: number; region: Region }> = [];
+  private order: Array<{ seg: CachedSegment; entry: number; region: Region }> = [];
   private head = 0;
   private bytes = 0;
   private slab: Buffer = Buffer.alloc(0);
@@ -144,11 +148,11 @@ export class ReadCache {
     return buf;
   }
 
-  get(seg: Segment, entry: number): Region | undefined {
+  get(seg: CachedSegment, entry: number): Region | undefined {
     return seg.regions[entry];
   }
 
-  put(seg: Segment, entry: number, region: Region): void {
+  put(seg: CachedSegment, entry: number, region: Region): void {
     if (this.maxBytes === 0 || region.buf.length > this.maxBytes) return;
     if (seg.regions[entry] !== undefined) return;
     seg.regions[entry] = region;
@@ -169,11 +173,11 @@ export class ReadCache {
   }
 
   /** Drops a segment's regions (deleted, or its indexes rebuilt). */
-  forgetSegment(seg: Segment): void {
+  forgetSegment(seg: CachedSegment): void {
     seg.regions = [];
   }
 
-  forgetTopic(topic: { segments: Segment[] }): void {
+  forgetTopic(topic: { segments: CachedSegment[] }): void {
     for (const s of topic.segments) this.forgetSegment(s);
   }
 }

@@ -503,9 +503,7 @@ export function checkBatch(buf: Uint8Array, p: number, available: number, expect
 }
 
 /** Only the checksum (the batch came from our own write path, its structure was checked then). */
-export function checksumMatches(buf: Uint8Array, p: number, batchBytes: number): boolean {
-  return checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes)) === readU32(buf, p + H_CHECKSUM);
-}
+export { checksumMatches } from '../format/checksum.js';
 
 export function writeFully(io: FileIO, fd: number, buf: Uint8Array, position: number): void {
   let done = 0;

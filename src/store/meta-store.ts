@@ -1,6 +1,8 @@
 // The metadata seam: what seglog keeps besides segment files. The default entry point stores it
 // in LMDB (lmdb-store.ts); the native-free entry point in plain files. Both hold the same logical
 // content, described in docs/format.md ("Metadata").
+import type { StoredTopicOptions } from '../format/options.js';
+export type { StoredTopicOptions } from '../format/options.js';
 import type { FileIO } from '../io/file-io.js';
 
 /** Where a topic's log stood, for a fast reopen (clean) or a bounded recovery scan (not clean). */
@@ -20,19 +22,6 @@ export interface TopicState {
   recoveryPosition: number;
   recoveryOffset: number;
   recoveryMaxTimestampMs: number;
-}
-
-/** Topic options as stored: JSON-compatible, without a user codec object. */
-export interface StoredTopicOptions {
-  codec?: string;
-  segmentBytes?: number;
-  segmentMs?: number;
-  indexIntervalBytes?: number;
-  retention?: { maxAgeMs?: number; maxBytes?: number };
-  cleanup?: string;
-  tombstoneRetentionMs?: number;
-  maxRecordBytes?: number;
-  minCleanableDirtyRatio?: number;
 }
 
 /** Compaction's bookkeeping for one topic (docs/format.md, "Cleaner state"). */

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import { CLEANED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, segmentFileName } from '../format/batch.js';
-import { unlinkAll, unlinkOrDefer } from './retention.js';
+import { unlinkAll, unlinkOrDefer } from '../io/unlink.js';
 
 export interface SwapMarker {
   version: 1;
