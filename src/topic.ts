@@ -21,9 +21,10 @@ import type { RollReason } from './base/diagnostics.js';
 import { ConsumerGroups } from './consumers/consumer-groups.js';
 import { SubscriptionImpl } from './consumers/subscription.js';
 import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './consumers/group-admin.js';
-import { compactTopic, dirtyRatio, type CompactionResult } from './cleaner/compaction.js';
+import type { CompactionResult } from './cleaner/compaction.js';
+import { Maintenance } from './cleaner/maintenance.js';
 import type { MetaStore } from './store/meta-store.js';
-import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionResult } from './cleaner/retention.js';
+import type { RetentionResult } from './cleaner/retention.js';
 import type { LogContext, Mark, RecoveryPoint } from './log/topic-writer.js';
 import { afterTurn, loopStarved } from './log/turns.js';
 import type { CommitBlock } from './format/commit-block.js';
@@ -42,8 +43,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   private groupsLoaded: ConsumerGroups | undefined = undefined;
   private readonly groupsBound = (): ConsumerGroups => this.groupStates;
   /** Retention, truncateBefore and compaction run one at a time (see exclusive). */
-  private maintenanceChain: Promise<unknown> = Promise.resolve();
-  private maintenanceScheduled = false;
+  /** Retention and compaction of this topic, one step at a time (cleaner/maintenance.ts). */
+  readonly maintenance: Maintenance = new Maintenance(this);
   /** Segments removed while iterators were still in them (their descriptors close when they leave). */
   private readonly retiredSegments = new Set<Segment>();
 
@@ -223,7 +224,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     });
   }
 
-  private checkWritable(): void {
+  checkWritable(): void {
     this.ctx.checkWritable();
     if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed (deleted)`);
     if (this.pendingError !== undefined) {
@@ -287,9 +288,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.stopping = true;
-    await this.maintenanceChain.catch(() => undefined);
-    await this.background;
+    await this.maintenance.stop();
     if (this.closed) return;
     // Subscriptions end first (pending next() calls settle with done); the positions their groups
     // reached go to the metadata store, which the log flushes and closes after its topics.
@@ -341,75 +340,47 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.ridden?.forgetFrom(0); // (groups of other topics it held go to the store again)
     const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
     if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
-    inFlight.push(this.maintenanceChain, this.background); // a compaction stops at its next slice once closed is set
+    inFlight.push(...this.maintenance.inFlight()); // a compaction stops at its next slice once closed is set
     await Promise.allSettled(inFlight);
     this.release(err);
   }
 
-  // ---------------------------------------------------------------- maintenance
-
-  /** Set by close(): maintenance stops at its next step. */
-  stopping = false;
-  /** File removals still running after their operation resolved (awaited by close). */
-  private background: Promise<void> = Promise.resolve();
+  // ---------------------------------------------------------------- maintenance (cleaner/maintenance.ts)
 
   trackBackground(work: Promise<void>): void {
-    const run = work.catch((err: unknown) => {
-      if (err instanceof SeglogError) this.ctx.emitError(err); // leftovers are removed at the next open
-    });
-    this.background = Promise.all([this.background, run]).then(() => undefined);
-  }
-
-  /** Runs `fn` after the maintenance already queued for this topic (one at a time). */
-  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
-    const run = this.maintenanceChain.catch(() => undefined).then(() => {
-      if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed`);
-      return fn();
-    });
-    this.maintenanceChain = run.catch(() => undefined);
-    return run;
+    this.maintenance.trackBackground(work);
   }
 
   /** A segment rolled: retention (and compaction) may have work now. */
   protected override roll(reason: RollReason): void {
     super.roll(reason);
-    this.scheduleMaintenance();
+    this.maintenance.schedule();
   }
 
-  scheduleMaintenance(): void {
-    if (this.maintenanceScheduled || this.readOnly) return;
-    this.maintenanceScheduled = true;
-    setImmediate(() => {
-      this.maintenanceScheduled = false;
-      this.autoMaintain(Date.now(), false);
-    });
+  autoMaintain(now: number): void {
+    this.maintenance.auto(now);
   }
 
-  /**
-   * Automatic maintenance: retention on roll and on the log's timer; compaction (past the dirty
-   * ratio) on the timer only, like Kafka's cleaner that checks every few seconds rather than at
-   * every roll. Does nothing when nothing is due.
-   */
-  autoMaintain(now: number, fromTimer = true): void {
-    if (this.closed || this.stopping || this.readOnly || this.ctx.failure !== undefined) return;
-    const report = (err: unknown): void => {
-      if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') this.ctx.emitError(err);
-    };
-    if (this.rollSyncs.length > 0) {
-      // Just-rolled segments are off limits until their fsync is done: look again then.
-      void Promise.allSettled(this.rollSyncs).then(() => this.scheduleMaintenance());
-    }
-    try {
-      // (reading a segment's timestamps may meet damage: reported, never thrown from a timer)
-      if (segmentsToExpire(this, now) > 0) {
-        this.exclusive(() => this.removeFront(() => segmentsToExpire(this, now), 'retention')).catch(report);
-      }
-      if (fromTimer && this.options.cleanup !== 'delete' && dirtyRatio(this) >= this.options.minCleanableDirtyRatio) {
-        this.exclusive(() => (dirtyRatio(this) >= this.options.minCleanableDirtyRatio ? compactTopic(this, now) : undefined)).catch(report);
-      }
-    } catch (err) {
-      report(err);
-    }
+  fsyncsInFlight(): Array<Promise<unknown>> {
+    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
+    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
+    return inFlight;
+  }
+
+  rollFsyncs(): Array<Promise<unknown>> {
+    return this.rollSyncs;
+  }
+
+  hasRiddenCommits(): boolean {
+    return this.ridden !== undefined && this.ridden.entries.length > 0;
+  }
+
+  rollForCompaction(): void {
+    this.roll('compact');
+  }
+
+  get failed(): boolean {
+    return this.ctx.failure !== undefined;
   }
 
   /** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
@@ -570,65 +541,16 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return new SubscriptionImpl<V>(this, options, this.groupsBound);
   }
 
-  async truncateBefore(offsetIn: number): Promise<void> {
-    this.checkWritable();
-    const offset = checkTruncateOffset(this, offsetIn);
-    // Reads below the new start offset fail from here on, before any file is touched.
-    this.raiseStartOffset(offset);
-    await this.exclusive(async () => {
-      await this.rolledFsyncsSettled();
-      return this.removeFront(() => segmentsBelow(this, offset), `truncateBefore(${offset})`);
-    });
+  truncateBefore(offset: number): Promise<void> {
+    return this.maintenance.truncateBefore(offset);
   }
 
-  /**
-   * Waits for the fsyncs still running on segments rolled just before (they pin those segments, and
-   * retention stops at a pinned one): an explicit truncateBefore/enforceRetention then removes every
-   * segment it should, not only those whose fsync happened to be over.
-   */
-  private async rolledFsyncsSettled(): Promise<void> {
-    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
-    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
-    await Promise.all(inFlight.map((p) => p.catch(() => undefined)));
+  enforceRetention(now?: number): Promise<RetentionResult> {
+    return this.maintenance.enforceRetention(now);
   }
 
-  async enforceRetention(nowIn?: number): Promise<RetentionResult> {
-    this.checkWritable();
-    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
-    return this.exclusive(async () => {
-      await this.rolledFsyncsSettled();
-      return this.removeFront(() => segmentsToExpire(this, now), 'retention');
-    });
-  }
-
-  /**
-   * Removes the first `count()` segments. Commits riding in this topic's batches are stored first
-   * (a flush): recovery could not re-apply one whose batch went with its segment (ridden.ts).
-   */
-  private async removeFront(count: () => number, reason: string): Promise<RetentionResult> {
-    if (this.ridden !== undefined && this.ridden.entries.length > 0 && count() > 0) await this.flush();
-    return removeFrontSegments(this, count(), reason);
-  }
-
-  /**
-   * Compacts everything appended before the call: the active segment is rolled (when it holds
-   * records) and made durable, then every closed segment is compacted. `now` (ms since the epoch)
-   * decides which tombstones have expired; default Date.now().
-   */
-  async compact(nowIn?: number): Promise<CompactionResult> {
-    this.checkWritable();
-    if (this.options.cleanup === 'delete') {
-      throw new SeglogError('ERR_INVALID_ARGUMENT', `compact() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
-    }
-    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
-    return this.exclusive(async () => {
-      if (this.active.endPosition() > 0) {
-        this.checkWritable();
-        this.roll('compact');
-      }
-      await this.flush();
-      return compactTopic(this, now);
-    });
+  compact(now?: number): Promise<CompactionResult> {
+    return this.maintenance.compact(now);
   }
 
   get meta(): MetaStore {
@@ -637,7 +559,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   /** Between compaction slices: stop when the topic is closing or its segments changed under the pass. */
   checkStillCompacting(group: Segment[]): void {
-    if (this.closed || this.stopping) throw new SeglogError('ERR_CLOSED', `topic ${this.name} was closed during compaction`);
+    if (this.closed || this.maintenance.stopping) throw new SeglogError('ERR_CLOSED', `topic ${this.name} was closed during compaction`);
     for (let i = 0; i < group.length; i++) {
       if (this.segments[i] !== group[i]) throw new SeglogError('ERR_IO', `the segments of topic ${this.name} changed during compaction`);
     }

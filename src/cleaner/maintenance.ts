@@ -1,0 +1,170 @@
+// Maintenance of one topic: retention and compaction, run one at a time per topic, and the file
+// removals still running after their operation resolved. The topic facade (src/topic.ts) holds
+// one and delegates truncateBefore, enforceRetention, compact and the automatic checks to it.
+//
+// Invariants: at most one retention or compaction step runs per topic (`exclusive`); nothing runs
+// once the topic is closed or closing (`stop()`); a segment whose fsync is still running is left
+// alone (retention stops at a pinned segment; explicit calls wait for those fsyncs first); commits
+// riding in batches of segments about to be removed are stored first (log/ridden.ts).
+import { SeglogError } from '../base/errors.js';
+import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionLog, type RetentionResult } from './retention.js';
+import { compactTopic, dirtyRatio, type CompactionLog, type CompactionResult } from './compaction.js';
+
+/** What maintenance needs of its topic besides the segment list (src/topic.ts). */
+export interface MaintainedLog extends RetentionLog, CompactionLog {
+  /** Throws what a write would (closed, read-only, the log failed). */
+  checkWritable(): void;
+  /** The fsyncs running now (just-rolled segments', the group commit's, flush()'s): they pin segments. */
+  fsyncsInFlight(): Array<Promise<unknown>>;
+  /** The fsyncs of just-rolled segments still running. */
+  rollFsyncs(): Array<Promise<unknown>>;
+  /** Whether commits ride in batches the store has not got yet (log/ridden.ts). */
+  hasRiddenCommits(): boolean;
+  /** Makes everything appended durable (and riding commits stored). */
+  flush(): Promise<void>;
+  /** Rolls the active segment (compact() compacts everything appended before it). */
+  rollForCompaction(): void;
+  /** The log failed: no maintenance runs until it is reopened. */
+  readonly failed: boolean;
+}
+
+export class Maintenance {
+  /** Set by stop() (the topic is closing): maintenance stops at its next step. */
+  stopping = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private scheduled = false;
+  /** File removals still running after their operation resolved (awaited by close). */
+  private background: Promise<void> = Promise.resolve();
+
+  constructor(private readonly topic: MaintainedLog) {}
+
+  trackBackground(work: Promise<void>): void {
+    const run = work.catch((err: unknown) => {
+      if (err instanceof SeglogError) this.topic.reportError(err); // leftovers are removed at the next open
+    });
+    this.background = Promise.all([this.background, run]).then(() => undefined);
+  }
+
+  /** Runs `fn` after the maintenance already queued for this topic (one at a time). */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.chain.catch(() => undefined).then(() => {
+      if (this.topic.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.topic.name} is closed`);
+      return fn();
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closing: no new step starts; resolves once the running one and the background removals are done. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.chain.catch(() => undefined);
+    await this.background;
+  }
+
+  /** The work still running (shutdown waits for it without stopping it first). */
+  inFlight(): Array<Promise<unknown>> {
+    return [this.chain, this.background];
+  }
+
+  /** A segment rolled: retention (and compaction) may have work now. */
+  schedule(): void {
+    if (this.scheduled || this.topic.readOnly) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.auto(Date.now(), false);
+    });
+  }
+
+  /**
+   * Automatic maintenance: retention on roll and on the log's timer; compaction (past the dirty
+   * ratio) on the timer only, like Kafka's cleaner that checks every few seconds rather than at
+   * every roll. Does nothing when nothing is due.
+   */
+  auto(now: number, fromTimer = true): void {
+    const topic = this.topic;
+    if (topic.closed || this.stopping || topic.readOnly || topic.failed) return;
+    const report = (err: unknown): void => {
+      if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') topic.reportError(err);
+    };
+    const pinned = topic.rollFsyncs();
+    if (pinned.length > 0) {
+      // Just-rolled segments are off limits until their fsync is done: look again then.
+      void Promise.allSettled(pinned).then(() => this.schedule());
+    }
+    try {
+      // (reading a segment's timestamps may meet damage: reported, never thrown from a timer)
+      if (segmentsToExpire(topic, now) > 0) {
+        this.exclusive(() => this.removeFront(() => segmentsToExpire(topic, now), 'retention')).catch(report);
+      }
+      if (fromTimer && topic.options.cleanup !== 'delete' && dirtyRatio(topic) >= topic.options.minCleanableDirtyRatio) {
+        this.exclusive(() => (dirtyRatio(topic) >= topic.options.minCleanableDirtyRatio ? compactTopic(topic, now) : undefined)).catch(report);
+      }
+    } catch (err) {
+      report(err);
+    }
+  }
+
+  async truncateBefore(offsetIn: number): Promise<void> {
+    const topic = this.topic;
+    topic.checkWritable();
+    const offset = checkTruncateOffset(topic, offsetIn);
+    // Reads below the new start offset fail from here on, before any file is touched.
+    topic.raiseStartOffset(offset);
+    await this.exclusive(async () => {
+      await this.fsyncsSettled();
+      return this.removeFront(() => segmentsBelow(topic, offset), `truncateBefore(${offset})`);
+    });
+  }
+
+  async enforceRetention(nowIn?: number): Promise<RetentionResult> {
+    const topic = this.topic;
+    topic.checkWritable();
+    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    return this.exclusive(async () => {
+      await this.fsyncsSettled();
+      return this.removeFront(() => segmentsToExpire(topic, now), 'retention');
+    });
+  }
+
+  /**
+   * Compacts everything appended before the call: the active segment is rolled (when it holds
+   * records) and made durable, then every closed segment is compacted. `now` (ms since the epoch)
+   * decides which tombstones have expired; default Date.now().
+   */
+  async compact(nowIn?: number): Promise<CompactionResult> {
+    const topic = this.topic;
+    topic.checkWritable();
+    if (topic.options.cleanup === 'delete') {
+      throw new SeglogError('ERR_INVALID_ARGUMENT', `compact() needs a compacted topic: ${topic.name} has cleanup '${topic.options.cleanup}'`, { value: topic.name });
+    }
+    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    return this.exclusive(async () => {
+      if (topic.active.endPosition() > 0) {
+        topic.checkWritable();
+        topic.rollForCompaction();
+      }
+      await topic.flush();
+      return compactTopic(topic, now);
+    });
+  }
+
+  /**
+   * Waits for the fsyncs still running on segments rolled just before (they pin those segments, and
+   * retention stops at a pinned one): an explicit truncateBefore/enforceRetention then removes every
+   * segment it should, not only those whose fsync happened to be over.
+   */
+  private async fsyncsSettled(): Promise<void> {
+    await Promise.all(this.topic.fsyncsInFlight().map((p) => p.catch(() => undefined)));
+  }
+
+  /**
+   * Removes the first `count()` segments. Commits riding in this topic's batches are stored first
+   * (a flush): recovery could not re-apply one whose batch went with its segment (ridden.ts).
+   */
+  private async removeFront(count: () => number, reason: string): Promise<RetentionResult> {
+    if (this.topic.hasRiddenCommits() && count() > 0) await this.topic.flush();
+    return removeFrontSegments(this.topic, count(), reason);
+  }
+}
