@@ -7,7 +7,7 @@
 import { SeglogError, describe, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
-import { freshRecordBytes, headersBytes, recordFieldsBytes } from './format/batch.js';
+import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
 import type { FileIO } from './io/file-io.js';
 import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
 import { Segment } from './segment/segment.js';
@@ -178,20 +178,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   /** Encodes and checks every record first: a codec that throws half-way must leave nothing appended. */
   encodeRecords(records: Array<{ value: V | null } & AppendMeta>): Array<Uint8Array | null> {
-    const values: Array<Uint8Array | null> = new Array(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
-      const bytes = this.encodeValue(r.value);
-      values[i] = bytes;
-      if (r.key !== undefined || r.headers !== undefined || r.timestamp !== undefined) {
-        this.checkMeta(r);
-        this.checkRecordBytes(bytes, r.key, r.headers);
-      } else if (bytes !== null && bytes.length + 16 > this.options.maxRecordBytes) {
-        this.checkRecordBytes(bytes, undefined, undefined);
-      }
-    }
-    return values;
+    return encodeRecords(this.options.codec, this.name, this.options.maxRecordBytes, records);
   }
 
   /**
@@ -242,47 +229,10 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     if (reserve !== undefined && reserve.released) reserve.checkSpace();
   }
 
-  private encodeValue(value: V | null): Uint8Array | null {
-    if (value === null) return null;
-    let bytes: Uint8Array;
-    try {
-      bytes = this.options.codec.encode(value);
-    } catch (err) {
-      if (err instanceof SeglogError) throw err;
-      throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for topic ${this.name}: the codec failed on ${describe(value)} (${(err as Error)?.message ?? err})`, { value, cause: err });
-    }
-    if (!(bytes instanceof Uint8Array)) {
-      throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for topic ${this.name}: the codec returned ${describe(bytes)} instead of a Uint8Array`, { value });
-    }
-    return bytes;
-  }
-
-  private checkMeta(meta: AppendMeta | undefined): void {
-    if (meta === undefined) return;
-    if (meta === null || typeof meta !== 'object') throw invalidArgument('append meta', meta, 'an object { key?, headers?, timestamp? }');
-    const { key, headers, timestamp } = meta;
-    if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
-    if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || headers instanceof Uint8Array)) {
-      throw invalidArgument('headers', headers, 'an object of string or Uint8Array values');
-    }
-    if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0)) {
-      throw invalidArgument('timestamp', timestamp, 'a non-negative integer of milliseconds since the epoch');
-    }
-  }
-
   private encodeAppend(value: V | null, meta: AppendMeta | undefined): number {
-    const bytes = this.encodeValue(value);
-    this.checkMeta(meta);
+    const bytes = encodeValue(this.options.codec, this.name, value);
+    checkMeta(meta);
     return meta === undefined ? this.appendEncoded(bytes, undefined, undefined, Date.now()) : this.appendEncoded(bytes, meta.key, meta.headers, meta.timestamp ?? Date.now());
-  }
-
-  /** Throws what appendEncoded would throw for this record (bad headers, too large), appending nothing. */
-  private checkRecordBytes(value: Uint8Array | null, key: string | Uint8Array | undefined, headers: Record<string, string | Uint8Array> | undefined): void {
-    const keyLen = key === undefined ? -1 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
-    const valueLen = value === null ? -1 : value.length;
-    const hBytes = headers === undefined ? 1 : headersBytes(headers);
-    const bytes = freshRecordBytes(recordFieldsBytes(keyLen, valueLen, hBytes));
-    if (bytes > this.options.maxRecordBytes) throw this.recordTooLarge(bytes);
   }
 
   /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */

@@ -15,6 +15,7 @@
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
 import { commitBlockBytes, writeCommitBlock, type CommitBlock } from '../format/commit-block.js';
+import { recordTooLarge } from '../format/append-input.js';
 import type { RiddenCommits } from './ridden.js';
 import type { KeySink, RecoveryPoint } from './topic-log.js';
 import type { AppendMeta } from '../format/record.js';
@@ -569,7 +570,7 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   protected recordTooLarge(bytes: number): SeglogError {
-    return new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${this.options.maxRecordBytes}) of topic ${this.name}`, { value: bytes });
+    return recordTooLarge(bytes, this.options.maxRecordBytes, this.name);
   }
 
   protected abstract roll(reason: RollReason): void;

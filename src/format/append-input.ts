@@ -1,0 +1,70 @@
+// What an append is given, checked and encoded before anything is written: the value through the
+// topic's codec, the key, headers and timestamp, and the record's framed size against
+// maxRecordBytes. Pure functions (no I/O): a bad record throws ERR_INVALID_ARGUMENT (or
+// ERR_RECORD_TOO_LARGE) naming the value, and nothing of the append has been written yet.
+import { SeglogError, describe, invalidArgument } from '../base/errors.js';
+import { freshRecordBytes, headersBytes, recordFieldsBytes } from './batch.js';
+import type { Codec } from './codecs.js';
+import type { AppendMeta } from './record.js';
+
+/** The value's bytes through `codec` (null for a tombstone). */
+export function encodeValue<V>(codec: Codec<V>, topic: string, value: V | null): Uint8Array | null {
+  if (value === null) return null;
+  let bytes: Uint8Array;
+  try {
+    bytes = codec.encode(value);
+  } catch (err) {
+    if (err instanceof SeglogError) throw err;
+    throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for topic ${topic}: the codec failed on ${describe(value)} (${(err as Error)?.message ?? err})`, { value, cause: err });
+  }
+  if (!(bytes instanceof Uint8Array)) {
+    throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid value for topic ${topic}: the codec returned ${describe(bytes)} instead of a Uint8Array`, { value });
+  }
+  return bytes;
+}
+
+/** Checks key, headers and timestamp of an append. */
+export function checkMeta(meta: AppendMeta | undefined): void {
+  if (meta === undefined) return;
+  if (meta === null || typeof meta !== 'object') throw invalidArgument('append meta', meta, 'an object { key?, headers?, timestamp? }');
+  const { key, headers, timestamp } = meta;
+  if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
+  if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || headers instanceof Uint8Array)) {
+    throw invalidArgument('headers', headers, 'an object of string or Uint8Array values');
+  }
+  if (timestamp !== undefined && (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0)) {
+    throw invalidArgument('timestamp', timestamp, 'a non-negative integer of milliseconds since the epoch');
+  }
+}
+
+/** Throws what the writer would throw for this record (too large), appending nothing. */
+export function checkRecordBytes(value: Uint8Array | null, key: string | Uint8Array | undefined, headers: Record<string, string | Uint8Array> | undefined,
+  maxRecordBytes: number, topic: string): void {
+  const keyLen = key === undefined ? -1 : typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.length;
+  const valueLen = value === null ? -1 : value.length;
+  const hBytes = headers === undefined ? 1 : headersBytes(headers);
+  const bytes = freshRecordBytes(recordFieldsBytes(keyLen, valueLen, hBytes));
+  if (bytes > maxRecordBytes) throw recordTooLarge(bytes, maxRecordBytes, topic);
+}
+
+export function recordTooLarge(bytes: number, maxRecordBytes: number, topic: string): SeglogError {
+  return new SeglogError('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes is larger than maxRecordBytes (${maxRecordBytes}) of topic ${topic}`, { value: bytes });
+}
+
+/** Encodes and checks every record first: a codec that throws half-way must leave nothing appended. */
+export function encodeRecords<V>(codec: Codec<V>, topic: string, maxRecordBytes: number, records: Array<{ value: V | null } & AppendMeta>): Array<Uint8Array | null> {
+  const values: Array<Uint8Array | null> = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
+    const bytes = encodeValue(codec, topic, r.value);
+    values[i] = bytes;
+    if (r.key !== undefined || r.headers !== undefined || r.timestamp !== undefined) {
+      checkMeta(r);
+      checkRecordBytes(bytes, r.key, r.headers, maxRecordBytes, topic);
+    } else if (bytes !== null && bytes.length + 16 > maxRecordBytes) {
+      checkRecordBytes(bytes, undefined, undefined, maxRecordBytes, topic);
+    }
+  }
+  return values;
+}
