@@ -3,7 +3,8 @@
 // close() flushes every topic and records a clean shutdown, so the next open scans nothing.
 //
 // Crash: the lock file stays behind (taken over by the next opener, see lock.ts); every topic is
-// recovered at the next openLog (recovery.ts).
+// recovered at the next openLog (recovery.ts). Which topics the directory holds, and finishing a
+// deletion, are store/topic-dirs.ts.
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { SeglogError, asSeglogError, invalidArgument, ioError } from './base/errors.js';
@@ -12,6 +13,7 @@ import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './store/lock.js';
 import { claimDirectory } from './store/marker.js';
 import { DELETED_SUFFIX } from './format/batch.js';
+import { finishDelete, newTopicDirs, scanTopicDirs } from './store/topic-dirs.js';
 import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './store/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
@@ -23,7 +25,6 @@ import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
 import { reapplyCommits } from './consumers/reapply.js';
 import type { CommitBlock } from './format/commit-block.js';
-import { recoveryAction } from './base/diagnostics.js';
 import { SpaceReserve, isNoSpace } from './io/space-reserve.js';
 import { TopicImpl, type LogContext } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
@@ -112,25 +113,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
 
   /** Opens (recovering if needed) every topic the directory holds. */
   recoverAll(): void {
-    const names = new Set(this.meta.listTopics());
-    let entries: string[] = [];
-    try { entries = this.io.readdir(this.dir); } catch (err) { throw ioError('readdir', this.dir, err); }
-    for (const e of entries) {
-      if (e.endsWith(DELETED_SUFFIX)) {
-        // A deleteTopic that a crash interrupted: finish it.
-        const name = e.slice(0, -DELETED_SUFFIX.length);
-        names.delete(name);
-        if (!this.options.readOnly) {
-          this.finishDelete(name, path.join(this.dir, e));
-          recoveryAction(path.join(this.dir, name), 'finish-delete', 'a deleteTopic was interrupted by a crash', { file: path.join(this.dir, e) });
-        }
-        continue;
-      }
-      // A topic folder the metadata does not know (metadata lost or copied without it).
-      try { checkTopicName(e); } catch { continue; }
-      const st = this.io.stat(path.join(this.dir, e));
-      if (st?.isDirectory) names.add(e);
-    }
+    // Finishes the deletions a crash interrupted (store/topic-dirs.ts).
+    const names = scanTopicDirs(this.io, this.dir, this.meta, this.options.readOnly);
     // Groups are loaded once every topic is recovered: recovering one topic may re-apply commits
     // that rode in its batches to another topic's groups (ridden.ts).
     this.recovering = true;
@@ -266,16 +250,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     } catch (err) {
       throw ioError('delete topic', topic.dir, err);
     }
-    this.finishDelete(name, doomed);
-  }
-
-  private finishDelete(name: string, doomed: string): void {
-    try {
-      this.meta.deleteTopic(name);
-      this.io.removeDir(doomed);
-    } catch (err) {
-      throw ioError('delete topic', doomed, err);
-    }
+    finishDelete(this.io, this.meta, name, doomed);
   }
 
   async flush(): Promise<void> {
@@ -318,12 +293,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       added += t.refresh();
     }
     // Topics the writer created since the open (their folder is created before any record).
-    let entries: string[] = [];
-    try { entries = this.io.readdir(this.dir); } catch (err) { throw ioError('readdir', this.dir, err); }
-    for (const e of entries.sort()) {
-      if (this.open.has(e) || e.endsWith(DELETED_SUFFIX)) continue;
-      try { checkTopicName(e); } catch { continue; }
-      if (!this.io.stat(path.join(this.dir, e))?.isDirectory) continue;
+    for (const e of newTopicDirs(this.io, this.dir, (name) => this.open.has(name))) {
       added += this.openTopicNamed(e, {}).endOffset;
     }
     return added;
