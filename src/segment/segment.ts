@@ -6,23 +6,23 @@
 //
 // Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
 // missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
-import { readCommitBlock, type CommitBlock } from '../format/commit-block.js';
+// Reading and persisting the index files' bytes is index-files.ts (writeFully is re-exported
+// here); checking and scanning the `.log`'s batches is batch-scan.ts (checkBatch and the scan
+// types are re-exported here). Both reach the segment through narrow interfaces.
 import { SeglogError, ioError } from '../base/errors.js';
-import { isNoSpace } from '../io/space-reserve.js';
 import type { FileIO } from '../io/file-io.js';
-import { checksum } from '../format/checksum.js';
 import { corruptionFound } from '../base/diagnostics.js';
-import {
-  ATTR_COMMIT, commitBlockStart, ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, knownVersion, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
-  H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, checkBatchStructure, readU32,
-  readU64, segmentFileName,
-} from '../format/batch.js';
+import { BATCH_HEADER_BYTES, H_BASE_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, readU64, segmentFileName } from '../format/batch.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
-import { READ_CHUNK_BYTES } from '../base/limits.js';
 import type { Region } from './read-cache.js';
 import type { FdPool } from './fd-pool.js';
+import { hasValidBatchAfter, scanLog, type BatchInfo, type ScanResult } from './batch-scan.js';
+import { persistIndexFiles, readIndexFiles } from './index-files.js';
 import path from 'node:path';
+
+export { checkBatch, type BatchInfo, type ScanResult } from './batch-scan.js';
+export { writeFully } from './index-files.js';
 
 /** A buffer of the newest bytes of the active segment; `buf[0]` is at `filePos` of the `.log`. */
 export interface Chunk {
@@ -34,27 +34,6 @@ export interface Chunk {
   written: number;
   /** No more appends go here (it filled up, or a failed write retired it). */
   retired: boolean;
-}
-
-/** What a scan found: where the valid batches end, and why it stopped early if it did. */
-export interface ScanResult {
-  endPosition: number;
-  nextOffset: number;
-  maxTimestampMs: number;
-  /** Position and reason of the first invalid batch, or undefined when the scan reached the end cleanly. */
-  invalidAt?: number;
-  reason?: string;
-}
-
-export interface BatchInfo {
-  position: number;
-  batchBytes: number;
-  baseOffset: number;
-  lastOffset: number;
-  baseTimestampMs: number;
-  maxTimestampMs: number;
-  /** The consumer-group commit the batch carries (ATTR_COMMIT), if any. */
-  commit?: CommitBlock;
 }
 
 export class Segment {
@@ -242,28 +221,7 @@ export class Segment {
 
   /** Reads both index files as they are on disk; undefined for a file that is missing. */
   readIndexFiles(): { index: Uint8Array | undefined; timeIndex: Uint8Array | undefined } {
-    return { index: this.readWholeFile(this.indexPath), timeIndex: this.readWholeFile(this.timeIndexPath) };
-  }
-
-  private readWholeFile(file: string): Uint8Array | undefined {
-    const st = this.io.stat(file);
-    if (st === undefined) return undefined;
-    let fd = -1;
-    try {
-      fd = this.io.open(file, 'r');
-      const buf = Buffer.allocUnsafe(st.size);
-      let got = 0;
-      while (got < st.size) {
-        const n = this.io.read(fd, buf, got, st.size - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      return buf.subarray(0, got);
-    } catch (err) {
-      throw ioError('read', file, err);
-    } finally {
-      if (fd >= 0) this.io.close(fd);
-    }
+    return readIndexFiles(this.io, this.indexPath, this.timeIndexPath);
   }
 
   /**
@@ -314,38 +272,11 @@ export class Segment {
   }
 
   /**
-   * Appends index entries not yet in the files (or rewrites the files after a rebuild). On a full
-   * disk it gives up without throwing (false): the files are cut back to what they held, the
-   * entries stay in memory for a later try, and an open after a crash or close rebuilds what is short.
+   * Appends index entries not yet in the files (or rewrites the files after a rebuild); false on a
+   * full disk (see persistIndexFiles).
    */
   persistIndexes(): boolean {
-    const index = this.offsetIndex;
-    const timeIndex = this.timeIdx;
-    if (index === undefined || timeIndex === undefined) return true;
-    if (!this.indexDirty && index.persistedCount === index.count && timeIndex.persistedCount === timeIndex.count) return true;
-    try {
-      if (this.indexFd < 0) this.indexFd = this.io.open(this.indexPath, this.io.stat(this.indexPath) ? 'r+' : 'w+');
-      if (this.timeIndexFd < 0) this.timeIndexFd = this.io.open(this.timeIndexPath, this.io.stat(this.timeIndexPath) ? 'r+' : 'w+');
-      if (this.indexDirty) {
-        index.persistedCount = 0;
-        timeIndex.persistedCount = 0;
-      }
-      writeFully(this.io, this.indexFd, index.encode(index.persistedCount), index.persistedCount * 8);
-      writeFully(this.io, this.timeIndexFd, timeIndex.encode(timeIndex.persistedCount), timeIndex.persistedCount * 12);
-      if (this.indexDirty || this.io.fileSize(this.indexFd) !== index.count * 8) this.io.truncate(this.indexFd, index.count * 8);
-      if (this.indexDirty || this.io.fileSize(this.timeIndexFd) !== timeIndex.count * 12) this.io.truncate(this.timeIndexFd, timeIndex.count * 12);
-      index.persistedCount = index.count;
-      timeIndex.persistedCount = timeIndex.count;
-      this.indexDirty = false;
-      return true;
-    } catch (err) {
-      if (!isNoSpace(err)) throw ioError('write index', this.indexPath, err);
-      try {
-        if (this.indexFd >= 0) this.io.truncate(this.indexFd, index.persistedCount * 8);
-        if (this.timeIndexFd >= 0) this.io.truncate(this.timeIndexFd, timeIndex.persistedCount * 12);
-      } catch { /* what is left over is inconsistent or short: rebuilt at the next open */ }
-      return false;
-    }
+    return persistIndexFiles(this);
   }
 
   /** fsyncs the `.log` and the index files that are open for writing. */
@@ -399,72 +330,14 @@ export class Segment {
     }
   }
 
-  /**
-   * Walks the batches of the `.log` from `position`, checking each completely (structure and
-   * checksum) and that its base offset is `expectedOffset` onwards. Calls `onBatch` for each valid
-   * batch. Stops at the end of the file or at the first invalid batch.
-   */
+  /** Walks and checks the batches of the `.log` from `position` (see scanLog). */
   scan(position: number, expectedOffset: number, maxTimestampMs: number, onBatch: ((b: BatchInfo) => void) | undefined): ScanResult {
-    const fileBytes = this.fileSizeNow();
-    let pos = position;
-    let next = expectedOffset;
-    let maxTs = maxTimestampMs;
-    let buf: Buffer = Buffer.alloc(0);
-    let bufPos = 0;
-    while (pos < fileBytes) {
-      let p = pos - bufPos;
-      if (p + BATCH_HEADER_BYTES > buf.length) {
-        buf = this.readLog(pos, Math.min(READ_CHUNK_BYTES, fileBytes - pos));
-        bufPos = pos;
-        p = 0;
-      }
-      let batchBytes = buf.length - p >= 4 ? readU32(buf, p + H_BATCH_BYTES) : 0;
-      if (batchBytes >= BATCH_HEADER_BYTES && p + batchBytes > buf.length && pos + batchBytes <= fileBytes) {
-        buf = this.readLog(pos, batchBytes);
-        bufPos = pos;
-        p = 0;
-      }
-      const reason = checkBatch(buf, p, Math.min(buf.length - p, fileBytes - pos), next);
-      if (reason !== null) return { endPosition: pos, nextOffset: next, maxTimestampMs: maxTs, invalidAt: pos, reason };
-      batchBytes = readU32(buf, p + H_BATCH_BYTES);
-      const info: BatchInfo = {
-        position: pos,
-        batchBytes,
-        baseOffset: readU64(buf, p + H_BASE_OFFSET),
-        lastOffset: readU64(buf, p + H_BASE_OFFSET) + readU32(buf, p + H_LAST_OFFSET_DELTA),
-        baseTimestampMs: readU64(buf, p + H_BASE_TIMESTAMP),
-        maxTimestampMs: readU64(buf, p + H_MAX_TIMESTAMP),
-      };
-      if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) info.commit = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes) as CommitBlock;
-      onBatch?.(info);
-      if (info.maxTimestampMs > maxTs) maxTs = info.maxTimestampMs;
-      next = info.lastOffset + 1;
-      pos += batchBytes;
-    }
-    return { endPosition: pos, nextOffset: next, maxTimestampMs: maxTs };
+    return scanLog(this, position, expectedOffset, maxTimestampMs, onBatch);
   }
 
-  /**
-   * Whether a valid batch starts anywhere after the invalid one at `position`: tells damage in
-   * the middle of the data (ERR_CORRUPT) from a torn tail (cut). The damaged batch's own length
-   * may be wrong, so every later position is tried (a rare path: only after an invalid batch).
-   */
+  /** Whether a valid batch starts anywhere after the invalid one at `position` (a torn tail or damage). */
   hasValidBatchAfter(position: number): boolean {
-    const fileBytes = this.fileSizeNow();
-    // Read the rest of the file in windows (bounded memory); a candidate batch that runs past a
-    // window is read on its own.
-    for (let winPos = position + 1; winPos + BATCH_HEADER_BYTES <= fileBytes; winPos += READ_CHUNK_BYTES) {
-      const win = this.readLog(winPos, Math.min(READ_CHUNK_BYTES + BATCH_HEADER_BYTES, fileBytes - winPos));
-      const stop = Math.min(READ_CHUNK_BYTES, win.length - BATCH_HEADER_BYTES + 1);
-      for (let p = 0; p < stop; p++) {
-        if (!knownVersion(win[p + H_VERSION])) continue;
-        const len = readU32(win, p + H_BATCH_BYTES);
-        if (len < BATCH_HEADER_BYTES || winPos + p + len > fileBytes) continue;
-        const batch = p + len <= win.length ? win.subarray(p, p + len) : this.readLog(winPos + p, len);
-        if (checkBatch(batch, 0, len, -1) === null) return true;
-      }
-    }
-    return false;
+    return hasValidBatchAfter(this, position);
   }
 
   fileSizeNow(): number {
@@ -480,35 +353,5 @@ export class Segment {
   }
 }
 
-/**
- * Full check of one batch: structure, checksum, and (when expectedOffset >= 0) that its base offset
- * is not below the expected one. Returns null when valid, else the reason.
- */
-export function checkBatch(buf: Uint8Array, p: number, available: number, expectedOffset: number): string | null {
-  const structural = checkBatchStructure(buf, p, available);
-  if (structural !== null) return structural;
-  const batchBytes = readU32(buf, p + H_BATCH_BYTES);
-  const sum = checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes));
-  if (sum !== readU32(buf, p + H_CHECKSUM)) return 'checksum mismatch';
-  if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) {
-    const block = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes);
-    if (typeof block === 'string') return block;
-  }
-  if (expectedOffset >= 0) {
-    const base = readU64(buf, p + H_BASE_OFFSET);
-    if (base < expectedOffset) return `base offset ${base} is below the expected ${expectedOffset}`;
-    if (base !== expectedOffset && (buf[p + H_ATTRIBUTES]! & ATTR_COMPACTED) === 0) return `base offset ${base} leaves a gap after ${expectedOffset}`;
-  }
-  return null;
-}
-
 /** Only the checksum (the batch came from our own write path, its structure was checked then). */
 export { checksumMatches } from '../format/checksum.js';
-
-export function writeFully(io: FileIO, fd: number, buf: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < buf.length) {
-    done += io.write(fd, buf, done, buf.length - done, position + done);
-  }
-}
-
