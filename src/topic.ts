@@ -13,7 +13,7 @@ import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
 import { Segment } from './segment/segment.js';
 import type { LogRecord } from './format/record.js';
 import { Reader, type ReadOptions } from './log/reader.js';
-import { loadIndexes } from './log/recovery.js';
+import { loadIndexes } from './log/indexes.js';
 import { KeyIndex, keyString } from './cleaner/key-index.js';
 import { TopicDurability } from './log/topic-durability.js';
 import { refreshSegments } from './log/refresh.js';

@@ -18,7 +18,7 @@ import { unlinkAll } from '../io/unlink.js';
 import path from 'node:path';
 import { publish } from '../base/diagnostics.js';
 import { checkOffset } from '../log/reader.js';
-import { segmentEndMaxTimestamp } from '../log/recovery.js';
+import { segmentEndMaxTimestamp } from '../log/indexes.js';
 import type { MutableSegmentLog } from '../log/topic-log.js';
 
 /** What retention needs of a topic: its segment list, and two things of the facade. */

@@ -13,7 +13,7 @@ import { Region, type ReadCache } from '../segment/read-cache.js';
 import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from '../format/record.js';
 import { checksumMatches, type Segment } from '../segment/segment.js';
 import type { SegmentLog } from './topic-log.js';
-import { rebuildIndexes } from './recovery.js';
+import { rebuildIndexes } from './indexes.js';
 import { corruptionFound } from '../base/diagnostics.js';
 import { Cursor } from './cursor.js';
 

@@ -1,13 +1,12 @@
-// Recovery: turning a topic's directory back into a consistent log at open, and loading or
-// rebuilding segment indexes.
+// Recovery: turning a topic's directory back into a consistent log at open.
 //
 // Clean close (state.clean and the active segment has exactly the recorded size): nothing is
 // scanned. Otherwise every batch from the recovery point to the end is checked; a torn tail
 // (an invalid batch with no valid batch after it) is cut, damage before the recovery point or in
 // the middle of the data is ERR_CORRUPT naming the file and position, and index entries past the
 // recovery point are rebuilt. Indexes of closed segments are loaded on first use, checked, and
-// rebuilt from their `.log` when they cannot be trusted (missing, short, too long, out of order,
-// pointing past the log).
+// rebuilt from their `.log` when they cannot be trusted: indexes.ts (loadIndexes, rebuildIndexes
+// and segmentEndMaxTimestamp are re-exported from here too).
 //
 // With the `repair` log option, what would be ERR_CORRUPT is cut instead: every segment is checked
 // from its start, the topic is cut at the first damage (everything after it is dropped) and a
@@ -15,7 +14,7 @@
 import { SeglogError, ioError } from '../base/errors.js';
 import { corruptionFound, publish, recoveryAction } from '../base/diagnostics.js';
 import type { FileIO } from '../io/file-io.js';
-import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_MAX_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, readU32, readU64, segmentFileName } from '../format/batch.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, SEGMENT_DELETED_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, parseSegmentFileName, segmentFileName } from '../format/batch.js';
 import type { TopicState } from '../store/meta-store.js';
 import { OffsetIndex } from '../segment/offset-index.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
@@ -24,10 +23,12 @@ import { TimeIndex } from '../segment/time-index.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 import type { SegmentLog } from './topic-log.js';
 import { resolveInterruptedSwap } from '../segment/compaction-swap.js';
-import { READ_CHUNK_BYTES } from '../base/limits.js';
 import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
 import path from 'node:path';
 import type { CommitBlock } from '../format/commit-block.js';
+import { decodeIndexes, loadIndexes, segmentEndMaxTimestamp } from './indexes.js';
+
+export { loadIndexes, rebuildIndexes, segmentEndMaxTimestamp } from './indexes.js';
 
 /** What recovery needs of the topic it makes (src/topic.ts). */
 export interface RecoverableTopic<V> extends SegmentLog<V> {
@@ -311,121 +312,6 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
 /** Publishes what a repair cut: `bytes` of `.log` data from `file` at `position` on. */
 function reportRepair(topicDir: string, topic: string, file: string, position: number, bytes: number, reason: string): void {
   publish('recovery', { dir: path.dirname(topicDir), topic, action: 'repair', file, position, bytes, reason: `${reason}; cut there, dropping ${bytes} bytes of data from there on` });
-}
-
-/** Reads and checks a segment's index files; undefined when either cannot be trusted. */
-function decodeIndexes(topic: SegmentLog<any>, seg: Segment): { index: OffsetIndex; timeIndex: TimeIndex } | undefined {
-  const files = seg.readIndexFiles();
-  if (files.index === undefined || files.timeIndex === undefined) return undefined;
-  const segIdx = topic.segments.indexOf(seg);
-  const nextBase = segIdx >= 0 && segIdx + 1 < topic.segments.length ? topic.segments[segIdx + 1]!.baseOffset : Infinity;
-  const index = OffsetIndex.decode(files.index, seg.logBytes);
-  const timeIndex = TimeIndex.decode(files.timeIndex, nextBase - seg.baseOffset);
-  if (index === undefined || timeIndex === undefined) return undefined;
-  if ((index.count > 0) !== (timeIndex.count > 0) || !timeEntriesOnIndexPoints(index, timeIndex)) return undefined;
-  return { index, timeIndex };
-}
-
-/** Loads a segment's indexes on first use, or rebuilds them from its `.log` when they cannot be trusted. */
-export function loadIndexes(topic: SegmentLog<any>, seg: Segment): void {
-  if (seg.readOnly && seg.ino !== undefined) {
-    // A writer's compaction may have replaced the files since this read-only log listed them: the
-    // index files on disk then describe another `.log` than the one this segment reads.
-    const st = topic.io.stat(seg.logPath);
-    if (st === undefined || (st.ino !== undefined && st.ino !== seg.ino)) {
-      rebuildIndexes(topic, seg, 'the writer replaced the segment files (compaction) after this read-only log listed them');
-      return;
-    }
-  }
-  const decoded = decodeIndexes(topic, seg);
-  const reason = decoded === undefined ? 'index files missing or inconsistent'
-    : (decoded.index.count > 0) !== (seg.logBytes > 0) ? 'index empty for a non-empty log (or the reverse)'
-      : isShort(seg, decoded.index, topic.options.indexIntervalBytes) ? 'index shorter than its log' : undefined;
-  if (reason !== undefined) {
-    rebuildIndexes(topic, seg, reason);
-    return;
-  }
-  seg.setIndexes(decoded!.index, decoded!.timeIndex, false);
-}
-
-/** Every time entry must sit on an offset-index point. */
-function timeEntriesOnIndexPoints(index: OffsetIndex, timeIndex: TimeIndex): boolean {
-  for (let k = 0; k < timeIndex.count; k++) {
-    const rel = timeIndex.relativeOffsetAt(k);
-    const e = index.floor(rel);
-    if (e < 0 || index.relativeOffsetAt(e) !== rel) return false;
-  }
-  return true;
-}
-
-/**
- * An index is short when a batch that the indexing rule would have indexed follows its last entry.
- * Walks the batch headers after the last entry (at most one index interval of them).
- */
-function isShort(seg: Segment, index: OffsetIndex, intervalBytes: number): boolean {
-  if (index.count === 0) return false;
-  const last = index.lastPosition();
-  const end = seg.logBytes;
-  let p = last;
-  while (p < end) {
-    const header = seg.readLog(p, 4);
-    if (header.length < 4) return false;
-    const len = readU32(header, H_BATCH_BYTES);
-    if (len < BATCH_HEADER_BYTES) return false; // damage: the reader will report it
-    p += len;
-    if (p - last >= intervalBytes) return p < end;
-  }
-  return false;
-}
-
-/** Rebuilds both indexes of a segment from its `.log` (every batch checked) and rewrites their files. */
-export function rebuildIndexes(topic: SegmentLog<any>, seg: Segment, reason: string): void {
-  seg.setIndexes(new OffsetIndex(), new TimeIndex(), true);
-  rebuildRange(topic, seg, seg.logBytes);
-  recoveryAction(topic.dir, 'rebuild-index', topic.readOnly ? `${reason} (in memory only: read-only open)` : reason, { file: seg.indexPath, bytes: seg.logBytes });
-  if (topic.closed || topic.readOnly) return;
-  try {
-    seg.persistIndexes();
-    if (seg !== topic.active) seg.closeIndexFiles();
-  } catch {
-    // A failing disk: the indexes in memory serve this process; the next open rebuilds again.
-  }
-}
-
-/** Indexes the batches of [0, upTo) of a segment; damage there is ERR_CORRUPT. */
-function rebuildRange(topic: SegmentLog<any>, seg: Segment, upTo: number): void {
-  const segIdx = topic.segments.indexOf(seg);
-  let running = segIdx > 0 ? segmentEndMaxTimestamp(topic, topic.segments[segIdx - 1]!) : -1;
-  const result = seg.scan(0, seg.baseOffset, running, (b) => {
-    if (b.position >= upTo) return;
-    topic.indexBatch(seg, b.baseOffset, b.position, running);
-    if (b.maxTimestampMs > running) running = b.maxTimestampMs;
-  });
-  if (result.invalidAt !== undefined && result.invalidAt < upTo) throw seg.corrupt(result.invalidAt, result.reason ?? 'invalid batch');
-}
-
-/** Largest timestamp of all records up to the end of a closed segment (running max). */
-export function segmentEndMaxTimestamp(topic: SegmentLog<any>, seg: Segment): number {
-  if (seg.endMaxTimestampMs >= 0) return seg.endMaxTimestampMs;
-  topic.indexesOf(seg);
-  const ti = seg.timeIndex!;
-  let max = ti.count > 0 ? ti.timestampAt(ti.count - 1) : -1;
-  const index = seg.index!;
-  // The batches after the last index entry (about one index interval): one read, headers walked in memory.
-  const from = index.count > 0 ? index.lastPosition() : 0;
-  const tail = seg.readLog(from, Math.min(seg.logBytes - from, READ_CHUNK_BYTES));
-  let p = 0;
-  while (from + p < seg.logBytes) {
-    const header = p + BATCH_HEADER_BYTES <= tail.length ? tail.subarray(p, p + BATCH_HEADER_BYTES) : seg.readLog(from + p, BATCH_HEADER_BYTES);
-    if (header.length < BATCH_HEADER_BYTES) break;
-    const len = readU32(header, H_BATCH_BYTES);
-    const ts = readU64(header, H_MAX_TIMESTAMP);
-    if (ts > max) max = ts;
-    if (len < BATCH_HEADER_BYTES) break;
-    p += len;
-  }
-  if (seg !== topic.active) seg.endMaxTimestampMs = max;
-  return max;
 }
 
 /** A segment found in the topic's folder, as big as its `.log` file (in a read-only log: that file's identity noted). */

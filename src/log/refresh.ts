@@ -19,7 +19,8 @@
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import { LOG_SUFFIX, SWAP_SUFFIX, parseSegmentFileName, segmentFileName } from '../format/batch.js';
-import { listedSegment, segmentEndMaxTimestamp } from './recovery.js';
+import { listedSegment } from './recovery.js';
+import { segmentEndMaxTimestamp } from './indexes.js';
 import { OffsetIndex } from '../segment/offset-index.js';
 import type { Segment } from '../segment/segment.js';
 import { TimeIndex } from '../segment/time-index.js';

@@ -1,8 +1,9 @@
 // MetaStore on LMDB: one environment `<dir>/~meta.lmdb`, keys `topic/<name>` (options),
 // `state/<name>` (recovery state) and `group/<topic>/<group>` (committed position, a number),
 // values msgpack-encoded by lmdb-js. Group positions are coalesced per tick and written with
-// lmdb-js's asynchronous puts (one background transaction for many, no fsync on the event loop);
-// flush() awaits `db.flushed`. Sync puts are LMDB write
+// lmdb-js's asynchronous puts (one background transaction for many, no fsync on the event loop):
+// lmdb-groups.ts, the base class of the store here; flush() awaits `db.flushed`. A read-only open
+// of a directory without the file gets the empty store of lmdb-readonly.ts. Sync puts are LMDB write
 // transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
 // one transaction at the end of the tick; a later sync put of the same key supersedes a pending
 // one (lmdb-js's own async puts would land after it and undo a clean-shutdown marker).
@@ -24,19 +25,15 @@ import { nodeFileIO } from '../io/node-fs.js';
 import { checkLmdbFile, describeDamage } from './lmdb-check.js';
 import { metadataCorrupt, moveAside, topicFolders } from './metadata-damage.js';
 import { stateDamage } from './document-check.js';
+import { LmdbGroupPositions, groupPrefix, groupPrefixEnd } from './lmdb-groups.js';
+import { EmptyMetaStore } from './lmdb-readonly.js';
 
-class LmdbMetaStore implements MetaStore {
+class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   readonly kind = 'lmdb' as const;
   readonly rebuilt?: MetaStore['rebuilt'];
-  private db: RootDatabase;
+  protected override db: RootDatabase;
   private pending = new Map<string, TopicState>();
   private scheduled = false;
-  /** Group positions put this tick, by key `group/<topic>/<group>`. */
-  private pendingGroups = new Map<string, number | number[]>();
-  /** close() has closed the lmdb-js database: a timer that runs later writes nothing. */
-  private storeClosed = false;
-  private groupsScheduled = false;
-  private groupWriteError: unknown = undefined;
   private keysDb: Database<Buffer, Buffer> | undefined;
   /** Key index puts not committed yet: `<topic>\0<key>` -> offset (-1: removed). */
   private pendingKeys = new Map<string, number>();
@@ -52,15 +49,15 @@ class LmdbMetaStore implements MetaStore {
    */
   private asyncFailed = false;
   /** What the last failed asynchronous commit failed with (lmdb-js gives it as err.commitError). */
-  private asyncFailureCause: unknown = undefined;
+  protected override asyncFailureCause: unknown = undefined;
   /**
    * An asynchronous commit failed with ENOSPC. Later ones on the still full disk fail with EIO
    * (LMDB reports a short write so: measured), and are reported as ERR_NO_SPACE too.
    */
-  private asyncNoSpace = false;
+  protected override asyncNoSpace = false;
   private onAsyncFailure: (() => void) | undefined = undefined;
   private guardScheduled = false;
-  private readonly noteAsyncFailure = (err: unknown): void => {
+  protected override readonly noteAsyncFailure = (err: unknown): void => {
     this.asyncFailed = true;
     (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch((cause: unknown) => {
       this.asyncFailureCause = cause;
@@ -69,9 +66,10 @@ class LmdbMetaStore implements MetaStore {
     this.onAsyncFailure?.();
   };
 
-  private readonly file: string;
+  protected override readonly file: string;
 
-  constructor(private readonly dir: string, private readonly readOnly: boolean) {
+  constructor(protected override readonly dir: string, private readonly readOnly: boolean) {
+    super();
     this.file = path.join(dir, META_FILE);
     try {
       this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
@@ -251,86 +249,6 @@ class LmdbMetaStore implements MetaStore {
     });
   }
 
-  getGroups(topic: string): Map<string, number> {
-    const prefix = groupPrefix(topic);
-    const groups = new Map<string, number>();
-    try {
-      for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
-        if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
-      }
-    } catch (err) {
-      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a group position of topic ${topic} that cannot be decoded: ${(err as Error).message}`);
-    }
-    for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix) && typeof offset === 'number') groups.set(key.slice(prefix.length), offset);
-    return groups;
-  }
-
-  getGroupsDone(topic: string): Map<string, number[]> {
-    const prefix = groupPrefix(topic) + GROUP_DONE_MARK;
-    const done = new Map<string, number[]>();
-    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
-      const k = String(key);
-      if (k.startsWith(prefix) && Array.isArray(value)) done.set(k.slice(prefix.length), value as number[]);
-    }
-    for (const [key, ranges] of this.pendingGroups) {
-      if (!key.startsWith(prefix) || !Array.isArray(ranges)) continue;
-      if (ranges.length > 0) done.set(key.slice(prefix.length), ranges); else done.delete(key.slice(prefix.length));
-    }
-    return done;
-  }
-
-  putGroupDone(topic: string, group: string, ranges: number[]): void {
-    this.pendingGroups.set(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
-    if (this.groupsScheduled) return;
-    this.groupsScheduled = true;
-    setImmediate(() => this.writeGroups());
-  }
-
-  putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
-    const key = groupPrefix(topic) + group;
-    const doneKey = groupPrefix(topic) + GROUP_DONE_MARK + group;
-    this.pendingGroups.delete(key);
-    this.pendingGroups.delete(doneKey);
-    this.db.transactionSync(() => {
-      this.db.putSync(key, offset);
-      if (done.length > 0) this.db.putSync(doneKey, done); else this.db.removeSync(doneKey);
-    });
-  }
-
-  putGroup(topic: string, group: string, offset: number): void {
-    this.pendingGroups.set(groupPrefix(topic) + group, offset);
-    if (this.groupsScheduled) return;
-    this.groupsScheduled = true;
-    setImmediate(() => this.writeGroups());
-  }
-
-  deleteGroup(topic: string, group: string): void {
-    for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group]) {
-      this.pendingGroups.delete(key);
-      // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
-      this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
-    }
-  }
-
-  /** Hands the tick's group positions to lmdb-js as async puts (committed together, off the event loop). */
-  private writeGroups(): void {
-    this.groupsScheduled = false;
-    if (this.pendingGroups.size === 0) return;
-    if (this.storeClosed) {
-      // a position moved after close() had written the last ones (lmdb-js would throw from this
-      // timer and end the process): it is reported, not written
-      this.groupWriteError ??= new SeglogError('ERR_CLOSED', `a consumer group position changed after the metadata store was closed (${[...this.pendingGroups.keys()].join(', ')})`);
-      this.pendingGroups.clear();
-      return;
-    }
-    for (const [key, offset] of this.pendingGroups) {
-      const write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
-      write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
-    }
-    this.pendingGroups.clear();
-    this.guardCommit();
-  }
-
   deleteTopic(topic: string): void {
     this.pending.delete(topic);
     const prefix = groupPrefix(topic);
@@ -379,7 +297,7 @@ class LmdbMetaStore implements MetaStore {
    * Handles the rejection lmdb-js leaves unhandled when an asynchronous commit fails: its
    * event-turn transaction's promise, current once lmdb-js's own setImmediate has run (measured).
    */
-  private guardCommit(): void {
+  protected override guardCommit(): void {
     if (this.guardScheduled) return;
     this.guardScheduled = true;
     setImmediate(() => {
@@ -402,59 +320,10 @@ class LmdbMetaStore implements MetaStore {
     await this.db.close();
     this.throwGroupError();
   }
-
-  private throwGroupError(): void {
-    const err = this.groupWriteError;
-    if (err === undefined) return;
-    this.groupWriteError = undefined;
-    const cause = this.asyncFailureCause;
-    if (this.asyncNoSpace) {
-      throw new SeglogError('ERR_NO_SPACE', `no space left on device for a consumer group position in the metadata store: ${(cause as Error)?.message ?? cause}`, { cause });
-    }
-    throw new SeglogError('ERR_IO', `cannot write a consumer group position to the metadata store: ${(err as Error)?.message ?? err}`, { cause: err });
-  }
-}
-
-/** Metadata of a directory that has none (read-only open of a log written by the native-free entry). */
-class EmptyMetaStore implements MetaStore {
-  readonly kind = 'lmdb' as const;
-  listTopics(): string[] { return []; }
-  getTopicOptions(): undefined { return undefined; }
-  putTopicOptions(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  getState(): undefined { return undefined; }
-  putStateSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  putState(): void { /* read-only: nothing to record */ }
-  getGroups(): Map<string, number> { return new Map(); }
-  putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  putGroupSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  deleteGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  getGroupsDone(): Map<string, number[]> { return new Map(); }
-  putGroupDone(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  getKeyOffset(): undefined { return undefined; }
-  putKeyOffsets(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  getKeyIndexEnd(): number { return -1; }
-  clearKeyIndex(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  getCleanerState(): undefined { return undefined; }
-  putCleanerState(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
-  async flush(): Promise<void> { /* nothing to flush */ }
-  async close(): Promise<void> { /* nothing to close */ }
 }
 
 /** Never written: removing it commits an empty transaction (LmdbMetaStore.settleAsync). */
 const COMMIT_PROBE_KEY = 'probe/commit';
-
-/** A group's finished-out-of-order ranges: `group/<topic>/\0done\0<group>` (a msgpack array, not a number). */
-const GROUP_DONE_MARK = '\u0000done\u0000';
-
-/** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
-function groupPrefix(topic: string): string {
-  return 'group/' + topic + '/';
-}
-
-function groupPrefixEnd(topic: string): string {
-  return 'group/' + topic + '0';
-}
 
 /**
  * Checks `~meta.lmdb` before LMDB maps it (lmdb-check.ts: a damaged file would crash the process):

@@ -1,0 +1,136 @@
+// Consumer group positions in the LMDB metadata store (lmdb-store.ts): the part of LmdbMetaStore
+// that keeps `group/<topic>/<group>` (committed position, a number) and
+// `group/<topic>/\0done\0<group>` (finished-out-of-order ranges, a msgpack array), as a base class
+// the store extends. Positions put in one tick are coalesced in `pendingGroups` and handed to
+// lmdb-js as asynchronous puts at the end of the tick (one background transaction for many, no
+// fsync on the event loop); reads see the pending ones first. putGroupSync is one LMDB write
+// transaction and supersedes a pending put of the same keys.
+//
+// Invariants: a failed asynchronous group write is kept in `groupWriteError` and thrown by the
+// store's next flush() or close() (ERR_NO_SPACE when the disk was full, else ERR_IO); a position
+// moved after close() is reported, never written. The store supplies the database, the async
+// commit guard and the failure state (the abstract members below).
+import type { RootDatabase } from 'lmdb';
+import { SeglogError } from '../base/errors.js';
+import { metadataCorrupt } from './metadata-damage.js';
+
+export abstract class LmdbGroupPositions {
+  protected abstract readonly db: RootDatabase;
+  protected abstract readonly dir: string;
+  protected abstract readonly file: string;
+  /** What the last failed asynchronous commit failed with (see LmdbMetaStore). */
+  protected abstract asyncFailureCause: unknown;
+  /** An asynchronous commit failed with ENOSPC (see LmdbMetaStore). */
+  protected abstract asyncNoSpace: boolean;
+  protected abstract readonly noteAsyncFailure: (err: unknown) => void;
+  protected abstract guardCommit(): void;
+  /** Group positions put this tick, by key `group/<topic>/<group>`. */
+  protected pendingGroups = new Map<string, number | number[]>();
+  /** close() has closed the lmdb-js database: a timer that runs later writes nothing. */
+  protected storeClosed = false;
+  private groupsScheduled = false;
+  private groupWriteError: unknown = undefined;
+
+  getGroups(topic: string): Map<string, number> {
+    const prefix = groupPrefix(topic);
+    const groups = new Map<string, number>();
+    try {
+      for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+        if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
+      }
+    } catch (err) {
+      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a group position of topic ${topic} that cannot be decoded: ${(err as Error).message}`);
+    }
+    for (const [key, offset] of this.pendingGroups) if (key.startsWith(prefix) && typeof offset === 'number') groups.set(key.slice(prefix.length), offset);
+    return groups;
+  }
+
+  getGroupsDone(topic: string): Map<string, number[]> {
+    const prefix = groupPrefix(topic) + GROUP_DONE_MARK;
+    const done = new Map<string, number[]>();
+    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+      const k = String(key);
+      if (k.startsWith(prefix) && Array.isArray(value)) done.set(k.slice(prefix.length), value as number[]);
+    }
+    for (const [key, ranges] of this.pendingGroups) {
+      if (!key.startsWith(prefix) || !Array.isArray(ranges)) continue;
+      if (ranges.length > 0) done.set(key.slice(prefix.length), ranges); else done.delete(key.slice(prefix.length));
+    }
+    return done;
+  }
+
+  putGroupDone(topic: string, group: string, ranges: number[]): void {
+    this.pendingGroups.set(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
+    if (this.groupsScheduled) return;
+    this.groupsScheduled = true;
+    setImmediate(() => this.writeGroups());
+  }
+
+  putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
+    const key = groupPrefix(topic) + group;
+    const doneKey = groupPrefix(topic) + GROUP_DONE_MARK + group;
+    this.pendingGroups.delete(key);
+    this.pendingGroups.delete(doneKey);
+    this.db.transactionSync(() => {
+      this.db.putSync(key, offset);
+      if (done.length > 0) this.db.putSync(doneKey, done); else this.db.removeSync(doneKey);
+    });
+  }
+
+  putGroup(topic: string, group: string, offset: number): void {
+    this.pendingGroups.set(groupPrefix(topic) + group, offset);
+    if (this.groupsScheduled) return;
+    this.groupsScheduled = true;
+    setImmediate(() => this.writeGroups());
+  }
+
+  deleteGroup(topic: string, group: string): void {
+    for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group]) {
+      this.pendingGroups.delete(key);
+      // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
+      this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
+    }
+  }
+
+  /** Hands the tick's group positions to lmdb-js as async puts (committed together, off the event loop). */
+  protected writeGroups(): void {
+    this.groupsScheduled = false;
+    if (this.pendingGroups.size === 0) return;
+    if (this.storeClosed) {
+      // a position moved after close() had written the last ones (lmdb-js would throw from this
+      // timer and end the process): it is reported, not written
+      this.groupWriteError ??= new SeglogError('ERR_CLOSED', `a consumer group position changed after the metadata store was closed (${[...this.pendingGroups.keys()].join(', ')})`);
+      this.pendingGroups.clear();
+      return;
+    }
+    for (const [key, offset] of this.pendingGroups) {
+      const write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
+      write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
+    }
+    this.pendingGroups.clear();
+    this.guardCommit();
+  }
+
+  protected throwGroupError(): void {
+    const err = this.groupWriteError;
+    if (err === undefined) return;
+    this.groupWriteError = undefined;
+    const cause = this.asyncFailureCause;
+    if (this.asyncNoSpace) {
+      throw new SeglogError('ERR_NO_SPACE', `no space left on device for a consumer group position in the metadata store: ${(cause as Error)?.message ?? cause}`, { cause });
+    }
+    throw new SeglogError('ERR_IO', `cannot write a consumer group position to the metadata store: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+}
+
+/** A group's finished-out-of-order ranges: `group/<topic>/\0done\0<group>` (a msgpack array, not a number). */
+const GROUP_DONE_MARK = '\u0000done\u0000';
+
+/** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
+export function groupPrefix(topic: string): string {
+  return 'group/' + topic + '/';
+}
+
+export function groupPrefixEnd(topic: string): string {
+  return 'group/' + topic + '0';
+}
