@@ -4,7 +4,7 @@
 // topic's lifecycle (close, delete).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
-import { SeglogError, describe, invalidArgument, ioError } from './base/errors.js';
+import { SeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
@@ -525,9 +525,6 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   }
 }
 
-function notYet(what: string): SeglogError {
-  return new SeglogError('ERR_NOT_SUPPORTED', `${what} is not implemented in this version of seglog yet`);
-}
 
 export type { TopicOptions };
 

@@ -23,59 +23,13 @@ import {
   ATTR_COMMIT, H_ATTRIBUTES, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from '../format/batch.js';
 import { checksum } from '../format/checksum.js';
-import type { FileIO } from '../io/file-io.js';
-import type { MetaStore } from '../store/meta-store.js';
-import type { ResolvedLogOptions, ResolvedTopicOptions } from '../format/options.js';
+import type { ResolvedTopicOptions } from '../format/options.js';
 import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
 import { Segment, writeFully, type Chunk } from '../segment/segment.js';
-import type { FdPool } from '../segment/fd-pool.js';
 import type { RollReason } from '../base/diagnostics.js';
-import type { ReadCache } from '../segment/read-cache.js';
 import { Tail } from './tail.js';
 import { afterTurn, loopStarved } from './turns.js';
-import type { SpaceReserve } from '../io/space-reserve.js';
 
-
-/** What a topic needs from the log that owns it. */
-export interface LogContext {
-  readonly io: FileIO;
-  readonly meta: MetaStore;
-  readonly options: ResolvedLogOptions;
-  readonly readCache: ReadCache;
-  /** Throws ERR_CLOSED, ERR_READ_ONLY, or the error that made the log refuse writes. */
-  checkWritable(): void;
-  checkOpen(): void;
-  /** After a failed fsync: the log refuses writes until reopened. */
-  fail(err: SeglogError): void;
-  /** The failure that made the log refuse writes, if any. */
-  readonly failure: SeglogError | undefined;
-  /** Bounds the descriptors of segment files open for reading. */
-  readonly fdPool: FdPool;
-  /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
-  emitError(err: SeglogError): void;
-  /** The emergency space reserve (space-reserve.ts); undefined when read-only. */
-  readonly reserve: SpaceReserve | undefined;
-  /** An append carried a commit block (exactly-once): group resets and deletions settle the log first. */
-  noteRidden(): void;
-  /** Once commits rode in batches: flushes every topic (their ridden commits stored) and the store. */
-  settleRidden(): Promise<void>;
-  /** Recovery of `source` found commit blocks past its recovery point: stores them durably (forward only). */
-  reapplyCommits(source: string, commits: CommitBlock[]): void;
-}
-
-export interface Waiter {
-  resolve: (offset: number) => void;
-  reject: (err: unknown) => void;
-  /** What the promise resolves with (the first offset of a batch). */
-  offset: number;
-  /** The last offset it covers: it is settled once everything up to here was written. */
-  last: number;
-  /**
-   * Where a multi-record append began. A write failure after part of it was handed to the OS (the
-   * part before a roll or a chunk switch) cuts back to here, so none of it shows up later.
-   */
-  mark?: Mark;
-}
 
 /** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
 export const ROLL_SYNCS_MAX = 8;
@@ -83,17 +37,10 @@ export const ROLL_SYNCS_MAX = 8;
 /** A timestamp this far from its batch's base starts a new batch (its zigzag delta stays a safe integer). */
 export const TIMESTAMP_DELTA_MAX = 2 ** 51;
 
-/** Where a multi-record append began (see TopicImpl.mark). */
-export interface Mark {
-  seg: Segment;
-  segments: number;
-  position: number;
-  endOffset: number;
-  maxTimestampMs: number;
-}
-
 /** Recovery point: where the log was fsynced (with its index entries) and checked. */
 export type { RecoveryPoint } from './topic-log.js';
+export type { LogContext, Mark, Waiter } from './topic-context.js';
+import type { LogContext, Mark, Waiter } from './topic-context.js';
 
 export abstract class TopicWriter<V = Buffer> {
   readonly name: string;

@@ -1,0 +1,61 @@
+// What a topic's writer is given by the log that owns it (LogContext), and the bookkeeping of
+// appends in flight (Waiter, Mark). Types only.
+import type { SeglogError } from '../base/errors.js';
+import type { CommitBlock } from '../format/commit-block.js';
+import type { ResolvedLogOptions } from '../format/options.js';
+import type { FileIO } from '../io/file-io.js';
+import type { SpaceReserve } from '../io/space-reserve.js';
+import type { FdPool } from '../segment/fd-pool.js';
+import type { ReadCache } from '../segment/read-cache.js';
+import type { Segment } from '../segment/segment.js';
+import type { MetaStore } from '../store/meta-store.js';
+
+/** What a topic needs from the log that owns it. */
+export interface LogContext {
+  readonly io: FileIO;
+  readonly meta: MetaStore;
+  readonly options: ResolvedLogOptions;
+  readonly readCache: ReadCache;
+  /** Throws ERR_CLOSED, ERR_READ_ONLY, or the error that made the log refuse writes. */
+  checkWritable(): void;
+  checkOpen(): void;
+  /** After a failed fsync: the log refuses writes until reopened. */
+  fail(err: SeglogError): void;
+  /** The failure that made the log refuse writes, if any. */
+  readonly failure: SeglogError | undefined;
+  /** Bounds the descriptors of segment files open for reading. */
+  readonly fdPool: FdPool;
+  /** 'error' event on the log (only when someone listens: an unheard 'error' would throw). */
+  emitError(err: SeglogError): void;
+  /** The emergency space reserve (space-reserve.ts); undefined when read-only. */
+  readonly reserve: SpaceReserve | undefined;
+  /** An append carried a commit block (exactly-once): group resets and deletions settle the log first. */
+  noteRidden(): void;
+  /** Once commits rode in batches: flushes every topic (their ridden commits stored) and the store. */
+  settleRidden(): Promise<void>;
+  /** Recovery of `source` found commit blocks past its recovery point: stores them durably (forward only). */
+  reapplyCommits(source: string, commits: CommitBlock[]): void;
+}
+
+export interface Waiter {
+  resolve: (offset: number) => void;
+  reject: (err: unknown) => void;
+  /** What the promise resolves with (the first offset of a batch). */
+  offset: number;
+  /** The last offset it covers: it is settled once everything up to here was written. */
+  last: number;
+  /**
+   * Where a multi-record append began. A write failure after part of it was handed to the OS (the
+   * part before a roll or a chunk switch) cuts back to here, so none of it shows up later.
+   */
+  mark?: Mark;
+}
+
+/** Where a multi-record append began (see TopicImpl.mark). */
+export interface Mark {
+  seg: Segment;
+  segments: number;
+  position: number;
+  endOffset: number;
+  maxTimestampMs: number;
+}
