@@ -25,14 +25,21 @@
 // Several open subscriptions of one group share its records (group-member.ts, group-share.ts):
 // while the group has a share, take() reads through it instead of from this cursor's own position.
 //
+// The reading at the position (the fan-out window, the own cursor, gaps) is subscription-read.ts,
+// the commits (commit(), prepareCommit(), close()'s) subscription-commit.ts, and telling a Node
+// stream apart subscription-stream.ts: functions this class passes itself to, so the fields they
+// use are not private (nothing outside these files touches them).
+//
 // Crash: nothing here is on disk; committed positions are ConsumerGroups' (consumer-groups.ts).
 import { SeglogError, invalidArgument } from '../base/errors.js';
 import type { ConsumerGroups, GroupState } from './consumer-groups.js';
-import { FanOut, shareableCodec } from './fan-out.js';
 import { GroupMember, MAX_IN_FLIGHT_DEFAULT, type MemberSubscription } from './group-member.js';
 import { SUBSCRIPTION_BUFFERED_DEFAULT, checkOptions } from './subscribe-options.js';
 export { GROUP_NAME_LENGTH_MAX, SUBSCRIPTION_BUFFERED_DEFAULT, SUBSCRIPTION_BUFFERED_MAX } from './subscribe-options.js';
-import { Cursor, checkOffset } from '../log/reader.js';
+import { dropCursor, idle, pull, pullBatch } from './subscription-read.js';
+import { commitGroup, commitOnClose, prepareGroupCommit } from './subscription-commit.js';
+import { noteStream } from './subscription-stream.js';
+import type { Cursor } from '../log/reader.js';
 import type { LogRecord } from '../format/record.js';
 import type { TailMember } from '../log/tail.js';
 import type { SubscribeOptions, Subscription } from './subscription-api.js';
@@ -50,26 +57,7 @@ export interface SubscribedLog<V> extends FanOutLog<V>, ShareTopic<V> {
   writeSoon(): void;
 }
 
-let streamWarned = false;
-
-/** Whether the caller of the caller is Node's stream code (node:internal/streams/...). */
-function calledByNodeStream(): boolean {
-  const limit = Error.stackTraceLimit;
-  const holder: { stack?: string } = {};
-  try {
-    Error.stackTraceLimit = 3;
-    Error.captureStackTrace(holder, calledByNodeStream);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-  // frames: noteStream, [Symbol.asyncIterator], its caller
-  const lines = (holder.stack ?? '').split('\n');
-  return lines[3] !== undefined && lines[3].includes('(node:internal/streams/');
-}
-
 const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
-/** pullBatch() found nothing (never handed out). */
-const NOTHING: never[] = [];
 
 interface Pending<T> {
   resolve: (r: IteratorResult<T>) => void;
@@ -78,32 +66,33 @@ interface Pending<T> {
 }
 
 export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterator<LogRecord<V>>, TailMember, MemberSubscription<V> {
-  private _position: number;
+  // (not private: subscription-read.ts, subscription-commit.ts and subscription-stream.ts use them)
+  _position: number;
   /**
    * Everything below this was finished: the consumer asked for more after it was yielded
    * (autoCommit), or commit() covered it.
    */
-  private finished: number;
-  private cursor: Cursor<V> | undefined = undefined;
+  finished: number;
+  cursor: Cursor<V> | undefined = undefined;
   /** The end the cursor reads to (the topic's written end when it was created). */
-  private cursorEnd = 0;
-  private closed = false;
+  cursorEnd = 0;
+  closed = false;
   /** Its place in the group (group-member.ts), from the constructor until the end. */
-  private member: GroupMember<V> | undefined = undefined;
+  member: GroupMember<V> | undefined = undefined;
   private closing: Promise<void> | undefined = undefined;
   private pending: Pending<any> | undefined = undefined;
   private pendingPromise: Promise<unknown> | undefined = undefined;
-  private readonly groups: ConsumerGroups | undefined;
-  private readonly group: GroupState | undefined;
-  private readonly autoCommit: boolean;
+  readonly groups: ConsumerGroups | undefined;
+  readonly group: GroupState | undefined;
+  readonly autoCommit: boolean;
   /** Read by a Node stream (noteStream()): asking for more finishes nothing. */
-  private streamed = false;
-  private readonly maxBuffered: number;
+  streamed = false;
+  readonly maxBuffered: number;
   private readonly signal: AbortSignal | undefined;
-  private readonly onGap: ((gap: { from: number; to: number }) => void) | undefined;
+  readonly onGap: ((gap: { from: number; to: number }) => void) | undefined;
   private readonly onAbort = (): void => this.finish();
 
-  constructor(private readonly topic: SubscribedLog<V>, options: SubscribeOptions | undefined, groups: () => ConsumerGroups) {
+  constructor(readonly topic: SubscribedLog<V>, options: SubscribeOptions | undefined, groups: () => ConsumerGroups) {
     const o = checkOptions(options);
     const readOnly = topic.readOnly;
     if (o.autoCommit === true && o.group === undefined) throw invalidArgument('option autoCommit', true, 'false or left out when no group is given (autoCommit commits a group position)');
@@ -168,24 +157,8 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<LogRecord<V>> {
-    this.noteStream();
+    noteStream(this);
     return this;
-  }
-
-  /**
-   * Called when the iterator is taken: a Node stream (Readable.from, Duplex.from, pipeline with the
-   * subscription as its source) reads ahead of its sink, and no call here tells which records the
-   * sink finished. So records it takes are not committed by asking for more: its sink commits them
-   * (docs/subscriptions.md, "Node streams"); close() still commits what commit() covered.
-   */
-  private noteStream(): void {
-    if (!this.autoCommit || this.streamed) return;
-    if (!calledByNodeStream()) return;
-    this.streamed = true;
-    if (!streamWarned) {
-      streamWarned = true;
-      process.emitWarning(`a group subscription (topic ${this.topic.name}, group ${this.group!.name}) is read by a Node stream: autoCommit cannot see which records the sink finished, so records are committed only by commit() (in the sink). See docs/subscriptions.md, "Node streams".`, { code: 'SEGLOG_STREAM_COMMIT' });
-    }
   }
 
   next(): Promise<IteratorResult<LogRecord<V>>> {
@@ -213,7 +186,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
         return DONE;
       },
       [Symbol.asyncIterator]: () => {
-        this.noteStream();
+        noteStream(this);
         return iterator;
       },
     };
@@ -238,7 +211,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     try {
       const value = this.take(batch);
       if (value !== undefined) {
-        this.idle();
+        idle(this);
         return Promise.resolve({ done: false, value });
       }
     } catch (err) {
@@ -248,7 +221,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       this.pending = { resolve, reject, batch };
     });
     this.pendingPromise = promise;
-    this.idle();
+    idle(this);
     this.topic.tail.wait(this);
     this.topic.writeSoon();
     return promise;
@@ -257,19 +230,19 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   /** The next record (or batch) for this subscription, through its group's share if it has one. */
   private take(batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined {
     if (this.member !== undefined && this.group!.share !== undefined) return this.member.pull(batch, this.maxBuffered);
-    if (!batch) return this.pull();
-    const records = this.pullBatch();
+    if (!batch) return pull(this);
+    const records = pullBatch(this);
     return records.length > 0 ? records : undefined;
   }
 
   // MemberSubscription (group-member.ts)
   readAt(from: number, max: number, batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined {
     if (this._position !== from) {
-      this.dropCursor();
+      dropCursor(this);
       this._position = from;
     }
-    if (!batch) return this.pull();
-    const records = this.pullBatch(max);
+    if (!batch) return pull(this);
+    const records = pullBatch(this, max);
     return records.length > 0 ? records : undefined;
   }
 
@@ -283,7 +256,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
 
   becomeSolo(finished: number, position: number): void {
     if (this._position !== position) {
-      this.dropCursor();
+      dropCursor(this);
       this._position = position;
     }
     this.finished = finished;
@@ -302,136 +275,9 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       return;
     }
     if (value === undefined) return; // (still waiting at the tail)
-    this.idle();
+    idle(this);
     this.settle();
     p.resolve({ done: false, value });
-  }
-
-  /** The topic's shared window, when this subscription reads through it (fan-out.ts). */
-  private window(): FanOut<V> | undefined {
-    const tail = this.topic.tail;
-    if (tail.members.size < 2 || !shareableCodec(this.topic.codec)) return undefined;
-    return (tail.window ??= new FanOut<V>(this.topic, tail.members)) as FanOut<V>;
-  }
-
-  /** The next readable record, or undefined at the written end. */
-  private pull(): LogRecord<V> | undefined {
-    const fan = this.window();
-    if (fan !== undefined) {
-      const topic = this.topic;
-      if (this._position < topic.startOffset) this.gap();
-      const position = this._position;
-      if (position >= topic.writtenEnd) return undefined;
-      const i = fan.reach(position, position + 1);
-      if (i >= 0 && i < fan.records.length) {
-        this.dropCursor();
-        this._position = position + 1;
-        return fan.records[i];
-      }
-    }
-    return this.pullOwn();
-  }
-
-  /**
-   * The next readable record through this subscription's own cursor. The cursor reads
-   * [position, cursorEnd); at cursorEnd it pauses, and reads on once the written end has moved.
-   */
-  private pullOwn(): LogRecord<V> | undefined {
-    const topic = this.topic;
-    for (;;) {
-      if (this._position < topic.startOffset) this.gap();
-      let cursor = this.cursor;
-      if (cursor !== undefined && topic.writtenEnd < this.cursorEnd) {
-        // The written end moved back (a failed write was rolled back): what the cursor would read
-        // past it may be replaced.
-        this.dropCursor();
-        cursor = undefined;
-      }
-      if (cursor !== undefined && this._position >= this.cursorEnd) {
-        const end = topic.writtenEnd;
-        if (this._position >= end) return undefined;
-        if (cursor.extendTo(end)) {
-          this.cursorEnd = end;
-        } else {
-          this.dropCursor();
-          cursor = undefined;
-        }
-      }
-      if (cursor === undefined) {
-        const end = topic.writtenEnd;
-        if (this._position >= end) return undefined;
-        cursor = this.cursor = new Cursor<V>(topic, this._position, end, Infinity, Infinity, true);
-        this.cursorEnd = end;
-      }
-      const r = cursor.next();
-      if (r.done !== true) {
-        const record = r.value;
-        this._position = record.offset + 1;
-        return record;
-      }
-      // The cursor covered [position, cursorEnd): offsets in it that it did not yield were
-      // compacted away.
-      if (this.cursorEnd > this._position) this._position = this.cursorEnd;
-    }
-  }
-
-  /** At least one and at most maxBuffered readable records, or none at the written end. */
-  private pullBatch(max = this.maxBuffered): Array<LogRecord<V>> {
-    const fan = this.window();
-    if (fan === undefined) {
-      const record = this.pullOwn();
-      if (record === undefined) return NOTHING;
-      const out = [record];
-      while (out.length < max) {
-        const next = this.pullOwn();
-        if (next === undefined) break;
-        out.push(next);
-      }
-      return out;
-    }
-    const topic = this.topic;
-    let out: Array<LogRecord<V>> | undefined;
-    let count = 0;
-    while (count < max) {
-      if (this._position < topic.startOffset) this.gap();
-      const position = this._position;
-      if (position >= topic.writtenEnd) break;
-      const i = fan.reach(position, position + (max - count));
-      const records = fan.records;
-      const n = i < 0 ? 0 : Math.min(max - count, records.length - i);
-      if (n > 0) {
-        this.dropCursor();
-        if (out === undefined) {
-          out = records.slice(i, i + n);
-        } else {
-          for (let k = i; k < i + n; k++) out.push(records[k]!);
-        }
-        count += n;
-        this._position = position + n;
-        continue;
-      }
-      // Behind the window (or at a compacted gap it skipped): read up to it with our own cursor.
-      const record = this.pullOwn();
-      if (record === undefined) break;
-      (out ??= []).push(record);
-      count++;
-      while (count < max && this._position < fan.base) {
-        const next = this.pullOwn();
-        if (next === undefined) break;
-        out.push(next);
-        count++;
-      }
-    }
-    return out ?? NOTHING;
-  }
-
-  /** The position was removed by retention: continue at startOffset and say so. */
-  private gap(): void {
-    const from = this._position;
-    const to = this.topic.startOffset;
-    this._position = to;
-    this.dropCursor();
-    if (this.onGap !== undefined) this.onGap({ from, to });
   }
 
   /** Called by the Tail at the end of a tick in which records were written. */
@@ -447,30 +293,13 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
       return;
     }
     if (value === undefined) {
-      this.idle();
+      idle(this);
       this.topic.tail.wait(this); // nothing new for this one (still at the written end)
       return;
     }
-    this.idle();
+    idle(this);
     this.settle();
     p.resolve({ done: false, value });
-  }
-
-  /**
-   * At the written end (about to wait, or handing out the last records written): the cursor
-   * pauses (it holds no buffer and no segment until the subscription reads on, however long that
-   * takes), or goes if it cannot read on from where it is.
-   */
-  private idle(): void {
-    const cursor = this.cursor;
-    if (cursor !== undefined && this._position >= this.topic.writtenEnd && !cursor.park()) this.dropCursor();
-  }
-
-  /** Lets go of the cursor before its end (it releases the segment it holds). */
-  private dropCursor(): void {
-    const cursor = this.cursor;
-    this.cursor = undefined;
-    cursor?.return();
   }
 
   private settle(): void {
@@ -495,7 +324,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     }
     this.topic.tail.forget(this);
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.dropCursor();
+    dropCursor(this);
     const p = this.pending;
     this.settle();
     p?.resolve(DONE);
@@ -509,13 +338,7 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     if (this.closing !== undefined) return this.closing;
     const wasOpen = !this.closed;
     this.finish();
-    const commit = wasOpen && this.autoCommit && !this.topic.closed;
-    // (with a share, leaving moved the group's position already: the commit makes it durable)
-    const target = this.group?.share !== undefined ? this.group.committed : this.finished;
-    this.closing = commit ? this.groups!.commit(this.group!, target).catch((err: unknown) => {
-      if (this.topic.closed) return; // the log closed meanwhile: its close wrote the position
-      throw err;
-    }) : Promise.resolve();
+    this.closing = commitOnClose(this, wasOpen);
     return this.closing;
   }
 
@@ -523,42 +346,9 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
     return this.close();
   }
 
-  /**
-   * For `out.appendBatch(records, { commit: this })` (exactly-once, ridden.ts): checks the commit
-   * as commit() does and says which offsets it finishes; `apply` makes it, in memory, once the
-   * output append resolved. `offset` defaults to everything yielded so far (fixed now: records
-   * yielded later are not covered).
-   */
+  /** For `out.appendBatch(records, { commit: this })` (exactly-once): see subscription-commit.ts. */
   prepareCommit(offset: number | undefined): { groups: ConsumerGroups; state: GroupState; ranges: number[]; apply: () => void } {
-    if (this.group === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `option commit: the subscription of topic ${this.topic.name} has no group (exactly-once commits a group position)`, { value: this.topic.name });
-    this.topic.checkOpen();
-    if (this.topic.readOnly) throw new SeglogError('ERR_READ_ONLY', `cannot commit a group position: topic ${this.topic.name} was opened read-only`);
-    if (this.closed) throw new SeglogError('ERR_CLOSED', `option commit: the subscription of group ${this.group.name} on topic ${this.topic.name} is closed (its records may be another member's now)`, { value: this.group.name });
-    const target = offset === undefined ? this._position : checkOffset('commit offset', offset);
-    if (target > this.topic.endOffset) {
-      throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid commit offset: ${target} is past the end of topic ${this.topic.name} (${this.topic.endOffset})`, { value: target });
-    }
-    const state = this.group;
-    const groups = this.groups!;
-    const member = this.member;
-    const ranges = member !== undefined && state.share !== undefined ? member.heldBelow(target)
-      : ((from) => (target > from ? [from, target] : []))(state.committed >= 0 ? state.committed : this.finished);
-    return {
-      groups, state, ranges,
-      apply: () => {
-        if (!this.closed && member !== undefined && state.share !== undefined) {
-          member.commitHeld(target);
-        } else if (state.share !== undefined) {
-          // the subscription closed meanwhile (what it held went back to the group) or the group
-          // became shared: the output is written, so these records are finished whoever holds them
-          state.share.finishRanges(ranges);
-          groups.advance(state, state.share.low());
-        } else {
-          this.finished = Math.max(this.finished, Math.min(target, this._position));
-          groups.advance(state, target);
-        }
-      },
-    };
+    return prepareGroupCommit(this, offset);
   }
 
   /**
@@ -567,20 +357,6 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
    * never move backwards). Resolves once the position is durable.
    */
   commit(offset?: number): Promise<void> {
-    try {
-      if (this.group === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `commit() needs a subscription with a group (topic ${this.topic.name})`, { value: offset });
-      this.topic.checkOpen();
-      if (this.topic.readOnly) throw new SeglogError('ERR_READ_ONLY', `cannot commit a group position: topic ${this.topic.name} was opened read-only`);
-      const target = offset === undefined ? this._position : checkOffset('commit offset', offset);
-      if (target > this.topic.endOffset) {
-        throw new SeglogError('ERR_INVALID_ARGUMENT', `invalid commit offset: ${target} is past the end of topic ${this.topic.name} (${this.topic.endOffset})`, { value: target });
-      }
-      if (this.member !== undefined && this.group.share !== undefined) return this.groups!.commit(this.group, this.member.commitHeld(offset === undefined ? Infinity : target));
-      // the records yielded below the target are finished (so a break after it keeps them)
-      this.finished = Math.max(this.finished, Math.min(target, this._position));
-      return this.groups!.commit(this.group, target);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return commitGroup(this, offset);
   }
 }
