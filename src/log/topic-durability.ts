@@ -7,6 +7,7 @@
 // failed). A failed fsync makes the log refuse writes and, under 'fsync', cuts back everything
 // past the last good fsync so that no rejected append shows up after a reopen. The recovery point
 // (recorded by flush(), the periodic checkpoint and rolls) bounds the scan after a crash.
+// startFsync and markDirty are public: tick-write.ts and append-ridden.ts call them.
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import { publish, type RollReason } from '../base/diagnostics.js';
@@ -15,10 +16,11 @@ import type { TopicState } from '../store/meta-store.js';
 import { Segment } from '../segment/segment.js';
 import { TopicWriter, ROLL_SYNCS_MAX, type RecoveryPoint } from './topic-writer.js';
 import { isNoSpace } from '../io/space-reserve.js';
+import { dispatchWritten } from './tick-write.js';
 
 export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   /** Group commit: one fsync for everything written since the last one started. */
-  protected startFsync(): void {
+  startFsync(): void {
     if (this.fsyncRunning !== undefined) return;
     const waiters = this.syncWaiters;
     this.syncWaiters = [];
@@ -170,7 +172,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     this.dirtyMarked = true;
   }
 
-  protected markDirty(): void {
+  markDirty(): void {
     this.dirtyMarked = true;
     try {
       this.putStateSync(this.stateFor(false, this.checkpointed));
@@ -285,7 +287,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     if (this.batchStart >= 0) this.sealBatch();
     this.writePending();
     this.writeBlocked = undefined;
-    this.dispatchWritten(true); // subscriptions and the group commit, as at the end of a tick
+    dispatchWritten(this, true); // subscriptions and the group commit, as at the end of a tick
   }
 
   /**

@@ -12,24 +12,31 @@
 // a retry writes them (retryWrite). The two kinds never wait unwritten together: switching kinds
 // writes what is pending first (writeBeforeSwitch). A multi-record append is all or nothing (mark / rollbackTo).
 //
+// Moved out as functions of the writer (it passes itself; the methods below that remain delegate):
+// the exactly-once one-batch append (append-ridden.ts), mark / rollbackTo / writeFailed
+// (write-failure.ts), newChunk and dispatchWritten (tick-write.ts). The per-record path
+// (appendEncoded and what it calls per record) stays here. The fields and methods those functions
+// use are public for that (not part of the Topic API), and rollFor is roll() for them.
+//
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
-import { commitBlockBytes, writeCommitBlock, type CommitBlock } from '../format/commit-block.js';
+import type { CommitBlock } from '../format/commit-block.js';
 import { recordTooLarge } from '../format/append-input.js';
 import type { RiddenCommits } from './ridden.js';
 import type { KeySink, RecoveryPoint } from './topic-log.js';
 import type { AppendMeta } from '../format/record.js';
 import {
-  ATTR_COMMIT, H_ATTRIBUTES, BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
+  BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from '../format/batch.js';
 import { checksum } from '../format/checksum.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
-import { SEGMENT_RECORDS_MAX, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
+import { SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
 import { Segment, writeFully, type Chunk } from '../segment/segment.js';
 import type { RollReason } from '../base/diagnostics.js';
 import { Tail } from './tail.js';
-import { afterTurn, loopStarved } from './turns.js';
-
+import { appendRidden } from './append-ridden.js';
+import { dispatchWritten, newChunk } from './tick-write.js';
+import { mark, rollbackTo, writeFailed } from './write-failure.js';
 
 /** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
 export const ROLL_SYNCS_MAX = 8;
@@ -48,17 +55,17 @@ export abstract class TopicWriter<V = Buffer> {
   options: ResolvedTopicOptions<V>;
   segments: Segment[];
   protected _startOffset: number;
-  protected _endOffset: number;
+  _endOffset: number;
   /** Running max timestamp of all records (-1: none). */
   maxTimestampMs: number;
   closed = false;
-  protected readonly ctx: LogContext;
+  readonly ctx: LogContext;
   // Append path state: the newest chunk of the active segment and the open batch in it.
-  protected chunk: Chunk | undefined = undefined;
-  protected chunkBytesNext = WRITE_CHUNK_BYTES_MIN;
-  protected batchStart = -1;
+  chunk: Chunk | undefined = undefined;
+  chunkBytesNext = WRITE_CHUNK_BYTES_MIN;
+  batchStart = -1;
   /** appendRidden: the records being appended make one batch (no seal for size, no roll). */
-  protected oneBatch = false;
+  oneBatch = false;
   /** Commits riding in this topic's batches (exactly-once, ridden.ts); made on first use. */
   ridden: RiddenCommits | undefined = undefined;
   protected batchBase = 0;
@@ -67,32 +74,32 @@ export abstract class TopicWriter<V = Buffer> {
   protected batchMaxTs = 0;
   protected batchMaxBefore = -1;
   protected tickScheduled = false;
-  protected tickWaiters: Waiter[] = [];
+  tickWaiters: Waiter[] = [];
   /**
    * End offset of the records appended with appendSync (their offset was handed out): while it is
    * above committedEnd those records wait unwritten, and a failed write keeps them (writeFailed).
    */
-  protected keptEnd = 0;
+  keptEnd = 0;
   /** The failure of the write that kept records are waiting for (see writeFailed); appends are refused meanwhile. */
-  protected writeBlocked: SeglogError | undefined = undefined;
+  writeBlocked: SeglogError | undefined = undefined;
   /** End offset and max timestamp of what was handed to the OS. */
-  protected committedEnd: number;
-  protected committedMaxTs: number;
+  committedEnd: number;
+  committedMaxTs: number;
   protected pendingError: SeglogError | undefined = undefined;
   /**
    * Times appended records were taken back (a failed write or fsync, a rolled-back batch): their
    * offsets go to later appends. Compaction abandons a pass that relied on records across one.
    */
   takebacks = 0;
-  protected dirtyMarked = false;
+  dirtyMarked = false;
   /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
   readonly tail = new Tail();
   /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
   keyIndex: KeySink | undefined = undefined;
 
   // Group commit.
-  protected syncWaiters: Waiter[] = [];
-  protected dirtySegments = new Set<Segment>();
+  syncWaiters: Waiter[] = [];
+  dirtySegments = new Set<Segment>();
   protected fsyncRunning: Promise<void> | undefined = undefined;
   /** fsyncs of rolled segments still running (awaited by syncAll). */
   protected rollSyncs: Array<Promise<void>> = [];
@@ -148,7 +155,7 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /** Appends one record whose value is already encoded and whose meta was checked. */
-  protected appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
+  appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
     headers: Record<string, string | Uint8Array> | undefined, timestamp: number): number {
     // Hot path (bench W1/W2): single-byte varints are the rule and are handled inline.
     const key = typeof keyIn === 'string' ? Buffer.from(keyIn, 'utf8') : keyIn;
@@ -225,104 +232,19 @@ export abstract class TopicWriter<V = Buffer> {
     return offset;
   }
 
-  /**
-   * Appends the records as one batch that ends with `block` (a commit block, ridden.ts): the
-   * segment is rolled first if the batch would not fit, and the chunk is made big enough for all
-   * of it, so nothing splits it. The caller checked every record (appendEncoded's throws are the
-   * I/O of a roll or a chunk switch, before anything of the batch is in memory).
-   */
+  /** The exactly-once one-batch append (append-ridden.ts). */
   protected appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint {
-    if (this.batchStart >= 0) this.sealBatch();
-    let total = BATCH_HEADER_BYTES + commitBlockBytes(block);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      const v = values[i]!;
-      const keyLen = r.key === undefined ? -1 : typeof r.key === 'string' ? Buffer.byteLength(r.key, 'utf8') : r.key.length;
-      total += freshRecordBytes(recordFieldsBytes(keyLen, v === null ? -1 : v.length, r.headers === undefined ? 1 : headersBytes(r.headers)));
-    }
-    if (!this.dirtyMarked) this.markDirty();
-    const seg = this.active;
-    const segEnd = this.chunk !== undefined && !this.chunk.retired ? this.chunk.filePos + this.chunk.len : seg.endPosition();
-    if (segEnd > 0 && (segEnd + total > this.options.segmentBytes || this._endOffset + records.length - seg.baseOffset > SEGMENT_RECORDS_MAX)) this.roll('bytes');
-    const chunk = this.chunk;
-    if (chunk === undefined || chunk.retired || chunk.buf.length - chunk.len < total) this.newChunk(total);
-    const start: RecoveryPoint = { base: this.active.baseOffset, position: this.chunk!.filePos + this.chunk!.len, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
-    this.oneBatch = true;
-    try {
-      for (let i = 0; i < records.length; i++) this.appendEncoded(values[i]!, records[i]!.key, records[i]!.headers, records[i]!.timestamp ?? now);
-    } finally {
-      this.oneBatch = false;
-    }
-    const c = this.chunk!;
-    c.len = writeCommitBlock(c.buf, c.len, block);
-    c.buf[this.batchStart + H_ATTRIBUTES] = c.buf[this.batchStart + H_ATTRIBUTES]! | ATTR_COMMIT;
-    this.sealBatch();
-    return start;
+    return appendRidden(this, values, records, now, block);
   }
 
-  /** Where the log stands before a multi-record append (the open batch is sealed first). */
+  /** Where the log stands before a multi-record append (write-failure.ts). */
   protected mark(): Mark {
-    if (this.batchStart >= 0) this.sealBatch();
-    const seg = this.active;
-    return {
-      seg,
-      segments: this.segments.length,
-      position: seg.endPosition(),
-      endOffset: this._endOffset,
-      maxTimestampMs: this.maxTimestampMs,
-    };
+    return mark(this);
   }
 
-  /**
-   * Undoes everything appended since `mark`: segments rolled since are deleted, the file is cut
-   * back if part of it was written, and memory forgets the rest. Appends from before the mark that
-   * still wait to be written stay pending.
-   */
+  /** Undoes everything appended since `mark` (write-failure.ts). */
   protected rollbackTo(mark: Mark, error: SeglogError): void {
-    this.takebacks++;
-    const io = this.ctx.io;
-    while (this.segments.length > mark.segments) {
-      const s = this.segments.pop()!;
-      this.dirtySegments.delete(s);
-      try { s.deleteFiles(); } catch (err) { this.ctx.fail(ioError('delete a rolled-back segment', s.logPath, err)); }
-    }
-    const seg = mark.seg;
-    if (seg.logBytes > mark.position) {
-      try {
-        io.truncate(seg.logFd(), mark.position);
-      } catch (err) {
-        this.ctx.fail(ioError('truncate after a failed append', seg.logPath, err));
-      }
-      seg.logBytes = mark.position;
-      this.committedEnd = mark.endOffset;
-      this.committedMaxTs = mark.maxTimestampMs;
-    }
-    while (seg.chunks.length > 0 && seg.chunks[seg.chunks.length - 1]!.filePos >= mark.position && seg.chunks.length > 1) seg.chunks.pop();
-    const chunk = seg.chunks.length > 0 ? seg.chunks[seg.chunks.length - 1]! : undefined;
-    if (chunk !== undefined) {
-      chunk.len = Math.min(chunk.len, Math.max(0, mark.position - chunk.filePos));
-      chunk.written = Math.min(chunk.written, chunk.len);
-      chunk.retired = true;
-    }
-    this.chunk = chunk;
-    this.batchStart = -1;
-    this._endOffset = Math.min(this._endOffset, mark.endOffset);
-    this.keptEnd = Math.min(this.keptEnd, this._endOffset);
-    this.keyIndex?.forgetFrom(this._endOffset);
-    this.ridden?.forgetFrom(this._endOffset);
-    this.maxTimestampMs = Math.min(this.maxTimestampMs, mark.maxTimestampMs);
-    this.committedEnd = Math.min(this.committedEnd, this._endOffset);
-    // Appends whose records were just forgotten settle now, with the error that forgot them.
-    const end = this._endOffset;
-    const keepTick = this.tickWaiters.filter((w) => w.last < end);
-    const keepSync = this.syncWaiters.filter((w) => w.last < end);
-    for (const w of this.tickWaiters) if (w.last >= end) w.reject(error);
-    for (const w of this.syncWaiters) if (w.last >= end) w.reject(error);
-    this.tickWaiters = keepTick;
-    this.syncWaiters = keepSync;
-    seg.pins = Math.max(seg.pins, 1); // it is the active segment again
-    seg.index!.truncateToPosition(mark.position);
-    seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
+    rollbackTo(this, mark, error);
   }
 
   protected openBatch(chunk: Chunk, offset: number, timestamp: number): void {
@@ -353,7 +275,7 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /** Closes the open batch: checksum, and index entries if it starts an index interval. */
-  protected sealBatch(): void {
+  sealBatch(): void {
     this.publishOpenBatch();
     const chunk = this.chunk!;
     const s = this.batchStart;
@@ -373,25 +295,13 @@ export abstract class TopicWriter<V = Buffer> {
     else if (maxTimestampBefore > timeIndex.lastTimestamp()) timeIndex.append(maxTimestampBefore, rel);
   }
 
+  /** A fresh chunk for the active segment (tick-write.ts). */
   protected newChunk(minBytes: number): Chunk {
-    const seg = this.active;
-    if (this.chunk !== undefined) {
-      if (this.batchStart >= 0) this.sealBatch();
-      this.writePending(); // a chunk retired by a rolled-back batch may still hold earlier appends
-      this.chunk.retired = true;
-    }
-    const size = Math.max(minBytes, this.chunkBytesNext);
-    if (this.chunkBytesNext < WRITE_CHUNK_BYTES_MAX) this.chunkBytesNext *= 2;
-    const chunk: Chunk = { buf: Buffer.allocUnsafe(size), filePos: seg.endPosition(), len: 0, written: 0, retired: false };
-    if (seg.chunks.length === 0) seg.memFrom = chunk.filePos;
-    seg.chunks.push(chunk);
-    seg.dropChunks(TAIL_CACHE_BYTES);
-    this.chunk = chunk;
-    return chunk;
+    return newChunk(this, minBytes);
   }
 
   /** Hands the sealed bytes of the newest chunk to the OS. Throws (after rolling back) on failure. */
-  protected writePending(): void {
+  writePending(): void {
     const chunk = this.chunk;
     if (chunk === undefined) return;
     const to = this.batchStart >= 0 ? this.batchStart : chunk.len;
@@ -401,55 +311,14 @@ export abstract class TopicWriter<V = Buffer> {
     try {
       writeFully(this.ctx.io, seg.logFd(), chunk.buf.subarray(from, to), chunk.filePos + from);
     } catch (err) {
-      throw this.writeFailed(seg, ioError('write', seg.logPath, err));
+      throw writeFailed(this, seg, ioError('write', seg.logPath, err));
     }
     chunk.written = to;
     seg.logBytes = chunk.filePos + to;
     this.committedEnd = this.batchStart >= 0 ? this.batchBase : this._endOffset;
     this.committedMaxTs = this.batchStart >= 0 ? this.batchMaxBefore : this.maxTimestampMs;
     this.dirtySegments.add(seg);
-    if (this.tickWaiters.length > 0 && this.ctx.options.durability !== 'none') this.dispatchWritten(false);
-  }
-
-  /**
-   * A write failed: cut the file back to its last good size. Records whose offset was handed out
-   * already (appendSync; every append under 'none', which resolves at once) stay in memory, and
-   * appends are refused until a retry writes them (SPEC: such an offset is never given to another
-   * record). Otherwise every record that was not handed to the OS is forgotten and the promises
-   * reject. Either way the log's 'error' event hears of it.
-   */
-  protected writeFailed(seg: Segment, error: SeglogError): SeglogError {
-    if (error.code === 'ERR_NO_SPACE') this.ctx.reserve?.release(); // appends wait for space from here on
-    try {
-      this.ctx.io.truncate(seg.logFd(), seg.logBytes);
-    } catch (err) {
-      this.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
-    }
-    if (this.tickWaiters.length === 0 && (this.keptEnd > this.committedEnd || this.ctx.options.durability === 'none')) {
-      if (this.writeBlocked === undefined) this.ctx.emitError(error); // (once, not at every retry)
-      this.writeBlocked = error;
-      return error;
-    }
-    this.takebacks++;
-    const chunk = this.chunk!;
-    chunk.len = chunk.written;
-    chunk.retired = true;
-    this.batchStart = -1;
-    this._endOffset = this.committedEnd;
-    this.keyIndex?.forgetFrom(this._endOffset);
-    this.maxTimestampMs = this.committedMaxTs;
-    seg.index!.truncateToPosition(seg.logBytes);
-    seg.timeIndex!.truncateToRelativeOffset(this.committedEnd - seg.baseOffset);
-    const waiters = this.tickWaiters;
-    this.tickWaiters = [];
-    for (const w of waiters) w.reject(error);
-    // A rejected batch whose first records were already written (before a roll or chunk switch in
-    // the same tick) must not keep them: cut back to where it began.
-    let partial: Mark | undefined;
-    for (const w of waiters) if (w.mark !== undefined && w.offset < this.committedEnd && (partial === undefined || w.offset < partial.endOffset)) partial = w.mark;
-    if (partial !== undefined) this.rollbackTo(partial, error);
-    this.ctx.emitError(error);
-    return error;
+    if (this.tickWaiters.length > 0 && this.ctx.options.durability !== 'none') dispatchWritten(this, false);
   }
 
   /** End of tick: seal the open batch, hand it to the OS, settle or queue the tick's appends. */
@@ -470,7 +339,7 @@ export abstract class TopicWriter<V = Buffer> {
       return;
     }
     this.writeBlocked = undefined;
-    this.dispatchWritten(true);
+    dispatchWritten(this, true);
     if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
   }
 
@@ -489,38 +358,15 @@ export abstract class TopicWriter<V = Buffer> {
     process.nextTick(this.flushTickBound);
   }
 
-  /**
-   * Moves the appends whose records were all handed to the OS out of the tick: resolved now
-   * ('os'), or queued for the next group commit ('fsync'). Called after every successful write, so
-   * that a later failure in the same tick only rejects appends that really were not written.
-   */
-  protected dispatchWritten(endOfTick: boolean): void {
-    const waiters = this.tickWaiters;
-    let n = 0;
-    while (n < waiters.length && waiters[n]!.last < this.committedEnd) n++;
-    if (n > 0) {
-      const done = n === waiters.length ? waiters : waiters.slice(0, n);
-      this.tickWaiters = n === waiters.length ? [] : waiters.slice(n);
-      if (this.ctx.options.durability === 'fsync') {
-        for (const w of done) this.syncWaiters.push(w);
-      } else if (loopStarved()) {
-        afterTurn(() => { for (const w of done) w.resolve(w.offset); }); // (turns.ts)
-      } else {
-        for (const w of done) w.resolve(w.offset);
-      }
-    }
-    // The group commit starts at the end of the tick only: starting it at a write in the middle of
-    // a tick (a chunk switch) splits the producers into two groups that then alternate, halving
-    // the appends per fsync (bench W-durable: 32 instead of 64).
-    if (endOfTick && this.syncWaiters.length > 0) this.startFsync();
-    if (endOfTick && this.tail.waitingCount > 0) this.tail.wake();
-  }
-
   protected recordTooLarge(bytes: number): SeglogError {
     return recordTooLarge(bytes, this.options.maxRecordBytes, this.name);
   }
 
   protected abstract roll(reason: RollReason): void;
-  protected abstract markDirty(): void;
-  protected abstract startFsync(): void;
+  /** roll() for append-ridden.ts (roll stays protected: TopicImpl overrides it). */
+  rollFor(reason: RollReason): void {
+    this.roll(reason);
+  }
+  abstract markDirty(): void;
+  abstract startFsync(): void;
 }
