@@ -1,7 +1,10 @@
 // TopicImpl: one topic as the application sees it (the Topic interface of SPEC.md): argument
 // checks and codecs in front of the append path (TopicWriter, topic-writer.ts), group commit and
 // recovery points (TopicDurability, topic-durability.ts), the read path (Reader, reader.ts), and the
-// topic's lifecycle (close, delete).
+// topic's lifecycle (close, delete). Parts off the hot path are functions elsewhere that take the
+// topic: close/release/shutdown (topic-lifecycle.ts), stats (topic-stats.ts), refresh
+// (log/refresh.ts), latest() and the key index setup (cleaner/key-lookup.ts). The writer fields
+// those use are redeclared public below (types only).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
 import { SeglogError, invalidArgument, ioError } from './base/errors.js';
@@ -14,9 +17,10 @@ import { Segment } from './segment/segment.js';
 import type { LogRecord } from './format/record.js';
 import { Reader, type ReadOptions } from './log/reader.js';
 import { loadIndexes } from './log/indexes.js';
-import { KeyIndex, keyString } from './cleaner/key-index.js';
+import type { KeyIndex } from './cleaner/key-index.js';
+import { latest, setupKeyIndex } from './cleaner/key-lookup.js';
 import { TopicDurability } from './log/topic-durability.js';
-import { refreshSegments } from './log/refresh.js';
+import { refreshTopic } from './log/refresh.js';
 import type { RollReason } from './base/diagnostics.js';
 import { ConsumerGroups } from './consumers/consumer-groups.js';
 import { SubscriptionImpl } from './consumers/subscription.js';
@@ -25,13 +29,14 @@ import type { CompactionResult } from './cleaner/compaction.js';
 import { Maintenance } from './cleaner/maintenance.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { RetentionResult } from './cleaner/retention.js';
-import type { LogContext, Mark, RecoveryPoint } from './log/topic-writer.js';
+import type { LogContext, Mark, RecoveryPoint, Waiter } from './log/topic-writer.js';
+import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
+import { topicStats } from './topic-stats.js';
 import { afterTurn, loopStarved } from './log/turns.js';
 import type { CommitBlock } from './format/commit-block.js';
 import { RiddenCommits, type RiddenEntry } from './log/ridden.js';
 import type { GroupState } from './consumers/consumer-groups.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
-
 
 export type { LogContext } from './log/topic-writer.js';
 
@@ -40,13 +45,21 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   declare keyIndex: KeyIndex | undefined;
   readonly reader: Reader<V>;
   /** Committed positions of the topic's consumer groups (loaded on first use). */
-  private groupsLoaded: ConsumerGroups | undefined = undefined;
+  groupsLoaded: ConsumerGroups | undefined = undefined;
   private readonly groupsBound = (): ConsumerGroups => this.groupStates;
-  /** Retention, truncateBefore and compaction run one at a time (see exclusive). */
   /** Retention and compaction of this topic, one step at a time (cleaner/maintenance.ts). */
   readonly maintenance: Maintenance = new Maintenance(this);
   /** Segments removed while iterators were still in them (their descriptors close when they leave). */
-  private readonly retiredSegments = new Set<Segment>();
+  readonly retiredSegments = new Set<Segment>();
+  // The writer's fields that topic-lifecycle.ts and log/refresh.ts use (no code: types only).
+  declare readonly ctx: LogContext;
+  declare _startOffset: number;
+  declare _endOffset: number;
+  declare committedEnd: number;
+  declare committedMaxTs: number;
+  declare dirtyMarked: boolean;
+  declare tickWaiters: Waiter[];
+  declare syncWaiters: Waiter[];
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
@@ -235,64 +248,19 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return meta === undefined ? this.appendEncoded(bytes, undefined, undefined, Date.now()) : this.appendEncoded(bytes, meta.key, meta.headers, meta.timestamp ?? Date.now());
   }
 
-  /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.maintenance.stop();
-    if (this.closed) return;
-    // Subscriptions end first (pending next() calls settle with done); the positions their groups
-    // reached go to the metadata store, which the log flushes and closes after its topics.
-    this.tail.endAll();
-    if (this.groupsLoaded !== undefined && !this.ctx.options.readOnly) this.groupsLoaded.handToStore();
-    this.groupsLoaded?.close();
-    if (!this.ctx.options.readOnly) {
-      try {
-        await this.flush();
-        this.keyIndex?.persist(this._endOffset);
-        // (commits riding in batches the store has not got yet: the next open scans and re-applies them)
-        if (this.dirtyMarked && (this.ridden === undefined || this.ridden.entries.length === 0)) {
-          const end: RecoveryPoint = { base: this.active.baseOffset, position: this.active.logBytes, offset: this._endOffset, maxTimestampMs: this.maxTimestampMs };
-          this.putStateSync(this.stateFor(true, end));
-        }
-      } finally {
-        this.release(new SeglogError('ERR_CLOSED', `topic ${this.name} was closed before the append completed`));
-      }
-    } else {
-      this.release(new SeglogError('ERR_CLOSED', `topic ${this.name} is closed`));
-    }
+  /** Clean close: everything durable, then the clean marker (topic-lifecycle.ts). */
+  close(): Promise<void> {
+    return closeTopic(this);
   }
 
   /** Drops every resource; pending appends reject with `err`. */
   release(err: SeglogError): void {
-    this.closed = true;
-    this.tail.endAll();
-    this.groupsLoaded?.close();
-    for (const w of this.tickWaiters) w.reject(err);
-    for (const w of this.syncWaiters) w.reject(err);
-    this.tickWaiters = [];
-    this.syncWaiters = [];
-    for (const seg of this.segments) seg.release();
-    for (const seg of this.retiredSegments) seg.release();
-    this.retiredSegments.clear();
-    this.ctx.readCache.forgetTopic(this);
+    releaseTopic(this, err);
   }
 
-  /**
-   * Stops the topic (deleteTopic, close after a failure): pending appends reject with `err` at once,
-   * and descriptors are closed only after the fsyncs still running on them have finished.
-   */
-  async shutdown(err: SeglogError): Promise<void> {
-    this.closed = true;
-    this.tail.endAll();
-    this.groupsLoaded?.close();
-    for (const w of this.tickWaiters) w.reject(err);
-    this.tickWaiters = [];
-    this.ridden?.forgetFrom(0); // (groups of other topics it held go to the store again)
-    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
-    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
-    inFlight.push(...this.maintenance.inFlight()); // a compaction stops at its next slice once closed is set
-    await Promise.allSettled(inFlight);
-    this.release(err);
+  /** Stops the topic (deleteTopic, close after a failure): pending appends reject with `err` at once. */
+  shutdown(err: SeglogError): Promise<void> {
+    return shutdownTopic(this, err);
   }
 
   // ---------------------------------------------------------------- maintenance (cleaner/maintenance.ts)
@@ -394,26 +362,9 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return this.reader.offsetForTime(time);
   }
 
-  /**
-   * Read-only topics: picks up what the writer process appended (or rolled, or removed by
-   * retention) since the open (refresh.ts). Returns how many records became readable; 0 on a
-   * writable topic, which always sees its own appends.
-   */
+  /** Read-only topics: picks up what the writer process appended since the open (log/refresh.ts). */
   refresh(): number {
-    this.checkOpen();
-    if (!this.readOnly) return 0;
-    const before = this._endOffset;
-    let stored: number | undefined;
-    try { stored = this.ctx.meta.getState(this.name)?.startOffset; } catch { stored = undefined; }
-    const s = refreshSegments(this, stored);
-    this._startOffset = s.startOffset;
-    this._endOffset = s.endOffset;
-    this.committedEnd = s.endOffset;
-    this.maxTimestampMs = s.maxTimestampMs;
-    this.committedMaxTs = s.maxTimestampMs;
-    // Subscriptions on this read-only log that wait at the tail see the new records.
-    if (s.endOffset > before && this.tail.waitingCount > 0) this.tail.wake();
-    return s.endOffset - before;
+    return refreshTopic(this);
   }
 
   /** Index of the segment holding `offset` (the last one whose base is <= offset). */
@@ -429,61 +380,18 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   }
 
   stats(): TopicStats {
-    let bytes = 0;
-    for (const s of this.segments) bytes += s.endPosition();
-    return {
-      segments: this.segments.length,
-      bytes,
-      startOffset: this._startOffset,
-      endOffset: this._endOffset,
-      records: this._endOffset - this._startOffset,
-      groups: this.groupStates.stats(this._startOffset, this._endOffset),
-      activeSegmentBase: this.active.baseOffset,
-      maxTimestampMs: this.maxTimestampMs,
-      codec: this.options.codecName ?? 'custom',
-      cleanup: this.options.cleanup,
-    };
+    return topicStats(this);
   }
 
   // ------------------------------------------- later issues: retention, compaction, subscriptions
 
   latest(key: string | Uint8Array): LogRecord<V> | undefined {
-    this.checkOpen();
-    if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw invalidArgument('key', key, 'a string or Uint8Array');
-    if (this.options.cleanup === 'delete' || this.keyIndex === undefined) {
-      throw new SeglogError('ERR_INVALID_ARGUMENT', `latest() needs a compacted topic: ${this.name} has cleanup '${this.options.cleanup}'`, { value: this.name });
-    }
-    const k = keyString(key);
-    const offset = this.keyIndex.lookup(k);
-    if (offset === undefined || offset < this._startOffset) return undefined;
-    let rec = offset < this._endOffset ? this.reader.get(offset) : undefined;
-    // The index and the log agree unless something went wrong underneath (a failed fsync cut the
-    // log back): then the log is the truth, found by a scan.
-    if (rec === undefined || rec.key === undefined || rec.key.length !== k.length || rec.key.toString('latin1') !== k) rec = this.scanLatest(k);
-    return rec === undefined || rec.valueBytes === null ? undefined : rec;
-  }
-
-  /** The newest record with key `k`, by a full scan (the rare path of latest()). */
-  private scanLatest(k: string): LogRecord<V> | undefined {
-    let found: LogRecord<V> | undefined;
-    for (const r of this.reader.read({ from: this._startOffset })) {
-      if (r.key !== undefined && r.key.length === k.length && r.key.toString('latin1') === k) found = r;
-    }
-    return found;
+    return latest(this, key);
   }
 
   /** Creates (and catches up) the key index when the topic is compacted; drops it otherwise. */
   setupKeyIndex(): void {
-    if (this.options.cleanup === 'delete') {
-      this.keyIndex = undefined;
-      return;
-    }
-    if (this.keyIndex !== undefined) return;
-    const ki = new KeyIndex(this.ctx.meta, this.name, this.readOnly, (err) => {
-      this.ctx.emitError(err instanceof SeglogError ? err : ioError('write the key index', this.name, err));
-    });
-    ki.catchUp(this);
-    this.keyIndex = ki;
+    setupKeyIndex(this);
   }
 
   subscribe(options?: SubscribeOptions): Subscription<V> {
@@ -524,7 +432,6 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.ctx.fail(err);
   }
 }
-
 
 export type { TopicOptions };
 

@@ -15,6 +15,9 @@
 // While a swap is in progress (its marker is in the folder) refresh leaves everything as it is and
 // the next call looks again.
 //
+// refreshTopic is topic.refresh() of the facade (src/topic.ts), moved out as a function of the
+// narrow RefreshingTopic: it publishes what refreshSegments found and wakes waiting subscriptions.
+//
 // Crash: nothing here is on disk.
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
@@ -26,6 +29,38 @@ import type { Segment } from '../segment/segment.js';
 import { TimeIndex } from '../segment/time-index.js';
 import { corruptionFound } from '../base/diagnostics.js';
 import type { MutableSegmentLog } from './topic-log.js';
+import type { Tail } from './tail.js';
+
+/** What topic.refresh() needs of the topic (its writer's offsets, which it moves). */
+export interface RefreshingTopic extends MutableSegmentLog<any> {
+  readonly tail: Tail;
+  _startOffset: number;
+  _endOffset: number;
+  committedEnd: number;
+  committedMaxTs: number;
+}
+
+/**
+ * Read-only topics: picks up what the writer process appended (or rolled, or removed by
+ * retention) since the open. Returns how many records became readable; 0 on a writable topic,
+ * which always sees its own appends.
+ */
+export function refreshTopic(topic: RefreshingTopic): number {
+  topic.checkOpen();
+  if (!topic.readOnly) return 0;
+  const before = topic._endOffset;
+  let stored: number | undefined;
+  try { stored = topic.meta.getState(topic.name)?.startOffset; } catch { stored = undefined; }
+  const s = refreshSegments(topic, stored);
+  topic._startOffset = s.startOffset;
+  topic._endOffset = s.endOffset;
+  topic.committedEnd = s.endOffset;
+  topic.maxTimestampMs = s.maxTimestampMs;
+  topic.committedMaxTs = s.maxTimestampMs;
+  // Subscriptions on this read-only log that wait at the tail see the new records.
+  if (s.endOffset > before && topic.tail.waitingCount > 0) topic.tail.wake();
+  return s.endOffset - before;
+}
 
 /** Where a read-only topic stands after a refresh. */
 export interface RefreshedState {
