@@ -1,15 +1,18 @@
 // TopicImpl: one topic as the application sees it (the Topic interface of SPEC.md): argument
 // checks and codecs in front of the append path (TopicWriter, topic-writer.ts), group commit and
 // recovery points (TopicDurability, topic-durability.ts), the read path (Reader, reader.ts), and the
-// topic's lifecycle (close, delete). Parts off the hot path are functions elsewhere that take the
-// topic: close/release/shutdown (topic-lifecycle.ts), stats (topic-stats.ts), refresh
-// (log/refresh.ts), latest() and the key index setup (cleaner/key-lookup.ts). The writer fields
-// those use are redeclared public below (types only).
+// topic's lifecycle (close, delete). Parts off the hot path are functions that take the topic:
+// close/release/shutdown (topic-lifecycle.ts), stats (topic-stats.ts), refresh (log/refresh.ts),
+// the segment list (log/segment-splice.ts), latest() and the key index (cleaner/key-lookup.ts), the
+// exactly-once writer half (consumers/exactly-once.ts); the writer state they use is made public
+// here, types only (the `declare` fields, the interface TopicImpl). append, appendSync, appendBatch,
+// get and read stay here.
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
 import { SeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
+import type { CommitBlock } from './format/commit-block.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
 import type { FileIO } from './io/file-io.js';
 import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
@@ -21,6 +24,7 @@ import type { KeyIndex } from './cleaner/key-index.js';
 import { latest, setupKeyIndex } from './cleaner/key-lookup.js';
 import { TopicDurability } from './log/topic-durability.js';
 import { refreshTopic } from './log/refresh.js';
+import { raiseStartOffset, spliceSegments } from './log/segment-splice.js';
 import type { RollReason } from './base/diagnostics.js';
 import { ConsumerGroups } from './consumers/consumer-groups.js';
 import { SubscriptionImpl } from './consumers/subscription.js';
@@ -32,13 +36,18 @@ import type { RetentionResult } from './cleaner/retention.js';
 import type { LogContext, Mark, RecoveryPoint, Waiter } from './log/topic-writer.js';
 import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
 import { topicStats } from './topic-stats.js';
-import { afterTurn, loopStarved } from './log/turns.js';
-import type { CommitBlock } from './format/commit-block.js';
-import { RiddenCommits, type RiddenEntry } from './log/ridden.js';
-import type { GroupState } from './consumers/consumer-groups.js';
+import { settledNone } from './log/turns.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
 
 export type { LogContext } from './log/topic-writer.js';
+
+/** The writer's methods the exactly-once writer half calls (consumers/exactly-once.ts), made public (types only). */
+export interface TopicImpl<V = Buffer> {
+  writeBeforeSwitch(): void;
+  mark(): Mark;
+  appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint;
+  rollbackTo(mark: Mark, error: SeglogError): void;
+}
 
 export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
   /** The writer feeds it (log/topic-log.ts KeySink); compaction and get-by-key read it. */
@@ -51,13 +60,16 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   readonly maintenance: Maintenance = new Maintenance(this);
   /** Segments removed while iterators were still in them (their descriptors close when they leave). */
   readonly retiredSegments = new Set<Segment>();
-  // The writer's fields that topic-lifecycle.ts and log/refresh.ts use (no code: types only).
+  // The writer's fields the functions named in the header use, made public (types only, no code).
+  declare keptEnd: number;
   declare readonly ctx: LogContext;
   declare _startOffset: number;
   declare _endOffset: number;
   declare committedEnd: number;
   declare committedMaxTs: number;
   declare dirtyMarked: boolean;
+  declare dirtySegments: Set<Segment>;
+  declare checkpointed: RecoveryPoint;
   declare tickWaiters: Waiter[];
   declare syncWaiters: Waiter[];
 
@@ -194,36 +206,6 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return encodeRecords(this.options.codec, this.name, this.options.maxRecordBytes, records);
   }
 
-  /**
-   * The writer half of appendCommitting (exactly-once.ts): the records as one batch carrying
-   * `block`; resolves like appendBatch, after `acked` ran (the commit is applied then).
-   */
-  appendWithBlock(records: Array<{ value: V | null } & AppendMeta>, values: Array<Uint8Array | null>, block: CommitBlock,
-    groups: ConsumerGroups, state: GroupState, apply: () => void): Promise<number> {
-    if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
-    const first = this._endOffset;
-    const mark = this.mark();
-    let start: RecoveryPoint;
-    try {
-      start = this.appendRidden(values, records, Date.now(), block);
-    } catch (err) {
-      this.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', this.dir, err));
-      throw err;
-    }
-    const entry: RiddenEntry = { start, last: this._endOffset - 1, groups, state, acked: false, held: false };
-    this.ctx.noteRidden();
-    const ridden = (this.ridden ??= new RiddenCommits());
-    ridden.add(entry);
-    const ack = (): void => { apply(); ridden.acked(entry, this.durableOffset); };
-    if (this.ctx.options.durability === 'none') {
-      ack();
-      return settledNone(first);
-    }
-    return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve: (o) => { ack(); resolve(o); }, reject, offset: first, last: this._endOffset - 1, mark });
-    });
-  }
-
   checkWritable(): void {
     this.ctx.checkWritable();
     if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed (deleted)`);
@@ -301,36 +283,14 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return this.ctx.failure !== undefined;
   }
 
-  /** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
+  /** Raises the start offset and makes it durable before returning (log/segment-splice.ts). */
   raiseStartOffset(offset: number): void {
-    if (offset <= this._startOffset) return;
-    const previous = this._startOffset;
-    this._startOffset = offset;
-    try {
-      this.putStateSync(this.stateFor(false, this.checkpointed));
-      this.dirtyMarked = true;
-    } catch (err) {
-      this._startOffset = previous;
-      throw ioError('write metadata', this.name, err);
-    }
+    raiseStartOffset(this, offset);
   }
 
-  /**
-   * Replaces `count` segments from index `from` of the list by `replacement` (retention: none;
-   * compaction: the cleaned ones). The old segments are detached (Segment.detach): iterators in
-   * them finish reading them through their open descriptor.
-   */
+  /** Replaces `count` segments from index `from` by `replacement`; returns the old ones, detached (log/segment-splice.ts). */
   spliceSegments(from: number, count: number, replacement: Segment[]): Segment[] {
-    const old = this.segments.splice(from, count, ...replacement);
-    for (const s of replacement) s.pool = this.ctx.fdPool;
-    for (const s of old) {
-      this.ctx.readCache.forgetSegment(s);
-      this.dirtySegments.delete(s);
-      s.detach();
-      if (s.readers > 0) this.retiredSegments.add(s);
-    }
-    for (const s of this.retiredSegments) if (s.readers <= 0) this.retiredSegments.delete(s);
-    return old;
+    return spliceSegments(this, from, count, replacement);
   }
 
   /** Applies options given to a later log.topic(name, options) call. */
@@ -434,8 +394,3 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 }
 
 export type { TopicOptions };
-
-/** An append under durability 'none' settles at once, unless appends starve the event loop (turns.ts). */
-function settledNone(offset: number): Promise<number> {
-  return loopStarved() ? new Promise<number>((resolve) => afterTurn(() => resolve(offset))) : Promise.resolve(offset);
-}

@@ -64,3 +64,8 @@ export function loopStarved(): boolean {
 export function afterTurn(f: () => void): void {
   deferred.push(f);
 }
+
+/** An append under durability 'none' settles at once, unless appends starve the event loop. */
+export function settledNone(offset: number): Promise<number> {
+  return loopStarved() ? new Promise<number>((resolve) => afterTurn(() => resolve(offset))) : Promise.resolve(offset);
+}

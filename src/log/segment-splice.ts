@@ -1,0 +1,62 @@
+// Changes to a topic's segment list and start offset made by retention, compaction and refresh
+// (through the topic's spliceSegments and raiseStartOffset, src/topic.ts): moved out of the topic
+// facade as functions of the narrow SplicedLog, the topic's writer state; logic unchanged.
+//
+// Invariants: a segment taken out is detached (Segment.detach) and forgotten by the read cache and
+// the fsync set; one that iterators are still reading is kept in `retiredSegments` until they leave
+// (its descriptor closes then). The start offset only rises, and is durable before it is visible
+// to the caller (TopicState.startOffset; on failure it stays where it was).
+//
+// Crash: raiseStartOffset writes the topic state before returning; a crash before that keeps the
+// old start offset (the records are still there).
+import { ioError } from '../base/errors.js';
+import type { Segment } from '../segment/segment.js';
+import type { TopicState } from '../store/meta-store.js';
+import type { LogContext } from './topic-context.js';
+import type { RecoveryPoint } from './topic-log.js';
+
+/** What changing the segment list needs of the topic. */
+export interface SplicedLog {
+  readonly name: string;
+  readonly ctx: LogContext;
+  readonly segments: Segment[];
+  readonly retiredSegments: Set<Segment>;
+  readonly dirtySegments: Set<Segment>;
+  readonly checkpointed: RecoveryPoint;
+  _startOffset: number;
+  dirtyMarked: boolean;
+  putStateSync(state: TopicState): void;
+  stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
+}
+
+/** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
+export function raiseStartOffset(topic: SplicedLog, offset: number): void {
+  if (offset <= topic._startOffset) return;
+  const previous = topic._startOffset;
+  topic._startOffset = offset;
+  try {
+    topic.putStateSync(topic.stateFor(false, topic.checkpointed));
+    topic.dirtyMarked = true;
+  } catch (err) {
+    topic._startOffset = previous;
+    throw ioError('write metadata', topic.name, err);
+  }
+}
+
+/**
+ * Replaces `count` segments from index `from` of the list by `replacement` (retention: none;
+ * compaction: the cleaned ones). The old segments are detached (Segment.detach): iterators in
+ * them finish reading them through their open descriptor.
+ */
+export function spliceSegments(topic: SplicedLog, from: number, count: number, replacement: Segment[]): Segment[] {
+  const old = topic.segments.splice(from, count, ...replacement);
+  for (const s of replacement) s.pool = topic.ctx.fdPool;
+  for (const s of old) {
+    topic.ctx.readCache.forgetSegment(s);
+    topic.dirtySegments.delete(s);
+    s.detach();
+    if (s.readers > 0) topic.retiredSegments.add(s);
+  }
+  for (const s of topic.retiredSegments) if (s.readers <= 0) topic.retiredSegments.delete(s);
+  return old;
+}
