@@ -4,15 +4,14 @@
 // topic's lifecycle (close, delete). Parts off the hot path are functions that take the topic:
 // close/release/shutdown (topic-lifecycle.ts), stats (topic-stats.ts), refresh (log/refresh.ts),
 // the segment list (log/segment-splice.ts), latest() and the key index (cleaner/key-lookup.ts), the
-// exactly-once writer half (consumers/exactly-once.ts); the writer state they use is made public
-// here, types only (the `declare` fields, the interface TopicImpl). append, appendSync, appendBatch,
-// get and read stay here.
+// exactly-once writer half (consumers/exactly-once.ts); the writer state they use is public in
+// TopicWriter/TopicDurability (see topic-writer.ts). append, appendSync, appendBatch, get and read
+// stay here.
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
 import { SeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
-import type { CommitBlock } from './format/commit-block.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
 import type { FileIO } from './io/file-io.js';
 import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
@@ -33,21 +32,13 @@ import type { CompactionResult } from './cleaner/compaction.js';
 import { Maintenance } from './cleaner/maintenance.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { RetentionResult } from './cleaner/retention.js';
-import type { LogContext, Mark, RecoveryPoint, Waiter } from './log/topic-writer.js';
+import type { LogContext, Mark, RecoveryPoint } from './log/topic-writer.js';
 import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
 import { topicStats } from './topic-stats.js';
 import { settledNone } from './log/turns.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
 
 export type { LogContext } from './log/topic-writer.js';
-
-/** The writer's methods the exactly-once writer half calls (consumers/exactly-once.ts), made public (types only). */
-export interface TopicImpl<V = Buffer> {
-  writeBeforeSwitch(): void;
-  mark(): Mark;
-  appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint;
-  rollbackTo(mark: Mark, error: SeglogError): void;
-}
 
 export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
   /** The writer feeds it (log/topic-log.ts KeySink); compaction and get-by-key read it. */
@@ -60,18 +51,6 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   readonly maintenance: Maintenance = new Maintenance(this);
   /** Segments removed while iterators were still in them (their descriptors close when they leave). */
   readonly retiredSegments = new Set<Segment>();
-  // The writer's fields the functions named in the header use, made public (types only, no code).
-  declare keptEnd: number;
-  declare readonly ctx: LogContext;
-  declare _startOffset: number;
-  declare _endOffset: number;
-  declare committedEnd: number;
-  declare committedMaxTs: number;
-  declare dirtyMarked: boolean;
-  declare dirtySegments: Set<Segment>;
-  declare checkpointed: RecoveryPoint;
-  declare tickWaiters: Waiter[];
-  declare syncWaiters: Waiter[];
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {

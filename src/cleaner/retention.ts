@@ -12,8 +12,7 @@
 // Crash: before the state write, nothing happened; after it, reads start at the new start offset
 // and any segment file left below it is removed by the next retention pass. A file that could not
 // be unlinked while open (Windows) is renamed `<file>.deleted` and unlinked at the next open.
-import { SeglogError, invalidArgument, ioError } from '../base/errors.js';
-import type { FileIO } from '../io/file-io.js';
+import { SeglogError, invalidArgument } from '../base/errors.js';
 import { unlinkAll } from '../io/unlink.js';
 import path from 'node:path';
 import { publish } from '../base/diagnostics.js';

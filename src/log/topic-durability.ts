@@ -7,7 +7,8 @@
 // failed). A failed fsync makes the log refuse writes and, under 'fsync', cuts back everything
 // past the last good fsync so that no rejected append shows up after a reopen. The recovery point
 // (recorded by flush(), the periodic checkpoint and rolls) bounds the scan after a crash.
-// startFsync and markDirty are public: tick-write.ts and append-ridden.ts call them.
+// startFsync and markDirty are public (tick-write.ts and append-ridden.ts call them), and
+// writeBeforeSwitch (the exactly-once writer half in consumers/exactly-once.ts calls it).
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import { publish, type RollReason } from '../base/diagnostics.js';
@@ -294,7 +295,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
    * Before an append of the other kind (a promise, or an offset handed out at once): hands what is
    * pending to the OS, so that a failed write never finds both kinds waiting (writeFailed).
    */
-  protected writeBeforeSwitch(): void {
+  writeBeforeSwitch(): void {
     if (this.batchStart >= 0) this.sealBatch();
     this.writePending();
   }

@@ -16,7 +16,8 @@
 // the exactly-once one-batch append (append-ridden.ts), mark / rollbackTo / writeFailed
 // (write-failure.ts), newChunk and dispatchWritten (tick-write.ts). The per-record path
 // (appendEncoded and what it calls per record) stays here. The fields and methods those functions
-// use are public for that (not part of the Topic API), and rollFor is roll() for them.
+// use are public for that, as is the state the topic facade's own helpers use (src/topic.ts header):
+// none of it is part of the Topic API; rollFor is roll() for them.
 //
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
@@ -54,7 +55,7 @@ export abstract class TopicWriter<V = Buffer> {
   readonly dir: string;
   options: ResolvedTopicOptions<V>;
   segments: Segment[];
-  protected _startOffset: number;
+  _startOffset: number;
   _endOffset: number;
   /** Running max timestamp of all records (-1: none). */
   maxTimestampMs: number;
@@ -106,7 +107,7 @@ export abstract class TopicWriter<V = Buffer> {
   /** syncAll calls in flight (awaited by shutdown before descriptors are closed). */
   protected syncing = new Set<Promise<void>>();
   protected synced: RecoveryPoint;
-  protected checkpointed: RecoveryPoint;
+  checkpointed: RecoveryPoint;
   protected readonly flushTickBound = (): void => this.flushTick();
   protected readonly kickFsyncBound = (): void => {
     if (this.tickScheduled) this.flushTick(); // joins this tick's appends, and starts the fsync
@@ -233,17 +234,17 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /** The exactly-once one-batch append (append-ridden.ts). */
-  protected appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint {
+  appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint {
     return appendRidden(this, values, records, now, block);
   }
 
   /** Where the log stands before a multi-record append (write-failure.ts). */
-  protected mark(): Mark {
+  mark(): Mark {
     return mark(this);
   }
 
   /** Undoes everything appended since `mark` (write-failure.ts). */
-  protected rollbackTo(mark: Mark, error: SeglogError): void {
+  rollbackTo(mark: Mark, error: SeglogError): void {
     rollbackTo(this, mark, error);
   }
 
