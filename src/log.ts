@@ -143,9 +143,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   }
 
   async settleRidden(): Promise<void> {
-    if (!this.riddenUsed || this.options.readOnly) return;
-    await Promise.all([...this.open.values()].map((t) => t.flush()));
-    await this.meta.flush();
+    if (this.riddenUsed) await this.flush();
   }
 
   reapplyCommits(source: string, commits: CommitBlock[]): void {

@@ -7,15 +7,33 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { entries } from './entry.js';
+import { entries, type Entry } from './entry.js';
 import { scanLog } from './format-reader.js';
-import { Rng, expectSeglogError, harness, withinHangBound, killHard, pad20, sleep, spawnFixture } from './helpers.js';
+import { Rng, expectSeglogError, harness, withinHangBound, type Log, type Topic, killHard, pad20, sleep, spawnFixture } from './helpers.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist/src/cli/main.js');
 
-function runChild(script: string): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
+/**
+ * Runs `body` in a child process that has opened `dir` (log, topics 'jobs' and 'done' as strings;
+ * `doneOptions` adds options to 'done') and must end by killing itself with SIGKILL; returns its stdout.
+ */
+function runKilledChild(entry: Entry, dir: string, durability: string, body: string, doneOptions = ''): string {
+  const script = `
+    const { openLog } = await import(${JSON.stringify(entry.dist)});
+    const dir = ${JSON.stringify(dir)};
+    const log = await openLog(dir, { durability: ${JSON.stringify(durability)} });
+    const jobs = log.topic('jobs', { codec: 'string' });
+    const out = log.topic('done', { codec: 'string'${doneOptions} });
+    ${body}`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  expect(r.stderr).toBe('');
+  expect(r.signal).toBe('SIGKILL');
+  return r.stdout;
+}
+
+/** The two topics of these tests, in process. */
+function jobsAndDone(log: Log): { jobs: Topic<string>; out: Topic<string> } {
+  return { jobs: log.topic<string>('jobs', { codec: 'string' }), out: log.topic<string>('done', { codec: 'string' }) };
 }
 
 describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) => {
@@ -24,8 +42,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   test('appends the records and commits the group position in one step', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     for (let i = 0; i < 10; i++) jobs.appendSync(`j${i}`);
     const sub = jobs.subscribe({ group: 'w', autoCommit: false });
     for (let i = 0; i < 4; i++) {
@@ -59,8 +76,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   test('empty records commit only; a commit at or below the position appends only', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     for (let i = 0; i < 5; i++) jobs.appendSync(`j${i}`);
     const sub = jobs.subscribe({ group: 'w', autoCommit: false });
     await sub.next();
@@ -76,8 +92,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   test('shared members: each commit names what its member finished; a member closed before its append resolved still counts', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     for (let i = 0; i < 10; i++) jobs.appendSync(`j${i}`);
     const a = jobs.subscribe({ group: 'w', autoCommit: false });
     const b = jobs.subscribe({ group: 'w', autoCommit: false });
@@ -107,8 +122,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   test('batches(): commit a whole batch with its output', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     for (let i = 0; i < 100; i++) jobs.appendSync(`j${i}`);
     const sub = jobs.subscribe({ group: 'w', autoCommit: false });
     let n = 0;
@@ -124,8 +138,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   test("'none': the commit is applied when the append returns", async () => {
     const dir = h.tmp();
     const log = await h.open(dir, { durability: 'none' });
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     jobs.appendSync('j0');
     const sub = jobs.subscribe({ group: 'w', autoCommit: false });
     await sub.next();
@@ -140,8 +153,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   test('bad input is refused with a SeglogError and writes nothing', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     for (let i = 0; i < 3; i++) jobs.appendSync(`j${i}`);
     const plain = jobs.subscribe({ autoCommit: false });
     await plain.next();
@@ -172,11 +184,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
   for (const durability of ['os', 'fsync'] as const) {
     test(`'${durability}': a kill -9 right after the append resolved keeps both the output and the commit`, async () => {
       const dir = h.tmp();
-      const script = `
-        const { openLog } = await import(${JSON.stringify(entry.dist)});
-        const log = await openLog(${JSON.stringify(dir)}, { durability: ${JSON.stringify(durability)} });
-        const jobs = log.topic('jobs', { codec: 'string' });
-        const out = log.topic('done', { codec: 'string' });
+      runKilledChild(entry, dir, durability, `
         for (let i = 0; i < 50; i++) jobs.appendSync('j' + i);
         await log.flush();
         const sub = jobs.subscribe({ group: 'w', autoCommit: false });
@@ -185,10 +193,7 @@ describe.each(entries)('$name: appendBatch(records, { commit: sub })', (entry) =
           await out.appendBatch([{ value: 'out-' + value.value }], { commit: sub });
         }
         // no flush, no close: only the output batches say the group moved (the store may not)
-        process.kill(process.pid, 'SIGKILL');`;
-      const r = runChild(script);
-      expect(r.stderr).toBe('');
-      expect(r.signal).toBe('SIGKILL');
+        process.kill(process.pid, 'SIGKILL');`);
       const log = await h.open(dir);
       expect(log.topic('done').endOffset).toBe(20);
       expect(log.stats().topics.jobs!.groups.w!.position).toBe(20);
@@ -202,8 +207,7 @@ describe.each(entries)('$name: commit blocks on disk', (entry) => {
   test('are what docs/format.md says (independent reader), and verify and dump read them', async () => {
     const dir = h.tmp();
     const log = await h.open(dir);
-    const jobs = log.topic<string>('jobs', { codec: 'string' });
-    const out = log.topic<string>('done', { codec: 'string' });
+    const { jobs, out } = jobsAndDone(log);
     for (let i = 0; i < 30; i++) jobs.appendSync(`j${i}`);
     const sub = jobs.subscribe({ group: 'grüppe', autoCommit: false });
     for (let i = 0; i < 3; i++) await sub.next();
@@ -239,11 +243,7 @@ describe.each(entries)('$name: commit blocks on disk', (entry) => {
 
   test.each(['os', 'fsync'])("'%s': truncateBefore and compaction of the output keep the positions right across a kill -9", async (durability) => {
     const dir = h.tmp();
-    const script = `
-      const { openLog } = await import(${JSON.stringify(entry.dist)});
-      const log = await openLog(${JSON.stringify(dir)}, { durability: ${JSON.stringify(durability)} });
-      const jobs = log.topic('jobs', { codec: 'string' });
-      const out = log.topic('done', { codec: 'string', segmentBytes: 600 });
+    runKilledChild(entry, dir, durability, `
       const keyed = log.topic('latest', { codec: 'string', segmentBytes: 600, cleanup: 'compact' });
       for (let i = 0; i < 120; i++) jobs.appendSync('j' + i);
       const a = jobs.subscribe({ group: 'a', autoCommit: false });
@@ -257,10 +257,7 @@ describe.each(entries)('$name: commit blocks on disk', (entry) => {
       await out.truncateBefore(60);
       const c = await keyed.compact();
       if (${JSON.stringify(durability)} === 'fsync' && c.recordsAfter >= c.recordsBefore) throw new Error('nothing compacted: ' + JSON.stringify(c));
-      process.kill(process.pid, 'SIGKILL');`;
-    const r = runChild(script);
-    expect(r.stderr).toBe('');
-    expect(r.signal).toBe('SIGKILL');
+      process.kill(process.pid, 'SIGKILL');`, ', segmentBytes: 600');
     const log = await h.open(dir);
     const groups = log.stats().topics.jobs!.groups;
     expect(groups.a!.position).toBe(100);
@@ -281,11 +278,7 @@ describe.each(entries)('$name: ridden commits and group management', (entry) => 
     for (const durability of ['os', 'fsync'] as const) {
       test(`'${durability}': ${what} after ridden commits is not undone by recovery after a kill -9`, async () => {
         const dir = h.tmp();
-        const script = `
-          const { openLog } = await import(${JSON.stringify(entry.dist)});
-          const log = await openLog(${JSON.stringify(dir)}, { durability: ${JSON.stringify(durability)} });
-          const jobs = log.topic('jobs', { codec: 'string' });
-          const out = log.topic('done', { codec: 'string' });
+        runKilledChild(entry, dir, durability, `
           for (let i = 0; i < 20; i++) jobs.appendSync('j' + i);
           const sub = jobs.subscribe({ group: 'w', autoCommit: false });
           for (let i = 0; i < 10; i++) {
@@ -294,10 +287,7 @@ describe.each(entries)('$name: ridden commits and group management', (entry) => 
           }
           await sub.close();
           ${act}
-          process.kill(process.pid, 'SIGKILL');`;
-        const r = runChild(script);
-        expect(r.stderr).toBe('');
-        expect(r.signal).toBe('SIGKILL');
+          process.kill(process.pid, 'SIGKILL');`);
         const log = await h.open(dir);
         expect(log.topic('done').endOffset).toBe(10);
         const g = log.stats().topics.jobs!.groups.w;
@@ -316,14 +306,9 @@ describe.each(entries)('$name: exactly once across a power cut', (entry) => {
     // the child: 5 inputs transformed and flushed (durable), 15 more transformed under 'os' (in the
     // page cache only), time for any store writes to happen, then SIGKILL. The parent then drops
     // what was never fsynced from the output topic, as a power cut would.
-    const script = `
+    const stdout = runKilledChild(entry, dir, 'os', `
       const fs = await import('node:fs');
       const path = await import('node:path');
-      const { openLog } = await import(${JSON.stringify(entry.dist)});
-      const dir = ${JSON.stringify(dir)};
-      const log = await openLog(dir, { durability: 'os' });
-      const jobs = log.topic('jobs', { codec: 'string' });
-      const out = log.topic('done', { codec: 'string' });
       for (let i = 0; i < 50; i++) jobs.appendSync('j' + i);
       const sub = jobs.subscribe({ group: 'w', autoCommit: false });
       const step = async () => {
@@ -338,11 +323,8 @@ describe.each(entries)('$name: exactly once across a power cut', (entry) => {
       for (let i = 0; i < 15; i++) await step();
       await sub.close();
       await new Promise((r) => setTimeout(r, 300));
-      process.kill(process.pid, 'SIGKILL');`;
-    const r = runChild(script);
-    expect(r.stderr).toBe('');
-    expect(r.signal).toBe('SIGKILL');
-    const sizes = JSON.parse(r.stdout.trim()) as Record<string, number>;
+      process.kill(process.pid, 'SIGKILL');`);
+    const sizes = JSON.parse(stdout.trim()) as Record<string, number>;
     for (const f of fs.readdirSync(path.join(dir, 'done'))) {
       const file = path.join(dir, 'done', f);
       if (!/\.(log|index|timeindex)$/.test(f)) continue;
