@@ -262,7 +262,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     if (this.closed || this.checkpointRunning || this.failed !== undefined) return;
     this.checkpointRunning = true;
     try {
-      for (const t of this.open.values()) await t.checkpoint();
+      for (const t of this.open.values()) await t.durability.checkpoint();
     } catch (err) {
       if (err instanceof SeglogError) this.emitError(err);
     } finally {

@@ -11,57 +11,46 @@
 // not got (the next open scans and re-applies those); see topic-durability.ts.
 import { SeglogError } from './base/errors.js';
 import type { Segment } from './segment/segment.js';
-import type { TopicState } from './store/meta-store.js';
-import type { LogContext, Waiter } from './log/topic-context.js';
+import type { LogContext } from './log/topic-context.js';
 import type { RecoveryPoint } from './log/topic-log.js';
-import type { Tail } from './log/tail.js';
-import type { RiddenCommits } from './log/ridden.js';
+import type { TopicWriter } from './log/topic-writer.js';
+import type { TopicDurability } from './log/topic-durability.js';
 import type { KeyIndex } from './cleaner/key-index.js';
 import type { Maintenance } from './cleaner/maintenance.js';
 import type { ConsumerGroups } from './consumers/consumer-groups.js';
 
-/** What closing needs of the topic (TopicImpl's fields and its writer's). */
+/** What closing needs of the topic: the facade's parts (TopicImpl's fields). */
 export interface ClosingTopic {
   readonly name: string;
-  closed: boolean;
   readonly ctx: LogContext;
+  readonly writer: TopicWriter<any>;
+  readonly durability: TopicDurability;
   readonly maintenance: Maintenance;
-  readonly tail: Tail;
   readonly groupsLoaded: ConsumerGroups | undefined;
   readonly keyIndex: KeyIndex | undefined;
-  readonly ridden: RiddenCommits | undefined;
-  readonly segments: Segment[];
   readonly retiredSegments: Set<Segment>;
-  readonly active: Segment;
-  readonly maxTimestampMs: number;
-  readonly endOffset: number;
-  dirtyMarked: boolean;
-  tickWaiters: Waiter[];
-  syncWaiters: Waiter[];
-  flush(): Promise<void>;
-  fsyncsInFlight(): Array<Promise<unknown>>;
-  putStateSync(state: TopicState): void;
-  stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
 }
 
 /** Clean close: everything durable, then the clean marker with the exact size of the active segment. */
 export async function closeTopic(topic: ClosingTopic): Promise<void> {
-  if (topic.closed) return;
+  const w = topic.writer;
+  const d = topic.durability;
+  if (w.closed) return;
   await topic.maintenance.stop();
-  if (topic.closed) return;
+  if (w.closed) return;
   // Subscriptions end first (pending next() calls settle with done); the positions their groups
   // reached go to the metadata store, which the log flushes and closes after its topics.
-  topic.tail.endAll();
+  w.tail.endAll();
   if (topic.groupsLoaded !== undefined && !topic.ctx.options.readOnly) topic.groupsLoaded.handToStore();
   topic.groupsLoaded?.close();
   if (!topic.ctx.options.readOnly) {
     try {
-      await topic.flush();
-      topic.keyIndex?.persist(topic.endOffset);
+      await d.flush();
+      topic.keyIndex?.persist(w._endOffset);
       // (commits riding in batches the store has not got yet: the next open scans and re-applies them)
-      if (topic.dirtyMarked && (topic.ridden === undefined || topic.ridden.entries.length === 0)) {
-        const end: RecoveryPoint = { base: topic.active.baseOffset, position: topic.active.logBytes, offset: topic.endOffset, maxTimestampMs: topic.maxTimestampMs };
-        topic.putStateSync(topic.stateFor(true, end));
+      if (d.dirtyMarked && !d.hasRiddenCommits()) {
+        const end: RecoveryPoint = { base: w.active.baseOffset, position: w.active.logBytes, offset: w._endOffset, maxTimestampMs: w.maxTimestampMs };
+        d.putStateSync(d.stateFor(true, end));
       }
     } finally {
       releaseTopic(topic, new SeglogError('ERR_CLOSED', `topic ${topic.name} was closed before the append completed`));
@@ -73,17 +62,19 @@ export async function closeTopic(topic: ClosingTopic): Promise<void> {
 
 /** Drops every resource; pending appends reject with `err`. */
 export function releaseTopic(topic: ClosingTopic, err: SeglogError): void {
-  topic.closed = true;
-  topic.tail.endAll();
+  const w = topic.writer;
+  const d = topic.durability;
+  w.closed = true;
+  w.tail.endAll();
   topic.groupsLoaded?.close();
-  for (const w of topic.tickWaiters) w.reject(err);
-  for (const w of topic.syncWaiters) w.reject(err);
-  topic.tickWaiters = [];
-  topic.syncWaiters = [];
-  for (const seg of topic.segments) seg.release();
+  for (const x of w.tickWaiters) x.reject(err);
+  for (const x of d.syncWaiters) x.reject(err);
+  w.tickWaiters = [];
+  d.syncWaiters = [];
+  for (const seg of w.segments) seg.release();
   for (const seg of topic.retiredSegments) seg.release();
   topic.retiredSegments.clear();
-  topic.ctx.readCache.forgetTopic(topic);
+  topic.ctx.readCache.forgetTopic(w);
 }
 
 /**
@@ -91,13 +82,14 @@ export function releaseTopic(topic: ClosingTopic, err: SeglogError): void {
  * and descriptors are closed only after the fsyncs still running on them have finished.
  */
 export async function shutdownTopic(topic: ClosingTopic, err: SeglogError): Promise<void> {
-  topic.closed = true;
-  topic.tail.endAll();
+  const w = topic.writer;
+  w.closed = true;
+  w.tail.endAll();
   topic.groupsLoaded?.close();
-  for (const w of topic.tickWaiters) w.reject(err);
-  topic.tickWaiters = [];
-  topic.ridden?.forgetFrom(0); // (groups of other topics it held go to the store again)
-  const inFlight = topic.fsyncsInFlight(); // (just-rolled segments', the group commit's, flush()'s)
+  for (const x of w.tickWaiters) x.reject(err);
+  w.tickWaiters = [];
+  topic.durability.ridden?.forgetFrom(0); // (groups of other topics it held go to the store again)
+  const inFlight = topic.durability.fsyncsInFlight(); // (just-rolled segments', the group commit's, flush()'s)
   inFlight.push(...topic.maintenance.inFlight()); // a compaction stops at its next slice once closed is set
   await Promise.allSettled(inFlight);
   releaseTopic(topic, err);

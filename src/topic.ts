@@ -1,12 +1,14 @@
-// TopicImpl: one topic as the application sees it (the Topic interface of SPEC.md): argument
-// checks and codecs in front of the append path (TopicWriter, topic-writer.ts), group commit and
-// recovery points (TopicDurability, topic-durability.ts), the read path (Reader, reader.ts), and the
-// topic's lifecycle (close, delete). Parts off the hot path are functions that take the topic:
-// close/release/shutdown (topic-lifecycle.ts), stats (topic-stats.ts), refresh (log/refresh.ts),
-// the segment list (log/segment-splice.ts), latest() and the key index (cleaner/key-lookup.ts), the
-// exactly-once writer half (consumers/exactly-once.ts); the writer state they use is public in
-// TopicWriter/TopicDurability (see topic-writer.ts). append, appendSync, appendBatch, get and read
-// stay here.
+// TopicImpl: one topic as the application sees it (the Topic interface of SPEC.md). A facade
+// composed of parts that each own their state and invariants: the writer (log/topic-writer.ts:
+// segment list, offsets, the append path), the durability part (log/topic-durability.ts: group
+// commit, recovery points, riding commits), the reader (log/reader.ts: get, read) and the
+// maintenance (cleaner/maintenance.ts: retention, compaction). The facade checks arguments,
+// encodes values with the codec, and hands each call to the part that owns it; the accessors below
+// are views of the parts' state for the narrow interfaces the layers below take (log/topic-log.ts
+// and the others named in docs/architecture.md), never a second copy. Parts off the hot path are
+// functions that take the topic: close/release/shutdown (topic-lifecycle.ts), stats
+// (topic-stats.ts), refresh (log/refresh.ts), the segment list (log/segment-splice.ts), latest()
+// and the key index (cleaner/key-lookup.ts), the exactly-once append (consumers/exactly-once.ts).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
 import { SeglogError, invalidArgument, ioError } from './base/errors.js';
@@ -22,9 +24,9 @@ import { loadIndexes } from './log/indexes.js';
 import type { KeyIndex } from './cleaner/key-index.js';
 import { latest, setupKeyIndex } from './cleaner/key-lookup.js';
 import { TopicDurability } from './log/topic-durability.js';
+import { TopicWriter } from './log/topic-writer.js';
 import { refreshTopic } from './log/refresh.js';
 import { raiseStartOffset, spliceSegments } from './log/segment-splice.js';
-import type { RollReason } from './base/diagnostics.js';
 import { ConsumerGroups } from './consumers/consumer-groups.js';
 import { SubscriptionImpl } from './consumers/subscription.js';
 import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './consumers/group-admin.js';
@@ -32,29 +34,45 @@ import type { CompactionResult } from './cleaner/compaction.js';
 import { Maintenance } from './cleaner/maintenance.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { RetentionResult } from './cleaner/retention.js';
-import type { LogContext, Mark, RecoveryPoint } from './log/topic-writer.js';
+import type { LogContext, Mark } from './log/topic-context.js';
+import type { RecoveryPoint } from './log/topic-log.js';
+import type { Tail } from './log/tail.js';
 import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
 import { topicStats } from './topic-stats.js';
 import { settledNone } from './log/turns.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
 
-export type { LogContext } from './log/topic-writer.js';
+export type { LogContext } from './log/topic-context.js';
 
-export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V> {
-  /** The writer feeds it (log/topic-log.ts KeySink); compaction and get-by-key read it. */
-  declare keyIndex: KeyIndex | undefined;
+export class TopicImpl<V = Buffer> implements Topic<V> {
+  readonly name: string;
+  readonly dir: string;
+  readonly ctx: LogContext;
+  /** The append path: segment list, offsets, chunks, the end-of-tick write. */
+  readonly writer: TopicWriter<V>;
+  /** Group commit, recovery points, commits riding in batches. */
+  readonly durability: TopicDurability;
   readonly reader: Reader<V>;
+  /** Retention and compaction of this topic, one step at a time (cleaner/maintenance.ts). */
+  readonly maintenance: Maintenance;
   /** Committed positions of the topic's consumer groups (loaded on first use). */
   groupsLoaded: ConsumerGroups | undefined = undefined;
   private readonly groupsBound = (): ConsumerGroups => this.groupStates;
-  /** Retention and compaction of this topic, one step at a time (cleaner/maintenance.ts). */
-  readonly maintenance: Maintenance = new Maintenance(this);
   /** Segments removed while iterators were still in them (their descriptors close when they leave). */
   readonly retiredSegments = new Set<Segment>();
+  /** The key index of a compacted topic (the writer feeds it as its KeySink). */
+  private keys: KeyIndex | undefined = undefined;
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
-    super(ctx, name, dir, options, segments, startOffset, endOffset, maxTimestampMs, recovered);
+    this.ctx = ctx;
+    this.name = name;
+    this.dir = dir;
+    this.writer = new TopicWriter<V>(ctx, name, dir, options, segments, startOffset, endOffset, maxTimestampMs);
+    this.durability = new TopicDurability(this.writer, recovered);
+    this.maintenance = new Maintenance(this);
+    // a segment rolled: retention (and compaction) may have work now
+    this.writer.attach(this.durability, () => this.maintenance.schedule());
     this.reader = new Reader<V>(this, ctx.readCache);
   }
 
@@ -69,13 +87,31 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     if (!this.ctx.options.readOnly && this.groupsLoaded === undefined) this.groupsLoaded = new ConsumerGroups(this.ctx.meta, this.name, this.endOffset);
   }
 
-  get startOffset(): number {
-    return this._startOffset;
-  }
+  // ------------------------------------------------ views of the parts' state (narrow interfaces)
 
-  get endOffset(): number {
-    return this._endOffset;
+  get options(): ResolvedTopicOptions<V> { return this.writer.options; }
+  get segments(): Segment[] { return this.writer.segments; }
+  get active(): Segment { return this.writer.active; }
+  get startOffset(): number { return this.writer._startOffset; }
+  get endOffset(): number { return this.writer._endOffset; }
+  get maxTimestampMs(): number { return this.writer.maxTimestampMs; }
+  set maxTimestampMs(ms: number) { this.writer.maxTimestampMs = ms; }
+  /** End offset of what was handed to the OS: what subscriptions may deliver. */
+  get writtenEnd(): number { return this.writer.committedEnd; }
+  get closed(): boolean { return this.writer.closed; }
+  set closed(closed: boolean) { this.writer.closed = closed; }
+  get readOnly(): boolean { return this.ctx.options.readOnly; }
+  get tail(): Tail { return this.writer.tail; }
+  get keyIndex(): KeyIndex | undefined { return this.keys; }
+  set keyIndex(ki: KeyIndex | undefined) { this.keys = ki; this.writer.keyIndex = ki; }
+
+  /** Makes the records of the open batch readable (the reader calls it before it looks at memory). */
+  publishOpenBatch(): void { this.writer.publishOpenBatch(); }
+  indexBatch(seg: Segment, baseOffset: number, position: number, maxTimestampBefore: number): void {
+    this.writer.indexBatch(seg, baseOffset, position, maxTimestampBefore);
   }
+  /** A subscription waits for records not handed to the OS yet (under 'none'): write them this tick. */
+  writeSoon(): void { this.writer.writeSoon(); }
 
   get groupStates(): ConsumerGroups {
     return this.groupsLoaded ??= new ConsumerGroups(this.ctx.meta, this.name);
@@ -111,29 +147,32 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   appendSync(value: V | null, meta?: AppendMeta): number {
     this.checkAppendable();
-    if (this.tickWaiters.length > 0) this.writeBeforeSwitch(); // (see writeFailed)
+    const w = this.writer;
+    if (w.tickWaiters.length > 0) w.writeBeforeSwitch(); // (see writeFailed)
     const offset = this.encodeAppend(value, meta);
-    this.keptEnd = offset + 1;
+    w.keptEnd = offset + 1;
     return offset;
   }
 
   append(value: V | null, meta?: AppendMeta): Promise<number> {
+    const w = this.writer;
     let offset: number;
     try {
       this.checkAppendable();
-      if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
+      if (w.keptEnd > w.committedEnd && this.ctx.options.durability !== 'none') w.writeBeforeSwitch();
       offset = this.encodeAppend(value, meta);
     } catch (err) {
       return Promise.reject(err);
     }
     if (this.ctx.options.durability === 'none') return settledNone(offset);
     return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve, reject, offset, last: offset });
+      w.tickWaiters.push({ resolve, reject, offset, last: offset });
     });
   }
 
   appendBatch(records: Array<{ value: V | null } & AppendMeta>, options?: AppendBatchOptions): Promise<number> {
     if (options !== undefined) return appendCommitting(this, records, options);
+    const w = this.writer;
     let first: number;
     let mark: Mark | undefined;
     try {
@@ -141,24 +180,24 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
       if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
       const values = this.encodeRecords(records);
-      if (this.keptEnd > this.committedEnd && this.ctx.options.durability !== 'none') this.writeBeforeSwitch();
-      first = this._endOffset;
+      if (w.keptEnd > w.committedEnd && this.ctx.options.durability !== 'none') w.writeBeforeSwitch();
+      first = w._endOffset;
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
       // Date.now() per record was a third of the per-record cost).
       const now = Date.now();
       if (records.length === 1) {
-        this.appendEncoded(values[0]!, records[0]!.key, records[0]!.headers, records[0]!.timestamp ?? now);
+        w.appendEncoded(values[0]!, records[0]!.key, records[0]!.headers, records[0]!.timestamp ?? now);
       } else {
         // A batch can pass a chunk switch or a roll, which write what came before: if a later
         // step fails, cut back to where the batch began so that none of it shows up later.
-        mark = this.mark();
+        mark = w.mark();
         try {
           for (let i = 0; i < records.length; i++) {
             const r = records[i]!;
-            this.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
+            w.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
           }
         } catch (err) {
-          this.rollbackTo(mark!, err instanceof SeglogError ? err : ioError('append', this.dir, err));
+          w.rollbackTo(mark!, err instanceof SeglogError ? err : ioError('append', this.dir, err));
           throw err;
         }
       }
@@ -167,7 +206,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     }
     if (this.ctx.options.durability === 'none') return settledNone(first);
     return new Promise<number>((resolve, reject) => {
-      this.tickWaiters.push({ resolve, reject, offset: first, last: this._endOffset - 1, mark });
+      w.tickWaiters.push({ resolve, reject, offset: first, last: w._endOffset - 1, mark });
     });
   }
 
@@ -188,17 +227,13 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   checkWritable(): void {
     this.ctx.checkWritable();
     if (this.closed) throw new SeglogError('ERR_CLOSED', `topic ${this.name} is closed (deleted)`);
-    if (this.pendingError !== undefined) {
-      const err = this.pendingError;
-      this.pendingError = undefined;
-      throw err;
-    }
+    this.writer.throwPendingError();
   }
 
   /** checkWritable, and while the disk is full (the space reserve is out) ERR_NO_SPACE: maintenance is not refused. */
   checkAppendable(): void {
     this.checkWritable();
-    if (this.writeBlocked !== undefined) this.retryWrite(); // records whose offsets were handed out come first
+    if (this.writer.writeBlocked !== undefined) this.writer.retryWrite(); // records whose offsets were handed out come first
     const reserve = this.ctx.reserve;
     if (reserve !== undefined && reserve.released) reserve.checkSpace();
   }
@@ -206,7 +241,14 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
   private encodeAppend(value: V | null, meta: AppendMeta | undefined): number {
     const bytes = encodeValue(this.options.codec, this.name, value);
     checkMeta(meta);
-    return meta === undefined ? this.appendEncoded(bytes, undefined, undefined, Date.now()) : this.appendEncoded(bytes, meta.key, meta.headers, meta.timestamp ?? Date.now());
+    return meta === undefined ? this.writer.appendEncoded(bytes, undefined, undefined, Date.now()) : this.writer.appendEncoded(bytes, meta.key, meta.headers, meta.timestamp ?? Date.now());
+  }
+
+  // ---------------------------------------------------------------- durability (log/topic-durability.ts)
+
+  /** Makes everything appended so far durable (log.flush()). */
+  flush(): Promise<void> {
+    return this.durability.flush();
   }
 
   /** Clean close: everything durable, then the clean marker (topic-lifecycle.ts). */
@@ -230,32 +272,8 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     this.maintenance.trackBackground(work);
   }
 
-  /** A segment rolled: retention (and compaction) may have work now. */
-  protected override roll(reason: RollReason): void {
-    super.roll(reason);
-    this.maintenance.schedule();
-  }
-
   autoMaintain(now: number): void {
     this.maintenance.auto(now);
-  }
-
-  fsyncsInFlight(): Array<Promise<unknown>> {
-    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
-    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
-    return inFlight;
-  }
-
-  rollFsyncs(): Array<Promise<unknown>> {
-    return this.rollSyncs;
-  }
-
-  hasRiddenCommits(): boolean {
-    return this.ridden !== undefined && this.ridden.entries.length > 0;
-  }
-
-  rollForCompaction(): void {
-    this.roll('compact');
   }
 
   get failed(): boolean {
@@ -274,7 +292,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
 
   /** Applies options given to a later log.topic(name, options) call. */
   reconfigure(options: ResolvedTopicOptions<V>): void {
-    this.options = options;
+    this.writer.options = options;
     this.setupKeyIndex();
   }
 
@@ -322,7 +340,7 @@ export class TopicImpl<V = Buffer> extends TopicDurability<V> implements Topic<V
     return topicStats(this);
   }
 
-  // ------------------------------------------- later issues: retention, compaction, subscriptions
+  // ---------------------------------------------------------------- keys, subscriptions, maintenance
 
   latest(key: string | Uint8Array): LogRecord<V> | undefined {
     return latest(this, key);

@@ -25,7 +25,7 @@ import { checksumMatches, type Segment } from '../segment/segment.js';
 import { READ_CHUNK_BYTES } from '../base/limits.js';
 import { SwapIncomplete, commitSwap, type SwapMarker } from '../segment/compaction-swap.js';
 import path from 'node:path';
-import { publish } from '../base/diagnostics.js';
+import { publish, type RollReason } from '../base/diagnostics.js';
 import type { CleanerState } from '../store/meta-store.js';
 import type { MutableSegmentLog } from '../log/topic-log.js';
 import type { KeyIndex } from './key-index.js';
@@ -33,14 +33,21 @@ import { CleanedWriter } from './compaction-output.js';
 
 /** What compaction needs of a topic: its segment list, what is durable, and its key index. */
 export interface CompactionLog extends MutableSegmentLog<any> {
-  /** Compaction stays below this segment (not yet durable, or a riding commit not stored: ridden.ts). */
-  readonly durableBase: number;
-  readonly durableOffset: number;
-  /** Counts the times the writer took records back (a failed write): a pass that saw one starts over. */
-  readonly takebacks: number;
+  /** The topic's durability part (log/topic-durability.ts). */
+  readonly durability: {
+    /** Compaction stays below this segment (not yet durable, or a riding commit not stored: ridden.ts). */
+    readonly durableBase: number;
+    readonly durableOffset: number;
+    /** Makes every record below `end` durable. */
+    makeDurable(end: number): Promise<void>;
+  };
+  /** The topic's writer (log/topic-writer.ts). */
+  readonly writer: {
+    /** Counts the times the writer took records back (a failed write): a pass that saw one starts over. */
+    readonly takebacks: number;
+    roll(reason: RollReason): void;
+  };
   readonly keyIndex: KeyIndex | undefined;
-  /** Makes every record below `end` durable. */
-  makeDurable(end: number): Promise<void>;
   /** Throws if the topic closed or `group` is no longer in its segment list. */
   checkStillCompacting(group: Segment[]): void;
   /** The log can no longer be trusted (a failed fsync): it refuses writes until reopened. */
@@ -64,7 +71,7 @@ const PASSES_MAX = 64;
 /** Index of the first segment that compaction may not touch (active, not yet durable, fsync running). */
 export function cleanableCount(topic: CompactionLog): number {
   const segs = topic.segments;
-  const durableBase = topic.durableBase;
+  const durableBase = topic.durability.durableBase;
   let k = 0;
   while (k < segs.length - 1 && segs[k]!.baseOffset < durableBase && segs[k]!.pins === 0) k++;
   return k;
@@ -95,7 +102,7 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
   // End of the newer records that dropped ones were superseded by, where those were not yet
   // durable when the pass looked (made durable before the swap).
   let reliedEnd = 0;
-  const takebacks = topic.takebacks; // a record taken back during the pass may be one relied on
+  const takebacks = topic.writer.takebacks; // a record taken back during the pass may be one relied on
   const cleaner: CleanerState = topic.meta.getCleanerState(topic.name) ?? { cleanedUpTo: 0, passes: [] };
   const retentionMs = topic.options.tombstoneRetentionMs;
   const keyIndex = topic.keyIndex;
@@ -110,7 +117,7 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
   let recordsAfter = 0;
   let oldBytes = 0;
   let sliceStart = performance.now();
-  let durable = topic.durableOffset; // read again after each slice (it only grows)
+  let durable = topic.durability.durableOffset; // read again after each slice (it only grows)
   try {
     for (const seg of group) {
       oldBytes += seg.logBytes;
@@ -181,7 +188,7 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
         if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           topic.checkStillCompacting(group);
-          durable = topic.durableOffset;
+          durable = topic.durability.durableOffset;
           sliceStart = performance.now();
         }
       }
@@ -190,11 +197,11 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
     if (reliedEnd > 0) {
       // The newer records the pass relied on become durable before the old ones go.
       const end = reliedEnd;
-      await topic.makeDurable(end);
+      await topic.durability.makeDurable(end);
       topic.checkStillCompacting(group);
       // Records taken back meanwhile (a failed write or fsync) may be ones the pass relied on, and
       // their offsets may now hold other keys' records: then the pass is abandoned.
-      if (topic.takebacks !== takebacks || topic.durableOffset < end) {
+      if (topic.writer.takebacks !== takebacks || topic.durability.durableOffset < end) {
         throw new SeglogError('ERR_IO', `compaction of topic ${topic.name} abandoned: records it relied on (below offset ${end}) were taken back by a failed write`, { value: end });
       }
     }

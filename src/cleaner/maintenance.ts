@@ -14,16 +14,17 @@ import { compactTopic, dirtyRatio, type CompactionLog, type CompactionResult } f
 export interface MaintainedLog extends RetentionLog, CompactionLog {
   /** Throws what a write would (closed, read-only, the log failed). */
   checkWritable(): void;
-  /** The fsyncs running now (just-rolled segments', the group commit's, flush()'s): they pin segments. */
-  fsyncsInFlight(): Array<Promise<unknown>>;
-  /** The fsyncs of just-rolled segments still running. */
-  rollFsyncs(): Array<Promise<unknown>>;
-  /** Whether commits ride in batches the store has not got yet (log/ridden.ts). */
-  hasRiddenCommits(): boolean;
-  /** Makes everything appended durable (and riding commits stored). */
-  flush(): Promise<void>;
-  /** Rolls the active segment (compact() compacts everything appended before it). */
-  rollForCompaction(): void;
+  /** The topic's durability part (log/topic-durability.ts). */
+  readonly durability: CompactionLog['durability'] & {
+    /** The fsyncs running now (just-rolled segments', the group commit's, flush()'s): they pin segments. */
+    fsyncsInFlight(): Array<Promise<unknown>>;
+    /** The fsyncs of just-rolled segments still running. */
+    rollFsyncs(): Array<Promise<unknown>>;
+    /** Whether commits ride in batches the store has not got yet (log/ridden.ts). */
+    hasRiddenCommits(): boolean;
+    /** Makes everything appended durable (and riding commits stored). */
+    flush(): Promise<void>;
+  };
   /** The log failed: no maintenance runs until it is reopened. */
   readonly failed: boolean;
 }
@@ -88,7 +89,7 @@ export class Maintenance {
     const report = (err: unknown): void => {
       if (err instanceof SeglogError && err.code !== 'ERR_CLOSED') topic.reportError(err);
     };
-    const pinned = topic.rollFsyncs();
+    const pinned = topic.durability.rollFsyncs();
     if (pinned.length > 0) {
       // Just-rolled segments are off limits until their fsync is done: look again then.
       void Promise.allSettled(pinned).then(() => this.schedule());
@@ -143,9 +144,9 @@ export class Maintenance {
     return this.exclusive(async () => {
       if (topic.active.endPosition() > 0) {
         topic.checkWritable();
-        topic.rollForCompaction();
+        topic.writer.roll('compact');
       }
-      await topic.flush();
+      await topic.durability.flush();
       return compactTopic(topic, now);
     });
   }
@@ -156,7 +157,7 @@ export class Maintenance {
    * segment it should, not only those whose fsync happened to be over.
    */
   private async fsyncsSettled(): Promise<void> {
-    await Promise.all(this.topic.fsyncsInFlight().map((p) => p.catch(() => undefined)));
+    await Promise.all(this.topic.durability.fsyncsInFlight().map((p) => p.catch(() => undefined)));
   }
 
   /**
@@ -164,7 +165,7 @@ export class Maintenance {
    * (a flush): recovery could not re-apply one whose batch went with its segment (ridden.ts).
    */
   private async removeFront(count: () => number, reason: string): Promise<RetentionResult> {
-    if (this.topic.hasRiddenCommits() && count() > 0) await this.topic.flush();
+    if (this.topic.durability.hasRiddenCommits() && count() > 0) await this.topic.durability.flush();
     return removeFrontSegments(this.topic, count(), reason);
   }
 }

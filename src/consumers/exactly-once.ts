@@ -1,40 +1,21 @@
 // Exactly-once consume-transform-produce: `out.appendBatch(records, { commit: sub })` appends the
 // records and commits the subscription's group as one atomic step (docs/subscriptions.md,
 // "Exactly once"). The commit rides in the output batch (commit-block.ts); ridden.ts says how it
-// reaches the store and recovery.ts how a crash brings it back. Here: the checks, in front, and the
-// writer half (appendWithBlock, moved out of the topic facade src/topic.ts: a function of the
-// narrow BlockWriter, the topic's writer state; logic unchanged).
-import { SeglogError, invalidArgument, ioError } from '../base/errors.js';
+// reaches the store and recovery.ts how a crash brings it back. Here: the checks, in front; the
+// writer half is the output topic's writer's (log/append-ridden.ts appendWithCommit).
+import { SeglogError, invalidArgument } from '../base/errors.js';
 import { COMMIT_BLOCK_MAX, commitBlockBytes, type CommitBlock } from '../format/commit-block.js';
 import { TIMESTAMP_DELTA_MAX } from '../log/topic-writer.js';
 import { SubscriptionImpl } from './subscription.js';
 import type { AppendMeta } from '../format/record.js';
 import type { AppendBatchOptions } from './subscription-api.js';
-import type { ConsumerGroups, GroupState } from './consumer-groups.js';
-import type { LogContext, Mark, Waiter } from '../log/topic-context.js';
-import type { RecoveryPoint } from '../log/topic-log.js';
-import { RiddenCommits, type RiddenEntry } from '../log/ridden.js';
-import { settledNone } from '../log/turns.js';
-
-/** What the writer half needs of the output topic: its writer's state (topic-writer.ts). */
-export interface BlockWriter {
-  readonly dir: string;
-  readonly ctx: LogContext;
-  readonly keptEnd: number;
-  readonly committedEnd: number;
-  readonly _endOffset: number;
-  readonly durableOffset: number;
-  ridden: RiddenCommits | undefined;
-  tickWaiters: Waiter[];
-  writeBeforeSwitch(): void;
-  mark(): Mark;
-  appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint;
-  rollbackTo(mark: Mark, error: SeglogError): void;
-}
+import { appendWithCommit, type RiddenWriter } from '../log/append-ridden.js';
 
 /** What exactly-once needs of the output topic (src/topic.ts). */
-export interface CommitOutput<V> extends BlockWriter {
+export interface CommitOutput<V> {
   readonly name: string;
+  /** The output topic's writer (log/topic-writer.ts), which appends the batch with its commit. */
+  readonly writer: RiddenWriter;
   readonly endOffset: number;
   appendBatch(records: Array<{ value: V | null } & AppendMeta>): Promise<number>;
   /** Throws what an append would (closed, read-only, a failed write, a full disk). */
@@ -88,38 +69,8 @@ export function appendCommitting<V>(out: CommitOutput<V>, records: Array<{ value
     }
     const block: CommitBlock = { topic: sub.source.name, group: prepared.state.name, ranges: prepared.ranges };
     if (commitBlockBytes(block) - 2 > COMMIT_BLOCK_MAX) throw invalidArgument('option commit', `${prepared.ranges.length / 2} ranges`, `a commit that fits in ${COMMIT_BLOCK_MAX} bytes (fewer unfinished ranges: a lower maxInFlight)`);
-    return appendWithBlock(out, records, values, block, prepared.groups, prepared.state, prepared.apply);
+    return appendWithCommit(out.writer, records, values, block, prepared.groups, prepared.state, prepared.apply);
   } catch (err) {
     return Promise.reject(err);
   }
-}
-
-/**
- * The writer half of appendCommitting: the records as one batch carrying `block`; resolves like
- * appendBatch, after `apply` ran (the commit is applied then, once the append is acknowledged).
- */
-function appendWithBlock<V>(topic: BlockWriter, records: Array<{ value: V | null } & AppendMeta>, values: Array<Uint8Array | null>, block: CommitBlock,
-  groups: ConsumerGroups, state: GroupState, apply: () => void): Promise<number> {
-  if (topic.keptEnd > topic.committedEnd && topic.ctx.options.durability !== 'none') topic.writeBeforeSwitch();
-  const first = topic._endOffset;
-  const mark = topic.mark();
-  let start: RecoveryPoint;
-  try {
-    start = topic.appendRidden(values, records, Date.now(), block);
-  } catch (err) {
-    topic.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', topic.dir, err));
-    throw err;
-  }
-  const entry: RiddenEntry = { start, last: topic._endOffset - 1, groups, state, acked: false, held: false };
-  topic.ctx.noteRidden();
-  const ridden = (topic.ridden ??= new RiddenCommits());
-  ridden.add(entry);
-  const ack = (): void => { apply(); ridden.acked(entry, topic.durableOffset); };
-  if (topic.ctx.options.durability === 'none') {
-    ack();
-    return settledNone(first);
-  }
-  return new Promise<number>((resolve, reject) => {
-    topic.tickWaiters.push({ resolve: (o) => { ack(); resolve(o); }, reject, offset: first, last: topic._endOffset - 1, mark });
-  });
 }

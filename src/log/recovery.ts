@@ -32,10 +32,13 @@ export { loadIndexes, rebuildIndexes, segmentEndMaxTimestamp } from './indexes.j
 
 /** What recovery needs of the topic it makes (src/topic.ts). */
 export interface RecoverableTopic<V> extends SegmentLog<V> {
-  /** The state to record with recovery point `rp`. */
-  stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
-  /** The stored state says "not closed cleanly" already (recovery wrote it). */
-  noteUncleanState(): void;
+  /** The topic's durability part (topic-durability.ts). */
+  readonly durability: {
+    /** The state to record with recovery point `rp`. */
+    stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
+    /** The stored state says "not closed cleanly" already (recovery wrote it). */
+    noteUncleanState(): void;
+  };
   /** Loads the groups' positions (once the end recovery keeps is known). */
   loadGroups(): void;
 }
@@ -300,11 +303,11 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
     // above took its commit with it: both or neither).
     if (ridden.length > 0) ctx.reapplyCommits(name, ridden.filter((c) => c !== undefined));
     try {
-      ctx.meta.putStateSync(name, recovered.stateFor(false, end));
+      ctx.meta.putStateSync(name, recovered.durability.stateFor(false, end));
     } catch (err) {
       throw ioError('write metadata', name, err);
     }
-    recovered.noteUncleanState();
+    recovered.durability.noteUncleanState();
   }
   return recovered;
 }

@@ -31,13 +31,16 @@ import { corruptionFound } from '../base/diagnostics.js';
 import type { MutableSegmentLog } from './topic-log.js';
 import type { Tail } from './tail.js';
 
-/** What topic.refresh() needs of the topic (its writer's offsets, which it moves). */
+/** What topic.refresh() needs of the topic: its writer's offsets, which it moves (topic-writer.ts). */
 export interface RefreshingTopic extends MutableSegmentLog<any> {
   readonly tail: Tail;
-  _startOffset: number;
-  _endOffset: number;
-  committedEnd: number;
-  committedMaxTs: number;
+  readonly writer: {
+    _startOffset: number;
+    _endOffset: number;
+    maxTimestampMs: number;
+    committedEnd: number;
+    committedMaxTs: number;
+  };
 }
 
 /**
@@ -48,15 +51,16 @@ export interface RefreshingTopic extends MutableSegmentLog<any> {
 export function refreshTopic(topic: RefreshingTopic): number {
   topic.checkOpen();
   if (!topic.readOnly) return 0;
-  const before = topic._endOffset;
+  const w = topic.writer;
+  const before = w._endOffset;
   let stored: number | undefined;
   try { stored = topic.meta.getState(topic.name)?.startOffset; } catch { stored = undefined; }
   const s = refreshSegments(topic, stored);
-  topic._startOffset = s.startOffset;
-  topic._endOffset = s.endOffset;
-  topic.committedEnd = s.endOffset;
-  topic.maxTimestampMs = s.maxTimestampMs;
-  topic.committedMaxTs = s.maxTimestampMs;
+  w._startOffset = s.startOffset;
+  w._endOffset = s.endOffset;
+  w.committedEnd = s.endOffset;
+  w.maxTimestampMs = s.maxTimestampMs;
+  w.committedMaxTs = s.maxTimestampMs;
   // Subscriptions on this read-only log that wait at the tail see the new records.
   if (s.endOffset > before && topic.tail.waitingCount > 0) topic.tail.wake();
   return s.endOffset - before;

@@ -11,35 +11,29 @@
 // old start offset (the records are still there).
 import { ioError } from '../base/errors.js';
 import type { Segment } from '../segment/segment.js';
-import type { TopicState } from '../store/meta-store.js';
-import type { LogContext } from './topic-context.js';
-import type { RecoveryPoint } from './topic-log.js';
+import type { TopicWriter } from './topic-writer.js';
+import type { TopicDurability } from './topic-durability.js';
 
-/** What changing the segment list needs of the topic. */
+/** What changing the segment list needs of the topic: its writer (the list) and durability part (the fsync set, the stored state). */
 export interface SplicedLog {
-  readonly name: string;
-  readonly ctx: LogContext;
-  readonly segments: Segment[];
+  readonly writer: TopicWriter<any>;
+  readonly durability: TopicDurability;
   readonly retiredSegments: Set<Segment>;
-  readonly dirtySegments: Set<Segment>;
-  readonly checkpointed: RecoveryPoint;
-  _startOffset: number;
-  dirtyMarked: boolean;
-  putStateSync(state: TopicState): void;
-  stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
 }
 
 /** Raises the start offset and makes it durable (TopicState.startOffset) before returning. */
 export function raiseStartOffset(topic: SplicedLog, offset: number): void {
-  if (offset <= topic._startOffset) return;
-  const previous = topic._startOffset;
-  topic._startOffset = offset;
+  const w = topic.writer;
+  const d = topic.durability;
+  if (offset <= w._startOffset) return;
+  const previous = w._startOffset;
+  w._startOffset = offset;
   try {
-    topic.putStateSync(topic.stateFor(false, topic.checkpointed));
-    topic.dirtyMarked = true;
+    d.putStateSync(d.stateFor(false, d.checkpointed));
+    d.dirtyMarked = true;
   } catch (err) {
-    topic._startOffset = previous;
-    throw ioError('write metadata', topic.name, err);
+    w._startOffset = previous;
+    throw ioError('write metadata', w.name, err);
   }
 }
 
@@ -49,11 +43,12 @@ export function raiseStartOffset(topic: SplicedLog, offset: number): void {
  * them finish reading them through their open descriptor.
  */
 export function spliceSegments(topic: SplicedLog, from: number, count: number, replacement: Segment[]): Segment[] {
-  const old = topic.segments.splice(from, count, ...replacement);
-  for (const s of replacement) s.pool = topic.ctx.fdPool;
+  const ctx = topic.writer.ctx;
+  const old = topic.writer.segments.splice(from, count, ...replacement);
+  for (const s of replacement) s.pool = ctx.fdPool;
   for (const s of old) {
-    topic.ctx.readCache.forgetSegment(s);
-    topic.dirtySegments.delete(s);
+    ctx.readCache.forgetSegment(s);
+    topic.durability.dirtySegments.delete(s);
     s.detach();
     if (s.readers > 0) topic.retiredSegments.add(s);
   }

@@ -10,7 +10,7 @@
 // Crash: nothing here is on disk beyond what writePending wrote.
 import { TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX } from '../base/limits.js';
 import type { Chunk, Segment } from '../segment/segment.js';
-import type { LogContext, Waiter } from './topic-context.js';
+import type { LogContext, Waiter, WriterSync } from './topic-context.js';
 import type { Tail } from './tail.js';
 import { afterTurn, loopStarved } from './turns.js';
 
@@ -23,11 +23,10 @@ export interface ChunkWriter {
   batchStart: number;
   committedEnd: number;
   tickWaiters: Waiter[];
-  syncWaiters: Waiter[];
+  readonly sync: WriterSync;
   readonly tail: Tail;
   sealBatch(): void;
   writePending(): void;
-  startFsync(): void;
 }
 
 export function newChunk(w: ChunkWriter, minBytes: number): Chunk {
@@ -60,7 +59,7 @@ export function dispatchWritten(w: ChunkWriter, endOfTick: boolean): void {
     const done = n === waiters.length ? waiters : waiters.slice(0, n);
     w.tickWaiters = n === waiters.length ? [] : waiters.slice(n);
     if (w.ctx.options.durability === 'fsync') {
-      for (const x of done) w.syncWaiters.push(x);
+      for (const x of done) w.sync.syncWaiters.push(x);
     } else if (loopStarved()) {
       afterTurn(() => { for (const x of done) x.resolve(x.offset); }); // (turns.ts)
     } else {
@@ -70,6 +69,6 @@ export function dispatchWritten(w: ChunkWriter, endOfTick: boolean): void {
   // The group commit starts at the end of the tick only: starting it at a write in the middle of
   // a tick (a chunk switch) splits the producers into two groups that then alternate, halving
   // the appends per fsync (bench W-durable: 32 instead of 64).
-  if (endOfTick && w.syncWaiters.length > 0) w.startFsync();
+  if (endOfTick && w.sync.syncWaiters.length > 0) w.sync.startFsync();
   if (endOfTick && w.tail.waitingCount > 0) w.tail.wake();
 }

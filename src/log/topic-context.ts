@@ -1,5 +1,5 @@
-// What a topic's writer is given by the log that owns it (LogContext), and the bookkeeping of
-// appends in flight (Waiter, Mark). Types only.
+// What a topic's writer is given by the log that owns it (LogContext) and by the topic's
+// durability part (WriterSync), and the bookkeeping of appends in flight (Waiter, Mark). Types only.
 import type { SeglogError } from '../base/errors.js';
 import type { CommitBlock } from '../format/commit-block.js';
 import type { ResolvedLogOptions } from '../format/options.js';
@@ -9,6 +9,7 @@ import type { FdPool } from '../segment/fd-pool.js';
 import type { ReadCache } from '../segment/read-cache.js';
 import type { Segment } from '../segment/segment.js';
 import type { MetaStore } from '../store/meta-store.js';
+import type { RiddenCommits } from './ridden.js';
 
 /** What a topic needs from the log that owns it. */
 export interface LogContext {
@@ -58,4 +59,28 @@ export interface Mark {
   position: number;
   endOffset: number;
   maxTimestampMs: number;
+}
+
+/**
+ * What the writer (topic-writer.ts) needs of the topic's durability part (topic-durability.ts,
+ * which implements it): the writer hands bytes to the OS, the durability part makes them durable.
+ * The writer never reads the group commit's state beyond this.
+ */
+export interface WriterSync {
+  /** The offset the last completed fsync covered (a new batch's header claims it: format v2 durableDelta). */
+  readonly durableOffset: number;
+  /** The stored state says "not clean" for this session (markDirty ran, or recovery wrote it). */
+  readonly dirtyMarked: boolean;
+  /** Records "not clean" in the store before the first change of this session. Throws ERR_IO. */
+  markDirty(): void;
+  /** Appends written to the OS that wait for the next group commit ('fsync'). */
+  syncWaiters: Waiter[];
+  /** Segments written since the last fsync. */
+  readonly dirtySegments: Set<Segment>;
+  /** Starts the group commit (one fsync for everything written since the last one started). */
+  startFsync(): void;
+  /** `old` was rolled and `seg` is the new active segment: make `old` durable, then move the recovery point. */
+  rolled(old: Segment, seg: Segment): void;
+  /** Commits riding in this topic's batches (exactly-once, ridden.ts); made on first use. */
+  ridden: RiddenCommits | undefined;
 }

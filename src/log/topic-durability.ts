@@ -1,5 +1,8 @@
-// TopicDurability: group commit, rolls and recovery points of a topic (between TopicWriter and
-// TopicImpl).
+// TopicDurability: group commit, the durable side of rolls, and recovery points of a topic: one
+// of the parts the topic facade (src/topic.ts) is composed of. It holds the topic's writer
+// (topic-writer.ts) and is the writer's WriterSync (topic-context.ts); it owns the fsync state (the
+// appends waiting for one, the dirty segments, the fsyncs in flight), the synced and recorded
+// recovery points, the "not clean" mark of the session, and the commits riding in batches.
 //
 // Under 'fsync' the appends written in a tick wait for one shared fsync; the next one starts when
 // the producers it resolved have appended again, so a group stays one group. A rolled segment is
@@ -7,19 +10,85 @@
 // failed). A failed fsync makes the log refuse writes and, under 'fsync', cuts back everything
 // past the last good fsync so that no rejected append shows up after a reopen. The recovery point
 // (recorded by flush(), the periodic checkpoint and rolls) bounds the scan after a crash.
-// startFsync and markDirty are public (tick-write.ts and append-ridden.ts call them), and
-// writeBeforeSwitch (the exactly-once writer half in consumers/exactly-once.ts calls it).
-import path from 'node:path';
+//
+// Crash: the recovery point in the store is never past data that is durable with its index
+// entries, nor past a batch whose riding commit the store has not got (ridden.ts).
 import { SeglogError, ioError } from '../base/errors.js';
-import { publish, type RollReason } from '../base/diagnostics.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TopicState } from '../store/meta-store.js';
-import { Segment } from '../segment/segment.js';
-import { TopicWriter, ROLL_SYNCS_MAX, type RecoveryPoint } from './topic-writer.js';
+import type { Segment } from '../segment/segment.js';
+import type { TopicWriter } from './topic-writer.js';
+import type { Waiter, WriterSync } from './topic-context.js';
+import type { RecoveryPoint } from './topic-log.js';
+import type { RiddenCommits } from './ridden.js';
 import { isNoSpace } from '../io/space-reserve.js';
-import { dispatchWritten } from './tick-write.js';
 
-export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
+/** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
+export const ROLL_SYNCS_MAX = 8;
+
+export class TopicDurability implements WriterSync {
+  readonly writer: TopicWriter<any>;
+  /** Appends written to the OS that wait for the next group commit ('fsync'). */
+  syncWaiters: Waiter[] = [];
+  /** Segments written since the last fsync. */
+  readonly dirtySegments = new Set<Segment>();
+  /** Commits riding in the topic's batches (exactly-once, ridden.ts); made on first use. */
+  ridden: RiddenCommits | undefined = undefined;
+  /** The stored state says "not clean" for this session. */
+  dirtyMarked = false;
+  private fsyncRunning: Promise<void> | undefined = undefined;
+  /** fsyncs of rolled segments still running (awaited by syncAll). */
+  private rollSyncs: Array<Promise<void>> = [];
+  /** syncAll calls in flight (awaited by shutdown before descriptors are closed). */
+  private readonly syncing = new Set<Promise<void>>();
+  /** Where the last completed fsync left the log. */
+  private synced: RecoveryPoint;
+  /** The recovery point last recorded in the store. */
+  checkpointed: RecoveryPoint;
+  private readonly kickFsyncBound = (): void => {
+    this.writer.endTickNow(); // joins this tick's appends, and starts the fsync
+    if (this.syncWaiters.length > 0 && !this.writer.closed) this.startFsync();
+  };
+
+  constructor(writer: TopicWriter<any>, recovered: RecoveryPoint) {
+    this.writer = writer;
+    this.synced = recovered;
+    this.checkpointed = recovered;
+  }
+
+  /** The offset the last completed fsync covered. */
+  get durableOffset(): number {
+    return this.synced.offset;
+  }
+
+  /**
+   * The segment compaction may not reach (data before the recovery point is durable: compaction
+   * drops a record only for a newer durable one): the synced point's, or that of an older batch whose
+   * riding commit is not stored yet (recovery re-applies it from the bytes compaction would drop,
+   * and the recovery point stays at that batch: ridden.ts).
+   */
+  get durableBase(): number {
+    const first = this.ridden?.entries[0];
+    return first !== undefined && first.start.base < this.synced.base ? first.start.base : this.synced.base;
+  }
+
+  /** Whether commits ride in batches the store has not got yet. */
+  hasRiddenCommits(): boolean {
+    return this.ridden !== undefined && this.ridden.entries.length > 0;
+  }
+
+  /** The fsyncs still running (shutdown waits for them before descriptors are closed). */
+  fsyncsInFlight(): Array<Promise<unknown>> {
+    const inFlight: Array<Promise<unknown>> = [...this.rollSyncs, ...this.syncing];
+    if (this.fsyncRunning !== undefined) inFlight.push(this.fsyncRunning);
+    return inFlight;
+  }
+
+  /** The fsyncs of rolled segments still running (their segments stay pinned until they end). */
+  rollFsyncs(): Array<Promise<unknown>> {
+    return this.rollSyncs;
+  }
+
   /** Group commit: one fsync for everything written since the last one started. */
   startFsync(): void {
     if (this.fsyncRunning !== undefined) return;
@@ -45,31 +114,31 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   }
 
   /** fsyncs every segment written since the last fsync; advances the synced recovery point. */
-  protected async fsyncDirty(): Promise<void> {
+  private async fsyncDirty(): Promise<void> {
     const segs = [...this.dirtySegments];
     this.dirtySegments.clear();
-    const seg = this.active;
-    const point: RecoveryPoint = { base: seg.baseOffset, position: seg.logBytes, offset: this.committedEnd, maxTimestampMs: this.committedMaxTs };
+    const seg = this.writer.active;
+    const point: RecoveryPoint = { base: seg.baseOffset, position: seg.logBytes, offset: this.writer.committedEnd, maxTimestampMs: this.writer.committedMaxTs };
     for (const s of segs) s.pins++;
     try {
       // A segment rolled since the last fsync must be durable with its directory entry before
       // the recovery point may move into the segment that follows it.
-      await Promise.all([...segs.map((s) => (s.fd >= 0 ? this.ctx.io.fsync(s.fd) : undefined)), ...this.rollSyncs]);
+      await Promise.all([...segs.map((s) => (s.fd >= 0 ? this.writer.ctx.io.fsync(s.fd) : undefined)), ...this.rollSyncs]);
     } catch (err) {
-      if (this.closed) throw this.closedError();
+      if (this.writer.closed) throw this.closedError();
       const error = ioError('fsync', seg.logPath, err);
-      this.ctx.fail(error);
-      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced(error);
+      this.writer.ctx.fail(error);
+      if (this.writer.ctx.options.durability === 'fsync') this.forgetUnsynced(error);
       throw error;
     } finally {
       for (const s of segs) s.pins--;
     }
-    if (this.closed) throw this.closedError();
+    if (this.writer.closed) throw this.closedError();
     // Any failed fsync of this log (a rolled segment's, another topic's) means the page cache can no
     // longer be trusted: a later fsync that succeeds proves nothing (Linux reports an error once).
-    const failure = this.ctx.failure;
+    const failure = this.writer.ctx.failure;
     if (failure !== undefined) {
-      if (this.ctx.options.durability === 'fsync') this.forgetUnsynced(failure);
+      if (this.writer.ctx.options.durability === 'fsync') this.forgetUnsynced(failure);
       throw failure;
     }
     if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
@@ -81,62 +150,49 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
    * an append that is about to reject: cut the file back there so none of them shows up after a
    * reopen, and hide them from readers now. (The log refuses writes from here on.)
    */
-  protected forgetUnsynced(error: SeglogError): void {
-    this.takebacks++;
+  private forgetUnsynced(error: SeglogError): void {
+    this.writer.takebacks++;
     const synced = this.synced;
-    let at = this.segments.findIndex((s) => s.baseOffset === synced.base);
-    if (at < 0) at = this.segments.length - 1;
-    const seg = this.segments[at]!;
-    this.rollbackTo({
+    let at = this.writer.segments.findIndex((s) => s.baseOffset === synced.base);
+    if (at < 0) at = this.writer.segments.length - 1;
+    const seg = this.writer.segments[at]!;
+    this.writer.rollbackTo({
       seg,
       segments: at + 1,
       position: seg.baseOffset === synced.base ? synced.position : 0,
       endOffset: seg.baseOffset === synced.base ? synced.offset : seg.baseOffset,
       maxTimestampMs: synced.maxTimestampMs,
     }, error);
-    this.committedEnd = Math.min(this.committedEnd, this._endOffset);
-    this.committedMaxTs = Math.min(this.committedMaxTs, this.maxTimestampMs);
+    this.writer.committedEnd = Math.min(this.writer.committedEnd, this.writer._endOffset);
+    this.writer.committedMaxTs = Math.min(this.writer.committedMaxTs, this.writer.maxTimestampMs);
   }
 
-  protected closedError(): SeglogError {
-    return new SeglogError('ERR_CLOSED', `topic ${this.name} was closed or deleted before the append completed`);
+  private closedError(): SeglogError {
+    return new SeglogError('ERR_CLOSED', `topic ${this.writer.name} was closed or deleted before the append completed`);
   }
 
-  /** Starts a new segment at the current end offset. The old one is made durable with its indexes. */
-  protected roll(reason: RollReason): void {
-    // A roll with no append before it in this session (compact() rolls first) changes the segment
-    // list: the stored state must stop claiming a clean close of the old active segment.
-    if (!this.dirtyMarked) this.markDirty();
-    const old = this.active;
-    if (this.batchStart >= 0) this.sealBatch();
-    this.writePending();
-    if (this.chunk !== undefined) this.chunk.retired = true;
-    this.chunk = undefined;
-    old.persistIndexes();
-    old.dropChunks(0);
-    const seg = Segment.create(this.ctx.io, this.dir, this._endOffset);
-    seg.pool = this.ctx.fdPool;
-    seg.pins = 1; // the active segment's descriptor is never closed by the pool
-    this.ctx.fdPool.opened(seg);
-    this.segments.push(seg);
-    publish('roll', { dir: path.dirname(this.dir), topic: this.name, oldBase: old.baseOffset, newBase: seg.baseOffset, reason, oldBytes: old.logBytes });
+  /**
+   * The writer rolled `old` (roll.ts) and `seg` is the new active segment: `old` and its indexes are
+   * made durable, then the recovery point may move into `seg`.
+   */
+  rolled(old: Segment, seg: Segment): void {
     // The old segment and its indexes are fsynced off the event loop (a blocking fsync here was
     // 10% of bench W1); the recovery point moves into the new segment once that is done. Under
     // 'fsync' the old segment stays in dirtySegments, so the tick's group commit covers it too.
-    const point: RecoveryPoint = { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: this.committedMaxTs };
-    const io = this.ctx.io;
+    const point: RecoveryPoint = { base: seg.baseOffset, position: 0, offset: seg.baseOffset, maxTimestampMs: this.writer.committedMaxTs };
+    const io = this.writer.ctx.io;
     if (this.rollSyncs.length >= ROLL_SYNCS_MAX) {
       // Many rolls in one synchronous burst: their async fsyncs cannot finish before it ends, and
       // each would hold three descriptors until then. Make this one durable now instead.
       try {
         old.fsyncAllSync();
-        io.fsyncDir(this.dir);
+        io.fsyncDir(this.writer.dir);
       } catch (err) {
-        this.ctx.fail(ioError('fsync', old.logPath, err));
+        this.writer.ctx.fail(ioError('fsync', old.logPath, err));
       }
       old.closeIndexFiles();
       old.pins--;
-      this.ctx.fdPool.trim();
+      this.writer.ctx.fdPool.trim();
       return;
     }
     // old keeps its active pin until its fsync is done; then the pool may close its descriptor.
@@ -147,21 +203,21 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
       previous,
       old.fd >= 0 ? io.fsync(old.fd) : undefined,
       old.fsyncIndexes(),
-      fsyncDirAsync(io, this.dir),
+      fsyncDirAsync(io, this.writer.dir),
     ]).then(
       () => {
         // (unless a failed batch rolled the new segment back meanwhile)
-        if (this.ctx.failure === undefined && point.base > this.synced.base && this.active.baseOffset >= point.base) {
+        if (this.writer.ctx.failure === undefined && point.base > this.synced.base && this.writer.active.baseOffset >= point.base) {
           this.synced = point;
           this.ridden?.noteDurable(point.offset);
         }
       },
       (err: unknown) => {
-        if (!this.closed) this.ctx.fail(ioError('fsync', old.logPath, err));
+        if (!this.writer.closed) this.writer.ctx.fail(ioError('fsync', old.logPath, err));
       },
     ).finally(() => {
       old.pins--;
-      this.ctx.fdPool.trim();
+      this.writer.ctx.fdPool.trim();
       return old.closeIndexFilesWhenIdle();
     });
     this.rollSyncs.push(done);
@@ -178,7 +234,7 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     try {
       this.putStateSync(this.stateFor(false, this.checkpointed));
     } catch (err) {
-      throw ioError('write metadata', this.name, err);
+      throw ioError('write metadata', this.writer.name, err);
     }
   }
 
@@ -189,28 +245,28 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
   putStateSync(state: TopicState): void {
     try {
       try {
-        this.ctx.meta.putStateSync(this.name, state);
+        this.writer.ctx.meta.putStateSync(this.writer.name, state);
       } catch (err) {
-        const reserve = this.ctx.reserve;
+        const reserve = this.writer.ctx.reserve;
         if (!isNoSpace(err) || reserve === undefined || reserve.released) throw err;
         reserve.release();
-        this.ctx.meta.putStateSync(this.name, state);
+        this.writer.ctx.meta.putStateSync(this.writer.name, state);
       }
     } catch (err) {
       // a store's own error (lmdb-js gives a plain Error with errno 28 on a full disk) is a SeglogError here
-      throw ioError(`record the state of topic ${this.name} in the metadata store`, this.dir, err);
+      throw ioError(`record the state of topic ${this.writer.name} in the metadata store`, this.writer.dir, err);
     }
   }
 
   stateFor(clean: boolean, rp: RecoveryPoint): TopicState {
-    const seg = this.active;
+    const seg = this.writer.active;
     return {
       clean,
       segmentBase: seg.baseOffset,
       logBytes: seg.logBytes,
-      endOffset: this.committedEnd,
-      maxTimestampMs: this.committedMaxTs,
-      startOffset: this._startOffset,
+      endOffset: this.writer.committedEnd,
+      maxTimestampMs: this.writer.committedMaxTs,
+      startOffset: this.writer._startOffset,
       recoveryBase: rp.base,
       recoveryPosition: rp.position,
       recoveryOffset: rp.offset,
@@ -223,19 +279,19 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
    * index entries, and record the new recovery point. Nothing to do when nothing was appended.
    */
   async checkpoint(): Promise<void> {
-    if (this.closed || this.ctx.options.readOnly) return;
-    const seg = this.active;
-    if (!this.tickScheduled && seg.endPosition() === this.checkpointed.position && seg.baseOffset === this.checkpointed.base) return;
+    if (this.writer.closed || this.writer.ctx.options.readOnly) return;
+    const seg = this.writer.active;
+    if (!this.writer.tickScheduled && seg.endPosition() === this.checkpointed.position && seg.baseOffset === this.checkpointed.base) return;
     await this.flush();
   }
 
   /** Records the synced point as the recovery point (cheap, not durable by itself: see MetaStore.putState). */
-  protected recordRecoveryPoint(): void {
-    if (this.closed) return;
+  private recordRecoveryPoint(): void {
+    if (this.writer.closed) return;
     const rp = this.ridden === undefined ? this.synced : this.ridden.cap(this.synced);
     if (rp.base === this.checkpointed.base && rp.position === this.checkpointed.position) return;
     this.checkpointed = rp;
-    if (this.dirtyMarked) this.ctx.meta.putState(this.name, this.stateFor(false, rp));
+    if (this.dirtyMarked) this.writer.ctx.meta.putState(this.writer.name, this.stateFor(false, rp));
   }
 
   /** fsyncs all written data and index entries (flush(), checkpoints, close). */
@@ -247,20 +303,20 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
     return run;
   }
 
-  protected async syncAllNow(): Promise<void> {
+  private async syncAllNow(): Promise<void> {
     while (this.fsyncRunning !== undefined) await this.fsyncRunning.catch(() => undefined);
-    if (this.closed) return;
+    if (this.writer.closed) return;
     if (this.rollSyncs.length > 0) await Promise.all(this.rollSyncs.map((p) => p.catch(() => undefined)));
-    const seg = this.active;
+    const seg = this.writer.active;
     seg.persistIndexes();
     this.dirtySegments.add(seg);
     await this.fsyncDirty();
-    if (this.closed) return;
+    if (this.writer.closed) return;
     try {
       await seg.fsyncIndexes();
     } catch (err) {
       const error = ioError('fsync', seg.indexPath, err);
-      if (!this.closed) this.ctx.fail(error);
+      if (!this.writer.closed) this.writer.ctx.fail(error);
       throw error;
     }
   }
@@ -271,54 +327,26 @@ export abstract class TopicDurability<V = Buffer> extends TopicWriter<V> {
    * fsync throws; unlike flush() it leaves a pending appendSync failure to the next append call.
    */
   async makeDurable(end: number): Promise<void> {
-    if (this.closed || this.durableOffset >= end) return;
-    if (this.committedEnd < end) {
-      if (this.batchStart >= 0) this.sealBatch();
-      this.writePending();
+    if (this.writer.closed || this.durableOffset >= end) return;
+    if (this.writer.committedEnd < end) {
+      if (this.writer.batchStart >= 0) this.writer.sealBatch();
+      this.writer.writePending();
     }
     await this.syncAll();
-  }
-
-  /**
-   * Writes the records that wait for a failed write (writeFailed kept them: their offsets were
-   * handed out). Called by the next append call, flush() and so the log's timer; throws the
-   * failure, and keeps them, while it lasts.
-   */
-  protected retryWrite(): void {
-    if (this.batchStart >= 0) this.sealBatch();
-    this.writePending();
-    this.writeBlocked = undefined;
-    dispatchWritten(this, true); // subscriptions and the group commit, as at the end of a tick
-  }
-
-  /**
-   * Before an append of the other kind (a promise, or an offset handed out at once): hands what is
-   * pending to the OS, so that a failed write never finds both kinds waiting (writeFailed).
-   */
-  writeBeforeSwitch(): void {
-    if (this.batchStart >= 0) this.sealBatch();
-    this.writePending();
   }
 
   /** Makes everything appended so far durable (log.flush()). */
   async flush(): Promise<void> {
-    if (this.closed || this.ctx.options.readOnly) return;
-    if (this.tickScheduled) this.flushTick();
-    if (this.writeBlocked !== undefined) this.retryWrite();
+    if (this.writer.closed || this.writer.ctx.options.readOnly) return;
     // A write that failed (this tick's, or an earlier one that no append call has reported yet)
-    // lost records appended before this flush: it cannot promise they are durable.
-    if (this.pendingError !== undefined) {
-      const err = this.pendingError;
-      this.pendingError = undefined;
-      throw err;
-    }
-    this.writePending();
+    // lost records appended before this flush: it cannot promise they are durable (writeAll throws).
+    this.writer.writeAll();
     await this.syncAll();
-    if (this.closed) return; // deleted meanwhile: no state may be written for it any more
+    if (this.writer.closed) return; // deleted meanwhile: no state may be written for it any more
     // commits riding in batches that are durable now go to the store, durably, before a recovery
     // point may pass those batches (ridden.ts)
-    if (this.ridden?.handDurable(this.synced.offset) === true) await this.ctx.meta.flush();
-    if (this.closed) return;
+    if (this.ridden?.handDurable(this.synced.offset) === true) await this.writer.ctx.meta.flush();
+    if (this.writer.closed) return;
     this.recordRecoveryPoint();
   }
 }

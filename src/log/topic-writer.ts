@@ -1,11 +1,16 @@
-// TopicWriter: the append path of a topic (the base of TopicImpl).
+// TopicWriter: the append path of a topic, one of the parts the topic facade (src/topic.ts) is
+// composed of. It owns the segment list and the log's offsets, the write chunks, the open batch,
+// the end-of-tick write and what was handed to the OS; the topic's durability part
+// (topic-durability.ts, seen here only as the narrow WriterSync of topic-context.ts) makes written
+// bytes durable, and the writer calls it at the first change of a session (markDirty), after a
+// write (syncWaiters, startFsync) and at a roll (rolled).
 //
 // Records are encoded straight into the active segment's newest chunk (a buffer that is never
 // reused), into an open batch whose header is published to readers on demand, so readers in this
 // process see a record as soon as appendSync returns. At the end of the tick (process.nextTick) the
 // batch is sealed (checksum, index entries) and the chunk's new bytes go to the OS in one
 // positional write; appends settle as soon as their bytes are written ('os') or queue for the
-// group commit ('fsync', topic-durability.ts). A failed write cuts the file back to its last good
+// group commit ('fsync'). A failed write cuts the file back to its last good
 // size. Records whose promises are pending are forgotten: the promises reject and the offsets go
 // to the next appends. Records whose offset was already handed out (appendSync, or any append
 // under 'none') are kept in memory, readable at their offsets, and the topic refuses appends until
@@ -13,44 +18,37 @@
 // writes what is pending first (writeBeforeSwitch). A multi-record append is all or nothing (mark / rollbackTo).
 //
 // Moved out as functions of the writer (it passes itself; the methods below that remain delegate):
-// the exactly-once one-batch append (append-ridden.ts), mark / rollbackTo / writeFailed
-// (write-failure.ts), newChunk and dispatchWritten (tick-write.ts). The per-record path
-// (appendEncoded and what it calls per record) stays here. The fields and methods those functions
-// use are public for that, as is the state the topic facade's own helpers use (src/topic.ts header):
-// none of it is part of the Topic API; rollFor is roll() for them.
+// mark / rollbackTo / writeFailed
+// (write-failure.ts), newChunk and dispatchWritten (tick-write.ts), the roll (roll.ts). The
+// per-record path (appendEncoded and what it calls per record) stays here. The fields those
+// functions use are public for that; none of it is part of the Topic API.
 //
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
-import type { CommitBlock } from '../format/commit-block.js';
 import { recordTooLarge } from '../format/append-input.js';
-import type { RiddenCommits } from './ridden.js';
-import type { KeySink, RecoveryPoint } from './topic-log.js';
-import type { AppendMeta } from '../format/record.js';
+import type { KeySink } from './topic-log.js';
 import {
   BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
 } from '../format/batch.js';
 import { checksum } from '../format/checksum.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
 import { SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
-import { Segment, writeFully, type Chunk } from '../segment/segment.js';
+import { writeFully, type Chunk, type Segment } from '../segment/segment.js';
 import type { RollReason } from '../base/diagnostics.js';
 import { Tail } from './tail.js';
-import { appendRidden } from './append-ridden.js';
 import { dispatchWritten, newChunk } from './tick-write.js';
 import { mark, rollbackTo, writeFailed } from './write-failure.js';
-
-/** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
-export const ROLL_SYNCS_MAX = 8;
+import { rollSegment } from './roll.js';
 
 /** A timestamp this far from its batch's base starts a new batch (its zigzag delta stays a safe integer). */
 export const TIMESTAMP_DELTA_MAX = 2 ** 51;
 
 /** Recovery point: where the log was fsynced (with its index entries) and checked. */
 export type { RecoveryPoint } from './topic-log.js';
-export type { LogContext, Mark, Waiter } from './topic-context.js';
-import type { LogContext, Mark, Waiter } from './topic-context.js';
+export type { LogContext, Mark, Waiter, WriterSync } from './topic-context.js';
+import type { LogContext, Mark, Waiter, WriterSync } from './topic-context.js';
 
-export abstract class TopicWriter<V = Buffer> {
+export class TopicWriter<V = Buffer> {
   readonly name: string;
   readonly dir: string;
   options: ResolvedTopicOptions<V>;
@@ -61,20 +59,22 @@ export abstract class TopicWriter<V = Buffer> {
   maxTimestampMs: number;
   closed = false;
   readonly ctx: LogContext;
+  /** The topic's durability part (topic-durability.ts), given by attach() right after construction. */
+  sync!: WriterSync;
+  /** Called after every roll (the facade schedules retention and compaction). */
+  private onRoll: () => void = () => undefined;
   // Append path state: the newest chunk of the active segment and the open batch in it.
   chunk: Chunk | undefined = undefined;
   chunkBytesNext = WRITE_CHUNK_BYTES_MIN;
   batchStart = -1;
   /** appendRidden: the records being appended make one batch (no seal for size, no roll). */
   oneBatch = false;
-  /** Commits riding in this topic's batches (exactly-once, ridden.ts); made on first use. */
-  ridden: RiddenCommits | undefined = undefined;
-  protected batchBase = 0;
-  protected batchBaseTs = 0;
-  protected batchCount = 0;
-  protected batchMaxTs = 0;
-  protected batchMaxBefore = -1;
-  protected tickScheduled = false;
+  private batchBase = 0;
+  private batchBaseTs = 0;
+  private batchCount = 0;
+  private batchMaxTs = 0;
+  private batchMaxBefore = -1;
+  tickScheduled = false;
   tickWaiters: Waiter[] = [];
   /**
    * End offset of the records appended with appendSync (their offset was handed out): while it is
@@ -86,36 +86,21 @@ export abstract class TopicWriter<V = Buffer> {
   /** End offset and max timestamp of what was handed to the OS. */
   committedEnd: number;
   committedMaxTs: number;
-  protected pendingError: SeglogError | undefined = undefined;
+  /** A failed write's error that no append call has reported yet (the next one throws it). */
+  pendingError: SeglogError | undefined = undefined;
   /**
    * Times appended records were taken back (a failed write or fsync, a rolled-back batch): their
    * offsets go to later appends. Compaction abandons a pass that relied on records across one.
    */
   takebacks = 0;
-  dirtyMarked = false;
   /** Subscriptions, woken at the end of each tick once its records were handed to the OS. */
   readonly tail = new Tail();
   /** key -> newest offset, for compacted topics only (undefined otherwise: no cost on the append path). */
   keyIndex: KeySink | undefined = undefined;
-
-  // Group commit.
-  syncWaiters: Waiter[] = [];
-  dirtySegments = new Set<Segment>();
-  protected fsyncRunning: Promise<void> | undefined = undefined;
-  /** fsyncs of rolled segments still running (awaited by syncAll). */
-  protected rollSyncs: Array<Promise<void>> = [];
-  /** syncAll calls in flight (awaited by shutdown before descriptors are closed). */
-  protected syncing = new Set<Promise<void>>();
-  protected synced: RecoveryPoint;
-  checkpointed: RecoveryPoint;
-  protected readonly flushTickBound = (): void => this.flushTick();
-  protected readonly kickFsyncBound = (): void => {
-    if (this.tickScheduled) this.flushTick(); // joins this tick's appends, and starts the fsync
-    if (this.syncWaiters.length > 0 && !this.closed) this.startFsync();
-  };
+  private readonly flushTickBound = (): void => this.flushTick();
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
-    startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
+    startOffset: number, endOffset: number, maxTimestampMs: number) {
     this.ctx = ctx;
     this.name = name;
     this.dir = dir;
@@ -126,29 +111,18 @@ export abstract class TopicWriter<V = Buffer> {
     this.maxTimestampMs = maxTimestampMs;
     this.committedEnd = endOffset;
     this.committedMaxTs = maxTimestampMs;
-    this.synced = recovered;
-    this.checkpointed = recovered;
     for (const seg of segments) seg.pool = ctx.fdPool;
     if (segments.length > 0) segments[segments.length - 1]!.pins = Math.max(1, segments[segments.length - 1]!.pins);
   }
 
+  /** Connects the durability part, and what runs after a roll. */
+  attach(sync: WriterSync, onRoll: () => void): void {
+    this.sync = sync;
+    this.onRoll = onRoll;
+  }
+
   get readOnly(): boolean {
     return this.ctx.options.readOnly;
-  }
-
-  /**
-   * The segment compaction may not reach (data before the recovery point is durable: compaction
-   * drops a record only for a newer durable one): the synced point's, or that of an older batch whose
-   * riding commit is not stored yet (recovery re-applies it from the bytes compaction would drop,
-   * and the recovery point stays at that batch: ridden.ts).
-   */
-  get durableBase(): number {
-    const first = this.ridden?.entries[0];
-    return first !== undefined && first.start.base < this.synced.base ? first.start.base : this.synced.base;
-  }
-
-  get durableOffset(): number {
-    return this.synced.offset;
   }
 
   get active(): Segment {
@@ -168,7 +142,7 @@ export abstract class TopicWriter<V = Buffer> {
     const freshBytes = freshRecordBytes(fixedBytes);
     const options = this.options;
     if (freshBytes > options.maxRecordBytes) throw this.recordTooLarge(freshBytes);
-    if (!this.dirtyMarked) this.markDirty();
+    if (!this.sync.dirtyMarked) this.sync.markDirty();
     const offset = this._endOffset;
     let seg = this.active;
     let chunk = this.chunk;
@@ -233,11 +207,6 @@ export abstract class TopicWriter<V = Buffer> {
     return offset;
   }
 
-  /** The exactly-once one-batch append (append-ridden.ts). */
-  appendRidden(values: Array<Uint8Array | null>, records: Array<AppendMeta>, now: number, block: CommitBlock): RecoveryPoint {
-    return appendRidden(this, values, records, now, block);
-  }
-
   /** Where the log stands before a multi-record append (write-failure.ts). */
   mark(): Mark {
     return mark(this);
@@ -248,11 +217,11 @@ export abstract class TopicWriter<V = Buffer> {
     rollbackTo(this, mark, error);
   }
 
-  protected openBatch(chunk: Chunk, offset: number, timestamp: number): void {
+  private openBatch(chunk: Chunk, offset: number, timestamp: number): void {
     this.batchStart = chunk.len;
     // The batch claims what a completed fsync covered when it was opened (format v2 durableDelta):
     // it reaches the OS no earlier, so after a power cut it proves those bytes were durable.
-    startBatchHeader(chunk.buf, chunk.len, offset, timestamp, this.synced.offset);
+    startBatchHeader(chunk.buf, chunk.len, offset, timestamp, this.sync.durableOffset);
     chunk.len += BATCH_HEADER_BYTES;
     this.batchBase = offset;
     this.batchBaseTs = timestamp;
@@ -297,7 +266,7 @@ export abstract class TopicWriter<V = Buffer> {
   }
 
   /** A fresh chunk for the active segment (tick-write.ts). */
-  protected newChunk(minBytes: number): Chunk {
+  private newChunk(minBytes: number): Chunk {
     return newChunk(this, minBytes);
   }
 
@@ -318,12 +287,12 @@ export abstract class TopicWriter<V = Buffer> {
     seg.logBytes = chunk.filePos + to;
     this.committedEnd = this.batchStart >= 0 ? this.batchBase : this._endOffset;
     this.committedMaxTs = this.batchStart >= 0 ? this.batchMaxBefore : this.maxTimestampMs;
-    this.dirtySegments.add(seg);
+    this.sync.dirtySegments.add(seg);
     if (this.tickWaiters.length > 0 && this.ctx.options.durability !== 'none') dispatchWritten(this, false);
   }
 
   /** End of tick: seal the open batch, hand it to the OS, settle or queue the tick's appends. */
-  protected flushTick(): void {
+  private flushTick(): void {
     this.tickScheduled = false;
     if (this.closed) return;
     try {
@@ -334,7 +303,7 @@ export abstract class TopicWriter<V = Buffer> {
     } catch {
       // writeFailed has rejected the appends that were not written; those written earlier in the
       // tick still wait for their fsync.
-      if (this.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.startFsync();
+      if (this.sync.syncWaiters.length > 0 && this.ctx.options.durability === 'fsync') this.sync.startFsync();
       if (this.tail.waitingCount > 0) this.tail.wake();
       if (this.keyIndex !== undefined) this.keyIndex.persist(this.committedEnd);
       return;
@@ -359,15 +328,60 @@ export abstract class TopicWriter<V = Buffer> {
     process.nextTick(this.flushTickBound);
   }
 
-  protected recordTooLarge(bytes: number): SeglogError {
+  /** Ends this tick's appends now, if any are open (the group commit joins them before it starts). */
+  endTickNow(): void {
+    if (this.tickScheduled) this.flushTick();
+  }
+
+  private recordTooLarge(bytes: number): SeglogError {
     return recordTooLarge(bytes, this.options.maxRecordBytes, this.name);
   }
 
-  protected abstract roll(reason: RollReason): void;
-  /** roll() for append-ridden.ts (roll stays protected: TopicImpl overrides it). */
-  rollFor(reason: RollReason): void {
-    this.roll(reason);
+  /** Starts a new segment at the current end offset (roll.ts); the durability part makes the old one durable. */
+  roll(reason: RollReason): void {
+    rollSegment(this, reason);
+    this.onRoll();
   }
-  abstract markDirty(): void;
-  abstract startFsync(): void;
+
+  /**
+   * Writes the records that wait for a failed write (writeFailed kept them: their offsets were
+   * handed out). Called by the next append call, flush() and so the log's timer; throws the
+   * failure, and keeps them, while it lasts.
+   */
+  retryWrite(): void {
+    if (this.batchStart >= 0) this.sealBatch();
+    this.writePending();
+    this.writeBlocked = undefined;
+    dispatchWritten(this, true); // subscriptions and the group commit, as at the end of a tick
+  }
+
+  /**
+   * Before an append of the other kind (a promise, or an offset handed out at once): hands what is
+   * pending to the OS, so that a failed write never finds both kinds waiting (writeFailed).
+   */
+  writeBeforeSwitch(): void {
+    if (this.batchStart >= 0) this.sealBatch();
+    this.writePending();
+  }
+
+  /**
+   * Hands everything appended so far to the OS (flush()): this tick's appends, records a failed
+   * write kept. Throws the failure of a write that lost records appended before (they cannot be
+   * made durable), once.
+   */
+  writeAll(): void {
+    this.endTickNow();
+    if (this.writeBlocked !== undefined) this.retryWrite();
+    this.throwPendingError();
+    this.writePending();
+  }
+
+  /** Throws (once) the error of a failed write that no append call has reported yet. */
+  throwPendingError(): void {
+    if (this.pendingError !== undefined) {
+      const err = this.pendingError;
+      this.pendingError = undefined;
+      throw err;
+    }
+  }
 }

@@ -13,8 +13,7 @@
 import { ioError, type SeglogError } from '../base/errors.js';
 import type { Chunk, Segment } from '../segment/segment.js';
 import type { KeySink } from './topic-log.js';
-import type { RiddenCommits } from './ridden.js';
-import type { LogContext, Mark, Waiter } from './topic-context.js';
+import type { LogContext, Mark, Waiter, WriterSync } from './topic-context.js';
 
 /** What the failure handling needs of the writer (TopicWriter's fields). */
 export interface FailingWriter {
@@ -31,10 +30,8 @@ export interface FailingWriter {
   committedMaxTs: number;
   takebacks: number;
   tickWaiters: Waiter[];
-  syncWaiters: Waiter[];
-  dirtySegments: Set<Segment>;
+  readonly sync: WriterSync;
   keyIndex: KeySink | undefined;
-  ridden: RiddenCommits | undefined;
   sealBatch(): void;
 }
 
@@ -61,7 +58,7 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
   const io = w.ctx.io;
   while (w.segments.length > mark.segments) {
     const s = w.segments.pop()!;
-    w.dirtySegments.delete(s);
+    w.sync.dirtySegments.delete(s);
     try { s.deleteFiles(); } catch (err) { w.ctx.fail(ioError('delete a rolled-back segment', s.logPath, err)); }
   }
   const seg = mark.seg;
@@ -87,17 +84,17 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
   w._endOffset = Math.min(w._endOffset, mark.endOffset);
   w.keptEnd = Math.min(w.keptEnd, w._endOffset);
   w.keyIndex?.forgetFrom(w._endOffset);
-  w.ridden?.forgetFrom(w._endOffset);
+  w.sync.ridden?.forgetFrom(w._endOffset);
   w.maxTimestampMs = Math.min(w.maxTimestampMs, mark.maxTimestampMs);
   w.committedEnd = Math.min(w.committedEnd, w._endOffset);
   // Appends whose records were just forgotten settle now, with the error that forgot them.
   const end = w._endOffset;
   const keepTick = w.tickWaiters.filter((x) => x.last < end);
-  const keepSync = w.syncWaiters.filter((x) => x.last < end);
+  const keepSync = w.sync.syncWaiters.filter((x) => x.last < end);
   for (const x of w.tickWaiters) if (x.last >= end) x.reject(error);
-  for (const x of w.syncWaiters) if (x.last >= end) x.reject(error);
+  for (const x of w.sync.syncWaiters) if (x.last >= end) x.reject(error);
   w.tickWaiters = keepTick;
-  w.syncWaiters = keepSync;
+  w.sync.syncWaiters = keepSync;
   seg.pins = Math.max(seg.pins, 1); // it is the active segment again
   seg.index!.truncateToPosition(mark.position);
   seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
