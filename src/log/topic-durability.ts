@@ -151,20 +151,18 @@ export class TopicDurability implements WriterSync {
    * reopen, and hide them from readers now. (The log refuses writes from here on.)
    */
   private forgetUnsynced(error: SeglogError): void {
-    this.writer.takebacks++;
     const synced = this.synced;
-    let at = this.writer.segments.findIndex((s) => s.baseOffset === synced.base);
-    if (at < 0) at = this.writer.segments.length - 1;
-    const seg = this.writer.segments[at]!;
-    this.writer.rollbackTo({
+    const segments = this.writer.segments;
+    let at = segments.findIndex((s) => s.baseOffset === synced.base);
+    if (at < 0) at = segments.length - 1;
+    const seg = segments[at]!;
+    this.writer.takeBackTo({
       seg,
       segments: at + 1,
       position: seg.baseOffset === synced.base ? synced.position : 0,
       endOffset: seg.baseOffset === synced.base ? synced.offset : seg.baseOffset,
       maxTimestampMs: synced.maxTimestampMs,
     }, error);
-    this.writer.committedEnd = Math.min(this.writer.committedEnd, this.writer._endOffset);
-    this.writer.committedMaxTs = Math.min(this.writer.committedMaxTs, this.writer.maxTimestampMs);
   }
 
   private closedError(): SeglogError {
@@ -328,10 +326,7 @@ export class TopicDurability implements WriterSync {
    */
   async makeDurable(end: number): Promise<void> {
     if (this.writer.closed || this.durableOffset >= end) return;
-    if (this.writer.committedEnd < end) {
-      if (this.writer.batchStart >= 0) this.writer.sealBatch();
-      this.writer.writePending();
-    }
+    if (this.writer.committedEnd < end) this.writer.writeBeforeSwitch(); // (seals and writes what is pending)
     await this.syncAll();
   }
 

@@ -217,6 +217,17 @@ export class TopicWriter<V = Buffer> {
     rollbackTo(this, mark, error);
   }
 
+  /**
+   * After a failed fsync under 'fsync': takes back everything past `mark` (the last good fsync),
+   * whose appends are about to reject, so that none of it shows up to readers or after a reopen.
+   */
+  takeBackTo(mark: Mark, error: SeglogError): void {
+    this.takebacks++;
+    this.rollbackTo(mark, error);
+    this.committedEnd = Math.min(this.committedEnd, this._endOffset);
+    this.committedMaxTs = Math.min(this.committedMaxTs, this.maxTimestampMs);
+  }
+
   private openBatch(chunk: Chunk, offset: number, timestamp: number): void {
     this.batchStart = chunk.len;
     // The batch claims what a completed fsync covered when it was opened (format v2 durableDelta):
