@@ -14,6 +14,7 @@ const LAYERS = [
   ['cleaner', '^src/cleaner/'],
   ['consumers', '^src/consumers/'],
   ['verify', '^src/verify/'],
+  ['backup', '^src/backup/'],
   ['facade', '^src/[^/]+$'],
   ['cli', '^src/cli/'],
 ];

@@ -11,5 +11,6 @@ export { CHANNEL_NAMES } from './base/diagnostics.js';
 export type { DiagnosticEvents, DiagnosticEvent, RollReason } from './base/diagnostics.js';
 export { verify } from './verify/verify.js';
 export type { VerifyOptions, VerifyProgress, VerifyProblem, VerifyProblemKind, VerifyReport, VerifyTopicReport } from './verify/verify.js';
+export type { BackupOptions, BackupProgress } from './backup/backup.js';
 export type { CompactionResult } from './cleaner/compaction.js';
 export type { RetentionResult } from './cleaner/retention.js';

@@ -1,6 +1,7 @@
 // Log: one directory, owned by one writer process. It holds the lock, the metadata store, the
 // topics (opened and recovered at openLog), the periodic checkpoint timer, and the read cache.
 // close() flushes every topic and records a clean shutdown, so the next open scans nothing.
+// backup() hands its topics and the entry point's wiring to backup/backup.ts.
 //
 // Crash: the lock file stays behind (taken over by the next opener, see lock.ts); every topic is
 // recovered at the next openLog (recovery.ts). Which topics the directory holds, and finishing a
@@ -28,6 +29,7 @@ import type { CommitBlock } from './format/commit-block.js';
 import { SpaceReserve, isNoSpace } from './io/space-reserve.js';
 import { TopicImpl, type LogContext } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
+import { backupLog, type BackupOptions } from './backup/backup.js';
 
 /** What `log.stats()` returns. */
 export interface LogStats {
@@ -63,6 +65,12 @@ export interface Log {
    * closed). Returns how many records became readable. On a writable log it does nothing and returns 0.
    */
   refresh(): number;
+  /**
+   * Copies a consistent snapshot into `destDir` (a new path or an empty directory) while the log is
+   * written: what was flushed when it started, group positions of then; `openLog(destDir)` opens it
+   * as a cleanly closed log. docs/guarantees.md, "Backups".
+   */
+  backup(destDir: string, options?: BackupOptions): Promise<void>;
   /** Flushes and closes; later calls on the log or its topics throw `ERR_CLOSED`. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -98,10 +106,11 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   /** Automatic retention and compaction checks (unref'd; cleared by close). */
   private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
+  private readonly backups = new Set<Promise<void>>(); // running (close waits for them)
   /** The emergency space reserve of a writable log (space-reserve.ts). */
   reserve: SpaceReserve | undefined = undefined;
 
-  constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined) {
+  constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined, private readonly wiring: LogWiring) {
     super();
     this.dir = dir;
     this.io = io;
@@ -297,12 +306,25 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     return added;
   }
 
+  async backup(destDir: string, options?: BackupOptions): Promise<void> {
+    this.checkOpen();
+    if (this.closing !== undefined) throw new SeglogError('ERR_CLOSED', `the log at ${this.dir} is closing`);
+    const source = { dir: this.dir, io: this.io, readOnly: this.options.readOnly, meta: this.meta, openTopics: () => [...this.open.values()] };
+    const run = backupLog(source, {
+      flush: () => this.flush(), refresh: () => void this.refresh(), openMeta: async (d) => this.wiring.meta(d, false),
+      recoverAndClose: async (d, io) => (await openLogWith({ ...this.wiring, io }, d)).close(),
+    }, destDir, options);
+    this.backups.add(run);
+    try { await run; } finally { this.backups.delete(run); }
+  }
+
   close(): Promise<void> {
     if (this.closing === undefined) this.closing = this.doClose();
     return this.closing;
   }
 
   private async doClose(): Promise<void> {
+    await Promise.allSettled([...this.backups]); // their snapshots hold segments of the open topics
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);
     this.reserve?.releaseIfFull(); // a full disk: the clean close's metadata and indexes need room
@@ -364,7 +386,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   try {
     reserve?.open(); // before anything else is written: a full disk gets the reserve's space back
     meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
-    const log = new LogImpl(absolute, io, meta, resolved, lock);
+    const log = new LogImpl(absolute, io, meta, resolved, lock, wiring);
     log.reserve = reserve;
     log.recoverAll();
     return log;

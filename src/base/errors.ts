@@ -13,7 +13,8 @@ export type SeglogErrorCode =
   | 'ERR_CORRUPT'
   | 'ERR_READ_ONLY'
   | 'ERR_NO_SPACE'
-  | 'ERR_NOT_SUPPORTED';
+  | 'ERR_NOT_SUPPORTED'
+  | 'ERR_ABORTED';
 
 export interface SeglogErrorDetails {
   file?: string;

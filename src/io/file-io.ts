@@ -27,6 +27,11 @@ export interface FileIO {
   /** undefined when the path does not exist. */
   stat(path: string): FileStat | undefined;
   rename(from: string, to: string): void;
+  /**
+   * A hard link `to` of the file `from` (optional; a backup links closed segments with it and
+   * copies where it is missing or fails, e.g. EXDEV across file systems).
+   */
+  link?(from: string, to: string): void;
   unlink(path: string): void;
   /**
    * Unlink on the thread pool (optional): retention removes thousands of files at once, and an

@@ -42,6 +42,9 @@ export const nodeFileIO: FileIO = {
   rename(from, to) {
     fs.renameSync(from, to);
   },
+  link(from, to) {
+    fs.linkSync(from, to);
+  },
   unlink(path) {
     fs.unlinkSync(path);
   },

@@ -41,8 +41,8 @@ export class TopicDurability implements WriterSync {
   private rollSyncs: Array<Promise<void>> = [];
   /** syncAll calls in flight (awaited by shutdown before descriptors are closed). */
   private readonly syncing = new Set<Promise<void>>();
-  /** Where the last completed fsync left the log. */
-  private synced: RecoveryPoint;
+  /** Where the last completed fsync left the log (a backup copies up to it). */
+  synced: RecoveryPoint;
   /** The recovery point last recorded in the store. */
   checkpointed: RecoveryPoint;
   private readonly kickFsyncBound = (): void => {
