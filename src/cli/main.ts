@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `seglog` command: looks into and maintains seglog directories from a shell (topics, stats,
-// tail, dump, produce, verify, compact, retention, groups). Arguments are parsed with node:util parseArgs;
+// tail, dump, produce, verify, compact, retention, groups, backup). Arguments are parsed with node:util parseArgs;
 // each command lives in its own file. Errors print one clear line on stderr and exit with a code
 // from errors.ts. What a crash leaves behind is the library's business (only produce, compact,
 // retention, tail --group and groups --reset-to/--delete write).
@@ -12,6 +12,7 @@ import { CliError, EXIT, type ExitCode } from './errors.js';
 import { dumpCommand } from './dump.js';
 import { groupsCommand } from './groups.js';
 import { statsCommand, topicsCommand } from './inspect.js';
+import { backupCommand } from './backup.js';
 import { compactCommand, retentionCommand, verifyCommand } from './maintain.js';
 import { flushOut, intArg } from './output.js';
 import { produceCommand } from './produce.js';
@@ -47,9 +48,11 @@ Commands:
   retention <dir> <topic>           delete segments past the topic's retention now
       --now <ms|ISO-time>           the clock retention uses (default now)
       --truncate-before <N>         first make N the first readable offset
+  backup <dir> <dest>               copy the log to <dest> (a new or empty directory) while it is
+                                    written; openLog(<dest>) opens the copy as a clean log
 
 Reading commands (topics, stats, tail, dump, verify, groups) open the directory read-only and can run
-next to the process that writes it. produce, compact, retention, tail --group and groups --reset-to
+next to the process that writes it, and so does backup (read-only when the directory is locked). produce, compact, retention, tail --group and groups --reset-to
 or --delete need it unlocked.
 
 Exit codes: 0 ok, 1 failed or damage found, 2 bad arguments, 3 no such directory,
@@ -84,6 +87,7 @@ const SPECS: Record<string, Spec> = {
   verify: { positionals: [1, Infinity], names: '<dir> [topic...]', options: { json: { type: 'boolean' } } },
   compact: { positionals: [2, 2], names: '<dir> <topic>', options: {} },
   retention: { positionals: [2, 2], names: '<dir> <topic>', options: { now: { type: 'string' }, 'truncate-before': { type: 'string' } } },
+  backup: { positionals: [2, 2], names: '<dir> <dest>', options: {} },
 };
 
 const CODECS = ['string', 'json', 'msgpack', 'binary'];
@@ -149,6 +153,9 @@ async function run(argv: string[]): Promise<ExitCode> {
       return EXIT.ok;
     case 'verify':
       return (await verifyCommand(p[0]!, p.slice(1), flag('json'))) ? EXIT.ok : EXIT.failed;
+    case 'backup':
+      await backupCommand(p[0]!, p[1]!);
+      return EXIT.ok;
     case 'compact':
       await compactCommand(p[0]!, p[1]!);
       return EXIT.ok;
