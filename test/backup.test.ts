@@ -240,7 +240,7 @@ describe.each(entries)('backup ($name)', (entry) => {
     await log.flush();
     const env = { ...process.env, ...(entry.name === 'seglog/native-free' ? { SEGLOG_NATIVE_FREE: '1' } : {}) };
     const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: HANG_MS, env });
-    const live = run(['backup', src, path.join(root, 'live')]); // the writer holds the lock: read-only
+    const live = run(['backup', src, path.join(root, 'live')]); // next to the writer (read-only)
     expect(live.stderr).toBe('');
     expect(live.status).toBe(0);
     expect(live.stdout).toMatch(/^backed up .* to .*live: \d+ files/);

@@ -1,22 +1,15 @@
-// `seglog backup <dir> <dest>`: an online backup through log.backup(). The directory is opened for
-// writing when it is free (the backup then flushes first), else read-only next to the process
-// that writes it (the copy holds what that process had handed to the OS). A progress bar is drawn
+// `seglog backup <dir> <dest>`: an online backup through log.backup(). The directory is opened
+// read-only, so the command writes nothing there and runs next to the process that writes it (the
+// copy holds what that process had handed to the OS; all of it after a clean close). A progress bar is drawn
 // on stderr when it is a terminal; Ctrl-C aborts the backup, which removes what it wrote.
 // Crash: see src/backup/backup.ts (a killed backup leaves `<dest>.backup-partial-*`, never `<dest>`).
-import { SeglogError } from '../base/errors.js';
 import { checkDirectory, entryFor } from './open.js';
 import { Progress, formatBytes, out } from './output.js';
 
 export async function backupCommand(dirIn: string, dest: string): Promise<void> {
   const dir = checkDirectory(dirIn);
   const openLog = await entryFor(dir);
-  let log;
-  try {
-    log = await openLog(dir);
-  } catch (err) {
-    if (!(err instanceof SeglogError) || err.code !== 'ERR_LOCKED') throw err;
-    log = await openLog(dir, { readOnly: true }); // the writer runs: copy what it has written
-  }
+  const log = await openLog(dir, { readOnly: true });
   const controller = new AbortController();
   const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
   process.once('SIGINT', onSigint);

@@ -52,7 +52,7 @@ Commands:
                                     written; openLog(<dest>) opens the copy as a clean log
 
 Reading commands (topics, stats, tail, dump, verify, groups) open the directory read-only and can run
-next to the process that writes it, and so does backup (read-only when the directory is locked). produce, compact, retention, tail --group and groups --reset-to
+next to the process that writes it, and so does backup (it opens the source read-only). produce, compact, retention, tail --group and groups --reset-to
 or --delete need it unlocked.
 
 Exit codes: 0 ok, 1 failed or damage found, 2 bad arguments, 3 no such directory,
