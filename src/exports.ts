@@ -2,8 +2,8 @@
 export { SeglogError } from './base/errors.js';
 export type { SeglogErrorCode, SeglogErrorDetails } from './base/errors.js';
 export type { Log, LogStats } from './log.js';
-export type { LogOptions, TopicOptions, Durability, Cleanup } from './format/options.js';
-export type { Codec, CodecName, CodecOption } from './format/codecs.js';
+export type { LogOptions, TopicOptions, NamedCodecTopicOptions, Durability, Cleanup } from './format/options.js';
+export type { Codec, CodecName, CodecOption, CodecOptionFor, CodecValue } from './format/codecs.js';
 export type { Topic, TopicStats, AppendMeta, AppendBatchOptions, SubscribeOptions, Subscription } from './topic-api.js';
 export type { LogRecord } from './format/record.js';
 export type { ReadOptions } from './log/reader.js';

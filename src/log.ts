@@ -18,7 +18,7 @@ import { finishDelete, newTopicDirs, scanTopicDirs } from './store/topic-dirs.js
 import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './store/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
-  type LogOptions, type ResolvedLogOptions, type TopicOptions,
+  type LogOptions, type NamedCodecTopicOptions, type ResolvedLogOptions, type TopicOptions,
 } from './format/options.js';
 import { ReadCache } from './segment/read-cache.js';
 import { FdPool } from './segment/fd-pool.js';
@@ -49,7 +49,15 @@ export interface LogStats {
  * ```
  */
 export interface Log {
-  /** Opens or creates a topic; always the same object for a name. Given options are stored and override stored ones. */
+  /**
+   * Opens or creates a topic; always the same object for a name. Given options are stored and
+   * override stored ones. The value type follows the codec: `{ codec: 'string' }` gives a
+   * `Topic<string>`, `'json'` and `'msgpack'` a `Topic<unknown>` (or `log.topic<Order>(…)`), a
+   * `Codec<V>` a `Topic<V>`, `'binary'` and no codec a `Topic<Buffer>`; a type argument that the
+   * codec cannot produce (`log.topic<number>('n', { codec: 'string' })`) does not type-check.
+   */
+  topic(name: string, options: NamedCodecTopicOptions<'string'>): Topic<string>;
+  topic(name: string, options: NamedCodecTopicOptions<'json' | 'msgpack'>): Topic<unknown>;
   topic<V = Buffer>(name: string, options?: TopicOptions<V>): Topic<V>;
   /** The topics' names, sorted. */
   topics(): string[];

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { entries } from './entry.js';
-import { collect, harness, segmentBases, segmentPath } from './helpers.js';
+import { collect, harness, segmentBases, segmentPath, type Topic } from './helpers.js';
 import { lmdbMetaStore } from '../src/store/lmdb-store.js';
 import { fileMetaStore } from '../src/store/file-meta-store.js';
 import { countingIO } from './faults/faulty-io.js';
@@ -44,7 +44,7 @@ describe.each(entries)('$name: more rows of the fault matrix', (entry) => {
   /** The first n records are there and right, time lookups agree, appends continue at n. */
   async function expectLog(dir: string, n: number, codec: 'string' | 'binary' = 'string'): Promise<void> {
     const log = await h.open(dir);
-    const t = log.topic<Buffer | string>(TOPIC, codec === 'binary' ? undefined : { codec });
+    const t: Topic<Buffer | string> = codec === 'binary' ? log.topic(TOPIC) : log.topic(TOPIC, { codec });
     expect(t.endOffset).toBe(n);
     const all = collect(t.read());
     expect(all.map((r) => r.valueBytes!.toString())).toEqual(Array.from({ length: n }, (_, o) => value(o)));

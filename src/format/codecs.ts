@@ -15,6 +15,21 @@ export interface Codec<V> {
 export type CodecName = 'binary' | 'string' | 'json' | 'msgpack';
 export type CodecOption<V> = CodecName | Codec<V>;
 
+/**
+ * The value type a named codec reads back: `'binary'` a `Buffer`, `'string'` a `string`, `'json'`
+ * and `'msgpack'` `unknown` (narrow it with a type argument: `log.topic<Order>('orders', { codec: 'json' })`).
+ */
+export type CodecValue<C extends CodecName> = C extends 'binary' ? Buffer : C extends 'string' ? string : unknown;
+
+/**
+ * The codec options a topic of values `V` may be given: `'binary'` only when `V` is a Buffer or
+ * Uint8Array type, `'string'` only when it is a string type, `'json'` and `'msgpack'` for any `V`
+ * (the caller's claim about what the topic holds), a `Codec<V>`; every one when `V` is `unknown`
+ * or `any`. So `log.topic<number>('n', { codec: 'string' })` does not type-check.
+ */
+export type CodecOptionFor<V> = unknown extends V ? CodecOption<V>
+  : ([V] extends [Uint8Array] ? 'binary' : never) | ([V] extends [string] ? 'string' : never) | 'json' | 'msgpack' | Codec<V>;
+
 export const binaryCodec: Codec<Buffer> = {
   encode(value: Buffer): Uint8Array {
     if (!(value instanceof Uint8Array)) throw invalidArgument('value for codec "binary"', value, 'a Buffer or Uint8Array');

@@ -1,7 +1,7 @@
 // Validation and defaults of LogOptions and TopicOptions. Every bad option is refused with
 // ERR_INVALID_ARGUMENT naming the option and the value.
 import { invalidArgument } from '../base/errors.js';
-import { isCodecName, resolveCodec, type Codec, type CodecOption } from './codecs.js';
+import { isCodecName, resolveCodec, type Codec, type CodecName, type CodecOption, type CodecOptionFor, type CodecValue } from './codecs.js';
 import {
   FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
   MIN_CLEANABLE_DIRTY_RATIO_DEFAULT, RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
@@ -22,12 +22,18 @@ export interface StoredTopicOptions {
 }
 
 export type Durability = 'fsync' | 'os' | 'none';
+
+/** Topic options naming one of the built-in codecs: the topic's value type follows the name (CodecValue). */
+export type NamedCodecTopicOptions<C extends CodecName> = TopicOptions<CodecValue<C>> & { codec: C };
 export type Cleanup = 'delete' | 'compact' | 'compact,delete';
 
-/** Options of a topic (stored with it; options given later override the stored ones). */
+/**
+ * Options of a topic (stored with it; options given later override the stored ones). `V` is the
+ * value type: the codec must fit it (CodecOptionFor).
+ */
 export interface TopicOptions<V = any> {
   /** How values are encoded: `'binary'` (default), `'string'`, `'json'`, `'msgpack'`, or `{ encode, decode }` (not stored: pass it on every open). */
-  codec?: CodecOption<V>;
+  codec?: CodecOptionFor<V>;
   /** Roll to a new segment before one would pass this size (default 64 MiB). */
   segmentBytes?: number;
   /** Roll when the active segment's first record is older than this. */
