@@ -11,7 +11,7 @@
 // and the key index (cleaner/key-lookup.ts), the exactly-once append (consumers/exactly-once.ts).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
-import { SeglogError, invalidArgument, ioError } from './base/errors.js';
+import { SeglogError, invalidArgument, ioError, refuseUnknownKeys } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
@@ -41,6 +41,9 @@ import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
 import { topicStats } from './topic-stats.js';
 import { settledNone } from './log/turns.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
+
+/** The keys of ReadOptions (log/reader.ts; SPEC's range reads): read() refuses any other. */
+const READ_OPTION_KEYS: ReadonlySet<string> = new Set(['from', 'to', 'reverse', 'maxRecords', 'maxBytes']);
 
 export type { LogContext } from './log/topic-context.js';
 
@@ -306,6 +309,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   read(options?: ReadOptions): Iterable<LogRecord<V>> {
     this.checkOpen();
+    if (typeof options === 'object' && options !== null) refuseUnknownKeys('read option', options, READ_OPTION_KEYS);
     return this.reader.read(options);
   }
 

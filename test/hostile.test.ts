@@ -233,12 +233,15 @@ describe.each(entries)('$name: hostile input', (entry) => {
       fc.record({ key: fc.oneof(fc.string({ maxLength: 8 }), junk), headers, timestamp: fc.oneof(fc.nat(), junk) }, { requiredKeys: [] }),
       junk,
     );
-    const validMeta = (m: unknown): boolean => {
+    // (strict input: a key of its own besides these is refused; in a record of appendBatch, value too)
+    const validMeta = (m: unknown, keys = ['key', 'headers', 'timestamp']): boolean => {
       if (m === undefined) return true;
       if (m === null || typeof m !== 'object') return false;
+      if (Object.keys(m).some((k) => !keys.includes(k))) return false;
       const { key, headers: hs, timestamp } = m as Record<string, unknown>;
       if (key !== undefined && !isBytesOrString(key)) return false;
-      if (hs !== undefined && (!isPlainObject(hs) || !Object.values(hs).every(isBytesOrString))) return false;
+      const plain = (x: unknown): x is Record<string, unknown> => isPlainObject(x) && (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null);
+      if (hs !== undefined && (!plain(hs) || !Object.values(hs).every(isBytesOrString))) return false;
       return timestamp === undefined || isOffset(timestamp);
     };
     const validValue = (v: unknown): boolean => v instanceof Uint8Array;
@@ -252,7 +255,7 @@ describe.each(entries)('$name: hostile input', (entry) => {
           else if (how === 'appendSync') base.appendSync(v as Buffer, m as never);
           else await base.appendBatch(items.map(([value, mm]) => (isPlainObject(mm) ? { ...mm, value } : { value })) as never);
         });
-        const batchValid = how === 'appendBatch' && items.every(([value, mm]) => validValue(value) && (isPlainObject(mm) ? validMeta(mm) : true));
+        const batchValid = how === 'appendBatch' && items.every(([value, mm]) => validValue(value) && (isPlainObject(mm) ? validMeta(mm, ['key', 'headers', 'timestamp', 'value']) : true));
         if (how === 'appendBatch' ? batchValid : valid) {
           expect(code, `${how} of valid input`).toBeUndefined();
           // what was written reads back; forget it again by recording it in the oracle

@@ -56,6 +56,17 @@ export function invalidArgument(what: string, value: unknown, expected: string):
   return new SeglogError('ERR_INVALID_ARGUMENT', `invalid ${what}: ${describe(value)} (expected ${expected})`, { value });
 }
 
+/**
+ * Throws ERR_INVALID_ARGUMENT naming the first own enumerable key of `options` that is not in
+ * `known`: an option the library does not know (a typo, an option of another call) is refused,
+ * never ignored. (for…in, not Object.keys: it runs per append and allocates nothing.)
+ */
+export function refuseUnknownKeys(what: string, options: object, known: ReadonlySet<string>): void {
+  for (const k in options) {
+    if (!known.has(k) && Object.prototype.hasOwnProperty.call(options, k)) throw invalidArgument(what, k, `one of ${[...known].join(', ')}`);
+  }
+}
+
 /** Maps a failed system call to a SeglogError (ENOSPC → ERR_NO_SPACE, anything else → ERR_IO). */
 export function ioError(op: string, file: string, cause: unknown): SeglogError {
   if (cause instanceof SeglogError) return cause;

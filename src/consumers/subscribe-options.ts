@@ -1,7 +1,7 @@
 // The options of topic.subscribe(), checked: every bad or unknown option is ERR_INVALID_ARGUMENT
 // naming it and the value (SPEC's SubscribeOptions, and the group-member options of issue 12).
 // Nothing on disk.
-import { invalidArgument } from '../base/errors.js';
+import { invalidArgument, refuseUnknownKeys } from '../base/errors.js';
 import { MAX_IN_FLIGHT_MAX } from './group-member.js';
 import { checkOffset } from '../log/reader.js';
 import type { SubscribeOptions } from './subscription-api.js';
@@ -33,7 +33,7 @@ export function checkOptions(options: unknown): CheckedOptions {
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('subscribe options', options, 'an object');
   const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('subscribe option', k, `one of ${[...KNOWN_OPTIONS].join(', ')}`);
+  refuseUnknownKeys('subscribe option', o, KNOWN_OPTIONS);
   const out: CheckedOptions = {};
   const { from, group, autoCommit, signal, maxBuffered, onGap, maxInFlight, maxDeliveries, deadLetter } = o;
   if (from !== undefined) {

@@ -322,13 +322,30 @@ export function checkBatchStructure(buf: Uint8Array, pos: number, available: num
   return null;
 }
 
-/** Encoded size of a headers object (its count varint included); -1 when it is not a valid one. */
-export function headersBytes(headers: Record<string, string | Uint8Array>): number {
+/**
+ * Headers as an append takes them: a plain object, or a Map with string keys (append-input.ts
+ * checks the keys). Values are strings (stored as UTF-8) or bytes.
+ */
+export type HeadersInput = Readonly<Record<string, string | Uint8Array>> | ReadonlyMap<string, string | Uint8Array>;
+
+/** Encoded size of a headers object (its count varint included); throws ERR_INVALID_ARGUMENT for a value that is not a string or bytes. */
+export function headersBytes(headers: HeadersInput): number {
   let bytes = 0;
   let count = 0;
-  for (const name in headers) {
-    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
-    const v = headers[name];
+  if (headers instanceof Map) {
+    for (const [name, v] of headers as ReadonlyMap<string, unknown>) {
+      const nameLen = Buffer.byteLength(name, 'utf8');
+      const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
+      if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
+      bytes += varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
+      count++;
+    }
+    return bytes + varintBytes(count);
+  }
+  const record = headers as Readonly<Record<string, string | Uint8Array>>;
+  for (const name in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
+    const v = record[name];
     const nameLen = Buffer.byteLength(name, 'utf8');
     const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
     if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
@@ -338,29 +355,39 @@ export function headersBytes(headers: Record<string, string | Uint8Array>): numb
   return bytes + varintBytes(count);
 }
 
-export function writeHeaders(buf: Buffer, pos: number, headers: Record<string, string | Uint8Array> | undefined): number {
+export function writeHeaders(buf: Buffer, pos: number, headers: HeadersInput | undefined): number {
   if (headers === undefined) {
     buf[pos] = 0;
     return pos + 1;
   }
+  if (headers instanceof Map) {
+    pos = writeVarint(buf, pos, headers.size);
+    for (const [name, v] of headers as ReadonlyMap<string, string | Uint8Array>) pos = writeHeader(buf, pos, name, v);
+    return pos;
+  }
+  const record = headers as Readonly<Record<string, string | Uint8Array>>;
   let count = 0;
-  for (const name in headers) if (Object.prototype.hasOwnProperty.call(headers, name)) count++;
+  for (const name in record) if (Object.prototype.hasOwnProperty.call(record, name)) count++;
   pos = writeVarint(buf, pos, count);
-  for (const name in headers) {
-    if (!Object.prototype.hasOwnProperty.call(headers, name)) continue;
-    const nameLen = Buffer.byteLength(name, 'utf8');
-    pos = writeVarint(buf, pos, nameLen);
-    pos += buf.write(name, pos, 'utf8');
-    const v = headers[name]!;
-    if (typeof v === 'string') {
-      const vLen = Buffer.byteLength(v, 'utf8');
-      pos = writeVarint(buf, pos, vLen);
-      pos += buf.write(v, pos, 'utf8');
-    } else {
-      pos = writeVarint(buf, pos, v.length);
-      buf.set(v, pos);
-      pos += v.length;
-    }
+  for (const name in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
+    pos = writeHeader(buf, pos, name, record[name]!);
+  }
+  return pos;
+}
+
+function writeHeader(buf: Buffer, pos: number, name: string, v: string | Uint8Array): number {
+  const nameLen = Buffer.byteLength(name, 'utf8');
+  pos = writeVarint(buf, pos, nameLen);
+  pos += buf.write(name, pos, 'utf8');
+  if (typeof v === 'string') {
+    const vLen = Buffer.byteLength(v, 'utf8');
+    pos = writeVarint(buf, pos, vLen);
+    pos += buf.write(v, pos, 'utf8');
+  } else {
+    pos = writeVarint(buf, pos, v.length);
+    buf.set(v, pos);
+    pos += v.length;
   }
   return pos;
 }

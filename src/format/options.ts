@@ -1,6 +1,6 @@
 // Validation and defaults of LogOptions and TopicOptions. Every bad option is refused with
 // ERR_INVALID_ARGUMENT naming the option and the value.
-import { invalidArgument } from '../base/errors.js';
+import { invalidArgument, refuseUnknownKeys } from '../base/errors.js';
 import { isCodecName, resolveCodec, type Codec, type CodecName, type CodecOption, type CodecOptionFor, type CodecValue } from './codecs.js';
 import {
   FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
@@ -124,7 +124,7 @@ const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'inde
 export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   if (options === undefined) options = {};
   if (!isPlainObject(options)) throw invalidArgument('options', options, 'an object');
-  for (const k of Object.keys(options)) if (!KNOWN_LOG_OPTIONS.has(k)) throw invalidArgument('option', k, `one of ${[...KNOWN_LOG_OPTIONS].join(', ')}`);
+  refuseUnknownKeys('option', options, KNOWN_LOG_OPTIONS);
   const durability = options.durability === undefined ? 'fsync' : options.durability; // null is refused, not a default
   if (durability !== 'fsync' && durability !== 'os' && durability !== 'none') {
     throw invalidArgument('option durability', durability, "'fsync', 'os' or 'none'");
@@ -146,7 +146,7 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
 export function validateTopicOptions(options: unknown, prefix = ''): TopicOptions {
   if (options === undefined) return {};
   if (!isPlainObject(options)) throw invalidArgument('topic options', options, 'an object');
-  for (const k of Object.keys(options)) if (!KNOWN_TOPIC_OPTIONS.has(k)) throw invalidArgument(`option ${prefix}`.trimEnd(), k, `one of ${[...KNOWN_TOPIC_OPTIONS].join(', ')}`);
+  refuseUnknownKeys(`option ${prefix}`.trimEnd(), options, KNOWN_TOPIC_OPTIONS);
   const o = options as Record<string, unknown>;
   if (o.codec !== undefined) resolveCodec(o.codec as CodecOption<unknown>);
   if (o.segmentBytes !== undefined) intOption(prefix + 'segmentBytes', o.segmentBytes, SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX);

@@ -6,7 +6,7 @@
 // object is frozen (one shared frozen {} when there are none).
 import { inspect } from 'node:util';
 import type { Codec } from './codecs.js';
-import { readVarint, unzigzag, varintEnd } from './batch.js';
+import { readVarint, unzigzag, varintEnd, type HeadersInput } from './batch.js';
 
 /**
  * One record, as read: a zero-copy view into the buffer it was read into. The buffer is never
@@ -38,8 +38,11 @@ export interface LogRecord<V> {
 export interface AppendMeta {
   /** The record's key (strings are stored as UTF-8): what compaction and `latest()` go by. */
   key?: string | Uint8Array;
-  /** Named values stored with the record (strings as UTF-8); read back as `Buffer` views. */
-  headers?: Record<string, string | Uint8Array>;
+  /**
+   * Named values stored with the record (strings as UTF-8); read back as `Buffer` views. A plain
+   * object or a `Map` with string keys; any other object is refused (ERR_INVALID_ARGUMENT).
+   */
+  headers?: HeadersInput;
   /** Milliseconds since the epoch; default `Date.now()`. Time lookups use the running maximum. */
   timestamp?: number;
 }

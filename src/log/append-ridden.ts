@@ -13,7 +13,7 @@
 // commit found in a batch past the recovery point.
 import { commitBlockBytes, writeCommitBlock, type CommitBlock } from '../format/commit-block.js';
 import type { AppendMeta } from '../format/record.js';
-import { ATTR_COMMIT, BATCH_HEADER_BYTES, H_ATTRIBUTES, freshRecordBytes, headersBytes, recordFieldsBytes } from '../format/batch.js';
+import { ATTR_COMMIT, BATCH_HEADER_BYTES, H_ATTRIBUTES, freshRecordBytes, headersBytes, recordFieldsBytes, type HeadersInput } from '../format/batch.js';
 import { SEGMENT_RECORDS_MAX } from '../base/limits.js';
 import type { RollReason } from '../base/diagnostics.js';
 import { SeglogError, ioError } from '../base/errors.js';
@@ -36,7 +36,7 @@ export interface RiddenWriter extends ChunkWriter {
   oneBatch: boolean;
   roll(reason: RollReason): void;
   appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
-    headers: Record<string, string | Uint8Array> | undefined, timestamp: number): number;
+    headers: HeadersInput | undefined, timestamp: number): number;
 }
 
 /**

@@ -29,6 +29,7 @@ import { recordTooLarge } from '../format/append-input.js';
 import type { KeySink } from './topic-log.js';
 import {
   BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
+  type HeadersInput,
 } from '../format/batch.js';
 import { checksum } from '../format/checksum.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
@@ -131,7 +132,7 @@ export class TopicWriter<V = Buffer> {
 
   /** Appends one record whose value is already encoded and whose meta was checked. */
   appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
-    headers: Record<string, string | Uint8Array> | undefined, timestamp: number): number {
+    headers: HeadersInput | undefined, timestamp: number): number {
     // Hot path (bench W1/W2): single-byte varints are the rule and are handled inline.
     const key = typeof keyIn === 'string' ? Buffer.from(keyIn, 'utf8') : keyIn;
     const keyLen = key === undefined ? -1 : key.length;
