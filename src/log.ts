@@ -20,6 +20,7 @@ import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type NamedCodecTopicOptions, type ResolvedLogOptions, type TopicOptions,
 } from './format/options.js';
+import { checkCodecChange } from './format/codec-change.js';
 import { ReadCache } from './segment/read-cache.js';
 import { FdPool } from './segment/fd-pool.js';
 import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
@@ -202,9 +203,9 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults
-      // reaches it), except the codec a new topic is created with: it says how its data is encoded.
-      const created = stored === undefined && given.codec === undefined && typeof this.options.defaults.codec === 'string'
-        ? { codec: this.options.defaults.codec } : {};
+      // reaches it), except the codec a new topic is created with: it says how its data is encoded
+      // (stored always, 'binary' too, so that no later default retypes the records; codec-change.ts).
+      const created = stored === undefined && given.codec === undefined ? toStored({ codec: this.options.defaults.codec ?? 'binary' }) : {};
       this.storeOptions(name, { ...created, ...mergeStored(stored, given) });
     }
     this.open.set(name, topic);
@@ -226,9 +227,13 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const given = options ?? {};
     const existing = this.open.get(name) as TopicImpl<V> | undefined;
     if (existing !== undefined) {
+      // a codec other than the one in force is refused unless changeCodec says so (before anything changes)
+      checkCodecChange(name, existing.options, given);
       if (options !== undefined && Object.keys(options).length > 0) {
         const stored = this.meta.getTopicOptions(name);
-        existing.reconfigure(resolveTopicOptions<V>(given, stored, this.options.defaults));
+        // options left out keep what is in force: a user codec given earlier in this process too (it is not stored)
+        const keepCodec = given.codec === undefined && existing.options.codecName === undefined && !existing.options.customCodecMissing;
+        existing.reconfigure(resolveTopicOptions<V>(keepCodec ? { ...given, codec: existing.options.codec } : given, stored, this.options.defaults));
         if (!this.options.readOnly && Object.keys(toStored(given)).length > 0) this.storeOptions(name, mergeStored(stored, given));
       }
       return existing;

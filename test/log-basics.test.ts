@@ -642,7 +642,8 @@ describe.each(entries)('$name: log basics', (entry) => {
       log.topic<unknown>('t', { codec: 'json', segmentBytes: 1024 }).appendSync({ a: 1 });
       await log.close();
       const log2 = await h.open(dir);
-      const t = log2.topic<string>('t', { codec: 'string' });
+      // (a codec change must say so: test/codec-change.test.ts)
+      const t = log2.topic<string>('t', { codec: 'string', changeCodec: true });
       expect(t.get(0)!.value).toBe('{"a":1}');
       for (let i = 0; i < 50; i++) await t.append('x'.repeat(100));
       expect(segmentBases(dir, 't').length).toBeGreaterThan(2);

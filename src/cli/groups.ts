@@ -5,7 +5,7 @@
 // Crash: a change is durable once the command printed it (the library's flush).
 import type { Log } from '../log.js';
 import { CliError, EXIT } from './errors.js';
-import { existingTopic, openForCli } from './open.js';
+import { cliTopic, existingTopic, openForCli } from './open.js';
 import { out, table } from './output.js';
 
 export interface GroupsOptions {
@@ -30,7 +30,7 @@ export async function groupsCommand(dir: string, topic: string | undefined, opti
   try {
     if (topic !== undefined) existingTopic(log, dir, topic);
     if (change) {
-      const t = log.topic(topic!);
+      const t = cliTopic(log, topic!);
       const before = t.groups().find((g) => g.group === options.group);
       if (options.delete) {
         if (before === undefined) throw new CliError(EXIT.failed, `no group ${JSON.stringify(options.group)} on topic ${topic} (groups: ${t.groups().map((g) => g.group).join(', ') || 'none'})`);
@@ -53,7 +53,7 @@ async function list(log: Log, topic: string | undefined, options: GroupsOptions)
   const names = topic === undefined ? log.topics() : [topic];
   const rows: Array<{ topic: string; group: string; position: number; lag: number }> = [];
   for (const name of names) {
-    for (const g of log.topic(name).groups()) {
+    for (const g of cliTopic(log, name).groups()) {
       if (options.group !== undefined && g.group !== options.group) continue;
       rows.push({ topic: name, group: g.group, position: g.position, lag: g.lag });
     }

@@ -5,7 +5,7 @@
 import { SeglogError } from '../base/errors.js';
 import { verify, type VerifyReport } from '../verify/verify.js';
 import { CliError, EXIT } from './errors.js';
-import { checkDirectory, existingTopic, openForCli } from './open.js';
+import { checkDirectory, cliTopic, existingTopic, openForCli } from './open.js';
 import { Progress, formatBytes, out, table } from './output.js';
 
 /** Returns true when no damage (problem of severity 'error') was found. */
@@ -50,7 +50,7 @@ export async function compactCommand(dir: string, topicName: string): Promise<vo
   });
   try {
     existingTopic(log, dir, topicName);
-    const topic = log.topic(topicName);
+    const topic = cliTopic(log, topicName);
     const progress = new Progress('compact');
     const spinner = setInterval(() => progress.spin(topicName), 150);
     let result: { recordsBefore: number; recordsAfter: number; bytesFreed: number };
@@ -73,7 +73,7 @@ export async function retentionCommand(dir: string, topicName: string, options: 
   });
   try {
     existingTopic(log, dir, topicName);
-    const topic = log.topic(topicName);
+    const topic = cliTopic(log, topicName);
     const before = log.stats().topics[topicName]!;
     if (options.truncateBefore !== undefined) {
       if (options.truncateBefore > topic.endOffset) {

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JSON_META_FILE, LMDB_META_FILE } from '../format/batch.js';
 import type { Log } from '../log.js';
+import type { Topic } from '../topic-api.js';
+import { binaryCodec } from '../format/codecs.js';
 import type { LogOptions } from '../format/options.js';
 import { SeglogError } from '../base/errors.js';
 import { CliError, EXIT } from './errors.js';
@@ -61,4 +63,13 @@ export function existingTopic(log: Log, dir: string, name: string): string {
     throw new CliError(EXIT.noTopic, `no topic ${JSON.stringify(name)} in ${path.resolve(dir)} (${names.length === 0 ? 'it has no topics' : `topics: ${names.join(', ')}`})`);
   }
   return name;
+}
+
+/**
+ * The topic as the CLI reads it: one written with a user codec (which the CLI cannot know, and
+ * which `log.topic(name)` without it refuses) is read as its raw bytes; others with their codec.
+ */
+export function cliTopic(log: Log, name: string): Topic<unknown> {
+  if (log.stats().topics[name]?.codec === 'custom') return log.topic<unknown>(name, { codec: binaryCodec });
+  return log.topic<unknown>(name);
 }

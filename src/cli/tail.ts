@@ -11,7 +11,7 @@ import type { Log } from '../log.js';
 import type { LogRecord } from '../format/record.js';
 import type { Topic } from '../topic-api.js';
 import { CliError, EXIT } from './errors.js';
-import { existingTopic, openForCli } from './open.js';
+import { cliTopic, existingTopic, openForCli } from './open.js';
 import { flushOut, out, renderBytes, renderValue } from './output.js';
 
 export interface TailOptions {
@@ -31,7 +31,7 @@ export async function tailCommand(dir: string, topicName: string, options: TailO
   const log = await openForCli({ dir, command: 'tail', write: false });
   try {
     existingTopic(log, dir, topicName);
-    const topic = log.topic<unknown>(topicName);
+    const topic = cliTopic(log, topicName);
     let next: number;
     if (options.group !== undefined) {
       const committed = log.stats().topics[topicName]?.groups?.[options.group];
@@ -139,7 +139,7 @@ async function tailGroup(dir: string, topicName: string, options: TailOptions): 
   });
   try {
     existingTopic(log, dir, topicName);
-    const topic = log.topic<unknown>(topicName);
+    const topic = cliTopic(log, topicName);
     const from = options.from === undefined ? undefined : startOffset(topic, options.from);
     const ac = new AbortController();
     const onSignal = (): void => ac.abort();

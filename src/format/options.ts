@@ -50,6 +50,13 @@ export interface TopicOptions<V = any> {
   maxRecordBytes?: number;
   /** Compacted topics: compaction starts by itself once this share of the closed bytes is dirty (default 0.5). */
   minCleanableDirtyRatio?: number;
+  /**
+   * Not a setting (never stored, not in `defaults`): says that this open changes the topic's codec
+   * on purpose. Without it, a `codec` other than the topic's (or a custom-codec topic opened
+   * without its codec) is refused with ERR_INVALID_ARGUMENT (codec-change.ts). Records already
+   * written are not re-encoded: they are decoded with the new codec from then on.
+   */
+  changeCodec?: boolean;
 }
 
 /** Options of `openLog`. */
@@ -88,6 +95,14 @@ export interface ResolvedLogOptions {
 export interface ResolvedTopicOptions<V> {
   codecName: string | undefined; // undefined: a user codec
   codec: Codec<V>;
+  /** The topic was created with a user codec (stored as 'custom') and none was given: `codec` reads raw bytes meanwhile. */
+  customCodecMissing: boolean;
+  /**
+   * Where the codec came from: given to log.topic(), the topic's stored options, or only a default
+   * (nothing stored says it: a topic stored before codecs were recorded, or a follower that cannot
+   * see the writer's metadata). codec-change.ts refuses changes of a given or stored one.
+   */
+  codecFrom: 'given' | 'stored' | 'default';
   segmentBytes: number;
   segmentMs: number; // Infinity: never
   indexIntervalBytes: number;
@@ -142,13 +157,23 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair };
 }
 
+/** What one log.topic() call takes: the topic's settings, and changeCodec (not a setting, so not in `defaults`). */
+const KNOWN_OPEN_OPTIONS: ReadonlySet<string> = new Set([...KNOWN_TOPIC_OPTIONS, 'changeCodec']);
+
+/** The codec name stored for a topic created with a user codec object (the object itself cannot be stored). */
+export const CUSTOM_CODEC = 'custom';
+
 /** Checks every given topic option (throws on the first bad one); returns them unchanged. */
 export function validateTopicOptions(options: unknown, prefix = ''): TopicOptions {
   if (options === undefined) return {};
   if (!isPlainObject(options)) throw invalidArgument('topic options', options, 'an object');
-  refuseUnknownKeys(`option ${prefix}`.trimEnd(), options, KNOWN_TOPIC_OPTIONS);
+  refuseUnknownKeys(`option ${prefix}`.trimEnd(), options, prefix === '' ? KNOWN_OPEN_OPTIONS : KNOWN_TOPIC_OPTIONS);
   const o = options as Record<string, unknown>;
   if (o.codec !== undefined) resolveCodec(o.codec as CodecOption<unknown>);
+  if (o.changeCodec !== undefined) {
+    if (typeof o.changeCodec !== 'boolean') throw invalidArgument('option changeCodec', o.changeCodec, 'a boolean');
+    if (o.changeCodec && o.codec === undefined) throw invalidArgument('option changeCodec', o.changeCodec, 'given with the new codec ({ codec, changeCodec: true })');
+  }
   if (o.segmentBytes !== undefined) intOption(prefix + 'segmentBytes', o.segmentBytes, SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX);
   if (o.segmentMs !== undefined) intOption(prefix + 'segmentMs', o.segmentMs, 1, Number.MAX_SAFE_INTEGER);
   if (o.indexIntervalBytes !== undefined) intOption(prefix + 'indexIntervalBytes', o.indexIntervalBytes, 1, SEGMENT_BYTES_MAX);
@@ -173,6 +198,7 @@ export function validateTopicOptions(options: unknown, prefix = ''): TopicOption
 export function toStored(options: TopicOptions): StoredTopicOptions {
   const out: StoredTopicOptions = {};
   if (typeof options.codec === 'string') out.codec = options.codec;
+  else if (options.codec !== undefined) out.codec = CUSTOM_CODEC; // (the object is not stored)
   if (options.segmentBytes !== undefined) out.segmentBytes = options.segmentBytes;
   if (options.segmentMs !== undefined) out.segmentMs = options.segmentMs;
   if (options.indexIntervalBytes !== undefined) out.indexIntervalBytes = options.indexIntervalBytes;
@@ -200,12 +226,16 @@ export function resolveTopicOptions<V>(given: TopicOptions<V>, stored: StoredTop
   const s = (stored ?? {}) as TopicOptions;
   const pick = <K extends keyof TopicOptions>(k: K): TopicOptions[K] => (given[k] !== undefined ? given[k] : s[k] !== undefined ? s[k] : defaults[k]);
   let codecOption = pick('codec') ?? 'binary';
+  // stored 'custom' and no codec given: raw bytes until the user's codec is passed (codec-change.ts refuses a topic() call without it)
+  const customCodecMissing = (codecOption as unknown) === CUSTOM_CODEC;
   if (typeof codecOption === 'string' && !isCodecName(codecOption)) codecOption = 'binary';
   // each retention limit on its own: a given one over the stored one over the default one
   const retention = { ...(defaults.retention ?? {}), ...(s.retention ?? {}), ...(given.retention ?? {}) };
   return {
-    codecName: typeof codecOption === 'string' ? codecOption : undefined,
+    codecName: typeof codecOption === 'string' && !customCodecMissing ? codecOption : undefined,
     codec: resolveCodec(codecOption as CodecOption<V>),
+    customCodecMissing,
+    codecFrom: given.codec !== undefined ? 'given' : s.codec !== undefined ? 'stored' : 'default',
     segmentBytes: pick('segmentBytes') ?? SEGMENT_BYTES_DEFAULT,
     segmentMs: pick('segmentMs') ?? Infinity,
     indexIntervalBytes: pick('indexIntervalBytes') ?? INDEX_INTERVAL_BYTES_DEFAULT,
