@@ -2,6 +2,7 @@
 // for a file. The follower opens the directory with { readOnly: true } (no lock: the writer keeps
 // it), watches the topic's folder, and calls log.refresh() to pick up what the writer appended.
 //   node examples/cross-process-tail.mjs [dir]       (starts the writer as a child process itself)
+// Run again with the same dir, it follows the new run's records (after those already there).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,25 +25,35 @@ if (process.argv[2] === '--writer') {
 }
 
 const dir = process.argv[2] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-tail-'));
+// Run again in the same directory, the writer appends after the records of earlier runs: this
+// run's records start at the end offset the topic has before the writer starts.
+let start = 0;
+if (fs.existsSync(path.join(dir, 'app-log'))) {
+  const before = await openLog(dir, { readOnly: true });
+  start = before.topic('app-log', { codec: 'string' }).endOffset;
+  await before.close();
+}
 const writer = spawn(process.execPath, [fileURLToPath(import.meta.url), '--writer', dir], { stdio: 'inherit' });
 
 // Wait until the writer has created the topic, then follow it.
 while (!fs.existsSync(path.join(dir, 'app-log'))) await new Promise((resolve) => setTimeout(resolve, 10));
 const log = await openLog(dir, { readOnly: true });
-let next = 0;
+let next = start;
 let shown = 0;
+let matched = 0;                                     // records that are this run's request n at offset start + n
 await new Promise((resolve) => {
   const drain = () => {
     log.refresh();                                   // what the writer appended since the last look
     if (!log.topics().includes('app-log')) return;
     const topic = log.topic('app-log', { codec: 'string' });
     for (const record of topic.read({ from: next })) {
-      if (shown < 3 || record.offset >= COUNT - 2) console.log(`follower got ${record.offset}: ${record.value}`);
+      if (shown < 3 || record.offset >= start + COUNT - 2) console.log(`follower got ${record.offset}: ${record.value}`);
       else if (shown === 3) console.log('...');
+      if (record.value.endsWith(` handled request ${record.offset - start}`)) matched++;
       shown++;
       next = record.offset + 1;
     }
-    if (next >= COUNT) { watcher.close(); clearInterval(poll); resolve(); }
+    if (next >= start + COUNT) { watcher.close(); clearInterval(poll); resolve(); }
   };
   const watcher = fs.watch(path.join(dir, 'app-log'), drain);
   const poll = setInterval(drain, 500);              // a safety net where watching misses events
@@ -50,4 +61,4 @@ await new Promise((resolve) => {
 });
 await log.close();
 await new Promise((resolve) => (writer.exitCode !== null ? resolve() : writer.on('exit', resolve)));
-console.log(`follower saw ${shown} records written by process ${writer.pid}, all of them: ${shown === COUNT}`);
+console.log(`follower saw ${shown} records written by process ${writer.pid}, all of them: ${shown === COUNT && matched === COUNT}`);

@@ -198,6 +198,81 @@ describe('seglog CLI', () => {
     expect(sep.stderr).toContain('line 1 has no key separator ":"');
   });
 
+  test("the README's produce example works as written in a new directory", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const line = readme.split('\n').find((l) => l.startsWith('printf ') && l.includes('| seglog produce'));
+    expect(line).toBeDefined();
+    const command = line!.replace(/\s+#.*$/, '').replace('| seglog ', `| "${process.execPath}" "${BIN}" `);
+    const cwd = tmp();
+    const r = spawnSync('sh', ['-c', command], { cwd, encoding: 'utf8', timeout: HANG_MS });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('produced 1 record to events (offset 0)\n');
+    expect(seglog(['tail', path.join(cwd, 'data'), 'events']).stdout).toBe('0\tada\t{"n":1}\n');
+  });
+
+  test('a --create run that fails before appending anything removes the directory it made (parents too), and nothing else', () => {
+    const base = tmp();
+    const dir = path.join(base, 'a', 'b', 'log');
+    const failed = seglog(['produce', dir, 'j', '--codec', 'json', '--create'], '{oops\n');
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toContain('line 1 is not JSON');
+    expect(failed.stderr).toContain(`${path.join(base, 'a')}, which this run created, was removed`);
+    expect(fs.existsSync(path.join(base, 'a'))).toBe(false);
+    expect(fs.readdirSync(base)).toEqual([]);
+    // a parent that was there stays
+    fs.mkdirSync(path.join(base, 'kept'));
+    expect(seglog(['produce', path.join(base, 'kept', 'log'), 'j', '--codec', 'json', '--create'], '{oops\n').code).toBe(2);
+    expect(fs.readdirSync(path.join(base, 'kept'))).toEqual([]);
+    // a directory that existed before the run is left as it was, with its records
+    expect(seglog(['produce', dir, 'j', '--codec', 'json', '--create'], '{"a":1}\n').stdout).toBe('produced 1 record to j (offset 0)\n');
+    const again = seglog(['produce', dir, 'j', '--create'], '{oops\n');
+    expect(again.code).toBe(2);
+    expect(again.stderr).not.toContain('removed');
+    expect(seglog(['tail', dir, 'j']).stdout).toBe('0\t-\t{"a":1}\n');
+    // a run that appended a batch before it failed keeps the directory it made, and says what it appended
+    const partialDir = path.join(base, 'c');
+    const lines = Array.from({ length: 1000 }, (_, i) => `{"n":${i}}`).join('\n') + '\n{oops\n';
+    const partial = seglog(['produce', partialDir, 'j', '--codec', 'json', '--create'], lines);
+    expect(partial.code).toBe(2);
+    expect(partial.stderr).toContain('1000 records before it were appended (offsets 0 to 999)');
+    expect(partial.stderr).not.toContain('removed');
+    expect(seglog(['tail', partialDir, 'j', '--from', '-1']).stdout).toBe('999\t-\t{"n":999}\n');
+  });
+
+  test('counts of one are singular: produced 1 record, 1 topic, 1 record before', async () => {
+    const dir = tmp();
+    const one = seglog(['produce', dir, 'kv', '--key-sep', '=', '--cleanup', 'compact'], 'k=v\n');
+    expect(one.stdout).toBe('produced 1 record to kv (offset 0)\n');
+    expect(seglog(['produce', dir, 'kv'], 'a\nb\n').stdout).toBe('produced 2 records to kv (offsets 1 to 2)\n');
+    expect(seglog(['verify', dir]).stdout).toMatch(/is intact \(1 topic\)\n$/);
+    const solo = tmp();
+    expect(seglog(['produce', solo, 'kv', '--key-sep', '=', '--cleanup', 'compact'], 'k=v\n').code).toBe(0);
+    expect(seglog(['compact', solo, 'kv']).stdout).toMatch(/^compacted kv: 1 record before, 1 after, /);
+  });
+
+  test("produce refuses a --codec other than the topic's and appends nothing; a custom-codec topic is read as raw bytes", async () => {
+    const dir = tmp();
+    expect(seglog(['produce', dir, 'j', '--codec', 'json'], '{"a":1}\n').code).toBe(0);
+    const other = seglog(['produce', dir, 'j', '--codec', 'string'], 'text\n');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain("codec 'string' for topic j");
+    expect(other.stderr).toContain('changeCodec');
+    expect(seglog(['tail', dir, 'j']).stdout).toBe('0\t-\t{"a":1}\n');
+    const { openLog } = await lmdbEntry.load();
+    const log = await openLog(dir);
+    const upper = { encode: (v: string) => Buffer.from(v.toUpperCase()), decode: (b: Buffer) => b.toString().toLowerCase() };
+    await log.topic('p', { codec: upper }).append('hello');
+    await log.close();
+    expect(seglog(['tail', dir, 'p']).stdout).toBe('0\t-\tHELLO\n');
+    expect((JSON.parse(seglog(['stats', dir, 'p', '--json']).stdout) as { topics: Record<string, { codec: string }> }).topics.p!.codec).toBe('custom');
+    expect(seglog(['groups', dir, 'p']).code).toBe(0);
+    const into = seglog(['produce', dir, 'p'], 'x\n');
+    expect(into.code).toBe(2);
+    expect(into.stderr).toContain('custom codec');
+    expect(seglog(['tail', dir, 'p']).stdout).toBe('0\t-\tHELLO\n');
+  });
+
   test('errors: a missing directory exits 3, an unknown topic 5 (naming the topics there are), bad arguments 2', async () => {
     const dir = await writeSample();
     const nodir = seglog(['stats', path.join(dir, 'nope')]);
@@ -310,7 +385,7 @@ describe('seglog CLI', () => {
     const compact = seglog(['compact', dir, 'kv']);
     expect(compact.code).toBe(0);
     // (compaction may also have run by itself on rolls: the counts are of this pass)
-    const [, before, after] = /^compacted kv: (\d+) records before, (\d+) after, .* freed\n$/.exec(compact.stdout)!;
+    const [, before, after] = /^compacted kv: (\d+) records? before, (\d+) after, .* freed\n$/.exec(compact.stdout)!;
     expect(Number(after)).toBeLessThanOrEqual(Number(before));
     const lines = seglog(['tail', dir, 'kv']).stdout.trim().split('\n');
     const lastPerKey = new Map<string, string>();
@@ -322,7 +397,7 @@ describe('seglog CLI', () => {
     expect(ret.code).toBe(0);
     expect(ret.stdout).toContain('retention on d:');
     // the segments wholly below offset 30 went, and the report counts them
-    const deleted = Number(/(\d+) segments deleted/.exec(ret.stdout)![1]);
+    const deleted = Number(/(\d+) segments? deleted/.exec(ret.stdout)![1]);
     expect(deleted).toBeGreaterThan(0);
     expect(seglog(['tail', dir, 'd', '--max', '1']).stdout.split('\t')[0]).toBe('30');
   });

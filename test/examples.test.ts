@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { HANG_MS } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,10 +15,10 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function runExample(name: string): { code: number | null; stdout: string; stderr: string } {
+function runExample(name: string, dataDir?: string): { code: number | null; stdout: string; stderr: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-example-'));
   dirs.push(dir);
-  const r = spawnSync(process.execPath, [path.join(root, 'examples', name), path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: HANG_MS });
+  const r = spawnSync(process.execPath, [path.join(root, 'examples', name), dataDir ?? path.join(dir, 'data')], { cwd: root, encoding: 'utf8', timeout: HANG_MS });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -58,6 +59,20 @@ describe('examples', () => {
     expect(r.stdout).toMatch(/follower saw 500 records written by process \d+, all of them: true/);
   });
 
+  test('cross-process-tail run again in the same directory follows the new run\'s records, not the old ones', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-example-again-'));
+    dirs.push(dir);
+    const data = path.join(dir, 'data');
+    expect(runExample('cross-process-tail.mjs', data).stdout).toMatch(/all of them: true/);
+    const again = runExample('cross-process-tail.mjs', data);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/follower got 500: \S+ worker-0 handled request 0\n/);
+    expect(again.stdout).toMatch(/follower got 999: \S+ worker-1 handled request 499\n/);
+    expect(again.stdout).not.toMatch(/follower got (\d|\d\d|[1-4]\d\d):/);
+    expect(again.stdout).toMatch(/follower saw 500 records written by process \d+, all of them: true/);
+  });
+
   test('outbox-queue: a second worker in the group resumes where the first stopped; every job is sent once, in order', () => {
     const r = runExample('outbox-queue.mjs');
     expect(r.stderr).toBe('');
@@ -70,11 +85,13 @@ describe('examples', () => {
     expect(r.stdout).toContain('groups: {"mailer":{"position":12,"lag":0}}');
   });
 
-  test('the README\'s quick start runs as written (in a temporary directory) and prints both records', () => {
+  test('the README\'s quick start runs as written (in a temporary directory, its types stripped) and prints both records', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Quick start'));
-    const code = section.slice(section.indexOf('```js') + 5, section.indexOf('```', section.indexOf('```js') + 5));
-    expect(code.split('\n').filter((l) => l.trim().length > 0).length).toBeLessThanOrEqual(15);
+    const source = section.slice(section.indexOf('```ts') + 5, section.indexOf('```', section.indexOf('```ts') + 5));
+    expect(source.split('\n').filter((l) => l.trim().length > 0).length).toBeLessThanOrEqual(15);
+    // (test/typing.test.ts compiles it with strict; here it runs as the JavaScript tsc makes of it)
+    const code = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-readme-'));
     dirs.push(dir);
     expect(code).toContain("'./data'");

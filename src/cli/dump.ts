@@ -15,7 +15,7 @@ import { decodeRecord, recordEnd } from '../format/record.js';
 import { checkBatch } from '../segment/segment.js';
 import { CliError, EXIT } from './errors.js';
 import { checkDirectory } from './open.js';
-import { Progress, out, renderBytes } from './output.js';
+import { Progress, offsetRange, out, plural, renderBytes } from './output.js';
 
 export interface DumpOptions {
   segment: number | undefined;
@@ -45,9 +45,9 @@ export async function dumpCommand(dirIn: string, topic: string, options: DumpOpt
   let expected = -1;
   for (const { base, file } of files) {
     const size = fs.statSync(file).size;
-    await out(`Dumping ${file} (${size} bytes, base offset ${base})`);
+    await out(`Dumping ${file} (${plural(size, 'byte')}, base offset ${base})`);
     if (expected >= 0 && base !== expected) {
-      await out(`offsets ${expected} to ${base - 1} are missing: the previous segment ends at ${expected}`);
+      await out(`${offsetRange(expected, base - 1)} ${base - 1 === expected ? 'is' : 'are'} missing: the previous segment ends at ${expected}`);
       ok = false;
     }
     const fd = fs.openSync(file, 'r');

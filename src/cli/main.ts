@@ -38,8 +38,10 @@ Commands:
   produce <dir> <topic>             append one record per stdin line (empty lines skipped)
       --key-sep <sep>               the text before the first <sep> is the record's key
       --codec <c>                   codec of a new topic: string (default), json, msgpack, binary
+                                    (an existing topic's must match: its codec is never changed here)
       --cleanup <c>                 cleanup of a new topic: delete, compact, compact,delete
-      --create                      create the directory if it does not exist
+      --create                      create the directory if it does not exist (removed again
+                                    when the run fails before appending anything)
   groups <dir> [topic] [--json]     the consumer groups: position and lag
       --group <g> --reset-to earliest|latest|N|ISO-time   set a group's position (rewinds too)
       --group <g> --delete          forget a group's position

@@ -6,7 +6,7 @@ import { SeglogError } from '../base/errors.js';
 import { verify, type VerifyReport } from '../verify/verify.js';
 import { CliError, EXIT } from './errors.js';
 import { checkDirectory, cliTopic, existingTopic, openForCli } from './open.js';
-import { Progress, formatBytes, out, table } from './output.js';
+import { Progress, formatBytes, out, plural, table } from './output.js';
 
 /** Returns true when no damage (problem of severity 'error') was found. */
 export async function verifyCommand(dirIn: string, topics: string[], json: boolean): Promise<boolean> {
@@ -38,8 +38,8 @@ export async function verifyCommand(dirIn: string, topics: string[], json: boole
   }
   for (const p of problems) await out(`${p.severity.toUpperCase()} ${p.kind}: ${p.file} at position ${p.position}: ${p.message}`);
   await out(report.ok
-    ? `verify: ${report.dir} is intact (${report.topics.length} topics${problems.length > 0 ? `, ${problems.length} warnings` : ''})`
-    : `verify: ${report.dir} is DAMAGED (${errors} errors, ${problems.length - errors} warnings)`);
+    ? `verify: ${report.dir} is intact (${plural(report.topics.length, 'topic')}${problems.length > 0 ? `, ${plural(problems.length, 'warning')}` : ''})`
+    : `verify: ${report.dir} is DAMAGED (${plural(errors, 'error')}, ${plural(problems.length - errors, 'warning')})`);
   return report.ok;
 }
 
@@ -60,7 +60,7 @@ export async function compactCommand(dir: string, topicName: string): Promise<vo
       clearInterval(spinner);
       progress.done();
     }
-    await out(`compacted ${topicName}: ${result.recordsBefore} records before, ${result.recordsAfter} after, ${formatBytes(result.bytesFreed)} freed`);
+    await out(`compacted ${topicName}: ${plural(result.recordsBefore, 'record')} before, ${result.recordsAfter} after, ${formatBytes(result.bytesFreed)} freed`);
   } finally {
     await log.close();
   }
@@ -86,7 +86,7 @@ export async function retentionCommand(dir: string, topicName: string, options: 
     const after = log.stats().topics[topicName]!;
     const deleted = Math.max(0, before.segments - after.segments);
     const freed = Math.max(0, before.bytes - after.bytes);
-    await out(`retention on ${topicName}: ${deleted} segments deleted, ${formatBytes(freed)} freed; records now ${topic.startOffset} to ${topic.endOffset - 1 < topic.startOffset ? '(none)' : topic.endOffset - 1}`);
+    await out(`retention on ${topicName}: ${plural(deleted, 'segment')} deleted, ${formatBytes(freed)} freed; records now ${topic.startOffset} to ${topic.endOffset - 1 < topic.startOffset ? '(none)' : topic.endOffset - 1}`);
   } finally {
     await log.close();
   }

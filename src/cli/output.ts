@@ -28,6 +28,16 @@ function escapeLine(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
+/** `1 record`, `2 records`: a count with its noun in the right number. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}
+
+/** `offset 4`, or `offsets 4 to 9`: the offsets from `first` to `last`, both included. */
+export function offsetRange(first: number, last: number): string {
+  return first === last ? `offset ${first}` : `offsets ${first} to ${last}`;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

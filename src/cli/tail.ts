@@ -12,7 +12,7 @@ import type { LogRecord } from '../format/record.js';
 import type { Topic } from '../topic-api.js';
 import { CliError, EXIT } from './errors.js';
 import { cliTopic, existingTopic, openForCli } from './open.js';
-import { flushOut, out, renderBytes, renderValue } from './output.js';
+import { flushOut, offsetRange, out, renderBytes, renderValue } from './output.js';
 
 export interface TailOptions {
   from: string | undefined;
@@ -44,7 +44,7 @@ export async function tailCommand(dir: string, topicName: string, options: TailO
     /** Prints what is readable from `next`; returns false once --max records were printed. */
     const drain = async (): Promise<boolean> => {
       if (next < topic.startOffset) {
-        process.stderr.write(`seglog: offsets ${next} to ${topic.startOffset - 1} were removed by retention; continuing at ${topic.startOffset}\n`);
+        process.stderr.write(`seglog: ${offsetRange(next, topic.startOffset - 1)} ${next === topic.startOffset - 1 ? 'was' : 'were'} removed by retention; continuing at ${topic.startOffset}\n`);
         next = topic.startOffset;
       }
       for (const rec of topic.read({ from: next })) {
