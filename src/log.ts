@@ -1,5 +1,6 @@
 // Log: one directory, owned by one writer process. It holds the lock, the metadata store, the
-// topics (opened and recovered at openLog), the periodic checkpoint timer, and the read cache.
+// topics (opened and recovered at openLog), the periodic checkpoint timer, the read cache, and the
+// read path (mapped or positional reads: io/mapper.ts; what may be mapped: log/seal.ts).
 // close() flushes every topic and records a clean shutdown, so the next open scans nothing.
 // backup() hands its topics and the entry point's wiring to backup/backup.ts.
 //
@@ -23,6 +24,9 @@ import {
 import { checkCodecChange } from './format/codec-change.js';
 import { ReadCache } from './segment/read-cache.js';
 import { FdPool } from './segment/fd-pool.js';
+import { MapPool, type MapStats } from './segment/map-pool.js';
+import { chooseReadPath, type ReadPath, type ReadPathChoice } from './io/mapper.js';
+import { sealBelow, sealClosed } from './log/seal.js';
 import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
 import { reapplyCommits } from './consumers/reapply.js';
@@ -37,6 +41,11 @@ export interface LogStats {
   dir: string;
   durability: 'fsync' | 'os' | 'none';
   readOnly: boolean;
+  /** How closed segments are read: `'mmap'` (views into mappings) or `'pread'` (positional reads), and why. */
+  io: ReadPath;
+  ioReason: string;
+  /** Mapped reads so far (all zero on the pread path). */
+  mapped: MapStats;
   topics: Record<string, TopicStats>;
 }
 
@@ -93,6 +102,8 @@ export interface LogWiring {
   /** The metadata store (it may open asynchronously, e.g. after converting another entry point's files). */
   meta: MetaStoreFactory | ((dir: string, readOnly: boolean, options?: MetaOpenOptions) => Promise<MetaStore>);
   io?: FileIO;
+  /** Memory mappings of closed segments (io/mapper.ts): the default entry point's addon; none means positional reads. */
+  mapper?: () => ReadPathChoice;
 }
 
 class LogImpl extends EventEmitter implements Log, LogContext {
@@ -101,7 +112,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   readonly meta: MetaStore;
   readonly options: ResolvedLogOptions;
   readonly readCache: ReadCache;
-  readonly fdPool = new FdPool();
+  readonly fdPool: FdPool;
+  private readonly readPath: ReadPathChoice;
   private readonly lock: DirectoryLock | undefined;
   private readonly open = new Map<string, TopicImpl<any>>();
   private closed = false;
@@ -119,8 +131,10 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   /** The emergency space reserve of a writable log (space-reserve.ts). */
   reserve: SpaceReserve | undefined = undefined;
 
-  constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined, private readonly wiring: LogWiring) {
+  constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined, private readonly wiring: LogWiring, readPath: ReadPathChoice) {
     super();
+    this.readPath = readPath;
+    this.fdPool = new FdPool(undefined, readPath.mapper === undefined ? undefined : new MapPool(readPath.mapper));
     this.dir = dir;
     this.io = io;
     this.meta = meta;
@@ -198,8 +212,12 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
     const dir = path.join(this.dir, name);
-    const topic = openTopic<V, TopicImpl<V>>(this, name, dir, resolved, this.meta.getState(name),
+    const state = this.meta.getState(name);
+    const topic = openTopic<V, TopicImpl<V>>(this, name, dir, resolved, state,
       (segments, startOffset, endOffset, maxTs, rp) => new TopicImpl<V>(this, name, dir, resolved, segments, startOffset, endOffset, maxTs, rp), !this.recovering);
+    // What nothing will cut may be mapped (log/seal.ts).
+    if (this.options.readOnly) sealBelow(topic.segments, state?.recoveryBase);
+    else sealClosed(topic.segments);
     topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults
@@ -296,7 +314,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     this.checkOpen();
     const topics: Record<string, TopicStats> = {};
     for (const [name, t] of [...this.open.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) topics[name] = t.stats();
-    return { dir: this.dir, durability: this.options.durability, readOnly: this.options.readOnly, topics };
+    const mapped = this.fdPool.maps?.stats() ?? { segments: 0, reads: 0, failures: 0, live: 0 };
+    return { dir: this.dir, durability: this.options.durability, readOnly: this.options.readOnly, io: this.readPath.io, ioReason: this.readPath.reason, mapped, topics };
   }
 
   refresh(): number {
@@ -399,7 +418,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   try {
     reserve?.open(); // before anything else is written: a full disk gets the reserve's space back
     meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
-    const log = new LogImpl(absolute, io, meta, resolved, lock, wiring);
+    const log = new LogImpl(absolute, io, meta, resolved, lock, wiring, chooseReadPath(resolved.mmap, wiring.mapper));
     log.reserve = reserve;
     log.recoverAll();
     return log;

@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 import { harness } from './helpers.js';
 
-describe.each(entries)('$name: damage seen by reads', (entry) => {
+describe.each(readPathEntries)('$name: damage seen by reads', (entry) => {
   const h = harness(entry);
 
   test('a flipped byte in one batch fails get() of its records with ERR_CORRUPT; other batches still read', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 import { collect, expectSeglogError, harness, killHard, pad20, Rng, segmentBases, segmentPath, spawnFixture } from './helpers.js';
 import { scanLog, type ParsedBatch } from './format-reader.js';
 
@@ -83,7 +83,7 @@ function flipByte(file: string, position: number): void {
   fs.closeSync(fd);
 }
 
-describe.each(entries)('$name: corruption matrix', (entry) => {
+describe.each(readPathEntries)('$name: corruption matrix', (entry) => {
   const h = harness(entry);
   const templates = { clean: '', crash: '' };
   const layouts: Record<'clean' | 'crash', SegmentLayout[]> = { clean: [], crash: [] };

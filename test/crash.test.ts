@@ -4,7 +4,7 @@
 // SPEC.md: "Anything whose append() resolved under durability: 'fsync' survives kill -9 and a power
 // cut. Under 'os' it survives kill -9."
 import { describe, expect, test } from 'vitest';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 import { collect, harness, killHard, Rng, sleep, spawnFixture, type Harness } from './helpers.js';
 
 /** The value the crash writer stores at `offset` (same function as in fixtures/crash-writer.mjs). */
@@ -17,20 +17,25 @@ interface RunConfig {
   seed: number;
   segmentBytes?: number;
   inFlight?: number;
+  readBack?: boolean;
 }
 
 /** Runs the writer until `killAfterMs` after its first acks, kills it; returns the acknowledged offsets. */
-async function runAndKill(h: Harness, dir: string, config: RunConfig, killAfterMs: number): Promise<number[]> {
+async function runAndKill(h: Harness, dir: string, config: RunConfig, killAfterMs: number, waitFor = 'ack'): Promise<number[]> {
   const child = spawnFixture(h, 'crash-writer.mjs', [h.entry.dist, dir, JSON.stringify(config)]);
   await child.waitFor((l) => l.startsWith('ready'));
-  await child.waitFor((l) => l.startsWith('ack'));
+  await child.waitFor((l) => l.startsWith(waitFor));
   await sleep(killAfterMs);
   expect(child.exited, `the writer died by itself: ${child.stderr}`).toBe(false);
   await killHard(child);
   expect(child.child.signalCode).toBe('SIGKILL');
   expect(child.stderr).toBe('');
+  lastIo = child.lines.filter((l) => l.startsWith('io ')).pop();
   return child.lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.slice(4)));
 }
+
+/** The writer's last "io <path> <mapped reads>" line (readBack runs). */
+let lastIo: string | undefined;
 
 async function checkRecovered(h: Harness, dir: string, acked: number[]): Promise<number> {
   const maxAcked = Math.max(...acked);
@@ -59,7 +64,7 @@ async function checkRecovered(h: Harness, dir: string, acked: number[]): Promise
   return end + 2;
 }
 
-describe.each(entries)('$name: kill -9 of a writing process', (entry) => {
+describe.each(readPathEntries)('$name: kill -9 of a writing process', (entry) => {
   const h = harness(entry);
   const rng = new Rng(0xc4a54);
   const delays = [0, 40, 120, 250, 500].map((d) => d + rng.int(0, 40));
@@ -82,6 +87,15 @@ describe.each(entries)('$name: kill -9 of a writing process', (entry) => {
     const second = await runAndKill(h, dir, { durability: 'fsync', seed: 78, segmentBytes: 8192 }, 100);
     expect(Math.min(...second)).toBeGreaterThanOrEqual(end);
     await checkRecovered(h, dir, [...first, ...second]);
+  });
+
+  test("a writer reading its closed segments back (through mappings in the default entry) while appending survives SIGKILL", async () => {
+    const dir = h.tmp();
+    const acked = await runAndKill(h, dir, { durability: 'fsync', seed: 4242, segmentBytes: 8192, readBack: true }, 150, 'io ');
+    const [, io, reads] = lastIo!.split(' ');
+    expect(io).toBe(h.entry.name === 'seglog' ? 'mmap' : 'pread');
+    if (io === 'mmap') expect(Number(reads)).toBeGreaterThan(0);
+    await checkRecovered(h, dir, acked);
   });
 
   test.each([

@@ -250,6 +250,7 @@ export class ChildLines {
 export function spawnFixture(h: Harness, fixture: string, args: string[]): ChildLines {
   const child = spawn(process.execPath, [path.join(FIXTURES, fixture), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: h.entry.env === undefined ? process.env : { ...process.env, ...h.entry.env },
   });
   h.track(child);
   return new ChildLines(child);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 import {
   collect,
   expectSeglogError,
@@ -21,7 +21,7 @@ const hex = (b: Uint8Array | null | undefined): string | null | undefined =>
   b === null || b === undefined ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const buf = (s: string): Buffer => Buffer.from(s);
 
-describe.each(entries)('$name: log basics', (entry) => {
+describe.each(readPathEntries)('$name: log basics', (entry) => {
   const h = harness(entry);
 
   describe('appending', () => {

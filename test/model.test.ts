@@ -2,7 +2,7 @@
 // against a plain array of what was appended. A failure names the seed and the operation; rerun
 // one seed with SEGLOG_MODEL_SEED=<seed> (and SEGLOG_MODEL_OPS=<n> for a longer run).
 import { describe, expect, test } from 'vitest';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 import { collect, harness, Rng, segmentBases, type Log, type LogOptions, type LogRecord, type Topic } from './helpers.js';
 
 interface Expected {
@@ -102,7 +102,7 @@ function oracleOffsetForTime(model: Expected[], time: number): number {
   return model.length;
 }
 
-describe.each(entries)('$name: oracle model', (entry) => {
+describe.each(readPathEntries)('$name: oracle model', (entry) => {
   const h = harness(entry);
 
   test.each(seeds)('random appends, reads, time lookups and reopenings agree with a plain array (seed %i)', async (seed) => {

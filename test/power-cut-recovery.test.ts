@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 import { collect, expectSeglogError, harness, killHard, segmentPath, spawnFixture } from './helpers.js';
 import { scanLog, type ParsedBatch } from './format-reader.js';
 import { openLogWith } from '../src/log.js';
@@ -59,7 +59,7 @@ const damages: Damage[] = [
   },
 ];
 
-describe.each(entries)('$name: power-cut damage past the flush point', (entry) => {
+describe.each(readPathEntries)('$name: power-cut damage past the flush point', (entry) => {
   const h = harness(entry);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-power-cut-'));
   const template = path.join(root, 'template');

@@ -51,3 +51,18 @@ export const READ_SLAB_BYTES = 1 * MiB;
 export const MAINTENANCE_INTERVAL_MS = 30_000;
 /** Kafka's min.cleanable.dirty.ratio default: compact once half of the closed bytes are dirty. */
 export const MIN_CLEANABLE_DIRTY_RATIO_DEFAULT = 0.5;
+/**
+ * Mapped segments (segment/map-pool.ts) whose pages may stay resident, by bytes: past this the least
+ * recently used mapping is madvise(MADV_DONTNEED)'d (its pages leave RSS and come back from the page
+ * cache on the next touch; views stay valid). 128 MiB holds the two segments of bench W4's 1M
+ * records, so random gets over them never refault; a scan also drops each segment it walked through.
+ */
+export const MAP_RESIDENT_BYTES_MAX = 128 * MiB;
+/**
+ * Mappings a log holds at once (least recently used dropped past it; views keep theirs until
+ * collected). Each is one entry of vm.max_map_count (65,530 by default on Linux), which the whole
+ * process (V8's heap, LMDB) shares: see MAP_LIVE_FRACTION.
+ */
+export const MAPPINGS_HELD_MAX = 1024;
+/** At most this share of vm.max_map_count is taken by live mappings (held or kept by views); past it, reads. */
+export const MAP_LIVE_FRACTION = 0.25;

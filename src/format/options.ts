@@ -81,6 +81,12 @@ export interface LogOptions {
    * from its start (a full scan). Default false. Not with readOnly.
    */
   repair?: boolean;
+  /**
+   * Read closed segments through memory mappings (default true; the default entry point only, with
+   * its addon loaded). false: positional reads, as seglog/native-free does; the environment
+   * variable SEGLOG_MMAP=0 does the same for every log of the process. `log.stats().io` tells.
+   */
+  mmap?: boolean;
 }
 
 export interface ResolvedLogOptions {
@@ -90,6 +96,7 @@ export interface ResolvedLogOptions {
   defaults: TopicOptions;
   readCacheBytes: number;
   repair: boolean;
+  mmap: boolean;
 }
 
 export interface ResolvedTopicOptions<V> {
@@ -133,7 +140,7 @@ function intOption(name: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
-const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes', 'repair']);
+const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes', 'repair', 'mmap']);
 const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes', 'minCleanableDirtyRatio']);
 
 export function resolveLogOptions(options: unknown): ResolvedLogOptions {
@@ -154,7 +161,9 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   const repair = options.repair === undefined ? false : options.repair;
   if (typeof repair !== 'boolean') throw invalidArgument('option repair', repair, 'a boolean');
   if (repair && readOnly) throw invalidArgument('option repair', repair, 'false with readOnly (a repair writes)');
-  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair };
+  const mmap = options.mmap === undefined ? true : options.mmap;
+  if (typeof mmap !== 'boolean') throw invalidArgument('option mmap', mmap, 'a boolean');
+  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair, mmap };
 }
 
 /** What one log.topic() call takes: the topic's settings, and changeCodec (not a setting, so not in `defaults`). */

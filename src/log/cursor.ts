@@ -2,7 +2,8 @@
 // the key index (reader.ts makes it for read() and offsetForTime()).
 //
 // Bytes come from the active segment's chunks when they are still in memory, otherwise from
-// positional reads of READ_CHUNK_BYTES into fresh buffers; records are views into those buffers,
+// positional reads of READ_CHUNK_BYTES into fresh buffers, or from a view of a sealed segment's
+// mapping (Segment.bytesFrom decides; the walk is the same); records are views into those buffers,
 // never copies, and no buffer is reused. A batch read from a file has its checksum checked before
 // any record of it is handed out; offsets never go backwards from one batch to the next, and a gap
 // is damage unless compaction or retention may have made it. The cursor counts itself in the
@@ -202,6 +203,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
         }
         // Nothing lies in the gap: skip it, so the cursor never goes back to an earlier segment.
         if (nextSeg.baseOffset > this.expected) this.expected = nextSeg.baseOffset;
+        seg.scanned(); // walked through: its mapped pages may leave RSS
         this.leave();
         this.enter(nextSeg, this.expected);
         continue;
@@ -258,7 +260,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
     }
     const limit = seg.memFrom;
     const len = Math.min(Math.max(READ_CHUNK_BYTES, minBytes), limit - pos);
-    const buf = seg.readLog(pos, len);
+    const buf = seg.bytesFrom(pos, len); // (mapped: a view of the rest of the segment)
     if (buf.length < Math.min(minBytes, len)) throw seg.corrupt(pos, `segment ends after ${buf.length} bytes at this position`);
     this.buf = buf;
     this.bufFilePos = pos;

@@ -2,7 +2,8 @@
 // lookups (offsetForTime()). The walk behind read() is the Cursor (cursor.ts, re-exported here).
 //
 // Bytes come from the active segment's chunks when they are still in memory, otherwise from large
-// positional reads into fresh buffers; records are views into those buffers, never copies, and no
+// positional reads into fresh buffers or views of a sealed segment's mapping (Segment.readRegion
+// decides); records are views into those buffers, never copies, and no
 // buffer is ever reused, so a record stays valid for as long as the caller holds it. Batches read
 // from a file have their checksum checked before any record of theirs is returned. get() reads one
 // index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
@@ -192,7 +193,7 @@ export class Reader<V> {
     while (stop < last && seg.regions[stop] === undefined
       && (stop + 1 < index.count ? index.positionAt(stop + 1) : limit) - start <= READ_SPAN_BYTES) stop++;
     const end = stop < index.count ? index.positionAt(stop) : limit;
-    const buf = seg.readLog(start, end - start, this.cache.allocate(end - start));
+    const buf = seg.readRegion(start, end - start, this.cache); // (a view into the mapping, or read into a slab)
     let first: Region | undefined;
     for (let e = entry; e < stop; e++) {
       const from = index.positionAt(e) - start;

@@ -259,7 +259,7 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
       }
       if (!readOnly) {
         try {
-          io.truncate(seg.logFd(), at);
+          seg.truncateLog(at); // (recovery runs before anything is sealed or mapped)
         } catch (err) {
           throw ioError('truncate a torn tail', seg.logPath, err);
         }

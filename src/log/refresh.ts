@@ -30,6 +30,7 @@ import { TimeIndex } from '../segment/time-index.js';
 import { corruptionFound } from '../base/diagnostics.js';
 import type { MutableSegmentLog } from './topic-log.js';
 import type { Tail } from './tail.js';
+import { sealBelow } from './seal.js';
 
 /** What topic.refresh() needs of the topic: its writer's offsets, which it moves (topic-writer.ts). */
 export interface RefreshingTopic extends MutableSegmentLog<any> {
@@ -54,8 +55,14 @@ export function refreshTopic(topic: RefreshingTopic): number {
   const w = topic.writer;
   const before = w._endOffset;
   let stored: number | undefined;
-  try { stored = topic.meta.getState(topic.name)?.startOffset; } catch { stored = undefined; }
+  let recoveryBase: number | undefined;
+  try {
+    const state = topic.meta.getState(topic.name);
+    stored = state?.startOffset;
+    recoveryBase = state?.recoveryBase;
+  } catch { stored = undefined; }
   const s = refreshSegments(topic, stored);
+  sealBelow(topic.segments, recoveryBase); // (what the writer will never cut may be mapped: seal.ts)
   w._startOffset = s.startOffset;
   w._endOffset = s.endOffset;
   w.committedEnd = s.endOffset;

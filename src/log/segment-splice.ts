@@ -53,5 +53,6 @@ export function spliceSegments(topic: SplicedLog, from: number, count: number, r
     if (s.readers > 0) topic.retiredSegments.add(s);
   }
   for (const s of topic.retiredSegments) if (s.readers <= 0) topic.retiredSegments.delete(s);
+  if (replacement.length > 0 && !ctx.options.readOnly) topic.durability.sealDurable(true); // (a read-only log: refresh seals)
   return old;
 }

@@ -21,6 +21,7 @@ import type { TopicWriter } from './topic-writer.js';
 import type { Waiter, WriterSync } from './topic-context.js';
 import type { RecoveryPoint } from './topic-log.js';
 import type { RiddenCommits } from './ridden.js';
+import { sealDurable } from './seal.js';
 import { isNoSpace } from '../io/space-reserve.js';
 
 /** Rolled segments whose fsync may run in the background at once (each holds 3 descriptors). */
@@ -142,6 +143,7 @@ export class TopicDurability implements WriterSync {
       throw failure;
     }
     if (point.base > this.synced.base || (point.base === this.synced.base && point.position >= this.synced.position)) this.synced = point;
+    this.sealDurable();
     this.ridden?.noteDurable(this.synced.offset);
   }
 
@@ -207,6 +209,7 @@ export class TopicDurability implements WriterSync {
         // (unless a failed batch rolled the new segment back meanwhile)
         if (this.writer.ctx.failure === undefined && point.base > this.synced.base && this.writer.active.baseOffset >= point.base) {
           this.synced = point;
+          this.sealDurable();
           this.ridden?.noteDurable(point.offset);
         }
       },
@@ -220,6 +223,11 @@ export class TopicDurability implements WriterSync {
     });
     this.rollSyncs.push(done);
     void done.then(() => { this.rollSyncs = this.rollSyncs.filter((p) => p !== done); });
+  }
+
+  /** Closed segments the synced recovery point has passed may be mapped from now on (seal.ts); `all` after a compaction's splice. */
+  sealDurable(all = false): void {
+    sealDurable(this.writer.segments, this.synced.base, this.writer.tickWaiters, all);
   }
 
   /** The stored state says "not clean" (recovery just wrote it): close() records the clean state even if nothing is appended. */

@@ -55,7 +55,6 @@ export function mark(w: FailingWriter): Mark {
  */
 export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): void {
   w.takebacks++;
-  const io = w.ctx.io;
   while (w.segments.length > mark.segments) {
     const s = w.segments.pop()!;
     w.sync.dirtySegments.delete(s);
@@ -64,7 +63,7 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
   const seg = mark.seg;
   if (seg.logBytes > mark.position) {
     try {
-      io.truncate(seg.logFd(), mark.position);
+      seg.truncateLog(mark.position); // (never sealed: log/seal.ts keeps marked segments unsealed)
     } catch (err) {
       w.ctx.fail(ioError('truncate after a failed append', seg.logPath, err));
     }
@@ -110,7 +109,7 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
 export function writeFailed(w: FailingWriter, seg: Segment, error: SeglogError): SeglogError {
   if (error.code === 'ERR_NO_SPACE') w.ctx.reserve?.release(); // appends wait for space from here on
   try {
-    w.ctx.io.truncate(seg.logFd(), seg.logBytes);
+    seg.truncateLog(seg.logBytes); // (the segment being written: never sealed)
   } catch (err) {
     w.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
   }

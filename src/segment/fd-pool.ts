@@ -1,8 +1,10 @@
 // FdPool: a bound on the descriptors of segment files kept open for reading, per log. Segments
 // open their `.log` on first read and tell the pool; past the bound, the least recently used
 // descriptor of a segment that is not pinned (the active segment, or one with an fsync in flight)
-// is closed, and reopened by its segment on the next read.
+// is closed, and reopened by its segment on the next read. The log's mappings of sealed segments
+// (map-pool.ts), when mapping is on, are reached through the same object: `maps`.
 import fs from 'node:fs';
+import type { MapPool } from './map-pool.js';
 
 /** A segment as the pool sees it: whether its descriptor is pinned, and how to close it. */
 export interface PooledSegment {
@@ -29,7 +31,8 @@ function openSegmentsMax(): number {
 export class FdPool {
   private readonly lru = new Map<PooledSegment, true>();
 
-  constructor(readonly max: number = OPEN_SEGMENTS_MAX) {}
+  /** @param maps the log's mappings (undefined: every read is a positional read). */
+  constructor(readonly max: number = OPEN_SEGMENTS_MAX, readonly maps: MapPool | undefined = undefined) {}
 
   /** A segment just opened its descriptor. */
   opened(seg: PooledSegment): void {

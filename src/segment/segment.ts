@@ -9,6 +9,9 @@
 // Reading and persisting the index files' bytes is index-files.ts (writeFully is re-exported
 // here); checking and scanning the `.log`'s batches is batch-scan.ts (checkBatch and the scan
 // types are re-exported here). Both reach the segment through narrow interfaces.
+// Once sealed (nothing will cut its `.log` again), bytesFrom()/readRegion() are views into the
+// segment's mapping (map-pool.ts), else fresh reads; truncateLog(), the one way a `.log` is cut,
+// refuses a sealed segment (docs/guarantees.md, "Memory mapping").
 import { SeglogError, ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import { corruptionFound } from '../base/diagnostics.js';
@@ -17,6 +20,7 @@ import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import type { Region } from './read-cache.js';
 import type { FdPool } from './fd-pool.js';
+import type { MappedSegment } from './map-pool.js';
 import { hasValidBatchAfter, scanLog, type BatchInfo, type ScanResult } from './batch-scan.js';
 import { persistIndexFiles, readIndexFiles } from './index-files.js';
 import path from 'node:path';
@@ -36,7 +40,7 @@ export interface Chunk {
   retired: boolean;
 }
 
-export class Segment {
+export class Segment implements MappedSegment {
   readonly baseOffset: number;
   readonly logPath: string;
   readonly indexPath: string;
@@ -76,6 +80,12 @@ export class Segment {
   ino: number | undefined = undefined;
   /** get() regions of this segment by offset-index entry (owned by ReadCache). */
   regions: Array<Region | undefined> = [];
+  /** Nothing will cut this closed `.log` again, so its `logBytes` may be mapped (log/seal.ts sets it; never unset). */
+  sealed = false;
+  /** The mapping of the sealed `.log` while the log's MapPool holds one; its state there (map-pool.ts). */
+  mapping: Buffer | undefined = undefined;
+  mapRefused = false;
+  mapAdvised = false;
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
   indexDirty = false;
   private indexIo: Promise<void> = Promise.resolve();
@@ -145,7 +155,6 @@ export class Segment {
   closeLogFd(): void {
     if (this.fd >= 0) { try { this.io.close(this.fd); } catch { /* already gone */ } this.fd = -1; }
   }
-
   /**
    * The segment leaves its topic (retention, compaction): its files are about to be unlinked or
    * replaced. Iterators still reading it keep an open descriptor (POSIX keeps an unlinked file's
@@ -154,6 +163,7 @@ export class Segment {
    */
   detach(): void {
     this.closeIndexFiles();
+    this.pool?.maps?.forget(this); // views already handed out keep the mapping (and the inode)
     if (this.readers > 0 && this.fd < 0 && !this.released) {
       try { this.fd = this.io.open(this.logPath, 'r'); } catch { /* the reader reports ERR_OFFSET_OUT_OF_RANGE */ }
       // A file replaced since the listing is not this segment's: the reader reports ERR_OFFSET_OUT_OF_RANGE.
@@ -167,9 +177,7 @@ export class Segment {
   }
 
   /** An iterator enters this segment. */
-  enter(): void {
-    this.readers++;
-  }
+  enter(): void { this.readers++; }
 
   /** An iterator leaves this segment (a removed segment closes its descriptor after the last one). */
   leave(): void {
@@ -319,7 +327,42 @@ export class Segment {
   closeFiles(): void {
     this.closeIndexFiles();
     this.closeLogFd();
+    this.pool?.maps?.forget(this);
     this.pool?.closed(this);
+  }
+
+  /** At least `length` bytes from `position` (fewer at end of file): a view of all mapped from there, or a fresh read. */
+  bytesFrom(position: number, length: number): Buffer {
+    const m = this.mapped(position + length);
+    return m !== undefined ? m.subarray(position) : this.readLog(position, length);
+  }
+
+  /** Bytes [position, position + length) of the `.log`: a view into the mapping, or read into a buffer `slabs` gives. */
+  readRegion(position: number, length: number, slabs: { allocate(length: number): Buffer }): Buffer {
+    const m = this.mapped(position + length);
+    return m !== undefined ? m.subarray(position, position + length) : this.readLog(position, length, slabs.allocate(length));
+  }
+
+  /** The mapping, when reads up to `end` may come from it. */
+  private mapped(end: number): Buffer | undefined {
+    if (!this.sealed || end > this.logBytes) return undefined;
+    const maps = this.pool?.maps;
+    if (maps === undefined) return undefined;
+    const m = this.mapping ?? (this.mapRefused ? undefined : maps.map(this));
+    if (m !== undefined) maps.touch(this);
+    return m;
+  }
+
+  /** An iterator walked through this segment to its end: with no other in it, its mapped pages may leave RSS. */
+  scanned(): void { if (this.mapping !== undefined && this.readers <= 1) this.pool?.maps?.scanned(this); }
+
+  /**
+   * Cuts the `.log` (recovery's cut of a torn tail, a failed write's rollback). Never a sealed one:
+   * it may be mapped, here or in a read-only process, and a truncated mapping is SIGBUS.
+   */
+  truncateLog(length: number): void {
+    if (this.sealed) throw new Error(`seglog internal error: cutting ${this.logPath} to ${length} bytes, but it is sealed (it may be mapped)`);
+    this.io.truncate(this.logFd(), length);
   }
 
   /** Removes the segment's files (retention, a cut after a crash, deleteTopic). */

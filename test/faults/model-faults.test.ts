@@ -26,6 +26,7 @@ import { lmdbMetaStore } from '../../src/store/lmdb-store.js';
 import { fileMetaStore } from '../../src/store/file-meta-store.js';
 import type { MetaStoreFactory } from '../../src/store/meta-store.js';
 import type { FileIO } from '../../src/io/file-io.js';
+import { loadMmapAddon } from '../../src/io/mmap-addon.js';
 import { SeglogError } from '../../src/index.js';
 import type { Topic } from '../../src/topic-api.js';
 import { Rng, withinHangBound } from '../helpers.js';
@@ -95,7 +96,10 @@ async function runOnce(seed: number, fixed?: { wiring: number; durability: Durab
 
   let log: Log | undefined;
   let topic!: Topic<string>;
-  const open = async (using: FileIO): Promise<Log> => openLogWith({ meta, io: using }, dir, { durability, fsyncIntervalMs: 50 });
+  // The default entry's wiring maps closed segments (the addon): every cut a fault causes must miss
+  // the sealed ones (Segment.truncateLog asserts it), and reads go through the mappings.
+  const mapper = wiringName === 'seglog' ? { mapper: () => loadMmapAddon() } : {};
+  const open = async (using: FileIO): Promise<Log> => openLogWith({ meta, io: using, ...mapper }, dir, { durability, fsyncIntervalMs: 50 });
   try {
     log = await open(io);
     topic = log.topic<string>('m', { codec: 'string', ...TOPIC_OPTIONS });
