@@ -26,7 +26,7 @@ import { ReadCache } from './segment/read-cache.js';
 import { FdPool } from './segment/fd-pool.js';
 import { MapPool, type MapStats } from './segment/map-pool.js';
 import { chooseReadPath, type ReadPath, type ReadPathChoice } from './io/mapper.js';
-import { sealBelow, sealClosed } from './log/seal.js';
+import { sealBelow, sealRecovered } from './log/seal.js';
 import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
 import { reapplyCommits } from './consumers/reapply.js';
@@ -216,8 +216,8 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     const topic = openTopic<V, TopicImpl<V>>(this, name, dir, resolved, state,
       (segments, startOffset, endOffset, maxTs, rp) => new TopicImpl<V>(this, name, dir, resolved, segments, startOffset, endOffset, maxTs, rp), !this.recovering);
     // What nothing will cut may be mapped (log/seal.ts).
-    if (this.options.readOnly) sealBelow(topic.segments, state?.recoveryBase);
-    else sealClosed(topic.segments);
+    if (this.options.readOnly) sealBelow(topic.segments, state);
+    else sealRecovered(topic.segments);
     topic.setupKeyIndex();
     if (!this.options.readOnly && (stored === undefined || Object.keys(toStored(given)).length > 0)) {
       // Log-level defaults are not copied into a topic's options (a later change of the defaults

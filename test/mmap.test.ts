@@ -17,7 +17,7 @@ import { Segment } from '../src/segment/segment.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/store/lmdb-store.js';
-import { sealBelow, sealClosed, sealDurable } from '../src/log/seal.js';
+import { sealBelow, sealDurable, sealRecovered } from '../src/log/seal.js';
 import * as seglog from '../src/index.js';
 import * as nativeFree from '../native-free/index.js';
 import { collect, expectSeglogError } from './helpers.js';
@@ -157,7 +157,7 @@ function spyMapper(fail?: string): Mapper & { advised: number; maps: number } {
 
 function fakeSegment(file: string): MappedSegment {
   const fd = fs.openSync(file, 'r');
-  return { mapping: undefined, mapRefused: false, mapAdvised: false, logBytes: fs.statSync(file).size, logPath: file, logFd: () => fd };
+  return { mapping: undefined, mapRefused: false, mapAdvised: false, sealedBytes: fs.statSync(file).size, logPath: file, logFd: () => fd };
 }
 
 describe('MapPool', () => {
@@ -206,28 +206,34 @@ describe('MapPool', () => {
 });
 
 describe('sealing: what is mapped is never cut', () => {
-  test('a sealed segment refuses to be cut (truncateLog asserts)', () => {
+  test('a segment refuses to be cut into its sealed prefix (truncateLog asserts); past it is fine', () => {
     const dir = tmp();
     const seg = Segment.create(nodeFileIO, dir, 0);
-    seg.truncateLog(0); // not sealed: fine
-    seg.sealed = true;
-    expect(() => seg.truncateLog(0)).toThrow(/sealed/);
+    nodeFileIO.write(seg.logFd(), Buffer.alloc(300, 1), 0, 300, 0);
+    seg.logBytes = 300;
+    seg.truncateLog(250); // nothing sealed: fine
+    seg.seal(200);
+    seg.truncateLog(200);
+    expect(() => seg.truncateLog(199)).toThrow(/sealed 200/);
     seg.release();
   });
 
-  test('seal rules: after recovery every closed segment; followers below the recorded recovery point; rolled ones once synced past, unless a pending append is marked in them', () => {
+  test('seal rules: after recovery everything recovered; followers below the recorded recovery point; rolled ones once synced past, unless a pending append is marked in them', () => {
     const make = (): Segment[] => [0, 10, 20, 30].map((b) => new Segment(nodeFileIO, '/nowhere', b, 100));
+    const sealed = (segs: Segment[]): number[] => segs.map((s) => s.sealedBytes);
     const a = make();
-    sealClosed(a);
-    expect(a.map((s) => s.sealed)).toEqual([true, true, true, false]);
+    sealRecovered(a);
+    expect(sealed(a)).toEqual([100, 100, 100, 100]);
     const b = make();
-    sealBelow(b, 20);
-    expect(b.map((s) => s.sealed)).toEqual([true, true, false, false]);
+    sealBelow(b, { recoveryBase: 20, recoveryPosition: 40 });
+    expect(sealed(b)).toEqual([100, 100, 40, 0]);
+    sealBelow(b, { recoveryBase: 30, recoveryPosition: 10 });
+    expect(sealed(b)).toEqual([100, 100, 100, 10]);
     const c = make();
     sealDurable(c, 20, [{ resolve: () => {}, reject: () => {}, offset: 15, last: 16, mark: { seg: c[1]!, segments: 2, position: 0, endOffset: 10, maxTimestampMs: 0 } }]);
-    expect(c.map((s) => s.sealed)).toEqual([true, false, false, false]);
+    expect(sealed(c)).toEqual([100, 0, 0, 0]);
     sealDurable(c, 30, []);
-    expect(c.map((s) => s.sealed)).toEqual([true, true, true, false]);
+    expect(sealed(c)).toEqual([100, 100, 100, 0]);
   });
 });
 
@@ -312,7 +318,7 @@ describe('the default entry reads closed segments through mappings', () => {
     expect(scanned.map((r) => r.valueBytes!.toString())).toEqual(values.slice(0, 300));
   });
 
-  test('a writer seals closed segments after its recovery and rolled ones once fsynced; the active segment never', async () => {
+  test('a writer seals every segment as recovered at open (the active one up to its recovered size) and rolled ones once fsynced past', async () => {
     const dir = tmp();
     const log = await seglog.openLog(dir, { durability: 'fsync' });
     const t = log.topic('t', { segmentBytes: 1024 });
@@ -324,8 +330,11 @@ describe('the default entry reads closed segments through mappings', () => {
     await log.close();
     const again = await seglog.openLog(dir);
     collect(again.topic('t').read());
-    // every closed segment mapped, the active one read
-    expect(again.stats().mapped.segments).toBe(again.stats().topics.t!.segments - 1);
+    // every segment mapped, the active one too: its bytes as recovered at the open
+    expect(again.stats().mapped.segments).toBe(again.stats().topics.t!.segments);
+    const a = again.topic('t');
+    await a.append(Buffer.from('after'));
+    expect(collect(a.read()).pop()!.valueBytes!.toString()).toBe('after'); // past the mapped prefix: read
     await again.close();
   });
 
@@ -346,8 +355,8 @@ describe('the default entry reads closed segments through mappings', () => {
     expect(mapped).toBeLessThan(segments - 1); // rolled since the recorded point: read, not mapped
     await writer.flush();
     follower.refresh();
-    collect(f.read());
-    expect(follower.stats().mapped.segments).toBe(follower.stats().topics.t!.segments - 1);
+    expect(collect(f.read()).length).toBe(200);
+    expect(follower.stats().mapped.segments).toBe(follower.stats().topics.t!.segments);
     await follower.close();
     await writer.close();
   });

@@ -31,6 +31,7 @@ import { corruptionFound } from '../base/diagnostics.js';
 import type { MutableSegmentLog } from './topic-log.js';
 import type { Tail } from './tail.js';
 import { sealBelow } from './seal.js';
+import type { TopicState } from '../store/meta-store.js';
 
 /** What topic.refresh() needs of the topic: its writer's offsets, which it moves (topic-writer.ts). */
 export interface RefreshingTopic extends MutableSegmentLog<any> {
@@ -55,14 +56,13 @@ export function refreshTopic(topic: RefreshingTopic): number {
   const w = topic.writer;
   const before = w._endOffset;
   let stored: number | undefined;
-  let recoveryBase: number | undefined;
+  let state: TopicState | undefined;
   try {
-    const state = topic.meta.getState(topic.name);
+    state = topic.meta.getState(topic.name);
     stored = state?.startOffset;
-    recoveryBase = state?.recoveryBase;
   } catch { stored = undefined; }
   const s = refreshSegments(topic, stored);
-  sealBelow(topic.segments, recoveryBase); // (what the writer will never cut may be mapped: seal.ts)
+  sealBelow(topic.segments, state); // (what the writer will never cut may be mapped: seal.ts)
   w._startOffset = s.startOffset;
   w._endOffset = s.endOffset;
   w.committedEnd = s.endOffset;

@@ -63,7 +63,7 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
   const seg = mark.seg;
   if (seg.logBytes > mark.position) {
     try {
-      seg.truncateLog(mark.position); // (never sealed: log/seal.ts keeps marked segments unsealed)
+      seg.truncateLog(mark.position); // (never into the sealed prefix: log/seal.ts)
     } catch (err) {
       w.ctx.fail(ioError('truncate after a failed append', seg.logPath, err));
     }
@@ -109,7 +109,7 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
 export function writeFailed(w: FailingWriter, seg: Segment, error: SeglogError): SeglogError {
   if (error.code === 'ERR_NO_SPACE') w.ctx.reserve?.release(); // appends wait for space from here on
   try {
-    seg.truncateLog(seg.logBytes); // (the segment being written: never sealed)
+    seg.truncateLog(seg.logBytes); // (its written size: past the sealed prefix)
   } catch (err) {
     w.ctx.fail(ioError('truncate after a failed write', seg.logPath, err));
   }

@@ -1,6 +1,6 @@
 // MapPool: the memory mappings of one log's closed segments (through the Mapper of io/mapper.ts).
-// A segment is mapped on its first read once it is sealed (segment.ts: nothing will ever cut its
-// `.log` again), one mapping for the whole file, and keeps it while it is among the
+// A segment is mapped on its first read of its sealed prefix (segment.ts: bytes nothing will ever
+// cut again; a closed segment's whole file), one mapping, and keeps it while it is among the
 // MAPPINGS_HELD_MAX most recently used; its reads are views into that mapping.
 //
 // Invariants: a mapping is never unmapped here: dropping one only forgets it (the addon's finalizer
@@ -24,8 +24,8 @@ export interface MappedSegment {
   mapRefused: boolean;
   /** Its pages were advised away and it has not been touched since. */
   mapAdvised: boolean;
-  /** The bytes mapped when it is mapped (a sealed segment's size). */
-  readonly logBytes: number;
+  /** The bytes mapped: the prefix nothing will cut (segment.ts). */
+  readonly sealedBytes: number;
   readonly logPath: string;
   /** The `.log` descriptor (opened on demand). */
   logFd(): number;
@@ -71,7 +71,7 @@ export class MapPool {
     if (this.mapper.liveMappings() >= this.liveMax) return undefined; // reads until views are collected
     let buf: Buffer;
     try {
-      const ab = this.mapper.map(seg.logFd(), seg.logBytes);
+      const ab = this.mapper.map(seg.logFd(), seg.sealedBytes);
       buf = Buffer.from(ab, 0, ab.byteLength);
     } catch {
       // ENOMEM (vm.max_map_count, address space), EACCES, ENODEV (a file system that cannot map), or
@@ -104,7 +104,7 @@ export class MapPool {
     this.lru.set(seg, true);
     if (seg.mapAdvised) {
       seg.mapAdvised = false;
-      this.residentBytes += seg.logBytes;
+      this.residentBytes += seg.mapping!.length;
       this.trim(seg);
     }
   }
@@ -117,7 +117,7 @@ export class MapPool {
   /** The segment leaves the pool (removed, closed, evicted); views keep the mapping alive. */
   forget(seg: MappedSegment): void {
     if (!this.lru.delete(seg)) return;
-    if (!seg.mapAdvised) this.residentBytes -= seg.logBytes;
+    if (!seg.mapAdvised) this.residentBytes -= seg.mapping!.length;
     seg.mapping = undefined;
     seg.mapAdvised = false;
     if (this.last === seg) this.last = undefined;
@@ -141,6 +141,6 @@ export class MapPool {
       this.mapper.advise(seg.mapping!.buffer as ArrayBuffer);
     } catch { /* advice only: the pages stay */ }
     seg.mapAdvised = true;
-    this.residentBytes -= seg.logBytes;
+    this.residentBytes -= seg.mapping!.length;
   }
 }

@@ -9,9 +9,9 @@
 // Reading and persisting the index files' bytes is index-files.ts (writeFully is re-exported
 // here); checking and scanning the `.log`'s batches is batch-scan.ts (checkBatch and the scan
 // types are re-exported here). Both reach the segment through narrow interfaces.
-// Once sealed (nothing will cut its `.log` again), bytesFrom()/readRegion() are views into the
-// segment's mapping (map-pool.ts), else fresh reads; truncateLog(), the one way a `.log` is cut,
-// refuses a sealed segment (docs/guarantees.md, "Memory mapping").
+// Reads below `sealedBytes` (a prefix nothing will cut again) are views into the segment's mapping
+// (map-pool.ts) through bytesFrom()/readRegion(), else fresh reads; truncateLog(), the one way a
+// `.log` is cut, refuses to cut into that prefix (docs/guarantees.md, "Memory mapping").
 import { SeglogError, ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import { corruptionFound } from '../base/diagnostics.js';
@@ -80,9 +80,9 @@ export class Segment implements MappedSegment {
   ino: number | undefined = undefined;
   /** get() regions of this segment by offset-index entry (owned by ReadCache). */
   regions: Array<Region | undefined> = [];
-  /** Nothing will cut this closed `.log` again, so its `logBytes` may be mapped (log/seal.ts sets it; never unset). */
-  sealed = false;
-  /** The mapping of the sealed `.log` while the log's MapPool holds one; its state there (map-pool.ts). */
+  /** Bytes of the `.log` nothing will cut again, which may be mapped (log/seal.ts; only grows: seal()). */
+  sealedBytes = 0;
+  /** The mapping of the sealed prefix while the log's MapPool holds one; its state there (map-pool.ts). */
   mapping: Buffer | undefined = undefined;
   mapRefused = false;
   mapAdvised = false;
@@ -203,18 +203,12 @@ export class Segment implements MappedSegment {
     return n === 0 ? this.logBytes : this.chunks[n - 1]!.filePos + this.chunks[n - 1]!.len;
   }
 
-  hasIndexes(): boolean {
-    return this.offsetIndex !== undefined && this.timeIdx !== undefined;
-  }
+  hasIndexes(): boolean { return this.offsetIndex !== undefined && this.timeIdx !== undefined; }
 
   /** The offset index, or undefined when it is not loaded yet (see Topic.indexOf). */
-  get index(): OffsetIndex | undefined {
-    return this.offsetIndex;
-  }
+  get index(): OffsetIndex | undefined { return this.offsetIndex; }
 
-  get timeIndex(): TimeIndex | undefined {
-    return this.timeIdx;
-  }
+  get timeIndex(): TimeIndex | undefined { return this.timeIdx; }
 
   setIndexes(index: OffsetIndex, timeIndex: TimeIndex, rewrite: boolean): void {
     this.regions = []; // cached get() regions are keyed by index entry
@@ -345,7 +339,7 @@ export class Segment implements MappedSegment {
 
   /** The mapping, when reads up to `end` may come from it. */
   private mapped(end: number): Buffer | undefined {
-    if (!this.sealed || end > this.logBytes) return undefined;
+    if (end > this.sealedBytes) return undefined;
     const maps = this.pool?.maps;
     if (maps === undefined) return undefined;
     const m = this.mapping ?? (this.mapRefused ? undefined : maps.map(this));
@@ -356,12 +350,18 @@ export class Segment implements MappedSegment {
   /** An iterator walked through this segment to its end: with no other in it, its mapped pages may leave RSS. */
   scanned(): void { if (this.mapping !== undefined && this.readers <= 1) this.pool?.maps?.scanned(this); }
 
+  /** Nothing will cut the first `bytes` of the `.log` again (a larger prefix drops the mapping of the smaller one). */
+  seal(bytes: number): void {
+    if (bytes > this.sealedBytes && this.mapping !== undefined) this.pool?.maps?.forget(this); // (its views keep it)
+    if (bytes > this.sealedBytes) this.sealedBytes = bytes;
+  }
+
   /**
-   * Cuts the `.log` (recovery's cut of a torn tail, a failed write's rollback). Never a sealed one:
-   * it may be mapped, here or in a read-only process, and a truncated mapping is SIGBUS.
+   * Cuts the `.log` (recovery's torn tail, a failed write's rollback). Never into the sealed prefix:
+   * it may be mapped, here or in a read-only process, and a mapping cut short is SIGBUS.
    */
   truncateLog(length: number): void {
-    if (this.sealed) throw new Error(`seglog internal error: cutting ${this.logPath} to ${length} bytes, but it is sealed (it may be mapped)`);
+    if (length < this.sealedBytes) throw new Error(`seglog internal error: cutting ${this.logPath} to ${length} bytes, below its sealed ${this.sealedBytes} (it may be mapped)`);
     this.io.truncate(this.logFd(), length);
   }
 
