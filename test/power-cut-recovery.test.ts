@@ -109,7 +109,7 @@ describe.each(readPathEntries)('$name: power-cut damage past the flush point', (
         return nodeFileIO.write(fd, buf, offset, length, position);
       },
     };
-    const meta = entry.name === 'seglog' ? lmdbMetaStore : fileMetaStore;
+    const meta = entry.name === 'seglog/native-free' ? fileMetaStore : lmdbMetaStore;
     const cutFiles = (): string[] => fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.cut'));
     for (let attempt = 0; attempt < 2; attempt++) {
       await expect(openLogWith({ meta, io }, dir)).rejects.toMatchObject({ code: 'ERR_NO_SPACE' });

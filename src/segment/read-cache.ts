@@ -128,7 +128,7 @@ function search(deltas: Uint32Array, want: number): number {
 }
 
 export class ReadCache {
-  private order: Array<{ seg: CachedSegment; entry: number; region: Region }> = [];
+  private order: Array<{ seg: CachedSegment; entry: number; region: Region | undefined; bytes: number }> = [];
   private head = 0;
   private bytes = 0;
   private slab: Buffer = Buffer.alloc(0);
@@ -156,15 +156,15 @@ export class ReadCache {
     if (this.maxBytes === 0 || region.buf.length > this.maxBytes) return;
     if (seg.regions[entry] !== undefined) return;
     seg.regions[entry] = region;
-    this.order.push({ seg, entry, region });
+    this.order.push({ seg, entry, region, bytes: region.buf.length });
     this.bytes += region.buf.length;
     // `bytes` counts every region still in `order`, in its slot or not (a forgotten segment's
     // regions leave their slots at once and the queue when their turn comes).
     while (this.bytes > this.maxBytes && this.head < this.order.length) {
       const old = this.order[this.head]!;
       this.order[this.head++] = undefined!;
-      if (old.seg.regions[old.entry] === old.region) old.seg.regions[old.entry] = undefined;
-      this.bytes -= old.region.buf.length;
+      if (old.region !== undefined && old.seg.regions[old.entry] === old.region) old.seg.regions[old.entry] = undefined;
+      this.bytes -= old.bytes;
     }
     if (this.head > 1024 && this.head * 2 > this.order.length) {
       this.order = this.order.slice(this.head);
@@ -172,9 +172,14 @@ export class ReadCache {
     }
   }
 
-  /** Drops a segment's regions (deleted, or its indexes rebuilt). */
+  /**
+   * Drops a segment's regions (deleted, or its indexes rebuilt). The queue lets go of them too: a
+   * region may be a view into a mapping, which keeps a removed file's space until it is collected.
+   */
   forgetSegment(seg: CachedSegment): void {
+    if (seg.regions.length === 0) return;
     seg.regions = [];
+    for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.seg === seg) this.order[i]!.region = undefined;
   }
 
   forgetTopic(topic: { segments: CachedSegment[] }): void {
