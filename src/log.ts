@@ -31,6 +31,7 @@ import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
 import { reapplyCommits } from './consumers/reapply.js';
 import type { CommitBlock } from './format/commit-block.js';
+import { checksumReady } from './format/checksum.js';
 import { SpaceReserve, isNoSpace } from './io/space-reserve.js';
 import { TopicImpl, type LogContext } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
@@ -396,6 +397,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   const resolved = resolveLogOptions(options);
   const io = wiring.io ?? nodeFileIO;
   const absolute = path.resolve(dir);
+  await checksumReady(); // the wasm hasher (format/checksum.ts); the JS one serves until then
   let lock: DirectoryLock | undefined;
   let reserve: SpaceReserve | undefined;
   try {

@@ -23,8 +23,20 @@ export interface SeglogErrorDetails {
   cause?: unknown;
 }
 
+/** Marks SeglogErrors of every copy of seglog in the process (the ES module and CommonJS builds). */
+const BRAND = Symbol.for('seglog.SeglogError');
+
 /** The one error type seglog throws on purpose, with a stable `code` and the offending file, position or value. */
 export class SeglogError extends Error {
+  /**
+   * `err instanceof SeglogError` holds for a SeglogError of the other build too (an application
+   * that `require`s seglog beside a dependency that `import`s it loads two copies of this class).
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SeglogError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   readonly code: SeglogErrorCode;
   readonly file?: string;
   readonly position?: number;
@@ -33,6 +45,7 @@ export class SeglogError extends Error {
   constructor(code: SeglogErrorCode, message: string, details: SeglogErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'SeglogError';
+    Object.defineProperty(this, BRAND, { value: true });
     this.code = code;
     if (details.file !== undefined) this.file = details.file;
     if (details.position !== undefined) this.position = details.position;

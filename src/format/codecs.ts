@@ -2,9 +2,11 @@
 // Buffer/Uint8Array; `string` is UTF-8; `json` is JSON.stringify as UTF-8; `msgpack` uses msgpackr
 // (its optional native accelerator is never required). A user codec is any object with
 // encode/decode. `null` is never handed to a codec: it is the tombstone in every codec.
-// 'msgpackr/pack' resolves to msgpackr's pure-JS build under Node: it never loads msgpackr-extract,
-// so the same codec serves the native-free entry point.
-import { Packr } from 'msgpackr/pack';
+// '#msgpackr-pure' (package.json "imports") is msgpackr's pure-JS build: 'msgpackr/pack' for the ES
+// modules, 'msgpackr/index-no-eval' for the CommonJS build (dist/cjs/package.json, written by
+// scripts/cjs-package.mjs: msgpackr's require() build of 'msgpackr/pack' would load
+// msgpackr-extract). Neither loads a native addon, so the same codec serves the native-free entry.
+import { Packr } from '#msgpackr-pure';
 import { SeglogError, describe, invalidArgument } from '../base/errors.js';
 
 export interface Codec<V> {

@@ -1,7 +1,9 @@
 // DirectoryLock: one writer per directory. A lock file `~seglog.lock` created exclusively holds
 // "<pid> <process start time> <hostname>". Inside one process a registry of held directories
 // refuses a second opener at once. A lock whose process is gone, or whose pid now belongs to a
-// process started at another time (pid reuse), is stale and taken over.
+// process started at another time (pid reuse), is stale and taken over. The registry is one per
+// process, on globalThis: the ES module and CommonJS builds of seglog loaded side by side in one
+// process (the dual-package hazard) must refuse each other, not take over each other's lock.
 // Crash: a killed writer leaves its lock file behind; the next opener finds it stale.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +11,8 @@ import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import { LOCK_FILE, TMP_SUFFIX } from '../format/batch.js';
 
-const held = new Set<string>();
+const HELD_KEY = Symbol.for('seglog.heldDirectories');
+const held: Set<string> = ((globalThis as { [HELD_KEY]?: Set<string> })[HELD_KEY] ??= new Set<string>());
 /** A takeover guard older than this was left by a process that died while taking over. */
 const TAKEOVER_STALE_MS = 10_000;
 /** An empty lock file still empty after this long was left by an opener killed between create and write. */

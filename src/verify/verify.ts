@@ -26,6 +26,7 @@ import type { FileIO } from '../io/file-io.js';
 import { nodeFileIO } from '../io/node-fs.js';
 import { DELETED_SUFFIX } from '../format/batch.js';
 import { checkTopicName } from '../format/options.js';
+import { checksumReady } from '../format/checksum.js';
 import { metadataProblems } from './verify-meta.js';
 import { flushedBounds, planTopic } from './verify-plan.js';
 import type { VerifyOptions, VerifyReport } from './verify-report.js';
@@ -44,6 +45,7 @@ export function verify(dir: string, options?: VerifyOptions): Promise<VerifyRepo
 /** verify() through a given file layer (tests pass one that refuses every change). */
 export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   try {
+    await checksumReady();
     return await verifyDirectory(io, dir, options);
   } catch (err) {
     throw asSeglogError(err, 'verify', typeof dir === 'string' ? path.resolve(dir) : String(dir));
