@@ -14,3 +14,5 @@ export type { VerifyOptions, VerifyProgress, VerifyProblem, VerifyProblemKind, V
 export type { BackupOptions, BackupProgress } from './backup/backup.js';
 export type { CompactionResult } from './cleaner/compaction.js';
 export type { RetentionResult } from './cleaner/retention.js';
+export type { MaintenanceOptions } from './cleaner/maintenance.js';
+export type { TopicWritableOptions } from './topic-writable.js';

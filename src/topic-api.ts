@@ -3,6 +3,9 @@
 import type { AppendMeta, LogRecord } from './format/record.js';
 import type { ReadOptions } from './log/reader.js';
 import type { AppendBatchOptions, SubscribeOptions, Subscription } from './consumers/subscription-api.js';
+import type { MaintenanceOptions } from './cleaner/maintenance.js';
+import type { TopicWritableOptions } from './topic-writable.js';
+import type { Writable } from 'node:stream';
 
 export type { AppendMeta } from './format/record.js';
 export type { AppendBatchOptions, DeadLetterTopic, SubscribeOptions, Subscription } from './consumers/subscription-api.js';
@@ -50,6 +53,14 @@ export interface Topic<V = Buffer> {
   offsetForTime(time: Date | number): number;
   /** Compacted topics only: the newest record for `key` (`undefined` if none, or a tombstone's record). */
   latest(key: string | Uint8Array): LogRecord<V> | undefined;
+  /**
+   * A Node `Writable` (object mode) that appends each chunk: a value, or `{ value, key?, headers?,
+   * timestamp? }`. A write's callback runs once its append resolved (the log's durability), so
+   * `await pipeline(source, topic.writable())` resolves once everything is acknowledged, and at most
+   * `highWaterMark` records (default 1024) wait before `write()` returns false. A refused chunk
+   * fails the stream with its SeglogError. `ERR_READ_ONLY` on a read-only log.
+   */
+  writable(options?: TopicWritableOptions): Writable;
   /** Follows the topic from a position (or a group's committed position); see {@link Subscription}. */
   subscribe(options?: SubscribeOptions): Subscription<V>;
   /** The topic's consumer groups: each one's position (where it resumes), lag and open members, by name. */
@@ -63,13 +74,19 @@ export interface Topic<V = Buffer> {
   deleteGroup(group: string): Promise<void>;
   /** Explicit retention (Kafka `deleteRecords`): makes `offset` the first readable one, durably. */
   truncateBefore(offset: number): Promise<void>;
-  /** Deletes whole closed segments past `retention.maxAgeMs`/`maxBytes` now (`now` in ms since the epoch). */
-  enforceRetention(now?: number): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
+  /**
+   * Deletes whole closed segments past `retention.maxAgeMs`/`maxBytes` now (`now` in ms since the
+   * epoch, alone or as `{ now?, signal? }`). Aborted by `signal` before its removal starts: rejects
+   * with `ERR_ABORTED`, nothing removed.
+   */
+  enforceRetention(now?: number | MaintenanceOptions): Promise<{ segmentsDeleted: number; bytesFreed: number }>;
   /**
    * Compacts everything appended before the call (compacted topics; the active segment is rolled
-   * first). `now` (ms since the epoch, default Date.now()) decides which tombstones have expired.
+   * first). `now` (ms since the epoch, default Date.now(); alone or as `{ now?, signal? }`) decides
+   * which tombstones have expired. Aborted by `signal` (checked after every batch): rejects with
+   * `ERR_ABORTED` and the old segments stand unchanged.
    */
-  compact(now?: number): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
+  compact(now?: number | MaintenanceOptions): Promise<{ recordsBefore: number; recordsAfter: number; bytesFreed: number }>;
 }
 
 /** Per-topic numbers of `log.stats()`. */

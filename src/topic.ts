@@ -31,7 +31,7 @@ import { ConsumerGroups } from './consumers/consumer-groups.js';
 import { SubscriptionImpl } from './consumers/subscription.js';
 import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './consumers/group-admin.js';
 import type { CompactionResult } from './cleaner/compaction.js';
-import { Maintenance } from './cleaner/maintenance.js';
+import { Maintenance, type MaintenanceOptions } from './cleaner/maintenance.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { RetentionResult } from './cleaner/retention.js';
 import type { LogContext, Mark } from './log/topic-context.js';
@@ -39,6 +39,8 @@ import type { RecoveryPoint } from './log/topic-log.js';
 import type { Tail } from './log/tail.js';
 import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
 import { topicStats } from './topic-stats.js';
+import { topicWritable, type TopicWritableOptions } from './topic-writable.js';
+import type { Writable } from 'node:stream';
 import { settledNone } from './log/turns.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
 
@@ -158,15 +160,19 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   }
 
   append(value: V | null, meta?: AppendMeta): Promise<number> {
-    const w = this.writer;
-    let offset: number;
     try {
-      this.checkAppendable();
-      if (w.keptEnd > w.committedEnd && this.ctx.options.durability !== 'none') w.writeBeforeSwitch();
-      offset = this.encodeAppend(value, meta);
+      return this.appendOrThrow(value, meta);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** append() that throws a refusal (bad value, closed, failed) instead of rejecting (topic-writable.ts). */
+  appendOrThrow(value: V | null, meta?: AppendMeta): Promise<number> {
+    const w = this.writer;
+    this.checkAppendable();
+    if (w.keptEnd > w.committedEnd && this.ctx.options.durability !== 'none') w.writeBeforeSwitch();
+    const offset = this.encodeAppend(value, meta);
     if (this.ctx.options.durability === 'none') return settledNone(offset);
     return new Promise<number>((resolve, reject) => {
       w.tickWaiters.push({ resolve, reject, offset, last: offset });
@@ -355,6 +361,10 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     setupKeyIndex(this);
   }
 
+  writable(options?: TopicWritableOptions): Writable {
+    return topicWritable(this, options);
+  }
+
   subscribe(options?: SubscribeOptions): Subscription<V> {
     this.checkOpen();
     return new SubscriptionImpl<V>(this, options, this.groupsBound);
@@ -364,12 +374,12 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     return this.maintenance.truncateBefore(offset);
   }
 
-  enforceRetention(now?: number): Promise<RetentionResult> {
-    return this.maintenance.enforceRetention(now);
+  enforceRetention(options?: number | MaintenanceOptions): Promise<RetentionResult> {
+    return this.maintenance.enforceRetention(options);
   }
 
-  compact(now?: number): Promise<CompactionResult> {
-    return this.maintenance.compact(now);
+  compact(options?: number | MaintenanceOptions): Promise<CompactionResult> {
+    return this.maintenance.compact(options);
   }
 
   get meta(): MetaStore {

@@ -16,7 +16,11 @@
 // by the `<base>.swap` marker (compaction-swap.ts): before it, open discards the `.cleaned` files
 // (the old segments stand); after it, open finishes the swap (the new segments stand). The
 // `.cleaned` files are written by compaction-output.ts; this file owns the pass and the swap.
+// Abort: the signal is checked after every batch read, after the output is written and after the
+// relied-on records are durable; an abort before the swap discards the `.cleaned` files (the old
+// segments stand, unchanged). The swap itself is not abortable.
 import { SeglogError, ioError } from '../base/errors.js';
+import { throwIfAborted } from '../base/abort.js';
 import {
   BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_RECORD_COUNT, readU32, readU64, readVarint,
   unzigzag, varintEnd,
@@ -92,8 +96,9 @@ export function dirtyRatio(topic: CompactionLog): number {
   return total === 0 ? 0 : dirty / total;
 }
 
-export async function compactTopic(topic: CompactionLog, now: number): Promise<CompactionResult> {
+export async function compactTopic(topic: CompactionLog, now: number, signal?: AbortSignal): Promise<CompactionResult> {
   const t0 = performance.now();
+  const what = `compact on topic ${topic.name}`;
   const k = cleanableCount(topic);
   if (k === 0 || topic.keyIndex === undefined) return { recordsBefore: 0, recordsAfter: 0, bytesFreed: 0 };
   const group = topic.segments.slice(0, k);
@@ -185,6 +190,7 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
           recordsAfter++;
         }
         pos += batchBytes;
+        throwIfAborted(signal, what);
         if (performance.now() - sliceStart >= COMPACTION_SLICE_MS) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           topic.checkStillCompacting(group);
@@ -194,6 +200,7 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
       }
     }
     await out.finish();
+    throwIfAborted(signal, what);
     if (reliedEnd > 0) {
       // The newer records the pass relied on become durable before the old ones go.
       const end = reliedEnd;
@@ -204,6 +211,7 @@ export async function compactTopic(topic: CompactionLog, now: number): Promise<C
       if (topic.writer.takebacks !== takebacks || topic.durability.durableOffset < end) {
         throw new SeglogError('ERR_IO', `compaction of topic ${topic.name} abandoned: records it relied on (below offset ${end}) were taken back by a failed write`, { value: end });
       }
+      throwIfAborted(signal, what);
     }
   } catch (err) {
     out.discard();

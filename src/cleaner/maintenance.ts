@@ -6,7 +6,11 @@
 // once the topic is closed or closing (`stop()`); a segment whose fsync is still running is left
 // alone (retention stops at a pinned segment; explicit calls wait for those fsyncs first); commits
 // riding in batches of segments about to be removed are stored first (log/ridden.ts).
-import { SeglogError } from '../base/errors.js';
+// Abort (`{ signal }`): checked before each step starts and between its waits; an aborted step
+// rejects with ERR_ABORTED and has changed nothing (retention's removal, once the start offset is
+// raised, and compaction's swap, once committed, are single steps that finish).
+import { SeglogError, invalidArgument } from '../base/errors.js';
+import { checkSignal, throwIfAborted } from '../base/abort.js';
 import { checkNow, checkTruncateOffset, removeFrontSegments, segmentsBelow, segmentsToExpire, type RetentionLog, type RetentionResult } from './retention.js';
 import { compactTopic, dirtyRatio, type CompactionLog, type CompactionResult } from './compaction.js';
 
@@ -27,6 +31,23 @@ export interface MaintainedLog extends RetentionLog, CompactionLog {
   };
   /** The log failed: no maintenance runs until it is reopened. */
   readonly failed: boolean;
+}
+
+/** Options of `enforceRetention()` and `compact()` (a number alone is `now`). */
+export interface MaintenanceOptions {
+  /** Milliseconds since the epoch the step takes as now (default Date.now()). */
+  now?: number;
+  /** Aborts the step: it rejects with ERR_ABORTED and leaves the topic as it was. */
+  signal?: AbortSignal;
+}
+
+/** `now` or `{ now?, signal? }` of enforceRetention()/compact(), checked. */
+export function maintenanceOptions(arg: unknown, operation: string): { now: number; signal: AbortSignal | undefined } {
+  if (arg === undefined) return { now: Date.now(), signal: undefined };
+  if (arg === null || typeof arg !== 'object' || Array.isArray(arg) || arg instanceof Date) return { now: checkNow(arg), signal: undefined };
+  for (const k of Object.keys(arg)) if (k !== 'now' && k !== 'signal') throw invalidArgument(`${operation} option`, k, 'now or signal');
+  const { now, signal } = arg as MaintenanceOptions;
+  return { now: now === undefined ? Date.now() : checkNow(now), signal: checkSignal(signal) };
 }
 
 export class Maintenance {
@@ -119,13 +140,16 @@ export class Maintenance {
     });
   }
 
-  async enforceRetention(nowIn?: number): Promise<RetentionResult> {
+  async enforceRetention(options?: number | MaintenanceOptions): Promise<RetentionResult> {
     const topic = this.topic;
     topic.checkWritable();
-    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    const { now, signal } = maintenanceOptions(options, 'enforceRetention');
+    const what = `enforceRetention on topic ${topic.name}`;
+    throwIfAborted(signal, what);
     return this.exclusive(async () => {
+      throwIfAborted(signal, what);
       await this.fsyncsSettled();
-      return this.removeFront(() => segmentsToExpire(topic, now), 'retention');
+      return this.removeFront(() => segmentsToExpire(topic, now), 'retention', signal, what);
     });
   }
 
@@ -134,20 +158,24 @@ export class Maintenance {
    * records) and made durable, then every closed segment is compacted. `now` (ms since the epoch)
    * decides which tombstones have expired; default Date.now().
    */
-  async compact(nowIn?: number): Promise<CompactionResult> {
+  async compact(options?: number | MaintenanceOptions): Promise<CompactionResult> {
     const topic = this.topic;
     topic.checkWritable();
     if (topic.options.cleanup === 'delete') {
       throw new SeglogError('ERR_INVALID_ARGUMENT', `compact() needs a compacted topic: ${topic.name} has cleanup '${topic.options.cleanup}'`, { value: topic.name });
     }
-    const now = nowIn === undefined ? Date.now() : checkNow(nowIn);
+    const { now, signal } = maintenanceOptions(options, 'compact');
+    const what = `compact on topic ${topic.name}`;
+    throwIfAborted(signal, what);
     return this.exclusive(async () => {
+      throwIfAborted(signal, what);
       if (topic.active.endPosition() > 0) {
         topic.checkWritable();
         topic.writer.roll('compact');
       }
       await topic.durability.flush();
-      return compactTopic(topic, now);
+      throwIfAborted(signal, what);
+      return compactTopic(topic, now, signal);
     });
   }
 
@@ -164,8 +192,9 @@ export class Maintenance {
    * Removes the first `count()` segments. Commits riding in this topic's batches are stored first
    * (a flush): recovery could not re-apply one whose batch went with its segment (ridden.ts).
    */
-  private async removeFront(count: () => number, reason: string): Promise<RetentionResult> {
+  private async removeFront(count: () => number, reason: string, signal?: AbortSignal, what = reason): Promise<RetentionResult> {
     if (this.topic.durability.hasRiddenCommits() && count() > 0) await this.topic.durability.flush();
+    throwIfAborted(signal, what); // the last point before the start offset is raised
     return removeFrontSegments(this.topic, count(), reason);
   }
 }

@@ -67,12 +67,17 @@ export interface VerifyOptions {
   onProgress?: (progress: VerifyProgress) => void;
   /** Only these topics (each must exist); default every topic in the directory. */
   topics?: string[];
+  /** Aborts the walk (checked per segment and per MiB read): verify rejects with ERR_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface Progress {
   bytesDone: number;
   bytesTotal: number;
   onProgress: ((p: VerifyProgress) => void) | undefined;
+  signal: AbortSignal | undefined;
+  /** The operation named in ERR_ABORTED ("verify of <dir>"). */
+  what: string;
 }
 
 export function leftover(file: string, what: string): VerifyProblem {

@@ -5,6 +5,7 @@
 // index checks. It reads in READ_CHUNK_BYTES windows through a descriptor opened 'r', always
 // closed, and reports progress as it goes.
 import type { FileIO } from '../io/file-io.js';
+import { isAborted, throwIfAborted } from '../base/abort.js';
 import {
   ATTR_COMPACTED, H_ATTRIBUTES,
   BATCH_HEADER_BYTES, knownVersion, H_BASE_OFFSET, H_BATCH_BYTES, H_LAST_OFFSET_DELTA,
@@ -76,6 +77,7 @@ export async function walkSegment(io: FileIO, logPath: string, segBase: number, 
         s.progress.bytesDone = progressAt + pos;
         s.progress.onProgress?.({ topic: s.topic, file: logPath, bytesDone: s.progress.bytesDone, bytesTotal: s.progress.bytesTotal });
         await new Promise<void>((resolve) => setImmediate(resolve)); // let a progress bar draw
+        throwIfAborted(s.progress.signal, s.progress.what);
       }
       const batchBytes = buf.length - p >= 4 ? readU32(buf, p + H_BATCH_BYTES) : 0;
       if (batchBytes >= BATCH_HEADER_BYTES && p + batchBytes > buf.length && pos + batchBytes <= size) {
@@ -157,6 +159,7 @@ export async function walkSegment(io: FileIO, logPath: string, segBase: number, 
       if (intact) segment.validEnd = pos;
     }
   } catch (err) {
+    if (isAborted(err)) throw err;
     s.add({ file: logPath, position: 0, kind: 'io', severity: 'error', message: `cannot read ${logPath}: ${(err as Error).message}` });
   } finally {
     try { io.close(fd); } catch { /* nothing to do */ }

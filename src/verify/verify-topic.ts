@@ -6,6 +6,7 @@
 // problems, and the end offset openLog will find. Read-only, like all of verify.
 import path from 'node:path';
 import type { FileIO } from '../io/file-io.js';
+import { throwIfAborted } from '../base/abort.js';
 import { LOG_SUFFIX, segmentFileName } from '../format/batch.js';
 import { claimedAfter } from './verify-claims.js';
 import { checkIndexes } from './verify-indexes.js';
@@ -38,6 +39,7 @@ export async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progres
     const base = plan.bases[si]!;
     const size = plan.sizes[si]!;
     const logPath = path.join(plan.dir, segmentFileName(base, LOG_SUFFIX));
+    throwIfAborted(progress.signal, progress.what);
     progress.onProgress?.({ topic: plan.topic, file: logPath, bytesDone: progress.bytesDone, bytesTotal: progress.bytesTotal });
     if (size === 0) {
       if (si < plan.bases.length - 1) add(leftover(logPath, 'an empty segment before the last one (an interrupted roll)'));

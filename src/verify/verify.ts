@@ -22,6 +22,7 @@
 // (its index files), verify-claims.ts (durable claims past damage), verify-meta.ts (metadata files).
 import path from 'node:path';
 import { SeglogError, asSeglogError, invalidArgument, ioError } from '../base/errors.js';
+import { checkSignal, throwIfAborted } from '../base/abort.js';
 import type { FileIO } from '../io/file-io.js';
 import { nodeFileIO } from '../io/node-fs.js';
 import { DELETED_SUFFIX } from '../format/batch.js';
@@ -35,7 +36,7 @@ import { claimDirectory } from '../store/marker.js';
 
 export type { VerifyProblemKind, VerifyProblem, VerifyTopicReport, VerifyReport, VerifyProgress, VerifyOptions } from './verify-report.js';
 
-const KNOWN_OPTIONS = new Set(['onProgress', 'topics']);
+const KNOWN_OPTIONS = new Set(['onProgress', 'topics', 'signal']);
 
 /** Checks every segment and index file of the log in `dir` without changing anything. */
 export function verify(dir: string, options?: VerifyOptions): Promise<VerifyReport> {
@@ -54,11 +55,14 @@ export async function verifyWith(io: FileIO, dir: string, options: VerifyOptions
 
 async function verifyDirectory(io: FileIO, dir: string, options: VerifyOptions): Promise<VerifyReport> {
   if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('directory', dir, 'a non-empty path');
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('verify options', options, 'an object { onProgress?, topics? }');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('verify options', options, 'an object { onProgress?, topics?, signal? }');
   for (const k of Object.keys(options)) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument('verify option', k, [...KNOWN_OPTIONS].join(' or '));
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalidArgument('option onProgress', options.onProgress, 'a function');
   if (options.topics !== undefined && !Array.isArray(options.topics)) throw invalidArgument('option topics', options.topics, 'an array of topic names');
+  const signal = checkSignal(options.signal);
   const root = path.resolve(dir);
+  const what = `verify of ${root}`;
+  throwIfAborted(signal, what);
   const st = io.stat(root);
   if (st === undefined) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: no such directory`, { value: dir });
   if (!st.isDirectory) throw new SeglogError('ERR_INVALID_ARGUMENT', `cannot verify ${root}: it is a file, not a directory (ENOTDIR)`, { value: dir, file: root });
@@ -92,7 +96,7 @@ async function verifyDirectory(io: FileIO, dir: string, options: VerifyOptions):
   if (report.problems.some((p) => p.severity === 'error')) report.ok = false;
   const flushed = flushedBounds(io, root);
   const plans = selected.map((topic) => planTopic(io, root, topic, flushed[topic]));
-  const progress = { bytesDone: 0, bytesTotal: plans.reduce((s, p) => s + p.logBytesTotal, 0), onProgress: options.onProgress };
+  const progress = { bytesDone: 0, bytesTotal: plans.reduce((s, p) => s + p.logBytesTotal, 0), onProgress: options.onProgress, signal, what };
   for (const plan of plans) {
     const t = await verifyTopic(io, plan, progress);
     if (t.problems.some((p) => p.severity === 'error')) report.ok = false;
