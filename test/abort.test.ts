@@ -167,6 +167,24 @@ describe.each(entries)('$name: AbortSignal on long operations', (entry) => {
     expect(n).toBeGreaterThan(4); // the start, and once per segment at least
   });
 
+  test('verify() stops at the next check once a real AbortController aborts during the walk (from onProgress)', async () => {
+    const dir = h.tmp();
+    const { log } = await compactedTopic(dir);
+    await log.close();
+    const controller = new AbortController();
+    let calls = 0;
+    let callsAtAbort = 0;
+    const err = await expectSeglogError(h.mod, () => h.mod.verify(dir, {
+      signal: controller.signal,
+      onProgress: () => {
+        if (++calls === 3) { controller.abort(new Error('enough')); callsAtAbort = calls; }
+      },
+    }), 'ERR_ABORTED');
+    expect((err.cause as Error).message).toBe('enough');
+    expect(calls).toBe(callsAtAbort); // no progress after the abort: the walk stopped at its next check
+    expect((await h.mod.verify(dir)).ok).toBe(true);
+  });
+
   test('bad options are ERR_INVALID_ARGUMENT naming them, and a number alone is still `now`', async () => {
     const dir = h.tmp();
     const { log, t } = await compactedTopic(dir);

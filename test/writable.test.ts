@@ -48,6 +48,16 @@ describe.each(entries)('$name: topic.writable()', (entry) => {
     expect([...bin.read()].map((r) => [r.value!.toString(), r.key?.toString()])).toEqual([['x', undefined], ['y', 'k']]);
   });
 
+  test('a tombstone goes in as { value: null, key } (a stream cannot carry null itself)', async () => {
+    const log = await h.open(h.tmp());
+    const t = log.topic<string>('table', { codec: 'string', cleanup: 'compact' });
+    await pipeline(Readable.from([{ value: 'on', key: 'lamp' }, { value: null, key: 'lamp' }]), t.writable());
+    expect(t.get(0)!.value).toBe('on');
+    expect(t.get(1)!.value).toBeNull();
+    expect(t.get(1)!.key!.toString()).toBe('lamp');
+    expect(t.latest('lamp')).toBeUndefined(); // deleted
+  });
+
   test('backpressure: write() is false once highWaterMark records await acknowledgement; drain comes when they are acknowledged', async () => {
     const log = await h.open(h.tmp());
     const t = log.topic('bp', { codec: 'string' });

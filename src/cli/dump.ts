@@ -13,6 +13,7 @@ import { commitBlockStart, readCommitBlock } from '../format/commit-block.js';
 import { READ_CHUNK_BYTES } from '../base/limits.js';
 import { decodeRecord, recordEnd } from '../format/record.js';
 import { checkBatch } from '../segment/segment.js';
+import { checksumReady } from '../format/checksum.js';
 import { CliError, EXIT } from './errors.js';
 import { checkDirectory } from './open.js';
 import { Progress, offsetRange, out, plural, renderBytes } from './output.js';
@@ -25,6 +26,7 @@ export interface DumpOptions {
 /** Returns true when every batch was valid. */
 export async function dumpCommand(dirIn: string, topic: string, options: DumpOptions): Promise<boolean> {
   const dir = checkDirectory(dirIn);
+  await checksumReady(); // the wasm hasher, as openLog and verify wait for it
   const topicDir = path.join(dir, topic);
   if (!fs.existsSync(topicDir) || !fs.statSync(topicDir).isDirectory()) {
     const names = fs.readdirSync(dir).filter((e) => !e.includes('~') && fs.statSync(path.join(dir, e)).isDirectory());

@@ -71,13 +71,13 @@ export async function walkSegment(io: FileIO, logPath: string, segBase: number, 
     while (pos < size) {
       let p = pos - bufPos;
       if (p < 0 || p + BATCH_HEADER_BYTES > buf.length) {
+        throwIfAborted(s.progress.signal, s.progress.what);
         buf = readAt(io, fd, pos, Math.min(READ_CHUNK_BYTES, size - pos));
         bufPos = pos;
         p = 0;
         s.progress.bytesDone = progressAt + pos;
         s.progress.onProgress?.({ topic: s.topic, file: logPath, bytesDone: s.progress.bytesDone, bytesTotal: s.progress.bytesTotal });
         await new Promise<void>((resolve) => setImmediate(resolve)); // let a progress bar draw
-        throwIfAborted(s.progress.signal, s.progress.what);
       }
       const batchBytes = buf.length - p >= 4 ? readU32(buf, p + H_BATCH_BYTES) : 0;
       if (batchBytes >= BATCH_HEADER_BYTES && p + batchBytes > buf.length && pos + batchBytes <= size) {
