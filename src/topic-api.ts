@@ -43,8 +43,10 @@ export interface Topic<V = Buffer> {
    */
   appendSync(value: V | null, meta?: AppendMeta): number;
   /**
-   * Reads records from an offset or a `Date` (default `startOffset`) as zero-copy views.
-   * Throws `ERR_OFFSET_OUT_OF_RANGE` below `startOffset`; yields nothing past `endOffset`.
+   * Reads records from an offset or a `Date` (default `startOffset`) up to `to` (exclusive; an
+   * offset or a `Date`; default `endOffset`) as zero-copy views; with `reverse: true` from the end
+   * down (the last 50: `{ reverse: true, maxRecords: 50 }`). Throws `ERR_OFFSET_OUT_OF_RANGE` for a
+   * `from` below `startOffset`; yields nothing past `endOffset` or when `to <= from`.
    */
   read(options?: ReadOptions): Iterable<LogRecord<V>>;
   /** The record at `offset`, or `undefined` at or past `endOffset`. */

@@ -1,6 +1,7 @@
-// The oracle model: random sequences of appends, reads, time lookups and reopenings, each checked
-// against a plain array of what was appended. A failure names the seed and the operation; rerun
-// one seed with SEGLOG_MODEL_SEED=<seed> (and SEGLOG_MODEL_OPS=<n> for a longer run).
+// The oracle model: random sequences of appends, range reads (forwards and backwards, bounded by
+// offsets or times), time lookups and reopenings, each checked against a plain array of what was
+// appended. A failure names the seed and the operation; rerun one seed with SEGLOG_MODEL_SEED=<seed>
+// (and SEGLOG_MODEL_OPS=<n> for a longer run).
 import { describe, expect, test } from 'vitest';
 import { readPathEntries } from './entry.js';
 import { collect, harness, Rng, segmentBases, type Log, type LogOptions, type LogRecord, type Topic } from './helpers.js';
@@ -181,13 +182,34 @@ describe.each(readPathEntries)('$name: oracle model', (entry) => {
           if (o < model.length) checkRecord(topic.get(o), model[o]!, o);
           else expect(topic.get(o)).toBeUndefined();
         } else if (r < 0.8) {
+          // a range read: from, to (an offset, possibly before from or past the end, or a Date
+          // resolved by the oracle's time lookup), forwards or backwards, bounded or not
           const from = rng.int(0, model.length + 2);
-          const maxRecords = rng.bool(0.2) ? undefined : rng.int(1, 60);
-          trail.push(`read(${from}, ${maxRecords})`);
-          const got = collect(topic.read(maxRecords === undefined ? { from } : { from, maxRecords }));
-          const want = Math.max(0, Math.min(model.length, maxRecords === undefined ? Infinity : from + maxRecords) - from);
-          expect(got.length, `records read from ${from} max ${maxRecords}`).toBe(want);
-          got.forEach((rec, i) => checkRecord(rec, model[from + i]!, from + i));
+          const maxRecords = rng.bool(0.2) ? undefined : rng.int(0, 60);
+          const reverse = rng.bool(0.4);
+          const toKind = rng.pick(['none', 'offset', 'date'] as const);
+          const options: { from: number; to?: number | Date; reverse?: boolean; maxRecords?: number } = { from };
+          if (maxRecords !== undefined) options.maxRecords = maxRecords;
+          if (reverse || rng.bool(0.3)) options.reverse = reverse;
+          let to = model.length;
+          if (toKind === 'offset') {
+            options.to = rng.bool(0.7) ? rng.int(from, model.length + 3) : rng.int(0, model.length + 3);
+            to = Math.min(options.to, model.length);
+          } else if (toKind === 'date') {
+            // default timestamps become exact once a read has seen them
+            for (let i = 0; i < model.length; i++) if (model[i]!.timestamp < 0) checkRecord(topic.get(i), model[i]!, i);
+            const known = model.filter((m) => m.timestamp >= 0);
+            const t = known.length > 0 && rng.bool(0.8) ? rng.pick(known).timestamp + rng.int(-1, 1) : rng.int(0, clock.now + 200_000);
+            options.to = new Date(t);
+            to = oracleOffsetForTime(model, t);
+          }
+          trail.push(`read(${JSON.stringify(options)})`);
+          const got = collect(topic.read(options));
+          const inRange = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+          if (reverse) inRange.reverse();
+          const want = maxRecords === undefined ? inRange : inRange.slice(0, maxRecords);
+          expect(got.map((rec) => rec.offset), `offsets read with ${JSON.stringify(options)}`).toEqual(want);
+          got.forEach((rec, i) => checkRecord(rec, model[want[i]!]!, want[i]!));
         } else if (r < 0.9) {
           const known = model.filter((m) => m.timestamp >= 0);
           const t = known.length > 0 && rng.bool(0.8) ? rng.pick(known).timestamp + rng.int(-1, 1) : rng.int(0, clock.now + 200_000);

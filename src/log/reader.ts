@@ -1,5 +1,6 @@
-// Reader: the read path of a topic — sequential reads (read()), random reads (get()) and time
-// lookups (offsetForTime()). The walk behind read() is the Cursor (cursor.ts, re-exported here).
+// Reader: the read path of a topic — range reads (read(): forwards, or backwards with `reverse`),
+// random reads (get()) and time lookups (offsetForTime()). The walk behind read() is the Cursor
+// (cursor.ts, re-exported here), backwards the ReverseCursor (reverse-cursor.ts).
 //
 // Bytes come from the active segment's chunks when they are still in memory, otherwise from large
 // positional reads into fresh buffers or views of a sealed segment's mapping (Segment.readRegion
@@ -17,11 +18,17 @@ import type { SegmentLog } from './topic-log.js';
 import { rebuildIndexes } from './indexes.js';
 import { corruptionFound } from '../base/diagnostics.js';
 import { Cursor } from './cursor.js';
+import { ReverseCursor } from './reverse-cursor.js';
 
 export { Cursor } from './cursor.js';
 
 export interface ReadOptions {
+  /** First offset (inclusive), or the first record at or after a time. Default `startOffset`. */
   from?: number | Date;
+  /** End offset (exclusive), or the first record at or after a time. Default `endOffset` (when the walk starts). */
+  to?: number | Date;
+  /** From the end (`to`, else `endOffset`) down to `from`: the last 50 are `{ reverse: true, maxRecords: 50 }`. */
+  reverse?: boolean;
   maxRecords?: number;
   maxBytes?: number;
 }
@@ -33,22 +40,33 @@ export function checkOffset(what: string, offset: unknown): number {
   return offset;
 }
 
-function toTimeMs(time: unknown): number {
+function toTimeMs(time: unknown, what = 'time'): number {
   const ms = time instanceof Date ? time.getTime() : time;
-  if (typeof ms !== 'number' || Number.isNaN(ms)) throw invalidArgument('time', time, 'a Date or a number of milliseconds since the epoch');
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw invalidArgument(what, time, 'a Date or a number of milliseconds since the epoch');
   return ms;
+}
+
+/** `to` and `reverse` of read(): the end of the range (an offset; Infinity: the end when the walk starts). */
+function rangeEnd(options: ReadOptions, offsetForTime: (ms: number) => number): { to: number; reverse: boolean } {
+  const reverse = options.reverse === undefined ? false : options.reverse;
+  if (typeof reverse !== 'boolean') throw invalidArgument('reverse', reverse, 'true or false');
+  const to = options.to;
+  if (to === undefined) return { to: Infinity, reverse };
+  if (to instanceof Date) return { to: offsetForTime(toTimeMs(to, 'to')), reverse };
+  return { to: checkOffset('to', to), reverse };
 }
 
 export class Reader<V> {
   constructor(private readonly topic: SegmentLog<V>, private readonly cache: ReadCache) {}
 
   read(options: ReadOptions = {}): Iterable<LogRecord<V>> {
-    if (options === null || typeof options !== 'object') throw invalidArgument('read options', options, 'an object { from?, maxRecords?, maxBytes? }');
+    if (options === null || typeof options !== 'object') throw invalidArgument('read options', options, 'an object { from?, to?, reverse?, maxRecords?, maxBytes? }');
     const topic = this.topic;
     let from: number;
     if (options.from === undefined) from = topic.startOffset;
-    else if (options.from instanceof Date) from = this.offsetForTime(options.from);
+    else if (options.from instanceof Date) from = this.offsetForTime(toTimeMs(options.from, 'from'));
     else from = checkOffset('from', options.from);
+    const { to, reverse } = rangeEnd(options, (ms) => this.offsetForTime(ms));
     if (from < topic.startOffset) {
       throw new SeglogError('ERR_OFFSET_OUT_OF_RANGE', `offset ${from} of topic ${topic.name} is below its start offset ${topic.startOffset}`, { value: from });
     }
@@ -64,7 +82,9 @@ export class Reader<V> {
     return {
       [Symbol.iterator](): Iterator<LogRecord<V>> {
         topic.checkOpen();
-        return new Cursor<V>(reader.topic, from, topic.endOffset, maxRecords, maxBytes);
+        const end = Math.min(to, topic.endOffset);
+        if (reverse) return new ReverseCursor<V>(reader.topic, from, end, maxRecords, maxBytes);
+        return new Cursor<V>(reader.topic, from, end, maxRecords, maxBytes);
       },
     };
   }
