@@ -2,7 +2,8 @@
 // topics (opened and recovered at openLog), the periodic checkpoint timer, the read cache, and the
 // read path (mapped or positional reads: io/mapper.ts; what may be mapped: log/seal.ts).
 // close() flushes every topic and records a clean shutdown, so the next open scans nothing.
-// backup() hands its topics and the entry point's wiring to backup/backup.ts.
+// backup() hands its topics and the entry point's wiring to backup/backup.ts. A read-only log
+// opened with `follow` holds a Follower (log/follower.ts) that refreshes it by itself.
 //
 // Crash: the lock file stays behind (taken over by the next opener, see lock.ts); every topic is
 // recovered at the next openLog (recovery.ts). Which topics the directory holds, and finishing a
@@ -15,7 +16,7 @@ import { nodeFileIO } from './io/node-fs.js';
 import { DirectoryLock } from './store/lock.js';
 import { claimDirectory } from './store/marker.js';
 import { DELETED_SUFFIX } from './format/batch.js';
-import { finishDelete, newTopicDirs, scanTopicDirs } from './store/topic-dirs.js';
+import { finishDelete, scanTopicDirs } from './store/topic-dirs.js';
 import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './store/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
@@ -29,6 +30,8 @@ import { chooseReadPath, type ReadPath, type ReadPathChoice } from './io/mapper.
 import { sealBelow, sealRecovered } from './log/seal.js';
 import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
+import type { Follower } from './log/follower.js';
+import { followLog, refreshLogTopics, type RefreshedLog } from './log-refresh.js';
 import { reapplyCommits } from './consumers/reapply.js';
 import type { CommitBlock } from './format/commit-block.js';
 import { checksumReady } from './format/checksum.js';
@@ -107,7 +110,7 @@ export interface LogWiring {
   mapper?: () => ReadPathChoice;
 }
 
-class LogImpl extends EventEmitter implements Log, LogContext {
+class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   readonly dir: string;
   readonly io: FileIO;
   readonly meta: MetaStore;
@@ -116,7 +119,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   readonly fdPool: FdPool;
   private readonly readPath: ReadPathChoice;
   private readonly lock: DirectoryLock | undefined;
-  private readonly open = new Map<string, TopicImpl<any>>();
+  readonly open = new Map<string, TopicImpl<any>>();
   private closed = false;
   /** Some append carried a commit block (exactly-once): group resets and deletions settle the log first. */
   private riddenUsed = false;
@@ -129,6 +132,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   private maintenanceTimer: NodeJS.Timeout | undefined = undefined;
   private checkpointRunning = false;
   private readonly backups = new Set<Promise<void>>(); // running (close waits for them)
+  private follower: Follower | undefined = undefined; // `follow`: refreshes the log by itself (log-refresh.ts)
   /** The emergency space reserve of a writable log (space-reserve.ts). */
   reserve: SpaceReserve | undefined = undefined;
 
@@ -169,6 +173,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
       }, MAINTENANCE_INTERVAL_MS);
       this.maintenanceTimer.unref();
     }
+    if (this.options.follow) this.follower = followLog(this, this.options.followPollMs);
   }
 
   noteRidden(): void {
@@ -209,7 +214,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  private openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
+  openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
     const dir = path.join(this.dir, name);
@@ -321,22 +326,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
 
   refresh(): number {
     this.checkOpen();
-    if (!this.options.readOnly) return 0;
-    let added = 0;
-    for (const [name, t] of [...this.open.entries()]) {
-      if (this.io.stat(t.dir) === undefined) {
-        // The writer deleted the topic: its reads and subscriptions end with ERR_CLOSED.
-        this.open.delete(name);
-        t.release(new SeglogError('ERR_CLOSED', `topic ${name} was deleted by the process that writes ${this.dir}`));
-        continue;
-      }
-      added += t.refresh();
-    }
-    // Topics the writer created since the open (their folder is created before any record).
-    for (const e of newTopicDirs(this.io, this.dir, (name) => this.open.has(name))) {
-      added += this.openTopicNamed(e, {}).endOffset;
-    }
-    return added;
+    return this.options.readOnly ? refreshLogTopics(this, undefined) : 0;
   }
 
   async backup(destDir: string, options?: BackupOptions): Promise<void> {
@@ -357,6 +347,7 @@ class LogImpl extends EventEmitter implements Log, LogContext {
   }
 
   private async doClose(): Promise<void> {
+    this.follower?.close();
     await Promise.allSettled([...this.backups]); // their snapshots hold segments of the open topics
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.maintenanceTimer !== undefined) clearInterval(this.maintenanceTimer);

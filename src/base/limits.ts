@@ -66,3 +66,9 @@ export const MAP_RESIDENT_BYTES_MAX = 128 * MiB;
 export const MAPPINGS_HELD_MAX = 1024;
 /** At most this share of vm.max_map_count is taken by live mappings (held or kept by views); past it, reads. */
 export const MAP_LIVE_FRACTION = 0.25;
+/**
+ * A following read-only log (openLog { follow: true }) looks at the files this often besides its
+ * file watch, for file systems that drop watch events (network mounts, some containers). Cheap: a
+ * look that finds nothing new is a readdir and a stat per topic (bench/follow.js).
+ */
+export const FOLLOW_POLL_MS_DEFAULT = 1000;

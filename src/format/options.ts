@@ -3,7 +3,7 @@
 import { invalidArgument, refuseUnknownKeys } from '../base/errors.js';
 import { isCodecName, resolveCodec, type Codec, type CodecName, type CodecOption, type CodecOptionFor, type CodecValue } from './codecs.js';
 import {
-  FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
+  FOLLOW_POLL_MS_DEFAULT, FSYNC_INTERVAL_MS_DEFAULT, INDEX_INTERVAL_BYTES_DEFAULT, READ_CACHE_BYTES_DEFAULT, RECORD_BYTES_MAX_DEFAULT,
   MIN_CLEANABLE_DIRTY_RATIO_DEFAULT, RECORD_BYTES_MAX_LIMIT, SEGMENT_BYTES_DEFAULT, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN, TOMBSTONE_RETENTION_MS_DEFAULT,
   TOPIC_NAME_LENGTH_MAX,
 } from '../base/limits.js';
@@ -70,6 +70,14 @@ export interface LogOptions {
   fsyncIntervalMs?: number;
   /** Open without the lock, next to a writer; writes throw `ERR_READ_ONLY`. `log.refresh()` picks up what the writer appended since. */
   readOnly?: boolean;
+  /**
+   * With `readOnly`: the log follows the writer by itself (a file watch and a poll, log/follower.ts):
+   * what it appends, rolls, expires and compacts, and the topics it creates or deletes, are picked
+   * up without `log.refresh()`, and subscriptions wake by themselves. Default false.
+   */
+  follow?: boolean;
+  /** With `follow`: how often it also looks without a watch event (file systems that drop them); default 1000. */
+  followPollMs?: number;
   /** Options for topics that do not set them. */
   defaults?: TopicOptions;
   /** Bytes of regions kept for random reads (get) across the log; default 128 MiB, 0 disables. */
@@ -93,6 +101,8 @@ export interface ResolvedLogOptions {
   durability: Durability;
   fsyncIntervalMs: number;
   readOnly: boolean;
+  follow: boolean;
+  followPollMs: number;
   defaults: TopicOptions;
   readCacheBytes: number;
   repair: boolean;
@@ -140,7 +150,7 @@ function intOption(name: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
-const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'defaults', 'readCacheBytes', 'repair', 'mmap']);
+const KNOWN_LOG_OPTIONS = new Set(['durability', 'fsyncIntervalMs', 'readOnly', 'follow', 'followPollMs', 'defaults', 'readCacheBytes', 'repair', 'mmap']);
 const KNOWN_TOPIC_OPTIONS = new Set(['codec', 'segmentBytes', 'segmentMs', 'indexIntervalBytes', 'retention', 'cleanup', 'tombstoneRetentionMs', 'maxRecordBytes', 'minCleanableDirtyRatio']);
 
 export function resolveLogOptions(options: unknown): ResolvedLogOptions {
@@ -154,6 +164,11 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   const fsyncIntervalMs = options.fsyncIntervalMs === undefined ? FSYNC_INTERVAL_MS_DEFAULT : intOption('fsyncIntervalMs', options.fsyncIntervalMs, 1, 2 ** 31 - 1);
   const readOnly = options.readOnly === undefined ? false : options.readOnly;
   if (typeof readOnly !== 'boolean') throw invalidArgument('option readOnly', readOnly, 'a boolean');
+  const follow = options.follow === undefined ? false : options.follow;
+  if (typeof follow !== 'boolean') throw invalidArgument('option follow', follow, 'a boolean');
+  if (follow && !readOnly) throw invalidArgument('option follow', follow, 'used with readOnly: true (a writable log sees its own appends)');
+  const followPollMs = options.followPollMs === undefined ? FOLLOW_POLL_MS_DEFAULT : intOption('followPollMs', options.followPollMs, 1, 2 ** 31 - 1);
+  if (options.followPollMs !== undefined && !follow) throw invalidArgument('option followPollMs', followPollMs, 'used with follow: true');
   const defaults = options.defaults === undefined ? {} : options.defaults;
   if (!isPlainObject(defaults)) throw invalidArgument('option defaults', defaults, 'an object of topic options');
   validateTopicOptions(defaults, 'defaults.');
@@ -163,7 +178,7 @@ export function resolveLogOptions(options: unknown): ResolvedLogOptions {
   if (repair && readOnly) throw invalidArgument('option repair', repair, 'false with readOnly (a repair writes)');
   const mmap = options.mmap === undefined ? true : options.mmap;
   if (typeof mmap !== 'boolean') throw invalidArgument('option mmap', mmap, 'a boolean');
-  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair, mmap };
+  return { durability, fsyncIntervalMs, readOnly, defaults: defaults as TopicOptions, readCacheBytes, repair, mmap, follow, followPollMs };
 }
 
 /** What one log.topic() call takes: the topic's settings, and changeCodec (not a setting, so not in `defaults`). */

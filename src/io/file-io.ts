@@ -47,4 +47,16 @@ export interface FileIO {
   freeBytes?(path: string): number;
   /** Makes a rename or creation in the directory durable. */
   fsyncDir(path: string): void;
+  /**
+   * Calls `onChange` when something in the directory changes (a file created, written, renamed or
+   * removed), as fs.watch does; optional. Returns undefined where the directory cannot be watched.
+   * Watching is a hint, never the only way a change is seen: file systems may drop events, so the
+   * caller polls too (log/follower.ts). The watcher must not keep the process alive.
+   */
+  watch?(path: string, onChange: () => void): DirectoryWatch | undefined;
+}
+
+/** A directory being watched (FileIO.watch). */
+export interface DirectoryWatch {
+  close(): void;
 }

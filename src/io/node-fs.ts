@@ -1,8 +1,9 @@
 // FileIO over node:fs. Reads and writes are synchronous positional calls: appends land in the
 // page cache in a few microseconds, and a synchronous loop beats the thread pool's round trip by
 // a wide margin (see bench W1/W2). fsync is the one call that can take milliseconds: it is async.
+// watch is fs.watch (inotify, FSEvents, ReadDirectoryChangesW), not persistent.
 import fs from 'node:fs';
-import type { FileIO, FileStat } from './file-io.js';
+import type { DirectoryWatch, FileIO, FileStat } from './file-io.js';
 
 export const nodeFileIO: FileIO = {
   open(path, flags) {
@@ -72,5 +73,18 @@ export const nodeFileIO: FileIO = {
     } finally {
       if (fd >= 0) fs.closeSync(fd);
     }
+  },
+  watch(path, onChange): DirectoryWatch | undefined {
+    // Not persistent: a follower's watch never keeps the process alive (a subscription waiting at
+    // the tail does, log/tail.ts). A watch that fails (the folder went away, out of inotify
+    // watches) closes itself; the caller's poll carries on.
+    let watcher: fs.FSWatcher;
+    try {
+      watcher = fs.watch(path, { persistent: false }, () => onChange());
+    } catch {
+      return undefined;
+    }
+    watcher.on('error', () => watcher.close());
+    return { close: () => watcher.close() };
   },
 };

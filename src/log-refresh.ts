@@ -1,0 +1,73 @@
+// log.refresh() and the follower's refresh of a read-only log (src/log.ts; log/follower.ts, made
+// here for a log opened with `follow`, its failures reported on the log's 'error' event): each
+// topic picks up what the writer appended, rolled or removed (log/refresh.ts); a topic whose folder
+// the writer deleted is released (its reads and subscriptions end with ERR_CLOSED); topics the
+// writer created since are opened. Moved out of LogImpl as a function of the narrow RefreshedLog.
+//
+// Invariants: only memory changes (a read-only log writes nothing). Without `onError` the first
+// failure is thrown (log.refresh()); with it (the follower) each failure is reported and the other
+// topics are still refreshed.
+//
+// Crash: nothing here is on disk.
+import { SeglogError, asSeglogError } from './base/errors.js';
+import type { FileIO } from './io/file-io.js';
+import { newTopicDirs } from './store/topic-dirs.js';
+import { Follower } from './log/follower.js';
+
+/** What a refresh needs of one open topic. */
+export interface RefreshedTopic {
+  readonly dir: string;
+  refresh(): number;
+  release(err: SeglogError): void;
+}
+
+/** What a refresh needs of the log. */
+export interface RefreshedLog {
+  readonly dir: string;
+  readonly io: FileIO;
+  readonly open: Map<string, RefreshedTopic>;
+  openTopicNamed(name: string, given: object): { readonly endOffset: number };
+  emitError(err: SeglogError): void;
+}
+
+/** The follower of a log opened with `follow` (stopped by the log's close()). */
+export function followLog(log: RefreshedLog, pollMs: number): Follower {
+  const followed = {
+    dir: log.dir, io: log.io,
+    topicNames: () => log.open.keys(),
+    refreshTopics: (names: ReadonlySet<string> | undefined, onError: (err: unknown) => void) => void refreshLogTopics(log, names, onError),
+  };
+  return new Follower(followed, pollMs, (err) => {
+    const e = asSeglogError(err, 'follow', log.dir);
+    if (e instanceof SeglogError) log.emitError(e);
+  });
+}
+
+/**
+ * Refreshes the topics named (undefined: all of them, and opens the ones the writer created since).
+ * Returns how many records became readable.
+ */
+export function refreshLogTopics(log: RefreshedLog, names: ReadonlySet<string> | undefined, onError?: (err: unknown) => void): number {
+  const step = (fn: () => number): number => {
+    if (onError === undefined) return fn();
+    try { return fn(); } catch (err) { onError(err); return 0; }
+  };
+  let added = 0;
+  for (const [name, t] of [...log.open.entries()]) {
+    if (names !== undefined && !names.has(name)) continue;
+    if (log.io.stat(t.dir) === undefined) {
+      log.open.delete(name);
+      t.release(new SeglogError('ERR_CLOSED', `topic ${name} was deleted by the process that writes ${log.dir}`));
+      continue;
+    }
+    added += step(() => t.refresh());
+  }
+  if (names !== undefined) return added;
+  // Their folder is created before any record is written.
+  added += step(() => {
+    let n = 0;
+    for (const e of newTopicDirs(log.io, log.dir, (name) => log.open.has(name))) n += step(() => log.openTopicNamed(e, {}).endOffset);
+    return n;
+  });
+  return added;
+}
