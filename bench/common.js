@@ -95,7 +95,7 @@ export const USAGE = `usage: node bench/run.js [options]      (npm run bench -- 
   --native-free        measure seglog/native-free (metadata in files, no native addon) instead of
                        the default entry; results go to bench/results-native-free.json
   --only a,b           implementations: seglog,lmdb,raw (default all)
-  --workloads a,b      w1,w2,w3,w4,w5,w6,w7,durable,reopen,micro (default all)
+  --workloads a,b      w1,w2,w3,w4,w5,w6,w7,w7m,w8,w9,durable,follow,reopen,micro (default all)
   --json PATH          where to write results (default bench/results.json); --no-json to skip
   --keep               keep the temporary directories`;
 

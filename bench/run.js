@@ -48,6 +48,7 @@ const ALL = [
   ['w8', './w8-compact.js'],
   ['w9', './w9-retention.js'],
   ['durable', './w-durable.js'],
+  ['follow', './follow-latency.js'],
   ['reopen', './reopen.js'],
   ['micro', './micro.js'],
 ];

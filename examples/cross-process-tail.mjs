@@ -1,6 +1,7 @@
 // Cross-process tail: one process writes a log, another follows it read-only, as `tail -f` does
-// for a file. The follower opens the directory with { readOnly: true } (no lock: the writer keeps
-// it), watches the topic's folder, and calls log.refresh() to pick up what the writer appended.
+// for a file. The follower opens the directory with { readOnly: true, follow: true } (no lock: the
+// writer keeps it); the log then picks up what the writer appends by itself (a file watch, and a
+// poll for file systems that drop watch events), and a subscription on it wakes for each write.
 //   node examples/cross-process-tail.mjs [dir]       (starts the writer as a child process itself)
 // Run again with the same dir, it follows the new run's records (after those already there).
 import { spawn } from 'node:child_process';
@@ -37,28 +38,18 @@ const writer = spawn(process.execPath, [fileURLToPath(import.meta.url), '--write
 
 // Wait until the writer has created the topic, then follow it.
 while (!fs.existsSync(path.join(dir, 'app-log'))) await new Promise((resolve) => setTimeout(resolve, 10));
-const log = await openLog(dir, { readOnly: true });
-let next = start;
+const log = await openLog(dir, { readOnly: true, follow: true });
+while (!log.topics().includes('app-log')) await new Promise((resolve) => setTimeout(resolve, 10)); // picked up by itself
+const topic = log.topic('app-log', { codec: 'string' });
 let shown = 0;
 let matched = 0;                                     // records that are this run's request n at offset start + n
-await new Promise((resolve) => {
-  const drain = () => {
-    log.refresh();                                   // what the writer appended since the last look
-    if (!log.topics().includes('app-log')) return;
-    const topic = log.topic('app-log', { codec: 'string' });
-    for (const record of topic.read({ from: next })) {
-      if (shown < 3 || record.offset >= start + COUNT - 2) console.log(`follower got ${record.offset}: ${record.value}`);
-      else if (shown === 3) console.log('...');
-      if (record.value.endsWith(` handled request ${record.offset - start}`)) matched++;
-      shown++;
-      next = record.offset + 1;
-    }
-    if (next >= start + COUNT) { watcher.close(); clearInterval(poll); resolve(); }
-  };
-  const watcher = fs.watch(path.join(dir, 'app-log'), drain);
-  const poll = setInterval(drain, 500);              // a safety net where watching misses events
-  drain();
-});
+for await (const record of topic.subscribe({ from: start })) {
+  if (shown < 3 || record.offset >= start + COUNT - 2) console.log(`follower got ${record.offset}: ${record.value}`);
+  else if (shown === 3) console.log('...');
+  if (record.value.endsWith(` handled request ${record.offset - start}`)) matched++;
+  shown++;
+  if (record.offset + 1 >= start + COUNT) break;
+}
 await log.close();
 await new Promise((resolve) => (writer.exitCode !== null ? resolve() : writer.on('exit', resolve)));
 console.log(`follower saw ${shown} records written by process ${writer.pid}, all of them: ${shown === COUNT && matched === COUNT}`);

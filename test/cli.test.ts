@@ -348,6 +348,19 @@ describe('seglog CLI', () => {
     expect(shown.some((l) => l.startsWith('0\t') || l.startsWith('1\t'))).toBe(false);
   });
 
+  test('tail --follow ends with exit code 1 when the writer deletes the topic (the following log releases it)', async () => {
+    const dir = await writeSample();
+    const tail = spawnLines(BIN, ['tail', dir, 'notes', '--follow']);
+    await tail.waitFor((l) => l.startsWith('0\t'));
+    const { openLog } = await lmdbEntry.load();
+    const log = await openLog(dir);
+    await log.deleteTopic('notes');
+    await log.close();
+    await tail.exit();
+    expect(tail.child.exitCode).toBe(1);
+    expect(tail.stderr).toContain('topic notes was deleted');
+  });
+
   test('verify: an intact log exits 0; a flipped byte in flushed data exits 1 naming the file and position', async () => {
     const dir = await writeSample();
     const good = seglog(['verify', dir]);

@@ -1,12 +1,10 @@
 // `seglog tail`: prints a topic's records decoded with its codec, like kafka-console-consumer.
 // Without --group the log is opened read-only (no lock: it runs next to the writer), and --follow
-// keeps printing what the writer process appends: it watches the topic's folder (fs.watch) and
-// calls log.refresh() on each change, with a slow timer as a safety net for file systems whose
-// watch misses events. With --group it reads through a consumer-group subscription that commits
+// keeps printing what the writer process appends: the log is opened following
+// (openLog { readOnly: true, follow: true }: a file watch and a poll refresh it by itself) and the
+// records after the first drain come from a subscription, which wakes when the writer writes. With --group it reads through a consumer-group subscription that commits
 // its position (a writable open); --group with --read-only starts at the group's committed
 // position and commits nothing. Nothing to recover: only a group's committed position is written.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Log } from '../log.js';
 import type { LogRecord } from '../format/record.js';
 import type { Topic } from '../topic-api.js';
@@ -23,12 +21,9 @@ export interface TailOptions {
   json: boolean;
 }
 
-/** A poll behind fs.watch, for file systems where watching misses changes (network mounts). */
-const FOLLOW_POLL_MS = 1000;
-
 export async function tailCommand(dir: string, topicName: string, options: TailOptions): Promise<void> {
   if (options.group !== undefined && !options.readOnly) return tailGroup(dir, topicName, options);
-  const log = await openForCli({ dir, command: 'tail', write: false });
+  const log = await openForCli({ dir, command: 'tail', write: false, options: options.follow ? { follow: true } : {} });
   try {
     existingTopic(log, dir, topicName);
     const topic = cliTopic(log, topicName);
@@ -57,7 +52,7 @@ export async function tailCommand(dir: string, topicName: string, options: TailO
       return printed < max;
     };
     if (!(await drain()) || !options.follow) return;
-    await follow(log, path.join(path.resolve(dir), topicName), drain);
+    await follow(log, topic, next, max - printed, options.json);
   } finally {
     await log.close();
   }
@@ -83,53 +78,38 @@ function startOffset(topic: Topic<unknown>, from: string | undefined): number {
   return topic.offsetForTime(ms);
 }
 
-/** Waits for changes in the topic's folder and drains after each; ends on SIGINT/SIGTERM or --max. */
-async function follow(log: Log, topicDir: string, drain: () => Promise<boolean>): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let running = false;
-    let again = false;
-    let finished = false;
-    const finish = (err?: unknown): void => {
-      if (finished) return;
-      finished = true;
-      watcher?.close();
-      clearInterval(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      if (err === undefined) resolve(); else reject(err);
-    };
-    const onSignal = (): void => finish();
-    const tick = (): void => {
-      if (finished) return;
-      if (running) { again = true; return; }
-      running = true;
-      void (async () => {
-        try {
-          do {
-            again = false;
-            if (!fs.existsSync(topicDir)) throw new CliError(EXIT.failed, `topic ${path.basename(topicDir)} was deleted by the process that writes the log`);
-            log.refresh();
-            if (!(await drain())) { finish(); return; }
-          } while (again && !finished);
-        } catch (err) {
-          finish(err);
-        } finally {
-          running = false;
-        }
-      })();
-    };
-    let watcher: fs.FSWatcher | undefined;
-    try {
-      watcher = fs.watch(topicDir, { persistent: true }, tick);
-      watcher.on('error', () => { watcher?.close(); watcher = undefined; }); // the poll carries on
-    } catch {
-      watcher = undefined;
+/**
+ * Prints what the writer appends from `from` on, through a subscription on the following log; ends
+ * on SIGINT/SIGTERM, after `max` records, or with an error when the writer deletes the topic.
+ */
+async function follow(log: Log, topic: Topic<unknown>, from: number, max: number, json: boolean): Promise<void> {
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const onGap = (gap: { from: number; to: number }): void => {
+    process.stderr.write(`seglog: offsets ${gap.from} to ${gap.to - 1} were removed by retention; continuing at ${gap.to}\n`);
+  };
+  const sub = topic.subscribe({ from: Math.max(from, topic.startOffset), signal: ac.signal, onGap });
+  let printed = 0;
+  try {
+    for await (const rec of sub) {
+      await printRecord(rec, json);
+      printed++;
+      if (sub.lag === 0) await flushOut(); // at the tail: show what came so far
+      if (printed >= max) break;
     }
-    const timer = setInterval(tick, FOLLOW_POLL_MS);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    tick(); // anything appended between the first drain and the watch
-  });
+  } catch (err) {
+    if (!ac.signal.aborted) throw err; // a signal ends the subscription: not an error
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await sub.close();
+    await flushOut();
+  }
+  if (!ac.signal.aborted && printed < max && !log.topics().includes(topic.name)) {
+    throw new CliError(EXIT.failed, `topic ${topic.name} was deleted by the process that writes the log`);
+  }
 }
 
 async function tailGroup(dir: string, topicName: string, options: TailOptions): Promise<void> {
