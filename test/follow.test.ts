@@ -1,6 +1,6 @@
 // Followers that follow (SPEC "Range reads, followers, backups and streams"): a log opened with
 // { readOnly: true, follow: true } picks up by itself what a writer in another process appends,
-// rolls, expires and deletes, and the topics it creates; subscriptions on it wake without any
+// rolls, expires, compacts and deletes, and the topics it creates; subscriptions on it wake without any
 // refresh() call (a topic the writer deletes ends them, as deleteTopic() does in-process). Also:
 // the fallback poll delivers where the file system gives no watch events, a background refresh
 // that fails is reported on 'error' while the other topics go on, close() stops every watch and
@@ -102,6 +102,25 @@ describe.each(entries)('$name: following read-only log', (entry) => {
     expect(ro.topics()).toEqual(['later']);
     expectSeglogErrorSync(h.mod, () => feed.get(cut), 'ERR_CLOSED', ['feed']);
     await writer.send('close');
+  });
+
+  test('the writer\'s compaction is picked up by itself: reads on the follower see the compacted segments', async () => {
+    const dir = h.tmp();
+    const writerLog = await h.open(dir, { durability: 'os' });
+    const w = writerLog.topic<string>('c', { cleanup: 'compact', codec: 'string', segmentBytes: 1024 });
+    for (let i = 0; i < 400; i++) w.appendSync(`v${i}`, { key: `k${i % 10}` });
+    await writerLog.flush();
+    const ro = await h.open(dir, { readOnly: true, follow: true });
+    const r = ro.topic<string>('c', { codec: 'string' });
+    expect([...r.read()]).toHaveLength(400);
+    const result = await w.compact();
+    expect(result.recordsAfter).toBeLessThan(400);
+    const survivors = [...w.read()].map((x) => x.offset);
+    await waitUntil(() => {
+      const seen = [...r.read()].map((x) => x.offset);
+      return seen.length === survivors.length && seen.every((o, i) => o === survivors[i]);
+    }, 'the follower reads what compaction left');
+    expect([...r.read({ reverse: true, maxRecords: 3 })].map((x) => x.value)).toEqual(['v399', 'v398', 'v397']);
   });
 
   test('where the file system gives no watch events, the poll still delivers (every followPollMs)', async () => {

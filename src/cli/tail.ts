@@ -2,9 +2,10 @@
 // Without --group the log is opened read-only (no lock: it runs next to the writer), and --follow
 // keeps printing what the writer process appends: the log is opened following
 // (openLog { readOnly: true, follow: true }: a file watch and a poll refresh it by itself) and the
-// records after the first drain come from a subscription, which wakes when the writer writes. With --group it reads through a consumer-group subscription that commits
-// its position (a writable open); --group with --read-only starts at the group's committed
-// position and commits nothing. Nothing to recover: only a group's committed position is written.
+// records after the first drain come from a subscription, which wakes when the writer writes.
+// With --group it reads through a consumer-group subscription that commits its position (a
+// writable open); --group with --read-only starts at the group's committed position and commits
+// nothing. Nothing to recover: only a group's committed position is written.
 import type { Log } from '../log.js';
 import type { LogRecord } from '../format/record.js';
 import type { Topic } from '../topic-api.js';
