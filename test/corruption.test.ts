@@ -163,6 +163,10 @@ describe.each(readPathEntries)('$name: corruption matrix', (entry) => {
         expect(all[i]!.timestamp).toBe(RECORDS[i]!.timestamp);
       }
       for (let i = n - 1; i >= 0; i -= 3) expect(t.get(i)!.valueBytes!.toString(), `get(${i})`).toBe(RECORDS[i]!.value.toString());
+      // backwards, the walk enters the segments at every index point: the same records, newest first
+      const backwards = collect(t.read({ reverse: true, to: n }));
+      expect(backwards.map((r) => r.offset), 'offsets read backwards').toEqual(Array.from({ length: n }, (_, i) => n - 1 - i));
+      for (const r of backwards) expect(r.valueBytes!.toString(), `record ${r.offset} read backwards`).toBe(RECORDS[r.offset]!.value.toString());
       for (let i = 0; i < n; i += 4) {
         expect(collect(t.read({ from: i, maxRecords: 2 })).map((r) => r.offset)).toEqual([i, i + 1].filter((o) => o < n + round));
       }
@@ -230,6 +234,7 @@ describe.each(readPathEntries)('$name: corruption matrix', (entry) => {
       namesPosition(err.message);
     }
     await expectSeglogError(h.mod, () => collect(t.read()), 'ERR_CORRUPT', [name]);
+    await expectSeglogError(h.mod, () => collect(t.read({ reverse: true })), 'ERR_CORRUPT', [name]);
     for (let o = 0; o < RECORDS.length; o++) {
       if (o >= first && o <= last) continue;
       let value: string | undefined;
