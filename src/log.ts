@@ -17,16 +17,16 @@ import { DirectoryLock } from './store/lock.js';
 import { claimDirectory } from './store/marker.js';
 import { DELETED_SUFFIX } from './format/batch.js';
 import { finishDelete, scanTopicDirs } from './store/topic-dirs.js';
-import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './store/meta-store.js';
+import type { MetaStore } from './store/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
-  type LogOptions, type NamedCodecTopicOptions, type ResolvedLogOptions, type TopicOptions,
+  type LogOptions, type ResolvedLogOptions, type TopicOptions,
 } from './format/options.js';
 import { checkCodecChange } from './format/codec-change.js';
 import { ReadCache } from './segment/read-cache.js';
 import { FdPool } from './segment/fd-pool.js';
-import { MapPool, type MapStats } from './segment/map-pool.js';
-import { chooseReadPath, type ReadPath, type ReadPathChoice } from './io/mapper.js';
+import { MapPool } from './segment/map-pool.js';
+import { chooseReadPath, type ReadPathChoice } from './io/mapper.js';
 import { sealBelow, sealRecovered } from './log/seal.js';
 import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
@@ -40,75 +40,8 @@ import { TopicImpl, type LogContext } from './topic.js';
 import type { Topic, TopicStats } from './topic-api.js';
 import { backupLog, type BackupOptions } from './backup/backup.js';
 
-/** What `log.stats()` returns. */
-export interface LogStats {
-  dir: string;
-  durability: 'fsync' | 'os' | 'none';
-  readOnly: boolean;
-  /** How closed segments are read: `'mmap'` (views into mappings) or `'pread'` (positional reads), and why. */
-  io: ReadPath;
-  ioReason: string;
-  /** Mapped reads so far (all zero on the pread path). */
-  mapped: MapStats;
-  topics: Record<string, TopicStats>;
-}
-
-/**
- * A log directory, opened by `openLog(dir, options)`. One process writes a directory at a time
- * (`ERR_LOCKED` for a second writer); any number may open it with `readOnly: true`.
- *
- * ```ts
- * await using log = await openLog('./data');
- * const t = log.topic('events', { codec: 'json' });
- * ```
- */
-export interface Log {
-  /**
-   * Opens or creates a topic; always the same object for a name. Given options are stored and
-   * override stored ones. The value type follows the codec: `{ codec: 'string' }` gives a
-   * `Topic<string>`, `'json'` and `'msgpack'` a `Topic<unknown>` (or `log.topic<Order>(…)`), a
-   * `Codec<V>` a `Topic<V>`, `'binary'` and no codec a `Topic<Buffer>`; a type argument that the
-   * codec cannot produce (`log.topic<number>('n', { codec: 'string' })`) does not type-check.
-   */
-  topic(name: string, options: NamedCodecTopicOptions<'string'>): Topic<string>;
-  topic(name: string, options: NamedCodecTopicOptions<'json' | 'msgpack'>): Topic<unknown>;
-  topic<V = Buffer>(name: string, options?: TopicOptions<V>): Topic<V>;
-  /** The topics' names, sorted. */
-  topics(): string[];
-  /** Deletes a topic and its files (crash-safe: finished at the next open if interrupted). */
-  deleteTopic(name: string): Promise<void>;
-  /** Resolves when everything appended so far is fsynced. */
-  flush(): Promise<void>;
-  /** Per topic: segments, bytes, offsets, codec, groups and their lag. */
-  stats(): LogStats;
-  /**
-   * On a read-only log: picks up what the writer process appended since the open (new records,
-   * rolled segments, segments removed by retention, new topics; a topic the writer deleted is
-   * closed). Returns how many records became readable. On a writable log it does nothing and returns 0.
-   */
-  refresh(): number;
-  /**
-   * Copies a consistent snapshot into `destDir` (a new path or an empty directory) while the log is
-   * written: what was flushed when it started, group positions of then; `openLog(destDir)` opens it
-   * as a cleanly closed log. docs/guarantees.md, "Backups".
-   */
-  backup(destDir: string, options?: BackupOptions): Promise<void>;
-  /** Flushes and closes; later calls on the log or its topics throw `ERR_CLOSED`. */
-  close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-  on(event: 'error', listener: (err: SeglogError) => void): this;
-  off(event: 'error', listener: (err: SeglogError) => void): this;
-  once(event: 'error', listener: (err: SeglogError) => void): this;
-}
-
-/** How an entry point builds a log: which metadata store, which file layer. */
-export interface LogWiring {
-  /** The metadata store (it may open asynchronously, e.g. after converting another entry point's files). */
-  meta: MetaStoreFactory | ((dir: string, readOnly: boolean, options?: MetaOpenOptions) => Promise<MetaStore>);
-  io?: FileIO;
-  /** Memory mappings of closed segments (io/mapper.ts): the default entry point's addon; none means positional reads. */
-  mapper?: () => ReadPathChoice;
-}
+export type { Log, LogStats, LogWiring } from './log-api.js';
+import type { Log, LogStats, LogWiring } from './log-api.js';
 
 class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   readonly dir: string;

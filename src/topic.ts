@@ -11,7 +11,7 @@
 // and the key index (cleaner/key-lookup.ts), the exactly-once append (consumers/exactly-once.ts).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
-import { SeglogError, invalidArgument, ioError, refuseUnknownKeys } from './base/errors.js';
+import { SeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
@@ -43,9 +43,6 @@ import { topicWritable, type TopicWritableOptions } from './topic-writable.js';
 import type { Writable } from 'node:stream';
 import { settledNone } from './log/turns.js';
 import { appendCommitting, type AppendBatchOptions } from './consumers/exactly-once.js';
-
-/** The keys of ReadOptions (log/reader.ts; SPEC's range reads): read() refuses any other. */
-const READ_OPTION_KEYS: ReadonlySet<string> = new Set(['from', 'to', 'reverse', 'maxRecords', 'maxBytes']);
 
 export type { LogContext } from './log/topic-context.js';
 
@@ -135,13 +132,10 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     return deleteGroup(this, group);
   }
 
-  get codec(): Codec<V> {
-    return this.options.codec;
-  }
-
-  get io(): FileIO {
-    return this.ctx.io;
-  }
+  get codec(): Codec<V> { return this.options.codec; }
+  get io(): FileIO { return this.ctx.io; }
+  get meta(): MetaStore { return this.ctx.meta; }
+  get failed(): boolean { return this.ctx.failure !== undefined; }
 
   checkOpen(): void {
     this.ctx.checkOpen();
@@ -285,10 +279,6 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this.maintenance.auto(now);
   }
 
-  get failed(): boolean {
-    return this.ctx.failure !== undefined;
-  }
-
   /** Raises the start offset and makes it durable before returning (log/segment-splice.ts). */
   raiseStartOffset(offset: number): void {
     raiseStartOffset(this, offset);
@@ -315,7 +305,6 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   read(options?: ReadOptions): Iterable<LogRecord<V>> {
     this.checkOpen();
-    if (typeof options === 'object' && options !== null) refuseUnknownKeys('read option', options, READ_OPTION_KEYS);
     return this.reader.read(options);
   }
 
@@ -380,10 +369,6 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   compact(options?: number | MaintenanceOptions): Promise<CompactionResult> {
     return this.maintenance.compact(options);
-  }
-
-  get meta(): MetaStore {
-    return this.ctx.meta;
   }
 
   /** Between compaction slices: stop when the topic is closing or its segments changed under the pass. */

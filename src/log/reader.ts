@@ -8,7 +8,7 @@
 // buffer is ever reused, so a record stays valid for as long as the caller holds it. Batches read
 // from a file have their checksum checked before any record of theirs is returned. get() reads one
 // index interval (from an index entry to the next) and keeps it in a bounded cache shared by the log.
-import { SeglogError, invalidArgument } from '../base/errors.js';
+import { SeglogError, invalidArgument, refuseUnknownKeys } from '../base/errors.js';
 import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from '../format/batch.js';
 import { READ_SPAN_BYTES } from '../base/limits.js';
 import { Region, type ReadCache } from '../segment/read-cache.js';
@@ -32,6 +32,9 @@ export interface ReadOptions {
   maxRecords?: number;
   maxBytes?: number;
 }
+
+/** The keys of ReadOptions (SPEC's range reads): read() refuses any other. */
+const READ_OPTION_KEYS: ReadonlySet<string> = new Set(['from', 'to', 'reverse', 'maxRecords', 'maxBytes']);
 
 export function checkOffset(what: string, offset: unknown): number {
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
@@ -61,6 +64,7 @@ export class Reader<V> {
 
   read(options: ReadOptions = {}): Iterable<LogRecord<V>> {
     if (options === null || typeof options !== 'object') throw invalidArgument('read options', options, 'an object { from?, to?, reverse?, maxRecords?, maxBytes? }');
+    refuseUnknownKeys('read option', options, READ_OPTION_KEYS);
     const topic = this.topic;
     let from: number;
     if (options.from === undefined) from = topic.startOffset;

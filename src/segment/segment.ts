@@ -27,6 +27,8 @@ import path from 'node:path';
 
 export { checkBatch, type BatchInfo, type ScanResult } from './batch-scan.js';
 export { writeFully } from './index-files.js';
+/** Only the checksum (the batch came from our own write path, its structure was checked then). */
+export { checksumMatches } from '../format/checksum.js';
 
 /** A buffer of the newest bytes of the active segment; `buf[0]` is at `filePos` of the `.log`. */
 export interface Chunk {
@@ -395,6 +397,3 @@ export class Segment implements MappedSegment {
     return corruptionFound(new SeglogError('ERR_CORRUPT', `corrupt batch in ${this.logPath} at position ${position}: ${reason}`, { file: this.logPath, position }), this.dir);
   }
 }
-
-/** Only the checksum (the batch came from our own write path, its structure was checked then). */
-export { checksumMatches } from '../format/checksum.js';
