@@ -22,14 +22,32 @@ interface Binding {
 
 let loaded: ReadPathChoice | undefined;
 
-/** The package's root (where binding.gyp, build/ and prebuilds/ are), from src/io or dist/src/io. */
+/**
+ * This file's path, in the ES module build and the CommonJS one alike (`import.meta` does not
+ * compile to CommonJS and `__filename` does not exist in an ES module): the first frame of a stack
+ * trace is this function, in this file.
+ */
+function thisFile(): string {
+  const saved = Error.prepareStackTrace;
+  try {
+    Error.prepareStackTrace = (_err, frames) => frames;
+    const frames = new Error().stack as unknown as NodeJS.CallSite[];
+    const name = frames[0]?.getFileName() ?? '';
+    return name.startsWith('file:') ? fileURLToPath(name) : name;
+  } finally {
+    Error.prepareStackTrace = saved;
+  }
+}
+
+/** The package's root (where binding.gyp, build/ and prebuilds/ are), from src/io, dist/src/io or dist/cjs/src/io. */
 function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
+  const here = path.dirname(thisFile());
+  let dir = here;
+  for (let i = 0; i < 5; i++) {
     dir = path.dirname(dir);
     if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
   }
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return path.resolve(here, '..', '..');
 }
 
 /**
@@ -47,7 +65,7 @@ function tryLoad(root: string): ReadPathChoice {
   if (process.platform === 'win32') return { mapper: undefined, io: 'pread', reason: 'memory mapping is not built on Windows' };
   let binding: Binding;
   try {
-    const require = createRequire(import.meta.url);
+    const require = createRequire(thisFile());
     const load = require('node-gyp-build') as (dir: string) => Binding;
     binding = load(root);
   } catch (err) {
