@@ -184,10 +184,14 @@ describe.each(entries)('backup ($name)', (entry) => {
     await expectSeglogError(h.mod, () => log.backup(dest, { signal: AbortSignal.abort() }), 'ERR_ABORTED', [dest]);
     expect(leftovers(dest)).toEqual([]);
     const controller = new AbortController();
-    await expectSeglogError(h.mod, () => log.backup(dest, {
+    const reason = new Error('enough');
+    const err = await expectSeglogError(h.mod, () => log.backup(dest, {
       signal: controller.signal,
-      onProgress: (p) => { if (p.copiedFiles >= 2) controller.abort(new Error('enough')); },
-    }), 'ERR_ABORTED', ['enough']);
+      onProgress: (p) => { if (p.copiedFiles >= 2) controller.abort(reason); },
+    }), 'ERR_ABORTED', ['enough', dest]);
+    // the same error shape as compact/enforceRetention/verify (src/base/abort.ts): the reason as cause
+    expect(err.cause).toBe(reason);
+    expect((err as { file?: string }).file).toBe(dest);
     expect(leftovers(dest)).toEqual([]);
     // a throwing onProgress fails the backup the same way
     await expect(log.backup(dest, { onProgress: () => { throw new Error('progress broke'); } })).rejects.toThrow('progress broke');

@@ -8,6 +8,7 @@
 // staging directory, so it never overwrites anything.
 // Crash: a partial copy lies in the staging directory, never at the destination (backup.ts).
 import { SeglogError, ioError } from '../base/errors.js';
+import { throwIfAborted } from '../base/abort.js';
 import type { FileIO } from '../io/file-io.js';
 import type { PlannedFile } from './backup-snapshot.js';
 
@@ -28,8 +29,9 @@ export interface BackupProgress {
 /** Bytes read and written per step; the event loop gets a turn between steps. */
 export const COPY_CHUNK_BYTES = 1 << 20;
 
-export function abortedError(signal: AbortSignal, dest: string): SeglogError {
-  return new SeglogError('ERR_ABORTED', `the backup to ${dest} was aborted${signal.reason instanceof Error ? `: ${signal.reason.message}` : ''}`, { cause: signal.reason, file: dest });
+/** The operation named in ERR_ABORTED. */
+export function backupWhat(dest: string): string {
+  return `the backup to ${dest}`;
 }
 
 export interface CopyRun {
@@ -67,7 +69,7 @@ export async function copyPlanned(run: CopyRun, file: PlannedFile, buf: Buffer):
     try { dst = io.open(file.to, 'wx'); } catch (err) { throw ioError('create', file.to, err); }
     let done = 0;
     while (done < file.bytes) {
-      if (run.signal?.aborted === true) throw abortedError(run.signal, run.dest);
+      throwIfAborted(run.signal, backupWhat(run.dest), run.dest);
       const want = Math.min(buf.length, file.bytes - done);
       let got: number;
       try { got = io.read(src, buf, 0, want, done); } catch (err) { throw ioError('read', file.from, err); }

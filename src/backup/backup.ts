@@ -19,11 +19,12 @@
 // Crash: a process killed mid-backup leaves the staging directory (its name says what it is; safe to
 // delete) and no destination; the source is untouched.
 import path from 'node:path';
+import { checkSignal, throwIfAborted } from '../base/abort.js';
 import { SeglogError, asSeglogError, describe, invalidArgument, ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { MetaStore } from '../store/meta-store.js';
 import { claimDirectory } from '../store/marker.js';
-import { COPY_CHUNK_BYTES, abortedError, copyPlanned, type BackupProgress, type CopyRun } from './backup-copy.js';
+import { COPY_CHUNK_BYTES, backupWhat, copyPlanned, type BackupProgress, type CopyRun } from './backup-copy.js';
 import { SnapshotMoved, linksWork, takeSnapshot, type BackupSource, type Snapshot, type TopicSnapshot } from './backup-snapshot.js';
 
 export type { BackupProgress } from './backup-copy.js';
@@ -58,7 +59,7 @@ function checkOptions(options: unknown): BackupOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArgument('backup options', options, 'an object');
   for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k)) throw invalidArgument(`backup option ${JSON.stringify(k)}`, (options as Record<string, unknown>)[k], `one of ${[...OPTION_KEYS].join(', ')}`);
   const o = options as BackupOptions;
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgument('backup option signal', o.signal, 'an AbortSignal');
+  checkSignal(o.signal, 'backup option signal');
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidArgument('backup option onProgress', o.onProgress, 'a function');
   return o;
 }
@@ -165,7 +166,7 @@ async function writeMetadata(meta: MetaStore, topics: TopicSnapshot[]): Promise<
 }
 
 function checkAborted(signal: AbortSignal | undefined, dest: string): void {
-  if (signal?.aborted === true) throw abortedError(signal, dest);
+  throwIfAborted(signal, backupWhat(dest), dest);
 }
 
 function fsyncDir(io: FileIO, dir: string): void {

@@ -13,14 +13,19 @@ export function checkSignal(signal: unknown, what = 'option signal'): AbortSigna
   return signal;
 }
 
-/** The error an operation aborted by `signal` rejects with: ERR_ABORTED, the signal's reason as cause. */
-export function abortedError(signal: AbortSignal, operation: string): SeglogError {
-  return new SeglogError('ERR_ABORTED', `${operation} was aborted`, { cause: signal.reason });
+/**
+ * The error an operation aborted by `signal` rejects with: ERR_ABORTED, the signal's reason as
+ * cause (and its message, when it is an Error, in the message); `file` when the operation has one.
+ */
+export function abortedError(signal: AbortSignal, operation: string, file?: string): SeglogError {
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error && reason.message !== '' ? `: ${reason.message}` : '';
+  return new SeglogError('ERR_ABORTED', `${operation} was aborted${why}`, file === undefined ? { cause: reason } : { cause: reason, file });
 }
 
 /** Throws abortedError when `signal` is aborted: call it between two units of work. */
-export function throwIfAborted(signal: AbortSignal | undefined, operation: string): void {
-  if (signal !== undefined && signal.aborted) throw abortedError(signal, operation);
+export function throwIfAborted(signal: AbortSignal | undefined, operation: string, file?: string): void {
+  if (signal !== undefined && signal.aborted) throw abortedError(signal, operation, file);
 }
 
 /** Whether `err` is an abort (so that code turning failures into reports lets it through). */
