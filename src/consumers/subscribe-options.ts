@@ -1,6 +1,7 @@
 // The options of topic.subscribe(), checked: every bad or unknown option is ERR_INVALID_ARGUMENT
 // naming it and the value (SPEC's SubscribeOptions, and the group-member options of issue 12).
 // Nothing on disk.
+import { checkSignal } from '../base/abort.js';
 import { invalidArgument, refuseUnknownKeys } from '../base/errors.js';
 import { MAX_IN_FLIGHT_MAX } from './group-member.js';
 import { checkOffset } from '../log/reader.js';
@@ -49,10 +50,7 @@ export function checkOptions(options: unknown): CheckedOptions {
     if (typeof autoCommit !== 'boolean') throw invalidArgument('option autoCommit', autoCommit, 'a boolean');
     out.autoCommit = autoCommit;
   }
-  if (signal !== undefined) {
-    if (!(signal instanceof AbortSignal)) throw invalidArgument('option signal', signal, 'an AbortSignal');
-    out.signal = signal;
-  }
+  if (signal !== undefined) out.signal = checkSignal(signal, 'option signal');
   if (maxBuffered !== undefined) {
     if (typeof maxBuffered !== 'number' || !Number.isSafeInteger(maxBuffered) || maxBuffered < 1 || maxBuffered > SUBSCRIPTION_BUFFERED_MAX) {
       throw invalidArgument('option maxBuffered', maxBuffered, `an integer from 1 to ${SUBSCRIPTION_BUFFERED_MAX}`);
