@@ -297,7 +297,7 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
       const seg = segments[si]!;
       seg.persistIndexes();
       seg.fsyncAllSync();
-      if (seg !== active) seg.closeIndexFiles();
+      seg.closeIndexFiles(); // (the active segment's reopen at its next persist)
     }
     // Commits that rode in batches kept here, before the recovery point passes them (a batch cut
     // above took its commit with it: both or neither).

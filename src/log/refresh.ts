@@ -157,7 +157,7 @@ export function refreshSegments(topic: MutableSegmentLog<any>, storedStartOffset
       const file = path.join(dir, segmentFileName(base, LOG_SUFFIX));
       throw corruptionFound(new SeglogError('ERR_CORRUPT', `segment ${file} of topic ${topic.name} starts at offset ${base} but the previous one ends at ${end}`, { file, position: 0 }), dir);
     }
-    // The writer rolled: the new segment becomes the active one (its descriptor stays pinned).
+    // The writer rolled: the new segment becomes the active one (pinned: see newActive).
     const next = newActive(topic, base);
     next.pool = seg.pool;
     seg.pins = Math.max(0, seg.pins - 1);
@@ -198,7 +198,7 @@ function compactedSince(topic: MutableSegmentLog<any>, onDisk: number[]): 'no' |
   return 'no';
 }
 
-/** The writer's segment at `base` as this log's active one: read from its start, its descriptor pinned. */
+/** The writer's segment at `base` as this log's active one: read from its start, pinned (its descriptor is pooled like any other). */
 function newActive(topic: MutableSegmentLog<any>, base: number): Segment {
   const seg = listedSegment(topic.io, topic.dir, base, true);
   seg.logBytes = 0;

@@ -5,8 +5,9 @@
 // (TopicDurability.rolled, topic-durability.ts). Rolls are rare: off the per-record path.
 //
 // Invariants: everything appended before the roll is handed to the OS first; the chunk in use is
-// retired (never written again); the new segment is the active one and pinned (its descriptor is
-// never closed by the pool).
+// retired (never written again); the new segment is the active one and pinned (retention and
+// compaction leave it alone; the pool may still close its idle descriptor, reopened on the next
+// write: fd-pool.ts).
 //
 // Crash: the new segment's files exist empty; recovery lists it (or, if its creation is not
 // durable, the old one stays the last: recovery.ts).
@@ -43,7 +44,7 @@ export function rollSegment(w: RollingWriter, reason: RollReason): void {
   old.dropChunks(0);
   const seg = Segment.create(w.ctx.io, w.dir, w._endOffset);
   seg.pool = w.ctx.fdPool;
-  seg.pins = 1; // the active segment's descriptor is never closed by the pool
+  seg.pins = 1; // the active segment: retention and compaction leave it alone
   w.ctx.fdPool.opened(seg);
   w.segments.push(seg);
   publish('roll', { dir: path.dirname(w.dir), topic: w.name, oldBase: old.baseOffset, newBase: seg.baseOffset, reason, oldBytes: old.logBytes });

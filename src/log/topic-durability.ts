@@ -124,7 +124,8 @@ export class TopicDurability implements WriterSync {
     try {
       // A segment rolled since the last fsync must be durable with its directory entry before
       // the recovery point may move into the segment that follows it.
-      await Promise.all([...segs.map((s) => (s.fd >= 0 ? this.writer.ctx.io.fsync(s.fd) : undefined)), ...this.rollSyncs]);
+      // (fsyncLog reopens a `.log` whose descriptor the pool closed since the write)
+      await Promise.all([...segs.map((s) => s.fsyncLog()), ...this.rollSyncs]);
     } catch (err) {
       if (this.writer.closed) throw this.closedError();
       const error = ioError('fsync', seg.logPath, err);
@@ -195,15 +196,16 @@ export class TopicDurability implements WriterSync {
       this.writer.ctx.fdPool.trim();
       return;
     }
-    // old keeps its active pin until its fsync is done; then the pool may close its descriptor.
+    // old keeps its active pin until its fsync is done (retention and compaction leave it alone);
+    // the pool may close its descriptor whenever no fsync runs on it (fsyncLog reopens it).
     // Chained after the previous roll's fsync: the recovery point may only move past segments that
     // are all durable, and a failure of any of them (ctx.failure) keeps it where it is.
     const previous = this.rollSyncs.length > 0 ? this.rollSyncs[this.rollSyncs.length - 1] : undefined;
     const done = Promise.all([
       previous,
-      old.fd >= 0 ? io.fsync(old.fd) : undefined,
+      old.fsyncLog(),
       old.fsyncIndexes(),
-      fsyncDirAsync(io, this.writer.dir),
+      this.writer.ctx.fdPool.syncs.run(() => fsyncDirAsync(io, this.writer.dir)),
     ]).then(
       () => {
         // (unless a failed batch rolled the new segment back meanwhile)

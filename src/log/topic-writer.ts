@@ -112,7 +112,7 @@ export class TopicWriter<V = Buffer> {
     this.maxTimestampMs = maxTimestampMs;
     this.committedEnd = endOffset;
     this.committedMaxTs = maxTimestampMs;
-    for (const seg of segments) seg.pool = ctx.fdPool;
+    for (const seg of segments) { seg.pool = ctx.fdPool; if (seg.fd >= 0) ctx.fdPool.opened(seg); } // (recovery opened some)
     if (segments.length > 0) segments[segments.length - 1]!.pins = Math.max(1, segments[segments.length - 1]!.pins);
   }
 

@@ -1,5 +1,6 @@
 // Segment: one `<base>.log` with its `.index` and `.timeindex` (docs/format.md). It owns the
-// files' descriptors, the number of bytes of the `.log` handed to the OS (`logBytes`), the
+// files' descriptors (the `.log`'s in the log's FdPool, closable whenever no fsync runs on it,
+// even for the active segment; the index files' only between a persist and its fsync), the number of bytes of the `.log` handed to the OS (`logBytes`), the
 // in-memory indexes (loaded lazily for closed segments, checked, and rebuilt from the log when
 // they cannot be trusted), and the newest bytes of the active segment kept in memory (`chunks`),
 // including records appended in this tick and not yet written.
@@ -22,7 +23,7 @@ import type { Region } from './read-cache.js';
 import type { FdPool } from './fd-pool.js';
 import type { MappedSegment } from './map-pool.js';
 import { hasValidBatchAfter, scanLog, type BatchInfo, type ScanResult } from './batch-scan.js';
-import { persistIndexFiles, readIndexFiles } from './index-files.js';
+import { closeIndexFiles, closeIndexFilesWhenIdle, createIndexFiles, fsyncIndexFiles, fsyncIndexFilesSync, persistIndexFiles, readIndexFiles } from './index-files.js';
 import path from 'node:path';
 
 export { checkBatch, type BatchInfo, type ScanResult } from './batch-scan.js';
@@ -61,8 +62,10 @@ export class Segment implements MappedSegment {
   endMaxTimestampMs = -1;
   /** Bound on open descriptors shared by the log's segments (undefined in tools and tests). */
   pool: FdPool | undefined = undefined;
-  /** While > 0 the pool must not close the `.log` descriptor (active segment, fsync in flight). */
+  /** While > 0 retention, compaction and backups leave the segment alone (active, fsync in flight, copy). */
   pins = 0;
+  /** fsyncs running on the `.log` descriptor: while > 0 the pool must not close it. */
+  syncing = 0;
   /** Set when the topic is closed or deleted: the files must not be opened again. */
   private released = false;
   /** Iterators (Cursor) positioned in this segment: a removed segment keeps its descriptor for them. */
@@ -90,7 +93,8 @@ export class Segment implements MappedSegment {
   mapAdvised = false;
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
   indexDirty = false;
-  private indexIo: Promise<void> = Promise.resolve();
+  indexUnsynced = false;
+  indexIo: Promise<void> = Promise.resolve();
   private offsetIndex: OffsetIndex | undefined;
   private timeIdx: TimeIndex | undefined;
 
@@ -108,8 +112,7 @@ export class Segment implements MappedSegment {
     const seg = new Segment(io, dir, baseOffset, 0);
     try {
       seg.fd = io.open(seg.logPath, 'wx+');
-      seg.indexFd = io.open(seg.indexPath, 'w+');
-      seg.timeIndexFd = io.open(seg.timeIndexPath, 'w+');
+      createIndexFiles(io, seg.indexPath, seg.timeIndexPath); // (their entries stay in memory until a persist)
     } catch (err) {
       seg.closeFiles();
       throw ioError('create segment', seg.logPath, err);
@@ -283,42 +286,37 @@ export class Segment implements MappedSegment {
     return persistIndexFiles(this);
   }
 
-  /** fsyncs the `.log` and the index files that are open for writing. */
+  /** fsyncs the `.log` (reopened if the pool closed it) and the index files written since their last fsync. */
   fsyncAllSync(): void {
     try {
-      if (this.fd >= 0) this.io.fsyncSync(this.fd);
-      if (this.indexFd >= 0) this.io.fsyncSync(this.indexFd);
-      if (this.timeIndexFd >= 0) this.io.fsyncSync(this.timeIndexFd);
+      if (this.fd >= 0 || !(this.removed || this.released)) this.io.fsyncSync(this.logFd());
+      fsyncIndexFilesSync(this);
     } catch (err) {
       throw ioError('fsync', this.logPath, err);
     }
   }
 
   /**
-   * fsyncs the index files. Index fsyncs and the closing of their descriptors run one after the
-   * other through `indexIo`, so a descriptor is never closed under an fsync still running on it.
+   * fsyncs the `.log` off the event loop, within the pool's bound on fsyncs in flight: reopened if
+   * the pool closed it (fsync covers what any descriptor wrote), and kept open until the call ends.
    */
-  fsyncIndexes(): Promise<void> {
-    const run = this.indexIo.then(async () => {
-      if (this.indexFd >= 0) await this.io.fsync(this.indexFd);
-      if (this.timeIndexFd >= 0) await this.io.fsync(this.timeIndexFd);
-    });
-    this.indexIo = run.catch(() => undefined);
-    return run;
+  fsyncLog(): Promise<void> {
+    const sync = async (): Promise<void> => {
+      if (this.fd < 0 && (this.removed || this.released)) return; // deleted or released: nothing to make durable
+      this.syncing++;
+      try { await this.io.fsync(this.logFd()); } finally { this.syncing--; if (this.syncing === 0) this.pool?.trim(); }
+    };
+    return this.pool === undefined ? sync() : this.pool.syncs.run(sync);
   }
+
+  /** fsyncs the index files written since their last fsync, then closes them (index-files.ts). */
+  fsyncIndexes(): Promise<void> { return fsyncIndexFiles(this); }
 
   /** Closes the index files once every fsync asked for before has finished. */
-  closeIndexFilesWhenIdle(): Promise<void> {
-    const run = this.indexIo.then(() => this.closeIndexFiles());
-    this.indexIo = run;
-    return run;
-  }
+  closeIndexFilesWhenIdle(): Promise<void> { return closeIndexFilesWhenIdle(this); }
 
-  /** Closes the index files' descriptors (a closed segment's indexes are final). */
-  closeIndexFiles(): void {
-    if (this.indexFd >= 0) { try { this.io.close(this.indexFd); } catch { /* already gone */ } this.indexFd = -1; }
-    if (this.timeIndexFd >= 0) { try { this.io.close(this.timeIndexFd); } catch { /* already gone */ } this.timeIndexFd = -1; }
-  }
+  /** Closes the index files' descriptors now (the next persist or fsync reopens them). */
+  closeIndexFiles(): void { closeIndexFiles(this); }
 
   closeFiles(): void {
     this.closeIndexFiles();
