@@ -61,7 +61,9 @@ function openOrRecover<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: 
   state: TopicState | undefined, make: MakeTopic<T>): T {
   const io = ctx.io;
   const readOnly = ctx.options.readOnly;
-  if (io.stat(dir) === undefined) {
+  let names: string[] | undefined; // (one readdir per topic at open, no stat: bench/topics.js)
+  try { names = io.readdir(dir); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('readdir', dir, err); }
+  if (names === undefined) {
     if (readOnly) throw new SeglogError('ERR_READ_ONLY', `topic ${name} does not exist and the log is read-only`, { value: name });
     try {
       io.mkdir(dir);
@@ -69,10 +71,9 @@ function openOrRecover<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: 
     } catch (err) {
       throw ioError('mkdir', dir, err);
     }
+    names = [];
   }
-  if (!readOnly) resolveInterruptedSwap(io, dir); // a compaction a crash interrupted
-  let names: string[];
-  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  if (!readOnly) names = resolveInterruptedSwap(io, dir, names); // a compaction a crash interrupted
   const bases: number[] = [];
   const indexFiles: string[] = [];
   for (const f of names) {

@@ -34,7 +34,7 @@ import {
 import { checksum } from '../format/checksum.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
 import { SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
-import { writeFully, type Chunk, type Segment } from '../segment/segment.js';
+import type { Chunk, Segment } from '../segment/segment.js';
 import type { RollReason } from '../base/diagnostics.js';
 import { Tail } from './tail.js';
 import { dispatchWritten, newChunk } from './tick-write.js';
@@ -291,7 +291,7 @@ export class TopicWriter<V = Buffer> {
     if (to <= from) return;
     const seg = this.active;
     try {
-      writeFully(this.ctx.io, seg.logFd(), chunk.buf.subarray(from, to), chunk.filePos + from);
+      seg.writeLog(chunk.buf.subarray(from, to), chunk.filePos + from);
     } catch (err) {
       throw writeFailed(this, seg, ioError('write', seg.logPath, err));
     }

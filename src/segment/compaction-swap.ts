@@ -165,10 +165,13 @@ function segmentBase(name: string): number {
   return Math.max(parseSegmentFileName(name, LOG_SUFFIX), parseSegmentFileName(name, INDEX_SUFFIX), parseSegmentFileName(name, TIME_INDEX_SUFFIX));
 }
 
-/** At open, before the segments are listed: finishes a committed swap or discards an uncommitted one. */
-export function resolveInterruptedSwap(io: FileIO, dir: string): void {
+/**
+ * At open, before the segments are listed: finishes a committed swap or discards an uncommitted
+ * one. Takes the folder's names when the caller listed them, and returns them as they are after.
+ */
+export function resolveInterruptedSwap(io: FileIO, dir: string, listed?: string[]): string[] {
   let names: string[];
-  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  try { names = listed ?? io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
   const markers = names.filter((n) => parseSegmentFileName(n, SWAP_SUFFIX) >= 0);
   for (const m of markers) {
     const file = path.join(dir, m);
@@ -177,11 +180,13 @@ export function resolveInterruptedSwap(io: FileIO, dir: string): void {
   if (markers.length > 0) {
     try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
   }
+  const left = names.filter((n) => !(n.endsWith(CLEANED_SUFFIX) || n.endsWith(SWAP_SUFFIX + TMP_SUFFIX)));
   for (const n of names) {
     if (n.endsWith(CLEANED_SUFFIX) || n.endsWith(SWAP_SUFFIX + TMP_SUFFIX)) {
       try { io.unlink(path.join(dir, n)); } catch { /* already gone */ }
     }
   }
+  return left;
 }
 
 function readMarker(io: FileIO, file: string): SwapMarker {

@@ -1,15 +1,14 @@
 // Segment: one `<base>.log` with its `.index` and `.timeindex` (docs/format.md). It owns the
-// files' descriptors (the `.log`'s in the log's FdPool, closable whenever no fsync runs on it,
-// even for the active segment; the index files' only between a persist and its fsync), the number of bytes of the `.log` handed to the OS (`logBytes`), the
-// in-memory indexes (loaded lazily for closed segments, checked, and rebuilt from the log when
-// they cannot be trusted), and the newest bytes of the active segment kept in memory (`chunks`),
-// including records appended in this tick and not yet written.
-//
+// files' descriptors (the `.log`'s is in the log's FdPool, which may close it, the active
+// segment's too, whenever no fsync runs on it; the index files' are open only from a persist to
+// its fsync), the bytes of the `.log` handed to the OS (`logBytes`), the in-memory indexes
+// (loaded lazily for closed segments, checked, and rebuilt from the log when they cannot be
+// trusted), and the newest bytes of the active segment kept in memory (`chunks`), including
+// records appended in this tick and not yet written.
 // Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
 // missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
-// Reading and persisting the index files' bytes is index-files.ts (writeFully is re-exported
-// here); checking and scanning the `.log`'s batches is batch-scan.ts (checkBatch and the scan
-// types are re-exported here). Both reach the segment through narrow interfaces.
+// The index files' bytes are index-files.ts's (writeFully is re-exported here); checking and
+// scanning the `.log`'s batches is batch-scan.ts (checkBatch and the scan types re-exported).
 // Reads below `sealedBytes` (a prefix nothing will cut again) are views into the segment's mapping
 // (map-pool.ts) through bytesFrom()/readRegion(), else fresh reads; truncateLog(), the one way a
 // `.log` is cut, refuses to cut into that prefix (docs/guarantees.md, "Memory mapping").
@@ -23,7 +22,7 @@ import type { Region } from './read-cache.js';
 import type { FdPool } from './fd-pool.js';
 import type { MappedSegment } from './map-pool.js';
 import { hasValidBatchAfter, scanLog, type BatchInfo, type ScanResult } from './batch-scan.js';
-import { closeIndexFiles, closeIndexFilesWhenIdle, createIndexFiles, fsyncIndexFiles, fsyncIndexFilesSync, persistIndexFiles, readIndexFiles } from './index-files.js';
+import { closeIndexFiles, closeIndexFilesWhenIdle, createIndexFiles, fsyncIndexFiles, fsyncIndexFilesSync, persistIndexFiles, readIndexFiles, writeFully } from './index-files.js';
 import path from 'node:path';
 
 export { checkBatch, type BatchInfo, type ScanResult } from './batch-scan.js';
@@ -66,6 +65,8 @@ export class Segment implements MappedSegment {
   pins = 0;
   /** fsyncs running on the `.log` descriptor: while > 0 the pool must not close it. */
   syncing = 0;
+  /** The `.log` was written or cut since its last fsync (fsyncLog reopens it only then). */
+  logUnsynced = false;
   /** Set when the topic is closed or deleted: the files must not be opened again. */
   private released = false;
   /** Iterators (Cursor) positioned in this segment: a removed segment keeps its descriptor for them. */
@@ -181,8 +182,7 @@ export class Segment implements MappedSegment {
     if (this.readers === 0) this.closeLogFd();
   }
 
-  /** An iterator enters this segment. */
-  enter(): void { this.readers++; }
+  enter(): void { this.readers++; } // an iterator enters this segment
 
   /** An iterator leaves this segment (a removed segment closes its descriptor after the last one). */
   leave(): void {
@@ -212,7 +212,6 @@ export class Segment implements MappedSegment {
 
   /** The offset index, or undefined when it is not loaded yet (see Topic.indexOf). */
   get index(): OffsetIndex | undefined { return this.offsetIndex; }
-
   get timeIndex(): TimeIndex | undefined { return this.timeIdx; }
 
   setIndexes(index: OffsetIndex, timeIndex: TimeIndex, rewrite: boolean): void {
@@ -230,6 +229,9 @@ export class Segment implements MappedSegment {
   readIndexFiles(): { index: Uint8Array | undefined; timeIndex: Uint8Array | undefined } {
     return readIndexFiles(this.io, this.indexPath, this.timeIndexPath);
   }
+
+  /** Writes `buf` at `position` of the `.log` (the tick's write; the next fsyncLog covers it). */
+  writeLog(buf: Uint8Array, position: number): void { this.logUnsynced = true; writeFully(this.io, this.logFd(), buf, position); }
 
   /**
    * Reads `length` bytes at `position` of the `.log` into a fresh buffer (shorter at end of file),
@@ -286,7 +288,7 @@ export class Segment implements MappedSegment {
     return persistIndexFiles(this);
   }
 
-  /** fsyncs the `.log` (reopened if the pool closed it) and the index files written since their last fsync. */
+  /** fsyncs the `.log` (reopened if closed) and the index files written since their last fsync. */
   fsyncAllSync(): void {
     try {
       if (this.fd >= 0 || !(this.removed || this.released)) this.io.fsyncSync(this.logFd());
@@ -302,19 +304,18 @@ export class Segment implements MappedSegment {
    */
   fsyncLog(): Promise<void> {
     const sync = async (): Promise<void> => {
-      if (this.fd < 0 && (this.removed || this.released)) return; // deleted or released: nothing to make durable
+      if (this.fd < 0 && (this.removed || this.released || !this.logUnsynced)) return; // nothing to make durable through it
       this.syncing++;
-      try { await this.io.fsync(this.logFd()); } finally { this.syncing--; if (this.syncing === 0) this.pool?.trim(); }
+      this.logUnsynced = false; // (what is written from here on waits for the next fsync)
+      try { await this.io.fsync(this.logFd()); } catch (err) { this.logUnsynced = true; throw err; } finally { this.syncing--; if (this.syncing === 0) this.pool?.trim(); }
     };
     return this.pool === undefined ? sync() : this.pool.syncs.run(sync);
   }
 
   /** fsyncs the index files written since their last fsync, then closes them (index-files.ts). */
   fsyncIndexes(): Promise<void> { return fsyncIndexFiles(this); }
-
   /** Closes the index files once every fsync asked for before has finished. */
   closeIndexFilesWhenIdle(): Promise<void> { return closeIndexFilesWhenIdle(this); }
-
   /** Closes the index files' descriptors now (the next persist or fsync reopens them). */
   closeIndexFiles(): void { closeIndexFiles(this); }
 
@@ -362,6 +363,7 @@ export class Segment implements MappedSegment {
    */
   truncateLog(length: number): void {
     if (length < this.sealedBytes) throw new Error(`seglog internal error: cutting ${this.logPath} to ${length} bytes, below its sealed ${this.sealedBytes} (it may be mapped)`);
+    this.logUnsynced = true;
     this.io.truncate(this.logFd(), length);
   }
 
