@@ -42,6 +42,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
     producers: 64,
     reopenMB: full ? 1024 : quick ? 64 : 256,
     reopenValueBytes: 1024,
+    topics: quick ? 2000 : 10_000, // many-topics workload
     microMaxTime: quick ? 0.25 : 1, // seconds per benchmark.js case
     impls: [...IMPLS],
     workloads: null, // null = all
@@ -67,6 +68,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
       case '--duration': cfg.durableMs = posInt(a, next()); break;
       case '--producers': cfg.producers = posInt(a, next()); break;
       case '--reopen-mb': cfg.reopenMB = posInt(a, next()); break;
+      case '--topics': cfg.topics = posInt(a, next()); break;
       case '--only': cfg.impls = list(next(), IMPLS, a); break;
       case '--workloads': cfg.workloads = next().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean); break;
       case '--json': cfg.json = path.resolve(next()); break;
@@ -92,10 +94,12 @@ export const USAGE = `usage: node bench/run.js [options]      (npm run bench -- 
   --duration MS        W-durable and W5 run time per round (default 2000)
   --producers N        W-durable concurrent producers (default 64)
   --reopen-mb N        size of the reopen/RSS log in MB
+  --topics N           topics of the many-topics workload (default 10,000; --quick 2,000)
   --native-free        measure seglog/native-free (metadata in files, no native addon) instead of
                        the default entry; results go to bench/results-native-free.json
   --only a,b           implementations: seglog,lmdb,raw (default all)
-  --workloads a,b      w1,w2,w3,w4,w5,w6,w7,w7m,w8,w9,durable,follow,reopen,micro (default all)
+  --workloads a,b      w1,w2,w3,w4,w5,w6,w7,w7m,w8,w9,durable,follow,reopen,topics,micro
+                       (default all)
   --json PATH          where to write results (default bench/results.json); --no-json to skip
   --keep               keep the temporary directories`;
 

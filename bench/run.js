@@ -50,6 +50,7 @@ const ALL = [
   ['durable', './w-durable.js'],
   ['follow', './follow-latency.js'],
   ['reopen', './reopen.js'],
+  ['topics', './topics.js'],
   ['micro', './micro.js'],
 ];
 if (cfg.workloads) {
