@@ -45,7 +45,7 @@ export function raiseStartOffset(topic: SplicedLog, offset: number): void {
 export function spliceSegments(topic: SplicedLog, from: number, count: number, replacement: Segment[]): Segment[] {
   const ctx = topic.writer.ctx;
   const old = topic.writer.segments.splice(from, count, ...replacement);
-  for (const s of replacement) s.pool = ctx.fdPool;
+  for (const s of replacement) { s.pool = ctx.fdPool; if (s.fd >= 0) ctx.fdPool.opened(s); } // (a descriptor opened before: pooled too)
   for (const s of old) {
     ctx.readCache.forgetSegment(s);
     topic.durability.dirtySegments.delete(s);
