@@ -52,7 +52,7 @@ export interface Waiter {
   mark?: Mark;
 }
 
-/** Where a multi-record append began (see TopicImpl.mark). */
+/** Where a multi-record append began (TopicWriter.mark, write-failure.ts). */
 export interface Mark {
   seg: Segment;
   segments: number;
