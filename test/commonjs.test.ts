@@ -4,13 +4,13 @@
 // (test/fixtures/cjs-scenario.cjs); the native-free one under `node --no-addons`, loading nothing
 // native. The CommonJS and ES module copies loaded in one process keep one writer per directory.
 // test/package.test.ts does the same against the packed and installed package.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { FIXTURES, withinHangBound } from './helpers.js';
+import { FIXTURES } from './helpers.js';
+import { run as runIn, type RunResult } from './package-probe.js';
 
 const root = path.resolve(FIXTURES, '../..');
 const dirs: string[] = [];
@@ -24,16 +24,9 @@ function tempDir(): string {
   return path.join(dir, 'log');
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return withinHangBound(new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  }), `node ${args.join(' ')}`);
+/** node with `args`, in the repository (package-probe.ts run). */
+function run(args: string[]): Promise<RunResult> {
+  return runIn(process.execPath, args, root);
 }
 
 function okLine(r: { code: number | null; stdout: string; stderr: string }): Record<string, unknown> {

@@ -328,28 +328,26 @@ export function checkBatchStructure(buf: Uint8Array, pos: number, available: num
  */
 export type HeadersInput = Readonly<Record<string, string | Uint8Array>> | ReadonlyMap<string, string | Uint8Array>;
 
-/** Encoded size of a headers object (its count varint included); throws ERR_INVALID_ARGUMENT for a value that is not a string or bytes. */
+/** Encoded size of one header (name and value with their length varints); throws ERR_INVALID_ARGUMENT for a value that is not a string or bytes. */
+function headerBytes(name: string, v: unknown): number {
+  const nameLen = Buffer.byteLength(name, 'utf8');
+  const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
+  if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
+  return varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
+}
+
+/** Encoded size of a headers object or Map (its count varint included); throws as headerBytes does. */
 export function headersBytes(headers: HeadersInput): number {
   let bytes = 0;
   let count = 0;
   if (headers instanceof Map) {
-    for (const [name, v] of headers as ReadonlyMap<string, unknown>) {
-      const nameLen = Buffer.byteLength(name, 'utf8');
-      const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
-      if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
-      bytes += varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
-      count++;
-    }
+    for (const [name, v] of headers as ReadonlyMap<string, unknown>) { bytes += headerBytes(name, v); count++; }
     return bytes + varintBytes(count);
   }
   const record = headers as Readonly<Record<string, string | Uint8Array>>;
   for (const name in record) {
     if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
-    const v = record[name];
-    const nameLen = Buffer.byteLength(name, 'utf8');
-    const vLen = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : -1;
-    if (vLen < 0) throw invalidArgument(`header ${JSON.stringify(name)}`, v, 'a string or Uint8Array');
-    bytes += varintBytes(nameLen) + nameLen + varintBytes(vLen) + vLen;
+    bytes += headerBytes(name, record[name]);
     count++;
   }
   return bytes + varintBytes(count);
