@@ -16,6 +16,7 @@ const LAYERS = [
   ['verify', '^src/verify/'],
   ['backup', '^src/backup/'],
   ['facade', '^src/[^/]+$'],
+  ['kafka', '^src/kafka/'],
   ['cli', '^src/cli/'],
 ];
 
