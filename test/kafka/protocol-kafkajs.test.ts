@@ -70,9 +70,100 @@ const REQUESTS: RequestCase[] = [
       if (v >= 11) expect(body.rackId).toBe('rack-1');
     },
   },
+  {
+    api: 'listOffsets', apiKey: ApiKey.ListOffsets,
+    args: () => ({ replicaId: -1, isolationLevel: 1, topics: [{ topic: 'orders', partitions: [{ partition: 1, timestamp: '-2' }, { partition: 2, timestamp: '1700000000000' }] }] }),
+    check: (body, v) => {
+      expect(body.replicaId).toBe(-1);
+      expect(body.isolationLevel).toBe(v >= 2 ? 1 : 0);
+      expect(body.topics[0].name).toBe('orders');
+      expect(body.topics[0].partitions.map((p: { partitionIndex: number; timestamp: bigint }) => [p.partitionIndex, p.timestamp])).toEqual([[1, -2n], [2, 1700000000000n]]);
+    },
+  },
+  {
+    api: 'findCoordinator', apiKey: ApiKey.FindCoordinator,
+    args: () => ({ groupId: 'g1', coordinatorKey: 'g1', coordinatorType: 0 }),
+    check: (body) => expect(body).toEqual({ key: 'g1', keyType: 0, coordinatorKeys: [] }),
+  },
+  {
+    api: 'joinGroup', apiKey: ApiKey.JoinGroup,
+    args: () => ({
+      groupId: 'g1', sessionTimeout: 30000, rebalanceTimeout: 60000, memberId: '', groupInstanceId: null, protocolType: 'consumer',
+      groupProtocols: [{ name: 'RoundRobinAssigner', metadata: Buffer.from([0, 1, 2, 3]) }],
+    }),
+    check: (body, v) => {
+      expect(body).toMatchObject({ groupId: 'g1', sessionTimeoutMs: 30000, rebalanceTimeoutMs: v >= 1 ? 60000 : -1, memberId: '', groupInstanceId: null, protocolType: 'consumer' });
+      expect(body.protocols).toEqual([{ name: 'RoundRobinAssigner', metadata: Buffer.from([0, 1, 2, 3]) }]);
+    },
+  },
+  {
+    api: 'syncGroup', apiKey: ApiKey.SyncGroup,
+    args: () => ({ groupId: 'g1', generationId: 4, memberId: 'm-1', groupInstanceId: null, groupAssignment: [{ memberId: 'm-1', memberAssignment: Buffer.from('abc') }] }),
+    check: (body) => {
+      expect(body).toMatchObject({ groupId: 'g1', generationId: 4, memberId: 'm-1', groupInstanceId: null });
+      expect(body.assignments).toEqual([{ memberId: 'm-1', assignment: Buffer.from('abc') }]);
+    },
+  },
+  {
+    api: 'heartbeat', apiKey: ApiKey.Heartbeat,
+    args: () => ({ groupId: 'g1', groupGenerationId: 4, memberId: 'm-1', groupInstanceId: null }),
+    check: (body) => expect(body).toEqual({ groupId: 'g1', generationId: 4, memberId: 'm-1', groupInstanceId: null }),
+  },
+  {
+    api: 'leaveGroup', apiKey: ApiKey.LeaveGroup,
+    args: () => ({ groupId: 'g1', memberId: 'm-1', members: [{ memberId: 'm-1', groupInstanceId: null }] }),
+    check: (body, v) => {
+      expect(body.groupId).toBe('g1');
+      if (v < 3) expect(body.memberId).toBe('m-1');
+      else expect(body.members).toEqual([{ memberId: 'm-1', groupInstanceId: null, reason: null }]);
+    },
+  },
+  {
+    api: 'offsetCommit', apiKey: ApiKey.OffsetCommit,
+    args: () => ({ groupId: 'g1', groupGenerationId: 4, memberId: 'm-1', retentionTime: -1, topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: '17', metadata: null }] }] }),
+    check: (body) => {
+      expect(body).toMatchObject({ groupId: 'g1', generationIdOrMemberEpoch: 4, memberId: 'm-1' });
+      expect(body.topics[0].name).toBe('orders');
+      expect(body.topics[0].partitions[0]).toMatchObject({ partitionIndex: 0, committedOffset: 17n, committedMetadata: null });
+    },
+  },
+  {
+    api: 'offsetFetch', apiKey: ApiKey.OffsetFetch,
+    args: () => ({ groupId: 'g1', topics: [{ topic: 'orders', partitions: [{ partition: 0 }, { partition: 3 }] }] }),
+    check: (body) => {
+      expect(body.groupId).toBe('g1');
+      expect(body.topics).toEqual([{ name: 'orders', partitionIndexes: [0, 3] }]);
+    },
+  },
+  {
+    api: 'createTopics', apiKey: ApiKey.CreateTopics,
+    args: () => ({
+      timeout: 5000, validateOnly: false,
+      topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 1, replicaAssignment: [{ partition: 0, replicas: [1] }], configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    }),
+    check: (body) => {
+      expect(body).toMatchObject({ timeoutMs: 5000, validateOnly: false });
+      expect(body.topics).toEqual([{
+        name: 'orders', numPartitions: 3, replicationFactor: 1,
+        assignments: [{ partitionIndex: 0, brokerIds: [1] }], configs: [{ name: 'cleanup.policy', value: 'compact' }],
+      }]);
+    },
+  },
+  {
+    api: 'deleteTopics', apiKey: ApiKey.DeleteTopics,
+    args: () => ({ topics: ['orders', 'audit'], timeout: 5000 }),
+    check: (body) => expect(body).toEqual({ topics: [], topicNames: ['orders', 'audit'], timeoutMs: 5000 }),
+  },
+  {
+    api: 'initProducerId', apiKey: ApiKey.InitProducerId,
+    args: () => ({ transactionalId: null, transactionTimeout: 30000 }),
+    check: (body) => expect(body).toEqual({ transactionalId: null, transactionTimeoutMs: 30000, producerId: -1n, producerEpoch: -1 }),
+  },
 ];
 
+/** The served range (InitProducerId, defined but not served yet: its versions for issue 12). */
 function servedRange(apiKey: number): [number, number] {
+  if (apiKey === ApiKey.InitProducerId) return [0, 1];
   const s = SERVED.find((x) => x.apiKey === apiKey)!;
   return [s.minVersion, s.maxVersion];
 }
@@ -111,13 +202,26 @@ const RESPONSES: ResponseCase[] = [
   { api: 'metadata', apiKey: ApiKey.Metadata },
   { api: 'produce', apiKey: ApiKey.Produce },
   { api: 'fetch', apiKey: ApiKey.Fetch },
+  { api: 'listOffsets', apiKey: ApiKey.ListOffsets },
+  { api: 'findCoordinator', apiKey: ApiKey.FindCoordinator },
+  { api: 'joinGroup', apiKey: ApiKey.JoinGroup },
+  { api: 'syncGroup', apiKey: ApiKey.SyncGroup },
+  { api: 'heartbeat', apiKey: ApiKey.Heartbeat },
+  { api: 'leaveGroup', apiKey: ApiKey.LeaveGroup },
+  { api: 'offsetCommit', apiKey: ApiKey.OffsetCommit },
+  { api: 'offsetFetch', apiKey: ApiKey.OffsetFetch },
+  { api: 'createTopics', apiKey: ApiKey.CreateTopics },
+  { api: 'deleteTopics', apiKey: ApiKey.DeleteTopics },
+  { api: 'initProducerId', apiKey: ApiKey.InitProducerId },
 ];
 
 describe('responses we encode decode with kafkajs to the same values', () => {
   for (const c of RESPONSES) {
     it(`${c.api}: every kafkajs version in the served range`, async () => {
       const message = apiSchema(c.apiKey)!.response;
-      for (const v of kafkajsServedVersions(c.api, c.apiKey)) {
+      const versions = kafkajsServedVersions(c.api, c.apiKey);
+      expect(versions.length).toBeGreaterThan(0);
+      for (const v of versions) {
         const samples = fc.sample(messageArb(message, v, { nullRecords: true }), 15);
         for (const body of samples) {
           const frame = frameOf(encodeResponse({ apiKey: c.apiKey, apiVersion: v, correlationId: 5 }, body));

@@ -7,6 +7,11 @@ import { ApiVersionsRequest, ApiVersionsResponse } from './messages/api-versions
 import { MetadataRequest, MetadataResponse } from './messages/metadata.js';
 import { ProduceRequest, ProduceResponse } from './messages/produce.js';
 import { FetchRequest, FetchResponse } from './messages/fetch.js';
+import { ListOffsetsRequest, ListOffsetsResponse } from './messages/list-offsets.js';
+import * as groups from './messages/groups.js';
+import * as offsets from './messages/offsets.js';
+import * as topics from './messages/topics.js';
+import { InitProducerIdRequest, InitProducerIdResponse } from './messages/init-producer-id.js';
 
 export interface ApiSchema {
   readonly apiKey: number;
@@ -22,9 +27,21 @@ const APIS: readonly ApiSchema[] = [
   // KAFKA-18659); batches other than magic 2 are still refused.
   { apiKey: ApiKey.Produce, name: 'Produce', request: ProduceRequest, response: ProduceResponse, served: [0, 8] },
   { apiKey: ApiKey.Fetch, name: 'Fetch', request: FetchRequest, response: FetchResponse, served: [4, 11] },
+  { apiKey: ApiKey.ListOffsets, name: 'ListOffsets', request: ListOffsetsRequest, response: ListOffsetsResponse, served: [1, 5] },
   { apiKey: ApiKey.Metadata, name: 'Metadata', request: MetadataRequest, response: MetadataResponse, served: [0, 8] },
+  { apiKey: ApiKey.OffsetCommit, name: 'OffsetCommit', request: offsets.OffsetCommitRequest, response: offsets.OffsetCommitResponse, served: [2, 7] },
+  { apiKey: ApiKey.OffsetFetch, name: 'OffsetFetch', request: offsets.OffsetFetchRequest, response: offsets.OffsetFetchResponse, served: [1, 5] },
+  { apiKey: ApiKey.FindCoordinator, name: 'FindCoordinator', request: groups.FindCoordinatorRequest, response: groups.FindCoordinatorResponse, served: [0, 2] },
+  { apiKey: ApiKey.JoinGroup, name: 'JoinGroup', request: groups.JoinGroupRequest, response: groups.JoinGroupResponse, served: [0, 5] },
+  { apiKey: ApiKey.Heartbeat, name: 'Heartbeat', request: groups.HeartbeatRequest, response: groups.HeartbeatResponse, served: [0, 3] },
+  { apiKey: ApiKey.LeaveGroup, name: 'LeaveGroup', request: groups.LeaveGroupRequest, response: groups.LeaveGroupResponse, served: [0, 3] },
+  { apiKey: ApiKey.SyncGroup, name: 'SyncGroup', request: groups.SyncGroupRequest, response: groups.SyncGroupResponse, served: [0, 3] },
   // v3 is defined (clients open with it) but not served: it gets the v0 UNSUPPORTED_VERSION answer.
   { apiKey: ApiKey.ApiVersions, name: 'ApiVersions', request: ApiVersionsRequest, response: ApiVersionsResponse, served: [0, 2] },
+  { apiKey: ApiKey.CreateTopics, name: 'CreateTopics', request: topics.CreateTopicsRequest, response: topics.CreateTopicsResponse, served: [0, 4] },
+  { apiKey: ApiKey.DeleteTopics, name: 'DeleteTopics', request: topics.DeleteTopicsRequest, response: topics.DeleteTopicsResponse, served: [0, 3] },
+  // Idempotent producers are issue 12: defined, not advertised until then.
+  { apiKey: ApiKey.InitProducerId, name: 'InitProducerId', request: InitProducerIdRequest, response: InitProducerIdResponse },
 ];
 
 const byKey: Array<ApiSchema | undefined> = [];
