@@ -54,7 +54,10 @@ export class Writer {
     }
   }
 
-  /** Makes room for `bytes` contiguous bytes and returns where they go. */
+  /**
+   * Makes room for `bytes` contiguous bytes and returns where they go; it may move to a new chunk,
+   * so callers read `this.buf` only after calling it.
+   */
   private room(bytes: number): number {
     if (this.done) throw new Error('Writer used after finish()');
     const at = this.pos;
@@ -77,19 +80,24 @@ export class Writer {
   }
 
   int8(v: number): void {
-    this.buf.writeInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buf.writeInt8(v, at);
   }
   int16(v: number): void {
-    this.buf.writeInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeInt16BE(v, at);
   }
   uint16(v: number): void {
-    this.buf.writeUInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeUInt16BE(v, at);
   }
   int32(v: number): void {
-    this.buf.writeInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.buf.writeInt32BE(v, at);
   }
   uint32(v: number): void {
-    this.buf.writeUInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v, at);
   }
   /** A bigint, or a safe integer number (written without making a bigint). */
   int64(v: bigint | number): void {
@@ -104,19 +112,25 @@ export class Writer {
     this.buf.writeUInt32BE(v - hi * TWO_32, at + 4);
   }
   float64(v: number): void {
-    this.buf.writeDoubleBE(v, this.room(8));
+    const at = this.room(8);
+    this.buf.writeDoubleBE(v, at);
   }
   bool(v: boolean): void {
-    this.buf[this.room(1)] = v ? 1 : 0;
+    const at = this.room(1);
+    this.buf[at] = v ? 1 : 0;
   }
 
   uvarint(v: number): void {
     if (!(v >= 0 && v <= 0xffffffff && Number.isInteger(v))) throw new RangeError(`unsigned varint: ${v} is not a u32`);
+    let bytes = 1;
+    for (let x = v; x >= 0x80; x = Math.floor(x / 128)) bytes++;
+    let at = this.room(bytes);
+    const buf = this.buf;
     while (v >= 0x80) {
-      this.buf[this.room(1)] = (v & 0x7f) | 0x80;
+      buf[at++] = (v & 0x7f) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.buf[this.room(1)] = v;
+    buf[at] = v;
   }
   varint(v: number): void {
     if (!(v >= -0x80000000 && v <= 0x7fffffff && Number.isInteger(v))) throw new RangeError(`varint: ${v} is not an int32`);
@@ -125,15 +139,18 @@ export class Writer {
   varlong(v: bigint): void {
     let u = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
     while (u >= 0x80n) {
-      this.buf[this.room(1)] = Number(u & 0x7fn) | 0x80;
+      const at = this.room(1);
+      this.buf[at] = Number(u & 0x7fn) | 0x80;
       u >>= 7n;
     }
-    this.buf[this.room(1)] = Number(u);
+    const at = this.room(1);
+    this.buf[at] = Number(u);
   }
 
   private text(s: string): void {
     const n = Buffer.byteLength(s, 'utf8');
-    this.buf.write(s, this.room(n), n, 'utf8');
+    const at = this.room(n);
+    this.buf.write(s, at, n, 'utf8');
   }
 
   /** int16 length (-1 for null), then UTF-8. */
@@ -142,7 +159,8 @@ export class Writer {
     const n = Buffer.byteLength(s, 'utf8');
     if (n > 0x7fff) throw new RangeError(`string: ${n} bytes is over 32767`);
     this.int16(n);
-    this.buf.write(s, this.room(n), n, 'utf8');
+    const at = this.room(n);
+    this.buf.write(s, at, n, 'utf8');
   }
   /** Unsigned varint length + 1 (0 for null), then UTF-8. */
   nullableCompactString(s: string | null): void {
@@ -179,7 +197,8 @@ export class Writer {
 
   /** Copies `b` into the output. */
   raw(b: Buffer): void {
-    b.copy(this.buf, this.room(b.length));
+    const at = this.room(b.length);
+    b.copy(this.buf, at);
   }
 
   /** Adds caller-owned Buffers to the output without copying them (small ones are copied). */
