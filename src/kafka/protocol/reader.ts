@@ -6,6 +6,9 @@
 import { KafkaProtocolError } from './errors.js';
 
 const UUID_BYTES = 16;
+const TWO_32 = 4294967296;
+/** |hi| below 2^21: hi * 2^32 + lo is a safe integer. */
+const SAFE_HI = 2 ** 21;
 
 export class Reader {
   pos: number;
@@ -47,8 +50,13 @@ export class Reader {
   uint32(): number {
     return this.buf.readUInt32BE(this.need(4, 'uint32'));
   }
+  /** As two int32s: one bigint made from a number when it is safe (Node's readBigInt64BE makes four). */
   int64(): bigint {
-    return this.buf.readBigInt64BE(this.need(8, 'int64'));
+    const at = this.need(8, 'int64');
+    const hi = this.buf.readInt32BE(at);
+    const lo = this.buf.readUInt32BE(at + 4);
+    if (hi < SAFE_HI && hi >= -SAFE_HI) return BigInt(hi * TWO_32 + lo);
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
   }
   float64(): number {
     return this.buf.readDoubleBE(this.need(8, 'float64'));
