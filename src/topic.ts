@@ -13,7 +13,7 @@
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
 import { SeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
-import type { Codec } from './format/codecs.js';
+import { binaryCodec, type Codec } from './format/codecs.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
 import type { FileIO } from './io/file-io.js';
 import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
@@ -175,6 +175,15 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   appendBatch(records: Array<{ value: V | null } & AppendMeta>, options?: AppendBatchOptions): Promise<number> {
     if (options !== undefined) return appendCommitting(this, records, options);
+    return this.appendRecords(records, this.options.codec);
+  }
+
+  /** appendBatch of values that are bytes already, the codec not applied (the Kafka server: a producer's bytes as sent). */
+  appendEncodedBatch(records: Array<{ value: Uint8Array | null } & AppendMeta>): Promise<number> {
+    return this.appendRecords(records, binaryCodec as Codec<Uint8Array>);
+  }
+
+  private appendRecords<W>(records: Array<{ value: W | null } & AppendMeta>, codec: Codec<W>): Promise<number> {
     const w = this.writer;
     let first: number;
     let mark: Mark | undefined;
@@ -182,7 +191,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
       this.checkAppendable();
       if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
       if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
-      const values = this.encodeRecords(records);
+      const values = encodeRecords(codec, this.name, this.options.maxRecordBytes, records);
       if (w.keptEnd > w.committedEnd && this.ctx.options.durability !== 'none') w.writeBeforeSwitch();
       first = w._endOffset;
       // One clock read per call: the records of a batch are appended at the same moment (bench W1:
@@ -213,9 +222,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     });
   }
 
-  settleRidden(): Promise<void> {
-    return this.ctx.settleRidden();
-  }
+  settleRidden(): Promise<void> { return this.ctx.settleRidden(); }
 
   /** Whether `other` is a topic of the same log. */
   sameLog(other: unknown): boolean {
@@ -271,13 +278,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   // ---------------------------------------------------------------- maintenance (cleaner/maintenance.ts)
 
-  trackBackground(work: Promise<void>): void {
-    this.maintenance.trackBackground(work);
-  }
-
-  autoMaintain(now: number): void {
-    this.maintenance.auto(now);
-  }
+  trackBackground(work: Promise<void>): void { this.maintenance.trackBackground(work); }
+  autoMaintain(now: number): void { this.maintenance.auto(now); }
 
   /** Raises the start offset and makes it durable before returning (log/segment-splice.ts). */
   raiseStartOffset(offset: number): void {
