@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The `seglog` command: looks into and maintains seglog directories from a shell (topics, stats,
-// tail, dump, produce, verify, compact, retention, groups, backup). Arguments are parsed with node:util parseArgs;
-// each command lives in its own file. Errors print one clear line on stderr and exit with a code
-// from errors.ts. What a crash leaves behind is the library's business (only produce, compact,
-// retention, tail --group and groups --reset-to/--delete write).
+// tail, dump, produce, verify, compact, retention, groups, backup) and serves them to Kafka
+// clients (serve). Arguments are parsed with node:util parseArgs; each command lives in its own
+// file. Errors print one clear line on stderr and exit with a code from errors.ts. What a crash
+// leaves behind is the library's business (only produce, compact, retention, serve, tail --group
+// and groups --reset-to/--delete write).
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import { SeglogError } from '../base/errors.js';
@@ -17,6 +18,7 @@ import { compactCommand, retentionCommand, verifyCommand } from './maintain.js';
 import { flushOut, intArg } from './output.js';
 import { produceCommand } from './produce.js';
 import { tailCommand } from './tail.js';
+import { serveCommand } from './serve.js';
 
 const USAGE = `seglog — look into and maintain a seglog directory
 
@@ -52,9 +54,13 @@ Commands:
       --truncate-before <N>         first make N the first readable offset
   backup <dir> <dest>               copy the log to <dest> (a new or empty directory) while it is
                                     written; openLog(<dest>) opens the copy as a clean log
+  serve <dir>                       a Kafka protocol listener over the log (created if missing) for
+                                    Kafka clients (kafkajs, librdkafka, kcat); SIGINT/SIGTERM stop it
+      --host <addr>                 address to listen on (default 127.0.0.1; loopback only)
+      --port <N>                    port (default 9092; 0: any free port, printed on stderr)
 
 Reading commands (topics, stats, tail, dump, verify, groups) open the directory read-only and can run
-next to the process that writes it, and so does backup (it opens the source read-only). produce, compact, retention, tail --group and groups --reset-to
+next to the process that writes it, and so does backup (it opens the source read-only). produce, compact, retention, serve, tail --group and groups --reset-to
 or --delete need it unlocked.
 
 Exit codes: 0 ok, 1 failed or damage found, 2 bad arguments, 3 no such directory,
@@ -90,6 +96,7 @@ const SPECS: Record<string, Spec> = {
   compact: { positionals: [2, 2], names: '<dir> <topic>', options: {} },
   retention: { positionals: [2, 2], names: '<dir> <topic>', options: { now: { type: 'string' }, 'truncate-before': { type: 'string' } } },
   backup: { positionals: [2, 2], names: '<dir> <dest>', options: {} },
+  serve: { positionals: [1, 1], names: '<dir>', options: { host: { type: 'string' }, port: { type: 'string' } } },
 };
 
 const CODECS = ['string', 'json', 'msgpack', 'binary'];
@@ -158,6 +165,12 @@ async function run(argv: string[]): Promise<ExitCode> {
     case 'backup':
       await backupCommand(p[0]!, p[1]!);
       return EXIT.ok;
+    case 'serve': {
+      const port = intArg('port', str('port'));
+      if (port !== undefined && port > 65535) throw new CliError(EXIT.usage, `--port must be from 0 to 65535, got ${port}`);
+      await serveCommand(p[0]!, { host: str('host'), port });
+      return EXIT.ok;
+    }
     case 'compact':
       await compactCommand(p[0]!, p[1]!);
       return EXIT.ok;

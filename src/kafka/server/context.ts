@@ -1,0 +1,41 @@
+// ServerContext: what every handler of the Kafka server shares — the log, the resolved options, the
+// address this broker advertises in Metadata and FindCoordinator, the cluster id, the topic cache
+// (partitions.ts). A handler gets the context, the request's header and its decoded body,
+// and returns the response body (undefined: no response, Produce with acks 0).
+//
+// Crash: nothing here is on disk.
+import { createHash } from 'node:crypto';
+import type { Log } from '../../log.js';
+import type { RequestHeader } from '../protocol/index.js';
+import type { ResolvedServeOptions } from './options.js';
+import type { TopicCache } from './partitions.js';
+
+/** This broker's id in Metadata (the only node, the controller, the leader of every partition). */
+export const NODE_ID = 0;
+
+export interface ServerContext {
+  readonly log: Log;
+  readonly options: ResolvedServeOptions;
+  /** Host and port as clients are told to connect (the listening address). */
+  readonly advertised: { host: string; port: number };
+  readonly clusterId: string;
+  readonly topics: TopicCache;
+  /** The log was opened read-only: nothing is created, Produce is refused. */
+  readonly readOnly: boolean;
+  /** The log's directory (for messages; the cluster id comes from it). */
+  readonly dir: string;
+}
+
+/** What a handler knows of the connection its request came on. */
+export interface RequestOrigin {
+  readonly connection: number;
+  /** Aborted when the connection closes or the server closes. */
+  readonly signal: AbortSignal;
+}
+
+export type Handler = (ctx: ServerContext, header: RequestHeader, body: any, origin: RequestOrigin) => Promise<object | undefined> | object | undefined;
+
+/** A cluster id that stays the same for a directory: 22 characters of base64url, as Kafka's are. */
+export function clusterIdFor(dir: string): string {
+  return createHash('sha256').update(`seglog:${dir}`).digest('base64url').slice(0, 22);
+}

@@ -1,0 +1,90 @@
+// KafkaServer: the TCP listener of serveKafka. It accepts connections (connection.ts does the
+// framing, limits and ordering), holds the shared context (context.ts) and closes in order:
+// stop accepting; answer every waiting fetch now and end the coordinator's waits (members get
+// COORDINATOR_NOT_AVAILABLE) and timers; let each connection answer what it has in flight, then
+// end it (one that does not take its answers within CLOSE_GRACE_MS is cut); the log stays open,
+// it belongs to the application.
+//
+// Crash: nothing here is on disk (what requests wrote is the log's).
+import net from 'node:net';
+import type { Log } from '../../log.js';
+import { Connection, type ConnectionStats } from './connection.js';
+import { clusterIdFor, type ServerContext } from './context.js';
+import { TopicCache } from './partitions.js';
+import type { ResolvedServeOptions } from './options.js';
+import { SeglogError, asSeglogError, ioError } from '../../base/errors.js';
+import { debug } from './errors.js';
+
+/** How long close() lets a connection take its last answers before cutting it. */
+const CLOSE_GRACE_MS = 5000;
+
+export interface KafkaServerStats {
+  /** Connections open now. */
+  connections: ConnectionStats[];
+  /** Fetches waiting for records. */
+  waitingFetches: number;
+}
+
+export class KafkaServer {
+  private readonly connections = new Set<Connection>();
+  private nextId = 1;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly server: net.Server, readonly ctx: ServerContext) {}
+
+  get host(): string { return this.ctx.advertised.host; }
+  get port(): number { return this.ctx.advertised.port; }
+
+  static async start(log: Log, options: ResolvedServeOptions): Promise<KafkaServer> {
+    const { readOnly, dir } = log.stats();
+    const server = net.createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.host, port: options.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      throw ioError('listen', `${options.host}:${options.port}`, err);
+    });
+    const address = server.address() as net.AddressInfo;
+    const ctx: ServerContext = {
+      log, options, readOnly, dir,
+      advertised: { host: options.host, port: address.port },
+      clusterId: clusterIdFor(dir),
+      topics: new TopicCache(log),
+    };
+    const kafka = new KafkaServer(server, ctx);
+    server.on('connection', (socket) => kafka.accept(socket));
+    server.on('error', (err) => debug('kafka: listener: %s', err.message));
+    return kafka;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const c = new Connection(socket, this.ctx, this.nextId++, (gone) => this.connections.delete(gone));
+    this.connections.add(c);
+  }
+
+  stats(): KafkaServerStats {
+    return { connections: [...this.connections].map((c) => c.stats()), waitingFetches: 0 };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const stopped = Promise.all([...this.connections].map((c) => c.stop(CLOSE_GRACE_MS))); // (no request is taken from here on)
+    let firstError: unknown;
+    await stopped;
+    await listening;
+    this.ctx.topics.clear();
+    if (firstError !== undefined) throw firstError instanceof SeglogError ? firstError : asSeglogError(firstError, 'close the Kafka server', this.ctx.dir);
+  }
+}
