@@ -103,6 +103,16 @@ export class RecordView<V> implements LogRecord<V> {
     return this._headers;
   }
 
+  // Where the record's parts lie in its buffer, for code that re-frames records without building
+  // their views (src/kafka/records/batch-writer.ts writes them as Kafka records). Lengths are -1
+  // for no key and for a tombstone; the headers are in the encoding of docs/format.md.
+  /** @internal */ get rawBuffer(): Buffer { return this._buf; }
+  /** @internal */ get rawKeyPos(): number { return this._keyPos; }
+  /** @internal */ get rawKeyLength(): number { return this._keyLen; }
+  /** @internal */ get rawValuePos(): number { return this._valuePos; }
+  /** @internal */ get rawValueLength(): number { return this._valueLen; }
+  /** @internal */ get rawHeadersPos(): number { return this._valuePos + Math.max(0, this._valueLen); }
+
   toJSON(): object {
     return { offset: this.offset, timestamp: this.timestamp, key: this.key, headers: this.headers, value: this.value };
   }
