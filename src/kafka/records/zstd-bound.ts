@@ -2,7 +2,8 @@
 // (https://github.com/facebook/zstd/blob/dev/doc/zstd_compression_format.md). fzstd allocates the
 // frame's declared content size, or its window size (up to 2 GiB) when none is declared, and keeps
 // every block it decodes: a few bytes of frame header could make it allocate gigabytes. So the
-// frames are walked first: a declared content size over the bound, a window over the bound, or
+// frames are walked first: a declared content size over the bound, a window over the bound (or
+// over 8 MiB when the bound is smaller: see WINDOW_BYTES_ALLOWED), or
 // blocks that could regenerate more than the bound (raw and RLE blocks by their size, compressed
 // blocks by the block maximum, min(window, 128 KiB)) refuse the batch before any allocation.
 //
@@ -13,6 +14,12 @@
 import { KafkaError, RecordsErrorCode } from './kafka-error.js';
 
 const BLOCK_BYTES_MAX = 128 << 10;
+/**
+ * A window fzstd may allocate whatever the bound: producers that stream (librdkafka, zstd-jni)
+ * declare no content size and a window of 2^21–2^23 bytes even for a small batch (zstd's levels
+ * up to 19 use windows up to 8 MiB), so refusing windows over a small bound would refuse them.
+ */
+const WINDOW_BYTES_ALLOWED = 8 << 20;
 
 function bad(what: string): never {
   throw new KafkaError(RecordsErrorCode.INVALID_RECORD, `zstd: ${what}`);
@@ -69,7 +76,7 @@ export function zstdCheckBound(src: Uint8Array, maxBytes: number): number {
     if (singleSegment) windowBytes = contentBytes;
     // fzstd allocates the content size, or the window when there is none (or it is 0).
     if (contentBytes > maxBytes) tooLarge(`declared content size ${contentBytes}`, maxBytes);
-    if (contentBytes <= 0 && windowBytes > maxBytes) tooLarge(`window of ${windowBytes} bytes`, maxBytes);
+    if (contentBytes <= 0 && windowBytes > Math.max(maxBytes, WINDOW_BYTES_ALLOWED)) tooLarge(`window of ${windowBytes} bytes`, maxBytes);
     const blockMax = Math.min(BLOCK_BYTES_MAX, windowBytes);
     let frameBytes = 0;
     for (let last = 0; !last;) {
