@@ -321,6 +321,37 @@ describe('encodeBatch', () => {
     for (const b of batches) expect(b.readUInt32BE(17)).toBe(crc32c(b, 21, b.length));
   });
 
+  it('copies RecordView keys and values of every size right, across staging windows and chunk growth', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-kafka-records-'));
+    dirs.push(dir);
+    const log = await openLog(dir);
+    let records: Array<LogRecord<unknown>>;
+    try {
+      const t = log.topic('sizes', { codec: 'binary' });
+      const sizes = [0, 1, 15, 16, 17, 100, 4095, 4096, 4097, 20_000, 65_535, 65_536, 65_537, 200_000];
+      const input = [];
+      for (let i = 0; i < 600; i++) {
+        const size = i < sizes.length * 2 ? sizes[i % sizes.length]! : (i * 7919) % 3000;
+        const value = Buffer.alloc(size);
+        for (let j = 0; j < size; j++) value[j] = (i + j * 31) & 0xff;
+        input.push({ value, key: i % 5 === 0 ? undefined : 'k'.repeat(i % 40) + i });
+      }
+      await t.appendBatch(input);
+      records = [...t.read({ from: 0 })];
+    } finally {
+      await log.close();
+    }
+    for (const maxBytes of [Infinity, 1, 5000, 70_000, 300_000, 2_000_000]) {
+      let from = 0;
+      while (from < records.length) {
+        const { bytes, recordCount } = encodeBatch(records.slice(from), { maxBytes });
+        if (maxBytes !== Infinity && recordCount > 1) expect(bytes.length).toBeLessThanOrEqual(maxBytes);
+        expectSame(readProducedBatches(bytes), records.slice(from, from + recordCount));
+        from += recordCount;
+      }
+    }
+  });
+
   it('grows past the pooled chunk for a big batch', () => {
     const value = Buffer.alloc(100_000, 1);
     const records = Array.from({ length: 30 }, (_, i) => ({ offset: 1000 + i, timestamp: NOW, key: undefined, headers: {}, valueBytes: value, value: null, deliveryCount: 1 }));
