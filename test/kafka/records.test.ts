@@ -107,6 +107,15 @@ describe('readProducedBatches: batches from kafkajs (its Produce encoder, its CR
     const [first] = readProducedBatches(batch);
     expect(first!.value!.buffer).toBe(batch.buffer);
     expect(first!.key!.buffer).toBe(batch.buffer);
+    // They are Buffers in every way a caller can tell.
+    expect(Buffer.isBuffer(first!.value)).toBe(true);
+    expect(first!.value).toBeInstanceOf(Buffer);
+    expect(first!.value!.toString()).toBe('hello');
+    expect(first!.value!.subarray(1, 3).toString()).toBe('el');
+    expect(Buffer.isBuffer(first!.value!.subarray(1))).toBe(true);
+    expect(first!.value!.equals(Buffer.from('hello'))).toBe(true);
+    expect(Buffer.concat([first!.key!, first!.value!]).toString()).toBe('k1hello');
+    expect(first!.value!.readUInt8(0)).toBe(0x68);
   });
 
   it('a LogAppendTime batch gives every record the batch maxTimestamp', async () => {
