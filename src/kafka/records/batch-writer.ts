@@ -187,6 +187,7 @@ export function encodeBatch(records: Iterable<LogRecord<unknown>>, limits: Encod
     poolUsed = 0;
     stageSrc = undefined;
   }
+  stageSrc = undefined; // a call that threw may have left one
   stageWantBytes = Math.min(STAGE_BYTES, Math.max(4096, maxBytes));
   let out = pool;
   let start = poolUsed;
