@@ -40,6 +40,8 @@ export interface Member {
   /** A SyncGroup waiting for the leader's assignment. */
   syncWaiter: ((response: SyncGroupResponse) => void) | null;
   sessionTimer: TimerHandle | undefined;
+  /** When its session timer was last reset (the injected clock's ms). */
+  lastSeenMs: number;
 }
 
 export class Group {

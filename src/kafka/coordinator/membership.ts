@@ -1,14 +1,7 @@
 // The group membership protocol (Kafka's classic groups): JoinGroup, SyncGroup, Heartbeat and
-// LeaveGroup over the groups of group.ts, with their three kinds of timers:
-// - a rebalance waits until every known member rejoined, or its rebalance timeout (the largest of
-//   the members') passes; members that did not rejoin are then removed. A rebalance of an empty
-//   group first waits `initialRebalanceDelayMs`, again each time a member joins meanwhile (up to
-//   the rebalance timeout), so members that start together land in one generation;
-// - a member's session timer is reset by every heartbeat, SyncGroup, JoinGroup answer and offset
-//   commit; when it fires the member is removed and the group rebalances (never while the member
-//   has a JoinGroup or SyncGroup waiting: the rebalance's own timers cover those);
-// - once a generation begins, members that have not sent SyncGroup within the rebalance timeout
-//   are removed and the group rebalances again (the leader might never send the assignment).
+// LeaveGroup over the groups of group.ts, and the member checks of OffsetCommit. It answers what
+// can be answered at once and parks what must wait (a JoinGroup until the rebalance completes, a
+// follower's SyncGroup until the leader's); rebalance.ts runs the transitions and timers.
 // A member id handed out with MEMBER_ID_REQUIRED (v4+) is pending until it joins or its session
 // timeout passes; a rebalance waits for pending members too.
 //
@@ -25,6 +18,7 @@ import type {
   SyncGroupRequest, SyncGroupResponse,
 } from './messages.js';
 import { joinAnswer, joinError, syncAnswer, syncError } from './responses.js';
+import { Rebalancer } from './rebalance.js';
 import { GROUP_ID_LENGTH_MAX, type CoordinatorConfig } from './config.js';
 
 type Protocols = Array<{ name: string; metadata: Buffer }>;
@@ -41,7 +35,13 @@ export class Membership {
   private readonly groups = new Map<string, Group>();
   private closed = false;
 
-  constructor(private readonly config: CoordinatorConfig) {}
+  private readonly rebalancer: Rebalancer;
+
+  constructor(private readonly config: CoordinatorConfig) {
+    this.rebalancer = new Rebalancer(config, (group) => {
+      if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
+    });
+  }
 
   join(body: JoinGroupRequest, version: number, clientId: string): Promise<JoinGroupResponse> {
     const fail = (code: number, memberId = body.memberId ?? '') => Promise.resolve(joinError(code, version, memberId));
@@ -88,14 +88,14 @@ export class Membership {
     const member = group.members.get(body.memberId)!;
     if (group.state === 'PreparingRebalance') return fail(GroupError.REBALANCE_IN_PROGRESS);
     if (group.state === 'Stable') {
-      this.synced(group, body.memberId);
-      this.touch(group, member);
+      this.rebalancer.synced(group, body.memberId);
+      this.rebalancer.touch(group, member);
       return Promise.resolve(syncAnswer(group, member));
     }
     // CompletingRebalance: wait for the leader's assignment (or hand it out, from the leader)
     member.syncWaiter?.(syncError(GroupError.REBALANCE_IN_PROGRESS));
     const answer = new Promise<SyncGroupResponse>((resolve) => { member.syncWaiter = resolve; });
-    this.synced(group, body.memberId);
+    this.rebalancer.synced(group, body.memberId);
     if (group.leaderId === body.memberId) {
       const assignments = new Map<string, Buffer>();
       for (const a of body.assignments) if (group.members.has(a.memberId)) assignments.set(a.memberId, Buffer.from(a.assignment));
@@ -105,7 +105,7 @@ export class Membership {
         if (m.syncWaiter !== null) {
           const resolve = m.syncWaiter;
           m.syncWaiter = null;
-          this.touch(group, m);
+          this.rebalancer.touch(group, m);
           resolve(syncAnswer(group, m));
         }
       }
@@ -121,7 +121,7 @@ export class Membership {
     if (group === undefined) return answer(GroupError.UNKNOWN_MEMBER_ID);
     const error = this.checkMember(group, body.memberId, body.groupInstanceId ?? null, body.generationId);
     if (error !== GroupError.NONE) return answer(error);
-    this.touch(group, group.members.get(body.memberId)!);
+    this.rebalancer.touch(group, group.members.get(body.memberId)!);
     return answer(group.state === 'PreparingRebalance' ? GroupError.REBALANCE_IN_PROGRESS : GroupError.NONE);
   }
 
@@ -158,7 +158,7 @@ export class Membership {
     const error = this.checkMember(group, memberId, groupInstanceId, generationId);
     if (error !== GroupError.NONE) return error;
     if (group.state === 'CompletingRebalance') return GroupError.REBALANCE_IN_PROGRESS;
-    this.touch(group, group.members.get(memberId)!);
+    this.rebalancer.touch(group, group.members.get(memberId)!);
     return GroupError.NONE;
   }
 
@@ -179,6 +179,7 @@ export class Membership {
         groupInstanceId: m.groupInstanceId,
         clientId: m.clientId,
         joinedGeneration: m.joinedGeneration,
+        lastSeenMs: m.lastSeenMs,
         waitingJoin: m.joinWaiter !== null,
         waitingSync: m.syncWaiter !== null,
       })),
@@ -194,10 +195,10 @@ export class Membership {
   close(): void {
     this.closed = true;
     for (const group of this.groups.values()) {
-      for (const member of [...group.members.values()]) this.removeMember(group, member, GroupError.COORDINATOR_NOT_AVAILABLE);
+      for (const member of [...group.members.values()]) this.rebalancer.removeMember(group, member, GroupError.COORDINATOR_NOT_AVAILABLE);
       for (const timer of group.pending.values()) this.config.clearTimer(timer);
       group.pending.clear();
-      this.clearGroupTimers(group);
+      this.rebalancer.clearGroupTimers(group);
     }
     this.groups.clear();
   }
@@ -215,20 +216,20 @@ export class Membership {
     const instanceId = request.groupInstanceId;
     const replaced = instanceId === null ? undefined : group.staticMembers.get(instanceId);
     if (replaced === undefined && group.members.size + group.pending.size >= this.config.membersPerGroupMax) {
-      this.maybeForget(group);
+      this.rebalancer.maybeForget(group);
       return fail(GroupError.GROUP_MAX_SIZE_REACHED);
     }
     if (!group.supportsProtocols(request.protocolType, request.protocols.map((p) => p.name))) {
-      this.maybeForget(group);
+      this.rebalancer.maybeForget(group);
       return fail(GroupError.INCONSISTENT_GROUP_PROTOCOL);
     }
     const memberId = `${(instanceId ?? request.clientId).slice(0, MEMBER_ID_PREFIX_LENGTH_MAX)}-${randomUUID()}`;
     if (replaced !== undefined) {
       // a static member restarted: the old member id is fenced, the new one joins in its place
-      this.removeMember(group, group.members.get(replaced)!, GroupError.FENCED_INSTANCE_ID);
+      this.rebalancer.removeMember(group, group.members.get(replaced)!, GroupError.FENCED_INSTANCE_ID);
     } else if (instanceId === null && request.version >= 4) {
       const g = group;
-      group.pending.set(memberId, this.config.setTimer(() => this.pendingExpired(g, memberId), request.sessionTimeoutMs));
+      group.pending.set(memberId, this.config.setTimer(() => this.rebalancer.pendingExpired(g, memberId), request.sessionTimeoutMs));
       return Promise.resolve(joinError(GroupError.MEMBER_ID_REQUIRED, request.version, memberId));
     }
     return this.addAndRebalance(group, memberId, request);
@@ -251,11 +252,11 @@ export class Membership {
     const unchanged = sameProtocols(member, request.protocols);
     if (group.state === 'CompletingRebalance' && unchanged) {
       // (it lost the answer to its JoinGroup: the same answer again)
-      this.touch(group, member);
+      this.rebalancer.touch(group, member);
       return Promise.resolve(joinAnswer(group, member, request.version));
     }
     if (group.state === 'Stable' && unchanged && group.leaderId !== memberId) {
-      this.touch(group, member);
+      this.rebalancer.touch(group, member);
       return Promise.resolve(joinAnswer(group, member, request.version));
     }
     // PreparingRebalance, new metadata, or the leader asking for a new assignment: (re)join the rebalance
@@ -263,8 +264,8 @@ export class Membership {
     member.sessionTimeoutMs = request.sessionTimeoutMs;
     member.rebalanceTimeoutMs = request.rebalanceTimeoutMs;
     const answer = this.awaitJoin(member, request.version);
-    this.maybePrepareRebalance(group);
-    this.tryCompleteJoin(group);
+    this.rebalancer.maybePrepare(group);
+    this.rebalancer.tryCompleteJoin(group);
     return answer;
   }
 
@@ -283,12 +284,13 @@ export class Membership {
       joinVersion: request.version,
       syncWaiter: null,
       sessionTimer: undefined,
+      lastSeenMs: this.config.now(),
     };
     if (group.state === 'PreparingRebalance' && group.initialDelay) group.newMemberAdded = true;
     group.add(member);
     const answer = this.awaitJoin(member, request.version);
-    this.maybePrepareRebalance(group);
-    this.tryCompleteJoin(group);
+    this.rebalancer.maybePrepare(group);
+    this.rebalancer.tryCompleteJoin(group);
     return answer;
   }
 
@@ -296,96 +298,6 @@ export class Membership {
     member.joinWaiter?.(joinError(GroupError.REBALANCE_IN_PROGRESS, member.joinVersion, member.memberId));
     member.joinVersion = version;
     return new Promise((resolve) => { member.joinWaiter = resolve; });
-  }
-
-  // ---- rebalancing ---------------------------------------------------------------------------
-
-  private maybePrepareRebalance(group: Group): void {
-    if (group.state !== 'PreparingRebalance') this.prepareRebalance(group);
-  }
-
-  private prepareRebalance(group: Group): void {
-    if (group.state === 'CompletingRebalance') {
-      for (const member of group.members.values()) this.answerSync(member, syncError(GroupError.REBALANCE_IN_PROGRESS));
-    }
-    this.clearGroupTimers(group);
-    group.pendingSync.clear();
-    const fromEmpty = group.state === 'Empty';
-    group.state = 'PreparingRebalance';
-    const rebalanceMs = group.rebalanceTimeoutMs();
-    if (fromEmpty) {
-      const delayMs = Math.min(this.config.initialRebalanceDelayMs, rebalanceMs);
-      group.initialDelay = true;
-      group.newMemberAdded = false;
-      group.initialDelayRemainingMs = rebalanceMs - delayMs;
-      group.joinTimer = this.config.setTimer(() => this.initialDelayPassed(group), delayMs);
-    } else {
-      group.initialDelay = false;
-      group.joinTimer = this.config.setTimer(() => this.completeJoin(group), rebalanceMs);
-    }
-  }
-
-  private initialDelayPassed(group: Group): void {
-    group.joinTimer = undefined;
-    if (group.newMemberAdded && group.initialDelayRemainingMs > 0) {
-      const delayMs = Math.min(this.config.initialRebalanceDelayMs, group.initialDelayRemainingMs);
-      group.newMemberAdded = false;
-      group.initialDelayRemainingMs -= delayMs;
-      group.joinTimer = this.config.setTimer(() => this.initialDelayPassed(group), delayMs);
-      return;
-    }
-    this.completeJoin(group);
-  }
-
-  private tryCompleteJoin(group: Group): void {
-    if (group.state === 'PreparingRebalance' && !group.initialDelay && group.allMembersJoined()) this.completeJoin(group);
-  }
-
-  /** The rebalance ends: members that did not rejoin are removed, the next generation begins. */
-  private completeJoin(group: Group): void {
-    if (group.state !== 'PreparingRebalance') return;
-    this.clearGroupTimers(group);
-    group.initialDelay = false;
-    for (const member of [...group.members.values()]) {
-      if (member.joinWaiter === null) this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
-    }
-    group.generationId++;
-    if (group.members.size === 0) {
-      group.state = 'Empty';
-      group.protocolName = null;
-      this.maybeForget(group);
-      return;
-    }
-    group.state = 'CompletingRebalance';
-    group.protocolName = group.selectProtocol();
-    for (const member of group.members.values()) {
-      member.joinedGeneration = group.generationId;
-      member.assignment = Buffer.alloc(0);
-      group.pendingSync.add(member.memberId);
-      const resolve = member.joinWaiter!;
-      member.joinWaiter = null;
-      this.touch(group, member);
-      resolve(joinAnswer(group, member, member.joinVersion));
-    }
-    const generationId = group.generationId;
-    group.syncTimer = this.config.setTimer(() => this.syncExpired(group, generationId), group.rebalanceTimeoutMs());
-  }
-
-  private synced(group: Group, memberId: string): void {
-    group.pendingSync.delete(memberId);
-    if (group.pendingSync.size === 0 && group.syncTimer !== undefined) {
-      this.config.clearTimer(group.syncTimer);
-      group.syncTimer = undefined;
-    }
-  }
-
-  private syncExpired(group: Group, generationId: number): void {
-    group.syncTimer = undefined;
-    if (generationId !== group.generationId || group.pendingSync.size === 0) return;
-    if (group.state !== 'CompletingRebalance' && group.state !== 'Stable') return;
-    for (const memberId of [...group.pendingSync]) this.removeMember(group, group.members.get(memberId)!, GroupError.UNKNOWN_MEMBER_ID);
-    this.prepareRebalance(group);
-    this.tryCompleteJoin(group);
   }
 
   // ---- members -------------------------------------------------------------------------------
@@ -412,78 +324,17 @@ export class Membership {
     } else if (group.pending.has(memberId)) {
       this.config.clearTimer(group.pending.get(memberId));
       group.pending.delete(memberId);
-      this.afterRemoval(group);
+      this.rebalancer.afterRemoval(group);
       return GroupError.NONE;
     } else {
       const error = this.checkMember(group, memberId, groupInstanceId, undefined);
       if (error !== GroupError.NONE) return error;
     }
-    this.removeMember(group, group.members.get(memberId)!, GroupError.UNKNOWN_MEMBER_ID);
-    this.afterRemoval(group);
+    this.rebalancer.removeMember(group, group.members.get(memberId)!, GroupError.UNKNOWN_MEMBER_ID);
+    this.rebalancer.afterRemoval(group);
     return GroupError.NONE;
   }
 
-  /** Resets a member's session timer. */
-  private touch(group: Group, member: Member): void {
-    if (member.sessionTimer !== undefined) this.config.clearTimer(member.sessionTimer);
-    member.sessionTimer = this.config.setTimer(() => this.sessionExpired(group, member), member.sessionTimeoutMs);
-  }
-
-  private sessionExpired(group: Group, member: Member): void {
-    member.sessionTimer = undefined;
-    if (group.members.get(member.memberId) !== member) return;
-    if (member.joinWaiter !== null || member.syncWaiter !== null) {
-      this.touch(group, member);
-      return;
-    }
-    this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
-    this.afterRemoval(group);
-  }
-
-  private pendingExpired(group: Group, memberId: string): void {
-    if (!group.pending.delete(memberId)) return;
-    this.afterRemoval(group);
-  }
-
-  /** Takes a member out: its waiting requests are answered with `errorCode`, its timer cleared. */
-  private removeMember(group: Group, member: Member, errorCode: number): void {
-    if (member.sessionTimer !== undefined) this.config.clearTimer(member.sessionTimer);
-    member.sessionTimer = undefined;
-    if (member.joinWaiter !== null) {
-      const resolve = member.joinWaiter;
-      member.joinWaiter = null;
-      resolve(joinError(errorCode, member.joinVersion, errorCode === GroupError.COORDINATOR_NOT_AVAILABLE ? member.memberId : ''));
-    }
-    this.answerSync(member, syncError(errorCode));
-    group.remove(member.memberId);
-  }
-
-  private answerSync(member: Member, response: SyncGroupResponse): void {
-    if (member.syncWaiter === null) return;
-    const resolve = member.syncWaiter;
-    member.syncWaiter = null;
-    resolve(response);
-  }
-
-  /** After a member left: a settled group rebalances, a rebalancing one may now be complete. */
-  private afterRemoval(group: Group): void {
-    if (group.state === 'Stable' || group.state === 'CompletingRebalance') this.prepareRebalance(group);
-    this.tryCompleteJoin(group);
-    this.maybeForget(group);
-  }
-
-  private maybeForget(group: Group): void {
-    if (group.state !== 'Empty' || group.members.size > 0 || group.pending.size > 0) return;
-    this.clearGroupTimers(group);
-    if (this.groups.get(group.groupId) === group) this.groups.delete(group.groupId);
-  }
-
-  private clearGroupTimers(group: Group): void {
-    if (group.joinTimer !== undefined) this.config.clearTimer(group.joinTimer);
-    if (group.syncTimer !== undefined) this.config.clearTimer(group.syncTimer);
-    group.joinTimer = undefined;
-    group.syncTimer = undefined;
-  }
 }
 
 interface JoinArgs {
@@ -509,6 +360,8 @@ export interface GroupDescription {
     groupInstanceId: string | null;
     clientId: string;
     joinedGeneration: number;
+    /** When its session timer was last reset (a heartbeat, SyncGroup, JoinGroup answer or commit). */
+    lastSeenMs: number;
     waitingJoin: boolean;
     waitingSync: boolean;
   }>;
