@@ -156,6 +156,16 @@ describe('group coordinator: offsets are seglog group positions', () => {
     expect(log.topic('orders').groups()[0]!.position).toBe(3);
   });
 
+  test('a read-only log refuses commits with GROUP_AUTHORIZATION_FAILED and still answers fetches', async () => {
+    const { dir, log } = await setup();
+    await makeCoordinator(new FakeClock(), log).offsetCommit(commitBody([['orders', 0, 2n]]), 7);
+    const reader = await openLog(dir, { readOnly: true });
+    logs.push(reader);
+    const c = makeCoordinator(new FakeClock(), reader);
+    expect(await commit(c, [['orders', 0, 5n]])).toEqual([GroupError.GROUP_AUTHORIZATION_FAILED]);
+    expect(await fetched(c, [{ name: 'orders', partitionIndexes: [0] }])).toEqual([['orders', [[0, 2, '', 0]]]]);
+  });
+
   test('close() waits for commits in flight; later requests get COORDINATOR_NOT_AVAILABLE', async () => {
     const { log } = await setup();
     const c = makeCoordinator(new FakeClock(), log);

@@ -242,6 +242,36 @@ describe('group coordinator: membership', () => {
     expect(c.groups()).toEqual(['g']);
   });
 
+  test('a JoinGroup repeated with the same metadata during CompletingRebalance gets the same answer; the leader rejoining a stable group rebalances it', async () => {
+    const clock = new FakeClock();
+    const c = makeCoordinator(clock);
+    const a = await startJoin(c, 'a');
+    const b = await startJoin(c, 'b');
+    clock.advance(600);
+    await drain();
+    const again = await c.joinGroup(joinBody(a.memberId), 5, 'a');
+    expect(again).toEqual(a.join.value);
+    await c.syncGroup({ groupId: 'g', generationId: 1, memberId: a.memberId, assignments: [] });
+    await c.syncGroup({ groupId: 'g', generationId: 1, memberId: b.memberId, assignments: [] });
+    const follower = await c.joinGroup(joinBody(b.memberId), 5, 'b'); // (a follower with nothing new: no rebalance)
+    expect(follower).toMatchObject({ errorCode: 0, generationId: 1, members: [] });
+    expect(c.describeGroup('g')!.state).toBe('Stable');
+    const leader = track(c.joinGroup(joinBody(a.memberId), 5, 'a'));
+    expect(await hb(c, b.memberId, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
+    const rb = await c.joinGroup(joinBody(b.memberId), 5, 'b');
+    await drain();
+    expect([leader.value!.generationId, rb.generationId]).toEqual([2, 2]);
+  });
+
+  test('oversized protocol lists are refused with INVALID_REQUEST; v7+ answers carry null protocol names on errors', async () => {
+    const c = makeCoordinator(new FakeClock(), undefined, { protocolsMax: 2, protocolBytesMax: 100 });
+    const three = [1, 2, 3].map((i) => ({ name: `p${i}`, metadata: Buffer.alloc(1) }));
+    expect((await c.joinGroup(joinBody('', { protocols: three }), 5, 'x')).errorCode).toBe(GroupError.INVALID_REQUEST);
+    expect((await c.joinGroup(joinBody('', { protocols: [{ name: 'p', metadata: Buffer.alloc(100) }] }), 5, 'x')).errorCode).toBe(GroupError.INVALID_REQUEST);
+    expect(await c.joinGroup(joinBody('', { groupId: '' }), 7, 'x')).toMatchObject({ errorCode: GroupError.INVALID_GROUP_ID, protocolName: null });
+    expect(await c.joinGroup(joinBody('', { groupId: '' }), 5, 'x')).toMatchObject({ errorCode: GroupError.INVALID_GROUP_ID, protocolName: '' });
+  });
+
   test('close() answers every waiting JoinGroup and SyncGroup with COORDINATOR_NOT_AVAILABLE and clears every timer', async () => {
     const clock = new FakeClock();
     const c = makeCoordinator(clock);

@@ -56,11 +56,10 @@ export class Membership {
     const rebalanceTimeoutMs = rebalance < 0 ? sessionTimeoutMs : rebalance;
     if (body.protocols.length > this.config.protocolsMax) return fail(GroupError.INVALID_REQUEST);
     let bytes = 0;
-    const protocols: Protocols = body.protocols.map((p) => {
-      bytes += p.name.length + p.metadata.length;
-      return { name: p.name, metadata: Buffer.from(p.metadata) }; // (a copy: not a view that pins the request frame)
-    });
+    for (const p of body.protocols) bytes += p.name.length + p.metadata.length;
     if (bytes > this.config.protocolBytesMax) return fail(GroupError.INVALID_REQUEST);
+    // (copies: a view would pin the whole request frame for as long as the member stays)
+    const protocols: Protocols = body.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
     const request: JoinArgs = {
       groupInstanceId: body.groupInstanceId || null,
       clientId,
