@@ -145,10 +145,26 @@ export class Offsets {
       const end = BigInt(t.endOffset);
       const position = Number(offset > end ? end : offset);
       // (an unchanged position is not written again: consumers re-commit the same offsets on a timer)
-      if (current === undefined || current.position !== position) await t.resetGroup(groupId, position);
+      if (current === undefined || current.position !== position) {
+        try {
+          await t.resetGroup(groupId, position);
+        } catch (err) {
+          if (this.deleted(seglogTopic)) return GroupError.UNKNOWN_TOPIC_OR_PARTITION; // (deleted while the commit was stored)
+          throw err;
+        }
+      }
       this.keepMetadata(`${groupId}\0${seglogTopic}`, metadata);
       return GroupError.NONE;
     });
+  }
+
+  /** Whether `seglogTopic` is gone from a log that is still open. */
+  private deleted(seglogTopic: string): boolean {
+    try {
+      return !this.log.topics().includes(seglogTopic);
+    } catch {
+      return false;
+    }
   }
 
   private serialized(key: string, work: () => Promise<number>): Promise<number> {
