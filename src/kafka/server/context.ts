@@ -1,14 +1,17 @@
 // ServerContext: what every handler of the Kafka server shares — the log, the resolved options, the
 // address this broker advertises in Metadata and FindCoordinator, the cluster id, the topic cache
-// (partitions.ts). A handler gets the context, the request's header and its decoded body,
+// (partitions.ts), the group coordinator, and the fetches waiting for records (fetch-wait.ts), which
+// close() answers at once. A handler gets the context, the request's header and its decoded body,
 // and returns the response body (undefined: no response, Produce with acks 0).
 //
 // Crash: nothing here is on disk.
 import { createHash } from 'node:crypto';
 import type { Log } from '../../log.js';
 import type { RequestHeader } from '../protocol/index.js';
+import type { GroupCoordinator } from '../coordinator/index.js';
 import type { ResolvedServeOptions } from './options.js';
 import type { TopicCache } from './partitions.js';
+import type { FetchWaits } from './fetch-wait.js';
 
 /** This broker's id in Metadata (the only node, the controller, the leader of every partition). */
 export const NODE_ID = 0;
@@ -20,6 +23,8 @@ export interface ServerContext {
   readonly advertised: { host: string; port: number };
   readonly clusterId: string;
   readonly topics: TopicCache;
+  readonly coordinator: GroupCoordinator;
+  readonly waits: FetchWaits;
   /** The log was opened read-only: nothing is created, Produce is refused. */
   readonly readOnly: boolean;
   /** The log's directory (for messages; the cluster id comes from it). */

@@ -6,12 +6,18 @@
 import { debuglog } from 'node:util';
 import { SeglogError } from '../../base/errors.js';
 import { ErrorCode } from '../protocol/index.js';
+import { KafkaError } from '../records/index.js';
 
 export const debug = debuglog('seglog');
 
 /** The Kafka error code for `err`, and its message (for the versions that carry one). */
 export function kafkaErrorOf(err: unknown): { errorCode: number; errorMessage: string } {
   const errorMessage = err instanceof Error ? err.message : String(err);
+  if (err instanceof KafkaError) {
+    const e = err as unknown as { errorCode?: unknown; code?: unknown };
+    const errorCode = typeof e.errorCode === 'number' ? e.errorCode : typeof e.code === 'number' ? e.code : ErrorCode.CORRUPT_MESSAGE;
+    return { errorCode, errorMessage };
+  }
   if (err instanceof SeglogError) {
     switch (err.code) {
       case 'ERR_RECORD_TOO_LARGE': return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage };

@@ -8,8 +8,10 @@
 // Crash: nothing here is on disk (what requests wrote is the log's).
 import net from 'node:net';
 import type { Log } from '../../log.js';
+import { GroupCoordinator } from '../coordinator/index.js';
 import { Connection, type ConnectionStats } from './connection.js';
-import { clusterIdFor, type ServerContext } from './context.js';
+import { clusterIdFor, NODE_ID, type ServerContext } from './context.js';
+import { FetchWaits } from './fetch-wait.js';
 import { TopicCache } from './partitions.js';
 import type { ResolvedServeOptions } from './options.js';
 import { SeglogError, asSeglogError, ioError } from '../../base/errors.js';
@@ -53,6 +55,8 @@ export class KafkaServer {
       advertised: { host: options.host, port: address.port },
       clusterId: clusterIdFor(dir),
       topics: new TopicCache(log),
+      coordinator: new GroupCoordinator({ log, nodeId: NODE_ID, host: options.host, port: address.port }),
+      waits: new FetchWaits(),
     };
     const kafka = new KafkaServer(server, ctx);
     server.on('connection', (socket) => kafka.accept(socket));
@@ -70,7 +74,7 @@ export class KafkaServer {
   }
 
   stats(): KafkaServerStats {
-    return { connections: [...this.connections].map((c) => c.stats()), waitingFetches: 0 };
+    return { connections: [...this.connections].map((c) => c.stats()), waitingFetches: this.ctx.waits.size };
   }
 
   close(): Promise<void> {
@@ -81,7 +85,14 @@ export class KafkaServer {
   private async doClose(): Promise<void> {
     const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const stopped = Promise.all([...this.connections].map((c) => c.stop(CLOSE_GRACE_MS))); // (no request is taken from here on)
+    this.ctx.waits.closed = true;
+    this.ctx.waits.wakeAll();
     let firstError: unknown;
+    try {
+      await this.ctx.coordinator.close();
+    } catch (err) {
+      firstError = err;
+    }
     await stopped;
     await listening;
     this.ctx.topics.clear();

@@ -89,5 +89,6 @@ export async function deleteTopics(ctx: ServerContext, body: DeleteTopicsRequest
       responses.push({ name, ...kafkaErrorOf(err) });
     }
   }
+  ctx.waits.wakeAll();
   return { throttleTimeMs: 0, responses };
 }
