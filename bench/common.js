@@ -43,6 +43,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
     reopenMB: full ? 1024 : quick ? 64 : 256,
     reopenValueBytes: 1024,
     topics: quick ? 2000 : 10_000, // many-topics workload
+    kafkaRssMB: full ? 1024 : quick ? 64 : 256, // kafka-rss: the consumer's lag in MB
     microMaxTime: quick ? 0.25 : 1, // seconds per benchmark.js case
     impls: [...IMPLS],
     workloads: null, // null = all
@@ -69,6 +70,7 @@ export function parseArgs(argv = process.argv.slice(2)) {
       case '--producers': cfg.producers = posInt(a, next()); break;
       case '--reopen-mb': cfg.reopenMB = posInt(a, next()); break;
       case '--topics': cfg.topics = posInt(a, next()); break;
+      case '--kafka-rss-mb': cfg.kafkaRssMB = posInt(a, next()); break;
       case '--only': cfg.impls = list(next(), IMPLS, a); break;
       case '--workloads': cfg.workloads = next().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean); break;
       case '--json': cfg.json = path.resolve(next()); break;
@@ -99,7 +101,9 @@ export const USAGE = `usage: node bench/run.js [options]      (npm run bench -- 
                        the default entry; results go to bench/results-native-free.json
   --only a,b           implementations: seglog,lmdb,raw (default all)
   --workloads a,b      w1,w2,w3,w4,w5,w6,w7,w7m,w8,w9,durable,follow,reopen,topics,micro
-                       (default all)
+                       (default all of these), kafka, kafka-rss (opt-in: they need kcat; Kafka
+                       clients against seglog serve and librdkafka's mock cluster)
+  --kafka-rss-mb N     kafka-rss: how far behind its consumer starts (default 256; --full 1024)
   --json PATH          where to write results (default bench/results.json); --no-json to skip
   --keep               keep the temporary directories`;
 

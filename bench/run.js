@@ -52,6 +52,9 @@ const ALL = [
   ['reopen', './reopen.js'],
   ['topics', './topics.js'],
   ['micro', './micro.js'],
+  // Opt-in (--workloads kafka / kafka-rss): they need kcat and take minutes.
+  ['kafka', './kafka.js', { optIn: true }],
+  ['kafka-rss', './kafka-rss.js', { optIn: true }],
 ];
 if (cfg.workloads) {
   for (const w of cfg.workloads) {
@@ -61,7 +64,7 @@ if (cfg.workloads) {
     }
   }
 }
-const selected = ALL.filter(([id]) => !cfg.workloads || cfg.workloads.includes(id));
+const selected = ALL.filter(([id, , opts]) => (cfg.workloads ? cfg.workloads.includes(id) : !opts?.optIn));
 
 const seglog = cfg.impls.includes('seglog') ? await loadSeglog() : null;
 const impls = cfg.impls.filter((i) => i !== 'seglog' || seglog);
