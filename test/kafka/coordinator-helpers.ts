@@ -2,7 +2,7 @@
 // advances it (in deadline order, ties in the order they were set), decoded request bodies, and a
 // tracker that tells whether a promise has settled yet. No coordinator logic lives here.
 import { GroupCoordinator, type GroupCoordinatorOptions, type JoinGroupRequest, type JoinGroupResponse } from '../../src/kafka/coordinator/index.js';
-import { GroupError } from '../../src/kafka/coordinator/index.js';
+import { ErrorCode } from '../../src/kafka/protocol/index.js';
 import type { Log } from '../../src/index.js';
 
 export class FakeClock {
@@ -88,6 +88,6 @@ export function makeCoordinator(clock: FakeClock, log?: Log, options: Partial<Gr
 /** JoinGroup v5 with no member id (MEMBER_ID_REQUIRED), then the join with the id handed out: still waiting. */
 export async function startJoin(c: GroupCoordinator, clientId: string, over: Partial<JoinGroupRequest> = {}): Promise<{ memberId: string; join: Tracked<JoinGroupResponse> }> {
   const first = await c.joinGroup(joinBody('', over), 5, clientId);
-  if (first.errorCode !== GroupError.MEMBER_ID_REQUIRED) throw new Error(`expected MEMBER_ID_REQUIRED, got ${first.errorCode}`);
+  if (first.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) throw new Error(`expected MEMBER_ID_REQUIRED, got ${first.errorCode}`);
   return { memberId: first.memberId, join: track(c.joinGroup(joinBody(first.memberId, over), 5, clientId)) };
 }

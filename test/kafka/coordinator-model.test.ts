@@ -6,7 +6,8 @@
 // the clients agree), and at the end close() settles every request and leaves no timer.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { GroupError, type GroupCoordinator, type JoinGroupResponse, type SyncGroupResponse } from '../../src/kafka/coordinator/index.js';
+import { ErrorCode } from '../../src/kafka/protocol/index.js';
+import { type GroupCoordinator, type JoinGroupResponse, type SyncGroupResponse } from '../../src/kafka/coordinator/index.js';
 import { FakeClock, drain, joinBody, makeCoordinator, track, type Tracked } from './coordinator-helpers.js';
 
 interface Client {
@@ -64,8 +65,8 @@ async function step(c: GroupCoordinator, clock: FakeClock, clients: Client[], o:
     if (me.memberId === '' || me.generationId === 0) return step(c, clock, clients, { ...o, kind: 'join' }, all);
     if (!me.synced) return step(c, clock, clients, { ...o, kind: 'sync' }, all);
     const r = await c.heartbeat({ groupId: 'g', generationId: me.generationId, memberId: me.memberId });
-    if (r.errorCode === GroupError.UNKNOWN_MEMBER_ID) Object.assign(me, { memberId: '', generationId: 0, leader: false });
-    if (r.errorCode === GroupError.REBALANCE_IN_PROGRESS || r.errorCode === GroupError.ILLEGAL_GENERATION) {
+    if (r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) Object.assign(me, { memberId: '', generationId: 0, leader: false });
+    if (r.errorCode === ErrorCode.REBALANCE_IN_PROGRESS || r.errorCode === ErrorCode.ILLEGAL_GENERATION) {
       me.join = track(c.joinGroup(joinBody(me.memberId, timeouts(o.client)), o.v4 ? 5 : 3, `c${o.client}`));
       all.push(me.join);
     }
@@ -76,7 +77,7 @@ async function step(c: GroupCoordinator, clock: FakeClock, clients: Client[], o:
       if (me.join !== undefined) return;
       if (me.memberId === '' && o.v4) {
         const first = await c.joinGroup(joinBody('', timeouts(o.client)), 5, `c${o.client}`);
-        if (first.errorCode !== GroupError.MEMBER_ID_REQUIRED) return;
+        if (first.errorCode !== ErrorCode.MEMBER_ID_REQUIRED) return;
         me.memberId = first.memberId;
       }
       me.join = track(c.joinGroup(joinBody(me.memberId, timeouts(o.client)), o.v4 ? 5 : 3, `c${o.client}`));
@@ -93,7 +94,7 @@ async function step(c: GroupCoordinator, clock: FakeClock, clients: Client[], o:
     case 'heartbeat': {
       if (me.memberId === '') return;
       const r = await c.heartbeat({ groupId: 'g', generationId: me.generationId, memberId: me.memberId });
-      if (r.errorCode === GroupError.UNKNOWN_MEMBER_ID) Object.assign(me, { memberId: '', generationId: 0, leader: false });
+      if (r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) Object.assign(me, { memberId: '', generationId: 0, leader: false });
       return;
     }
     case 'leave': {
@@ -115,20 +116,20 @@ function collect(clients: Client[]): void {
     if (me.join?.settled) {
       const r = me.join.value!;
       me.join = undefined;
-      if (r.errorCode === GroupError.NONE) {
+      if (r.errorCode === ErrorCode.NONE) {
         Object.assign(me, { synced: false, memberId: r.memberId, generationId: r.generationId, leader: r.leader === r.memberId, members: r.members.map((m) => m.memberId) });
-      } else if (r.errorCode === GroupError.UNKNOWN_MEMBER_ID) {
+      } else if (r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
         Object.assign(me, { memberId: '', generationId: 0, leader: false });
       }
     }
     if (me.sync?.settled) {
       const r = me.sync.value!;
       me.sync = undefined;
-      if (r.errorCode === GroupError.NONE) {
+      if (r.errorCode === ErrorCode.NONE) {
         expect(r.assignment.toString()).toBe(me.memberId); // (the leader assigned each member its own id)
         me.synced = true;
       }
-      if (r.errorCode === GroupError.UNKNOWN_MEMBER_ID) Object.assign(me, { memberId: '', generationId: 0, leader: false });
+      if (r.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) Object.assign(me, { memberId: '', generationId: 0, leader: false });
     }
   }
 }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { openLog, type Log } from '../../src/index.js';
-import { GroupError, type GroupCoordinator, type OffsetCommitRequest } from '../../src/kafka/coordinator/index.js';
+import { ErrorCode } from '../../src/kafka/protocol/index.js';
+import { type GroupCoordinator, type OffsetCommitRequest } from '../../src/kafka/coordinator/index.js';
 import { FakeClock, drain, makeCoordinator, startJoin } from './coordinator-helpers.js';
 
 const dirs: string[] = [];
@@ -97,7 +98,7 @@ describe('group coordinator: offsets are seglog group positions', () => {
     const c = makeCoordinator(new FakeClock(), log);
     expect(await commit(c, [['orders', 0, 1000n]])).toEqual([0]);
     expect(log.topic('orders').groups()[0]!.position).toBe(10);
-    expect(await commit(c, [['orders', 0, -1n]])).toEqual([GroupError.OFFSET_OUT_OF_RANGE]);
+    expect(await commit(c, [['orders', 0, -1n]])).toEqual([ErrorCode.OFFSET_OUT_OF_RANGE]);
     expect(await commit(c, [['orders', 0, 3n]])).toEqual([0]); // (backwards too: Kafka consumers seek)
     expect(log.topic('orders').groups()[0]!.position).toBe(3);
   });
@@ -106,7 +107,7 @@ describe('group coordinator: offsets are seglog group positions', () => {
     const { log } = await setup();
     const c = makeCoordinator(new FakeClock(), log);
     expect(await commit(c, [['orders', 2, 1n], ['orders', 0, 1n], ['nothing', 0, 1n], ['orders.partition-1', 0, 1n]])).toEqual([
-      GroupError.UNKNOWN_TOPIC_OR_PARTITION, 0, GroupError.UNKNOWN_TOPIC_OR_PARTITION, GroupError.UNKNOWN_TOPIC_OR_PARTITION,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     ]);
     expect(log.topics()).toEqual(['orders', 'orders.partition-1']);
   });
@@ -115,7 +116,7 @@ describe('group coordinator: offsets are seglog group positions', () => {
     const { log } = await setup();
     const c = makeCoordinator(new FakeClock(), log);
     const sub = log.topic('orders').subscribe({ group: 'g', autoCommit: false });
-    expect(await commit(c, [['orders', 0, 5n], ['orders', 1, 5n]])).toEqual([GroupError.REBALANCE_IN_PROGRESS, 0]);
+    expect(await commit(c, [['orders', 0, 5n], ['orders', 1, 5n]])).toEqual([ErrorCode.REBALANCE_IN_PROGRESS, 0]);
     await sub.close();
     expect(await commit(c, [['orders', 0, 5n]])).toEqual([0]);
     expect(log.topic('orders').groups()[0]!.position).toBe(5);
@@ -125,21 +126,21 @@ describe('group coordinator: offsets are seglog group positions', () => {
     const { log } = await setup();
     const clock = new FakeClock();
     const c = makeCoordinator(clock, log);
-    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: 3, memberId: 'x' })).toEqual([GroupError.ILLEGAL_GENERATION]);
+    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: 3, memberId: 'x' })).toEqual([ErrorCode.ILLEGAL_GENERATION]);
     const m = await startJoin(c, 'client');
     clock.advance(300);
     await drain();
     const gen = m.join.value!.generationId;
     // still CompletingRebalance: the member must sync first
-    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: gen, memberId: m.memberId })).toEqual([GroupError.REBALANCE_IN_PROGRESS]);
+    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: gen, memberId: m.memberId })).toEqual([ErrorCode.REBALANCE_IN_PROGRESS]);
     await c.syncGroup({ groupId: 'g', generationId: gen, memberId: m.memberId, assignments: [] });
-    expect(await commit(c, [['orders', 0, 1n]])).toEqual([GroupError.UNKNOWN_MEMBER_ID]);
-    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: gen + 1, memberId: m.memberId })).toEqual([GroupError.ILLEGAL_GENERATION]);
-    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: gen, memberId: 'stranger' })).toEqual([GroupError.UNKNOWN_MEMBER_ID]);
+    expect(await commit(c, [['orders', 0, 1n]])).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
+    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: gen + 1, memberId: m.memberId })).toEqual([ErrorCode.ILLEGAL_GENERATION]);
+    expect(await commit(c, [['orders', 0, 1n]], { generationIdOrMemberEpoch: gen, memberId: 'stranger' })).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(await commit(c, [['orders', 0, 2n]], { generationIdOrMemberEpoch: gen, memberId: m.memberId })).toEqual([0]);
     await c.leaveGroup({ groupId: 'g', memberId: m.memberId }, 1);
     expect(await commit(c, [['orders', 0, 3n]])).toEqual([0]);
-    expect(await commit(c, [['orders', 0, 3n]], { groupId: '' })).toEqual([GroupError.INVALID_GROUP_ID]);
+    expect(await commit(c, [['orders', 0, 3n]], { groupId: '' })).toEqual([ErrorCode.INVALID_GROUP_ID]);
   });
 
   test('metadata is kept (in memory) and bounded; commits of one partition land in the order they were sent', async () => {
@@ -150,7 +151,7 @@ describe('group coordinator: offsets are seglog group positions', () => {
     expect((await c.offsetCommit(body, 7)).topics[0]!.partitions[0]!.errorCode).toBe(0);
     expect(await fetched(c, [{ name: 'orders', partitionIndexes: [0] }])).toEqual([['orders', [[0, 6, 'hello', 0]]]]);
     body.topics[0]!.partitions[0]!.committedMetadata = 'x'.repeat(11);
-    expect((await c.offsetCommit(body, 7)).topics[0]!.partitions[0]!.errorCode).toBe(GroupError.OFFSET_METADATA_TOO_LARGE);
+    expect((await c.offsetCommit(body, 7)).topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.OFFSET_METADATA_TOO_LARGE);
     const inFlight = [1n, 9n, 2n, 8n, 3n].map((o) => c.offsetCommit(commitBody([['orders', 0, o]]), 7));
     await Promise.all(inFlight);
     expect(log.topic('orders').groups()[0]!.position).toBe(3);
@@ -162,7 +163,7 @@ describe('group coordinator: offsets are seglog group positions', () => {
     const reader = await openLog(dir, { readOnly: true });
     logs.push(reader);
     const c = makeCoordinator(new FakeClock(), reader);
-    expect(await commit(c, [['orders', 0, 5n]])).toEqual([GroupError.GROUP_AUTHORIZATION_FAILED]);
+    expect(await commit(c, [['orders', 0, 5n]])).toEqual([ErrorCode.GROUP_AUTHORIZATION_FAILED]);
     expect(await fetched(c, [{ name: 'orders', partitionIndexes: [0] }])).toEqual([['orders', [[0, 2, '', 0]]]]);
   });
 
@@ -172,8 +173,8 @@ describe('group coordinator: offsets are seglog group positions', () => {
     const inFlight = c.offsetCommit(commitBody([['orders', 0, 4n]]), 7);
     await c.close();
     expect((await inFlight).topics[0]!.partitions[0]!.errorCode).toBe(0);
-    expect(await commit(c, [['orders', 0, 5n]])).toEqual([GroupError.COORDINATOR_NOT_AVAILABLE]);
-    expect((await c.offsetFetch({ groupId: 'g', topics: null }, 5)).errorCode).toBe(GroupError.COORDINATOR_NOT_AVAILABLE);
+    expect(await commit(c, [['orders', 0, 5n]])).toEqual([ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    expect((await c.offsetFetch({ groupId: 'g', topics: null }, 5)).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     expect(log.topic('orders').groups()[0]!.position).toBe(4);
   });
 });

@@ -4,7 +4,7 @@
 // silent member is evicted after its session timeout; LeaveGroup; SyncGroup waits for the
 // leader; wrong generations and unknown members are refused; close() ends every wait.
 import { describe, expect, test } from 'vitest';
-import { GroupError } from '../../src/kafka/coordinator/index.js';
+import { ErrorCode } from '../../src/kafka/protocol/index.js';
 import type { GroupCoordinator } from '../../src/kafka/coordinator/index.js';
 import { FakeClock, drain, joinBody, makeCoordinator, startJoin, track } from './coordinator-helpers.js';
 
@@ -33,7 +33,7 @@ describe('group coordinator: membership', () => {
   test('FindCoordinator names this broker for groups and refuses transaction coordinators', async () => {
     const c = makeCoordinator(new FakeClock());
     expect(await c.findCoordinator({ key: 'g', keyType: 0 }, 1)).toMatchObject({ errorCode: 0, nodeId: 1, host: '127.0.0.1', port: 9092 });
-    expect((await c.findCoordinator({ key: 'tx', keyType: 1 }, 1)).errorCode).toBe(GroupError.INVALID_REQUEST);
+    expect((await c.findCoordinator({ key: 'tx', keyType: 1 }, 1)).errorCode).toBe(ErrorCode.INVALID_REQUEST);
     expect((await c.findCoordinator({ coordinatorKeys: ['g1', 'g2'], keyType: 0 }, 4)).coordinators.map((x) => x.key)).toEqual(['g1', 'g2']);
   });
 
@@ -100,23 +100,23 @@ describe('group coordinator: membership', () => {
     const clock = new FakeClock();
     const c = makeCoordinator(clock);
     const s = await stableTwo(c, clock);
-    expect(await hb(c, s.a, 7)).toBe(GroupError.ILLEGAL_GENERATION);
-    expect(await hb(c, 'nobody', 1)).toBe(GroupError.UNKNOWN_MEMBER_ID);
-    expect((await c.syncGroup({ groupId: 'g', generationId: 0, memberId: s.a, assignments: [] })).errorCode).toBe(GroupError.ILLEGAL_GENERATION);
-    expect((await c.syncGroup({ groupId: 'g', generationId: 1, memberId: 'nobody', assignments: [] })).errorCode).toBe(GroupError.UNKNOWN_MEMBER_ID);
-    expect((await c.heartbeat({ groupId: 'other', memberId: s.a, generationId: 1 })).errorCode).toBe(GroupError.UNKNOWN_MEMBER_ID);
-    expect((await c.joinGroup(joinBody('nobody'), 5, 'x')).errorCode).toBe(GroupError.UNKNOWN_MEMBER_ID);
-    expect((await c.heartbeat({ groupId: '', memberId: s.a, generationId: 1 })).errorCode).toBe(GroupError.INVALID_GROUP_ID);
-    expect((await c.joinGroup(joinBody('', { sessionTimeoutMs: 10 }), 5, 'x')).errorCode).toBe(GroupError.INVALID_SESSION_TIMEOUT);
+    expect(await hb(c, s.a, 7)).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect(await hb(c, 'nobody', 1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await c.syncGroup({ groupId: 'g', generationId: 0, memberId: s.a, assignments: [] })).errorCode).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect((await c.syncGroup({ groupId: 'g', generationId: 1, memberId: 'nobody', assignments: [] })).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await c.heartbeat({ groupId: 'other', memberId: s.a, generationId: 1 })).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await c.joinGroup(joinBody('nobody'), 5, 'x')).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect((await c.heartbeat({ groupId: '', memberId: s.a, generationId: 1 })).errorCode).toBe(ErrorCode.INVALID_GROUP_ID);
+    expect((await c.joinGroup(joinBody('', { sessionTimeoutMs: 10 }), 5, 'x')).errorCode).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
   });
 
   test('a member with no protocol in common, or another protocol type, gets INCONSISTENT_GROUP_PROTOCOL', async () => {
     const clock = new FakeClock();
     const c = makeCoordinator(clock);
     await stableTwo(c, clock);
-    expect((await c.joinGroup(joinBody('', { protocols: [{ name: 'sticky', metadata: Buffer.alloc(0) }] }), 5, 'x')).errorCode).toBe(GroupError.INCONSISTENT_GROUP_PROTOCOL);
-    expect((await c.joinGroup(joinBody('', { protocolType: 'connect' }), 5, 'x')).errorCode).toBe(GroupError.INCONSISTENT_GROUP_PROTOCOL);
-    expect((await c.joinGroup(joinBody('', { protocols: [] }), 5, 'x', )).errorCode).toBe(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    expect((await c.joinGroup(joinBody('', { protocols: [{ name: 'sticky', metadata: Buffer.alloc(0) }] }), 5, 'x')).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect((await c.joinGroup(joinBody('', { protocolType: 'connect' }), 5, 'x')).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    expect((await c.joinGroup(joinBody('', { protocols: [] }), 5, 'x', )).errorCode).toBe(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
   });
 
   test('a third member starts a rebalance: heartbeats answer REBALANCE_IN_PROGRESS until both rejoin, then generation 2 has three members', async () => {
@@ -124,8 +124,8 @@ describe('group coordinator: membership', () => {
     const c = makeCoordinator(clock);
     const s = await stableTwo(c, clock);
     const third = await startJoin(c, 'client-c');
-    expect(await hb(c, s.a, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
-    expect(await hb(c, s.b, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
+    expect(await hb(c, s.a, 1)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
+    expect(await hb(c, s.b, 1)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     // commits of the old generation still land during the rebalance (Kafka allows them)
     const ra = track(c.joinGroup(joinBody(s.a), 5, 'client-a'));
     await drain();
@@ -134,8 +134,8 @@ describe('group coordinator: membership', () => {
     await drain();
     for (const j of [ra, rb, third.join]) expect(j.value).toMatchObject({ errorCode: 0, generationId: 2, leader: s.a });
     expect(ra.value!.members.map((m) => m.memberId)).toEqual([s.a, s.b, third.memberId]);
-    expect(await hb(c, s.b, 1)).toBe(GroupError.ILLEGAL_GENERATION);
-    expect(await hb(c, s.b, 2)).toBe(GroupError.NONE);
+    expect(await hb(c, s.b, 1)).toBe(ErrorCode.ILLEGAL_GENERATION);
+    expect(await hb(c, s.b, 2)).toBe(ErrorCode.NONE);
   });
 
   test('a member that does not rejoin within the rebalance timeout is removed and the others go on without it', async () => {
@@ -146,14 +146,14 @@ describe('group coordinator: membership', () => {
     // b keeps heartbeating but never rejoins
     for (let t = 0; t < 27_000; t += 3_000) {
       clock.advance(3_000);
-      expect(await hb(c, s.b, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
+      expect(await hb(c, s.b, 1)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     }
     expect(ra.settled).toBe(false);
     clock.advance(3_000);
     await drain();
     expect(ra.value).toMatchObject({ errorCode: 0, generationId: 2, leader: s.a });
     expect(ra.value!.members.map((m) => m.memberId)).toEqual([s.a]);
-    expect(await hb(c, s.b, 1)).toBe(GroupError.UNKNOWN_MEMBER_ID);
+    expect(await hb(c, s.b, 1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
   test('a member that stops heartbeating is evicted after its session timeout, and the group rebalances without it', async () => {
@@ -162,12 +162,12 @@ describe('group coordinator: membership', () => {
     const s = await stableTwo(c, clock);
     for (let t = 0; t < 9_000; t += 3_000) {
       clock.advance(3_000);
-      expect(await hb(c, s.a, 1)).toBe(GroupError.NONE); // (b is silent)
+      expect(await hb(c, s.a, 1)).toBe(ErrorCode.NONE); // (b is silent)
     }
     expect(c.describeGroup('g')!.members.length).toBe(2);
     clock.advance(1_500); // b's session (10 s since its SyncGroup) is over
     expect(c.describeGroup('g')!.members.map((m) => m.memberId)).toEqual([s.a]);
-    expect(await hb(c, s.a, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
+    expect(await hb(c, s.a, 1)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     const ra = await c.joinGroup(joinBody(s.a), 5, 'client-a');
     expect(ra).toMatchObject({ errorCode: 0, generationId: 2, leader: s.a });
     expect(ra.members.length).toBe(1);
@@ -178,14 +178,14 @@ describe('group coordinator: membership', () => {
     const c = makeCoordinator(clock);
     const s = await stableTwo(c, clock);
     expect(await c.leaveGroup({ groupId: 'g', memberId: s.a }, 1)).toMatchObject({ errorCode: 0 });
-    expect(await hb(c, s.a, 1)).toBe(GroupError.UNKNOWN_MEMBER_ID);
-    expect(await hb(c, s.b, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
+    expect(await hb(c, s.a, 1)).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
+    expect(await hb(c, s.b, 1)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     const rb = await c.joinGroup(joinBody(s.b), 5, 'client-b');
     expect(rb).toMatchObject({ generationId: 2, leader: s.b });
-    expect((await c.leaveGroup({ groupId: 'g', memberId: 'nobody' }, 0)).errorCode).toBe(GroupError.UNKNOWN_MEMBER_ID);
+    expect((await c.leaveGroup({ groupId: 'g', memberId: 'nobody' }, 0)).errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
     const batch = await c.leaveGroup({ groupId: 'g', members: [{ memberId: s.b }, { memberId: 'nobody' }] }, 3);
     expect(batch.errorCode).toBe(0);
-    expect(batch.members.map((m) => m.errorCode)).toEqual([0, GroupError.UNKNOWN_MEMBER_ID]);
+    expect(batch.members.map((m) => m.errorCode)).toEqual([0, ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(c.describeGroup('g')).toBeUndefined(); // (an empty group is forgotten; its offsets live in the log)
     expect(clock.timers.size).toBe(0);
   });
@@ -200,7 +200,7 @@ describe('group coordinator: membership', () => {
     const syncB = track(c.syncGroup({ groupId: 'g', generationId: 1, memberId: b.memberId, assignments: [] }));
     await c.leaveGroup({ groupId: 'g', memberId: a.memberId }, 1);
     await drain();
-    expect(syncB.value!.errorCode).toBe(GroupError.REBALANCE_IN_PROGRESS);
+    expect(syncB.value!.errorCode).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
   });
 
   test('members that never send SyncGroup are removed after the rebalance timeout', async () => {
@@ -229,7 +229,7 @@ describe('group coordinator: membership', () => {
     await c.syncGroup({ groupId: 'g', generationId: 1, memberId: old.memberId, groupInstanceId: 'i-1', assignments: [] });
     const again = await c.joinGroup(joinBody('', { groupInstanceId: 'i-1' }), 5, 'x');
     expect(again).toMatchObject({ errorCode: 0, generationId: 2 });
-    expect((await c.heartbeat({ groupId: 'g', memberId: old.memberId, generationId: 2, groupInstanceId: 'i-1' })).errorCode).toBe(GroupError.FENCED_INSTANCE_ID);
+    expect((await c.heartbeat({ groupId: 'g', memberId: old.memberId, generationId: 2, groupInstanceId: 'i-1' })).errorCode).toBe(ErrorCode.FENCED_INSTANCE_ID);
   });
 
   test('limits: members per group and groups are capped with clear errors', async () => {
@@ -237,8 +237,8 @@ describe('group coordinator: membership', () => {
     const c = makeCoordinator(clock, undefined, { membersPerGroupMax: 2, groupsMax: 1 });
     await startJoin(c, 'a');
     await startJoin(c, 'b');
-    expect((await c.joinGroup(joinBody(''), 5, 'c')).errorCode).toBe(GroupError.GROUP_MAX_SIZE_REACHED);
-    expect((await c.joinGroup(joinBody('', { groupId: 'other' }), 5, 'c')).errorCode).toBe(GroupError.COORDINATOR_NOT_AVAILABLE);
+    expect((await c.joinGroup(joinBody(''), 5, 'c')).errorCode).toBe(ErrorCode.GROUP_MAX_SIZE_REACHED);
+    expect((await c.joinGroup(joinBody('', { groupId: 'other' }), 5, 'c')).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     expect(c.groups()).toEqual(['g']);
   });
 
@@ -257,7 +257,7 @@ describe('group coordinator: membership', () => {
     expect(follower).toMatchObject({ errorCode: 0, generationId: 1, members: [] });
     expect(c.describeGroup('g')!.state).toBe('Stable');
     const leader = track(c.joinGroup(joinBody(a.memberId), 5, 'a'));
-    expect(await hb(c, b.memberId, 1)).toBe(GroupError.REBALANCE_IN_PROGRESS);
+    expect(await hb(c, b.memberId, 1)).toBe(ErrorCode.REBALANCE_IN_PROGRESS);
     const rb = await c.joinGroup(joinBody(b.memberId), 5, 'b');
     await drain();
     expect([leader.value!.generationId, rb.generationId]).toEqual([2, 2]);
@@ -266,10 +266,10 @@ describe('group coordinator: membership', () => {
   test('oversized protocol lists are refused with INVALID_REQUEST; v7+ answers carry null protocol names on errors', async () => {
     const c = makeCoordinator(new FakeClock(), undefined, { protocolsMax: 2, protocolBytesMax: 100 });
     const three = [1, 2, 3].map((i) => ({ name: `p${i}`, metadata: Buffer.alloc(1) }));
-    expect((await c.joinGroup(joinBody('', { protocols: three }), 5, 'x')).errorCode).toBe(GroupError.INVALID_REQUEST);
-    expect((await c.joinGroup(joinBody('', { protocols: [{ name: 'p', metadata: Buffer.alloc(100) }] }), 5, 'x')).errorCode).toBe(GroupError.INVALID_REQUEST);
-    expect(await c.joinGroup(joinBody('', { groupId: '' }), 7, 'x')).toMatchObject({ errorCode: GroupError.INVALID_GROUP_ID, protocolName: null });
-    expect(await c.joinGroup(joinBody('', { groupId: '' }), 5, 'x')).toMatchObject({ errorCode: GroupError.INVALID_GROUP_ID, protocolName: '' });
+    expect((await c.joinGroup(joinBody('', { protocols: three }), 5, 'x')).errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect((await c.joinGroup(joinBody('', { protocols: [{ name: 'p', metadata: Buffer.alloc(100) }] }), 5, 'x')).errorCode).toBe(ErrorCode.INVALID_REQUEST);
+    expect(await c.joinGroup(joinBody('', { groupId: '' }), 7, 'x')).toMatchObject({ errorCode: ErrorCode.INVALID_GROUP_ID, protocolName: null });
+    expect(await c.joinGroup(joinBody('', { groupId: '' }), 5, 'x')).toMatchObject({ errorCode: ErrorCode.INVALID_GROUP_ID, protocolName: '' });
   });
 
   test('close() answers every waiting JoinGroup and SyncGroup with COORDINATOR_NOT_AVAILABLE and clears every timer', async () => {
@@ -283,9 +283,9 @@ describe('group coordinator: membership', () => {
     expect(clock.timers.size).toBeGreaterThan(0);
     await c.close();
     await drain();
-    for (const j of [pendingJoin.join, rejoin, other.join]) expect(j.value!.errorCode).toBe(GroupError.COORDINATOR_NOT_AVAILABLE);
+    for (const j of [pendingJoin.join, rejoin, other.join]) expect(j.value!.errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     expect(clock.timers.size).toBe(0);
-    expect((await c.joinGroup(joinBody(''), 5, 'y')).errorCode).toBe(GroupError.COORDINATOR_NOT_AVAILABLE);
-    expect(await hb(c, s.b, 1)).toBe(GroupError.COORDINATOR_NOT_AVAILABLE);
+    expect((await c.joinGroup(joinBody(''), 5, 'y')).errorCode).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    expect(await hb(c, s.b, 1)).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
 });

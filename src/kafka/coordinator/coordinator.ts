@@ -7,7 +7,7 @@
 // Crash: group membership is memory only (members rejoin after a restart); committed offsets are
 // durable seglog group positions once answered.
 import { coordinatorConfig, type CoordinatorConfig, type GroupCoordinatorOptions } from './config.js';
-import { GroupError } from './errors.js';
+import { ErrorCode } from '../protocol/index.js';
 import { Membership, type GroupDescription } from './membership.js';
 import type {
   FindCoordinatorRequest, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
@@ -51,11 +51,11 @@ export class GroupCoordinator {
   findCoordinator(body: FindCoordinatorRequest, version = 0): Promise<FindCoordinatorResponse> {
     const keyType = version >= 1 ? body.keyType ?? KEY_TYPE_GROUP : KEY_TYPE_GROUP;
     const one = (key: string) => {
-      if (this.closed) return { key, nodeId: -1, host: '', port: -1, errorCode: GroupError.COORDINATOR_NOT_AVAILABLE, errorMessage: 'the server is closing' };
+      if (this.closed) return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'the server is closing' };
       if (keyType !== KEY_TYPE_GROUP) {
-        return { key, nodeId: -1, host: '', port: -1, errorCode: GroupError.INVALID_REQUEST, errorMessage: `seglog serves group coordinators only (key type ${keyType}: no transactions)` };
+        return { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `seglog serves group coordinators only (key type ${keyType}: no transactions)` };
       }
-      return { key, nodeId: this.nodeId, host: this.host, port: this.port, errorCode: GroupError.NONE, errorMessage: null };
+      return { key, nodeId: this.nodeId, host: this.host, port: this.port, errorCode: ErrorCode.NONE, errorMessage: null };
     };
     const coordinators = (version >= 4 ? body.coordinatorKeys ?? [] : [body.key ?? '']).map(one);
     const first = coordinators[0] ?? one('');

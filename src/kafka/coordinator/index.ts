@@ -2,5 +2,4 @@
 export { GroupCoordinator, type FindCoordinatorResponse } from './coordinator.js';
 export type { GroupCoordinatorOptions } from './config.js';
 export type { GroupDescription } from './membership.js';
-export { GroupError, type GroupErrorCode } from './errors.js';
 export type * from './messages.js';

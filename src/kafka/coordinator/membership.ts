@@ -11,7 +11,7 @@
 //
 // Crash: nothing here is on disk (group.ts).
 import { randomUUID } from 'node:crypto';
-import { GroupError } from './errors.js';
+import { ErrorCode } from '../protocol/index.js';
 import { Group, sameProtocols, type Member, type TimerHandle } from './group.js';
 import type {
   HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse,
@@ -45,19 +45,19 @@ export class Membership {
 
   join(body: JoinGroupRequest, version: number, clientId: string): Promise<JoinGroupResponse> {
     const fail = (code: number, memberId = body.memberId ?? '') => Promise.resolve(joinError(code, version, memberId));
-    if (this.closed) return fail(GroupError.COORDINATOR_NOT_AVAILABLE);
-    if (!validGroupId(body.groupId)) return fail(GroupError.INVALID_GROUP_ID);
+    if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (!validGroupId(body.groupId)) return fail(ErrorCode.INVALID_GROUP_ID);
     const sessionTimeoutMs = body.sessionTimeoutMs;
     if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs < this.config.sessionTimeoutMinMs || sessionTimeoutMs > this.config.sessionTimeoutMaxMs) {
-      return fail(GroupError.INVALID_SESSION_TIMEOUT);
+      return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
     // (v0 has no rebalance timeout: Kafka then waits the session timeout)
     const rebalance = version >= 1 ? body.rebalanceTimeoutMs ?? -1 : -1;
     const rebalanceTimeoutMs = rebalance < 0 ? sessionTimeoutMs : rebalance;
-    if (body.protocols.length > this.config.protocolsMax) return fail(GroupError.INVALID_REQUEST);
+    if (body.protocols.length > this.config.protocolsMax) return fail(ErrorCode.INVALID_REQUEST);
     let bytes = 0;
     for (const p of body.protocols) bytes += p.name.length + p.metadata.length;
-    if (bytes > this.config.protocolBytesMax) return fail(GroupError.INVALID_REQUEST);
+    if (bytes > this.config.protocolBytesMax) return fail(ErrorCode.INVALID_REQUEST);
     // (copies: a view would pin the whole request frame for as long as the member stays)
     const protocols: Protocols = body.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) }));
     const request: JoinArgs = {
@@ -75,24 +75,24 @@ export class Membership {
 
   sync(body: SyncGroupRequest): Promise<SyncGroupResponse> {
     const fail = (code: number) => Promise.resolve(syncError(code));
-    if (this.closed) return fail(GroupError.COORDINATOR_NOT_AVAILABLE);
-    if (!validGroupId(body.groupId)) return fail(GroupError.INVALID_GROUP_ID);
+    if (this.closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (!validGroupId(body.groupId)) return fail(ErrorCode.INVALID_GROUP_ID);
     const group = this.groups.get(body.groupId);
-    if (group === undefined) return fail(GroupError.UNKNOWN_MEMBER_ID);
+    if (group === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
     const error = this.checkMember(group, body.memberId, body.groupInstanceId ?? null, body.generationId);
-    if (error !== GroupError.NONE) return fail(error);
+    if (error !== ErrorCode.NONE) return fail(error);
     if ((body.protocolType != null && body.protocolType !== group.protocolType) || (body.protocolName != null && body.protocolName !== group.protocolName)) {
-      return fail(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     const member = group.members.get(body.memberId)!;
-    if (group.state === 'PreparingRebalance') return fail(GroupError.REBALANCE_IN_PROGRESS);
+    if (group.state === 'PreparingRebalance') return fail(ErrorCode.REBALANCE_IN_PROGRESS);
     if (group.state === 'Stable') {
       this.rebalancer.synced(group, body.memberId);
       this.rebalancer.touch(group, member);
       return Promise.resolve(syncAnswer(group, member));
     }
     // CompletingRebalance: wait for the leader's assignment (or hand it out, from the leader)
-    member.syncWaiter?.(syncError(GroupError.REBALANCE_IN_PROGRESS));
+    member.syncWaiter?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
     const answer = new Promise<SyncGroupResponse>((resolve) => { member.syncWaiter = resolve; });
     this.rebalancer.synced(group, body.memberId);
     if (group.leaderId === body.memberId) {
@@ -114,14 +114,14 @@ export class Membership {
 
   heartbeat(body: HeartbeatRequest): HeartbeatResponse {
     const answer = (errorCode: number): HeartbeatResponse => ({ throttleTimeMs: 0, errorCode });
-    if (this.closed) return answer(GroupError.COORDINATOR_NOT_AVAILABLE);
-    if (!validGroupId(body.groupId)) return answer(GroupError.INVALID_GROUP_ID);
+    if (this.closed) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (!validGroupId(body.groupId)) return answer(ErrorCode.INVALID_GROUP_ID);
     const group = this.groups.get(body.groupId);
-    if (group === undefined) return answer(GroupError.UNKNOWN_MEMBER_ID);
+    if (group === undefined) return answer(ErrorCode.UNKNOWN_MEMBER_ID);
     const error = this.checkMember(group, body.memberId, body.groupInstanceId ?? null, body.generationId);
-    if (error !== GroupError.NONE) return answer(error);
+    if (error !== ErrorCode.NONE) return answer(error);
     this.rebalancer.touch(group, group.members.get(body.memberId)!);
-    return answer(group.state === 'PreparingRebalance' ? GroupError.REBALANCE_IN_PROGRESS : GroupError.NONE);
+    return answer(group.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE);
   }
 
   leave(body: LeaveGroupRequest, version: number): LeaveGroupResponse {
@@ -131,14 +131,14 @@ export class Membership {
     const answer = (errorCode: number, members: LeaveGroupResponse['members']): LeaveGroupResponse => ({
       throttleTimeMs: 0,
       // (v0-2 have one member and no per-member errors: its error is the answer's)
-      errorCode: errorCode === GroupError.NONE && version < 3 && members.length > 0 ? members[0]!.errorCode : errorCode,
+      errorCode: errorCode === ErrorCode.NONE && version < 3 && members.length > 0 ? members[0]!.errorCode : errorCode,
       members,
     });
-    if (this.closed) return answer(GroupError.COORDINATOR_NOT_AVAILABLE, []);
-    if (!validGroupId(body.groupId)) return answer(GroupError.INVALID_GROUP_ID, []);
+    if (this.closed) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE, []);
+    if (!validGroupId(body.groupId)) return answer(ErrorCode.INVALID_GROUP_ID, []);
     const group = this.groups.get(body.groupId);
-    const results = leaving.map((m) => ({ ...m, errorCode: group === undefined ? GroupError.UNKNOWN_MEMBER_ID : this.leaveOne(group, m.memberId, m.groupInstanceId) }));
-    return answer(GroupError.NONE, results);
+    const results = leaving.map((m) => ({ ...m, errorCode: group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : this.leaveOne(group, m.memberId, m.groupInstanceId) }));
+    return answer(ErrorCode.NONE, results);
   }
 
   /**
@@ -149,16 +149,16 @@ export class Membership {
    * counts as a heartbeat.
    */
   commitCheck(groupId: string, generationId: number, memberId: string, groupInstanceId: string | null): number {
-    if (this.closed) return GroupError.COORDINATOR_NOT_AVAILABLE;
+    if (this.closed) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const group = this.groups.get(groupId);
-    if (group === undefined) return generationId < 0 ? GroupError.NONE : GroupError.ILLEGAL_GENERATION;
-    if (generationId < 0 && group.members.size === 0) return GroupError.NONE;
-    if (generationId < 0 && memberId === '' && groupInstanceId === null) return GroupError.UNKNOWN_MEMBER_ID;
+    if (group === undefined) return generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    if (generationId < 0 && group.members.size === 0) return ErrorCode.NONE;
+    if (generationId < 0 && memberId === '' && groupInstanceId === null) return ErrorCode.UNKNOWN_MEMBER_ID;
     const error = this.checkMember(group, memberId, groupInstanceId, generationId);
-    if (error !== GroupError.NONE) return error;
-    if (group.state === 'CompletingRebalance') return GroupError.REBALANCE_IN_PROGRESS;
+    if (error !== ErrorCode.NONE) return error;
+    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
     this.rebalancer.touch(group, group.members.get(memberId)!);
-    return GroupError.NONE;
+    return ErrorCode.NONE;
   }
 
   /** A group's state as DescribeGroups would report it; undefined for a group not held. */
@@ -194,7 +194,7 @@ export class Membership {
   close(): void {
     this.closed = true;
     for (const group of this.groups.values()) {
-      for (const member of [...group.members.values()]) this.rebalancer.removeMember(group, member, GroupError.COORDINATOR_NOT_AVAILABLE);
+      for (const member of [...group.members.values()]) this.rebalancer.removeMember(group, member, ErrorCode.COORDINATOR_NOT_AVAILABLE);
       for (const timer of group.pending.values()) this.config.clearTimer(timer);
       group.pending.clear();
       this.rebalancer.clearGroupTimers(group);
@@ -208,7 +208,7 @@ export class Membership {
     const fail = (code: number) => Promise.resolve(joinError(code, request.version));
     let group = this.groups.get(groupId);
     if (group === undefined) {
-      if (this.groups.size >= this.config.groupsMax) return fail(GroupError.COORDINATOR_NOT_AVAILABLE);
+      if (this.groups.size >= this.config.groupsMax) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       group = new Group(groupId);
       this.groups.set(groupId, group);
     }
@@ -216,20 +216,20 @@ export class Membership {
     const replaced = instanceId === null ? undefined : group.staticMembers.get(instanceId);
     if (replaced === undefined && group.members.size + group.pending.size >= this.config.membersPerGroupMax) {
       this.rebalancer.maybeForget(group);
-      return fail(GroupError.GROUP_MAX_SIZE_REACHED);
+      return fail(ErrorCode.GROUP_MAX_SIZE_REACHED);
     }
     if (!group.supportsProtocols(request.protocolType, request.protocols.map((p) => p.name))) {
       this.rebalancer.maybeForget(group);
-      return fail(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     const memberId = `${(instanceId ?? request.clientId).slice(0, MEMBER_ID_PREFIX_LENGTH_MAX)}-${randomUUID()}`;
     if (replaced !== undefined) {
       // a static member restarted: the old member id is fenced, the new one joins in its place
-      this.rebalancer.removeMember(group, group.members.get(replaced)!, GroupError.FENCED_INSTANCE_ID);
+      this.rebalancer.removeMember(group, group.members.get(replaced)!, ErrorCode.FENCED_INSTANCE_ID);
     } else if (instanceId === null && request.version >= 4) {
       const g = group;
       group.pending.set(memberId, this.config.setTimer(() => this.rebalancer.pendingExpired(g, memberId), request.sessionTimeoutMs));
-      return Promise.resolve(joinError(GroupError.MEMBER_ID_REQUIRED, request.version, memberId));
+      return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, request.version, memberId));
     }
     return this.addAndRebalance(group, memberId, request);
   }
@@ -237,16 +237,16 @@ export class Membership {
   private joinKnown(groupId: string, memberId: string, request: JoinArgs): Promise<JoinGroupResponse> {
     const fail = (code: number) => Promise.resolve(joinError(code, request.version, memberId));
     const group = this.groups.get(groupId);
-    if (group === undefined) return fail(GroupError.UNKNOWN_MEMBER_ID);
-    if (!group.supportsProtocols(request.protocolType, request.protocols.map((p) => p.name))) return fail(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    if (group === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (!group.supportsProtocols(request.protocolType, request.protocols.map((p) => p.name))) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     if (group.pending.has(memberId)) {
-      if (request.groupInstanceId !== null) return fail(GroupError.UNKNOWN_MEMBER_ID); // (static members are never pending)
+      if (request.groupInstanceId !== null) return fail(ErrorCode.UNKNOWN_MEMBER_ID); // (static members are never pending)
       this.config.clearTimer(group.pending.get(memberId));
       group.pending.delete(memberId);
       return this.addAndRebalance(group, memberId, request);
     }
     const error = this.checkMember(group, memberId, request.groupInstanceId, undefined);
-    if (error !== GroupError.NONE) return fail(error);
+    if (error !== ErrorCode.NONE) return fail(error);
     const member = group.members.get(memberId)!;
     const unchanged = sameProtocols(member, request.protocols);
     if (group.state === 'CompletingRebalance' && unchanged) {
@@ -294,7 +294,7 @@ export class Membership {
   }
 
   private awaitJoin(member: Member, version: number): Promise<JoinGroupResponse> {
-    member.joinWaiter?.(joinError(GroupError.REBALANCE_IN_PROGRESS, member.joinVersion, member.memberId));
+    member.joinWaiter?.(joinError(ErrorCode.REBALANCE_IN_PROGRESS, member.joinVersion, member.memberId));
     member.joinVersion = version;
     return new Promise((resolve) => { member.joinWaiter = resolve; });
   }
@@ -305,33 +305,33 @@ export class Membership {
   private checkMember(group: Group, memberId: string, groupInstanceId: string | null, generationId: number | undefined): number {
     if (groupInstanceId !== null) {
       const current = group.staticMembers.get(groupInstanceId);
-      if (current === undefined) return GroupError.UNKNOWN_MEMBER_ID;
-      if (current !== memberId) return GroupError.FENCED_INSTANCE_ID;
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
     } else if (!group.members.has(memberId)) {
-      return GroupError.UNKNOWN_MEMBER_ID;
+      return ErrorCode.UNKNOWN_MEMBER_ID;
     }
-    if (generationId !== undefined && generationId !== group.generationId) return GroupError.ILLEGAL_GENERATION;
-    return GroupError.NONE;
+    if (generationId !== undefined && generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
   }
 
   private leaveOne(group: Group, memberId: string, groupInstanceId: string | null): number {
     if (memberId === '') {
       // (administrative removal of a static member by its instance id)
       const current = groupInstanceId === null ? undefined : group.staticMembers.get(groupInstanceId);
-      if (current === undefined) return GroupError.UNKNOWN_MEMBER_ID;
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
       memberId = current;
     } else if (group.pending.has(memberId)) {
       this.config.clearTimer(group.pending.get(memberId));
       group.pending.delete(memberId);
       this.rebalancer.afterRemoval(group);
-      return GroupError.NONE;
+      return ErrorCode.NONE;
     } else {
       const error = this.checkMember(group, memberId, groupInstanceId, undefined);
-      if (error !== GroupError.NONE) return error;
+      if (error !== ErrorCode.NONE) return error;
     }
-    this.rebalancer.removeMember(group, group.members.get(memberId)!, GroupError.UNKNOWN_MEMBER_ID);
+    this.rebalancer.removeMember(group, group.members.get(memberId)!, ErrorCode.UNKNOWN_MEMBER_ID);
     this.rebalancer.afterRemoval(group);
-    return GroupError.NONE;
+    return ErrorCode.NONE;
   }
 
 }

@@ -20,7 +20,7 @@
 import { SeglogError } from '../../base/errors.js';
 import type { Log } from '../../log-api.js';
 import type { CoordinatorConfig } from './config.js';
-import { GroupError } from './errors.js';
+import { ErrorCode } from '../protocol/index.js';
 import { validGroupId, type Membership } from './membership.js';
 import type { OffsetCommitRequest, OffsetCommitResponse, OffsetFetchPartition, OffsetFetchRequest, OffsetFetchResponse } from './messages.js';
 import { allPartitions, partitionCount, seglogTopicName } from './partitions.js';
@@ -44,9 +44,9 @@ export class Offsets {
     const generationId = body.generationIdOrMemberEpoch ?? body.generationId ?? -1;
     let groupError: number = validGroupId(groupId)
       ? this.membership.commitCheck(groupId, generationId, body.memberId ?? '', body.groupInstanceId || null)
-      : GroupError.INVALID_GROUP_ID;
+      : ErrorCode.INVALID_GROUP_ID;
     let existing: Set<string> = new Set();
-    if (groupError === GroupError.NONE) {
+    if (groupError === ErrorCode.NONE) {
       try {
         existing = new Set(this.log.topics());
       } catch (err) {
@@ -57,7 +57,7 @@ export class Offsets {
       name: t.name,
       partitions: await Promise.all(t.partitions.map(async (p) => ({
         partitionIndex: p.partitionIndex,
-        errorCode: groupError !== GroupError.NONE
+        errorCode: groupError !== ErrorCode.NONE
           ? groupError
           : await this.commitOne(groupId, t.name, p.partitionIndex, BigInt(p.committedOffset), p.committedMetadata ?? '', existing),
       }))),
@@ -69,7 +69,7 @@ export class Offsets {
     if (body.groups !== undefined && body.groups.length > 0) {
       // (v8+: several groups in one request)
       const groups = body.groups.map((g) => ({ groupId: g.groupId, ...this.fetchGroup(g.groupId, g.topics, closed) }));
-      return { throttleTimeMs: 0, topics: [], errorCode: GroupError.NONE, groups };
+      return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups };
     }
     const { topics, errorCode } = this.fetchGroup(body.groupId ?? '', body.topics ?? null, closed);
     return { throttleTimeMs: 0, topics, errorCode, groups: [] };
@@ -86,8 +86,8 @@ export class Offsets {
       // (v0-1 have no top-level error code: each partition carries it)
       topics: (requested ?? []).map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => partitionAnswer(p, -1, '', errorCode)) })),
     });
-    if (!validGroupId(groupId)) return fail(GroupError.INVALID_GROUP_ID);
-    if (closed) return fail(GroupError.COORDINATOR_NOT_AVAILABLE);
+    if (!validGroupId(groupId)) return fail(ErrorCode.INVALID_GROUP_ID);
+    if (closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     let existing: Set<string>;
     try {
       existing = new Set(this.log.topics());
@@ -104,7 +104,7 @@ export class Offsets {
       return position;
     };
     const answer = (seglogTopic: string, partition: number, position: number) =>
-      partitionAnswer(partition, position, position < 0 ? '' : this.metadata.get(`${groupId}\0${seglogTopic}`) ?? '', GroupError.NONE);
+      partitionAnswer(partition, position, position < 0 ? '' : this.metadata.get(`${groupId}\0${seglogTopic}`) ?? '', ErrorCode.NONE);
     try {
       if (requested === null) {
         // every partition the group has a position on
@@ -116,32 +116,32 @@ export class Offsets {
           if (partitions === undefined) byTopic.set(topic, (partitions = []));
           partitions.push(answer(seglogTopic, partition, position));
         }
-        return { errorCode: GroupError.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+        return { errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
       }
       const topics = requested.map((t) => {
         const count = partitionCount(t.name, existing);
         return {
           name: t.name,
           // (an unknown topic or partition has no position: -1, as Kafka answers)
-          partitions: t.partitionIndexes.map((p) => (p >= 0 && p < count ? answer(seglogTopicName(t.name, p), p, positionOn(seglogTopicName(t.name, p))) : partitionAnswer(p, -1, '', GroupError.NONE))),
+          partitions: t.partitionIndexes.map((p) => (p >= 0 && p < count ? answer(seglogTopicName(t.name, p), p, positionOn(seglogTopicName(t.name, p))) : partitionAnswer(p, -1, '', ErrorCode.NONE))),
         };
       });
-      return { errorCode: GroupError.NONE, topics };
+      return { errorCode: ErrorCode.NONE, topics };
     } catch (err) {
       return fail(errorCodeOf(err));
     }
   }
 
   private async commitOne(groupId: string, topic: string, partition: number, offset: bigint, metadata: string, existing: ReadonlySet<string>): Promise<number> {
-    if (metadata.length > this.config.offsetMetadataLengthMax) return GroupError.OFFSET_METADATA_TOO_LARGE;
-    if (partition < 0 || partition >= partitionCount(topic, existing)) return GroupError.UNKNOWN_TOPIC_OR_PARTITION;
-    if (offset < 0n) return GroupError.OFFSET_OUT_OF_RANGE;
+    if (metadata.length > this.config.offsetMetadataLengthMax) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+    if (partition < 0 || partition >= partitionCount(topic, existing)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (offset < 0n) return ErrorCode.OFFSET_OUT_OF_RANGE;
     const seglogTopic = seglogTopicName(topic, partition);
     return this.serialized(`${seglogTopic}\0${groupId}`, async () => {
-      if (!this.log.topics().includes(seglogTopic)) return GroupError.UNKNOWN_TOPIC_OR_PARTITION; // (deleted meanwhile: never re-create it)
+      if (!this.log.topics().includes(seglogTopic)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION; // (deleted meanwhile: never re-create it)
       const t = this.log.topic(seglogTopic);
       const current = t.groups().find((g) => g.group === groupId);
-      if (current !== undefined && current.members > 0) return GroupError.REBALANCE_IN_PROGRESS;
+      if (current !== undefined && current.members > 0) return ErrorCode.REBALANCE_IN_PROGRESS;
       const end = BigInt(t.endOffset);
       const position = Number(offset > end ? end : offset);
       // (an unchanged position is not written again: consumers re-commit the same offsets on a timer)
@@ -149,12 +149,12 @@ export class Offsets {
         try {
           await t.resetGroup(groupId, position);
         } catch (err) {
-          if (this.deleted(seglogTopic)) return GroupError.UNKNOWN_TOPIC_OR_PARTITION; // (deleted while the commit was stored)
+          if (this.deleted(seglogTopic)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION; // (deleted while the commit was stored)
           throw err;
         }
       }
       this.keepMetadata(`${groupId}\0${seglogTopic}`, metadata);
-      return GroupError.NONE;
+      return ErrorCode.NONE;
     });
   }
 
@@ -191,14 +191,14 @@ function partitionAnswer(partitionIndex: number, position: number, metadata: str
 
 /** The Kafka error code for a failure of the log underneath. */
 function errorCodeOf(err: unknown): number {
-  if (!(err instanceof SeglogError)) return GroupError.UNKNOWN_SERVER_ERROR;
+  if (!(err instanceof SeglogError)) return ErrorCode.UNKNOWN_SERVER_ERROR;
   switch (err.code) {
-    case 'ERR_CLOSED': return GroupError.COORDINATOR_NOT_AVAILABLE;
-    case 'ERR_READ_ONLY': return GroupError.GROUP_AUTHORIZATION_FAILED;
+    case 'ERR_CLOSED': return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    case 'ERR_READ_ONLY': return ErrorCode.GROUP_AUTHORIZATION_FAILED;
     // (a member subscribed between the check and the reset)
-    case 'ERR_INVALID_ARGUMENT': return GroupError.REBALANCE_IN_PROGRESS;
+    case 'ERR_INVALID_ARGUMENT': return ErrorCode.REBALANCE_IN_PROGRESS;
     case 'ERR_IO':
-    case 'ERR_NO_SPACE': return GroupError.KAFKA_STORAGE_ERROR;
-    default: return GroupError.UNKNOWN_SERVER_ERROR;
+    case 'ERR_NO_SPACE': return ErrorCode.KAFKA_STORAGE_ERROR;
+    default: return ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 }

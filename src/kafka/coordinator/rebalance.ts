@@ -14,7 +14,7 @@
 //
 // Crash: nothing here is on disk (group.ts).
 import type { CoordinatorConfig } from './config.js';
-import { GroupError } from './errors.js';
+import { ErrorCode } from '../protocol/index.js';
 import type { Group, Member } from './group.js';
 import type { SyncGroupResponse } from './messages.js';
 import { joinAnswer, joinError, syncError } from './responses.js';
@@ -32,7 +32,7 @@ export class Rebalancer {
 
   prepare(group: Group): void {
     if (group.state === 'CompletingRebalance') {
-      for (const member of group.members.values()) this.answerSync(member, syncError(GroupError.REBALANCE_IN_PROGRESS));
+      for (const member of group.members.values()) this.answerSync(member, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
     }
     this.clearGroupTimers(group);
     group.pendingSync.clear();
@@ -73,7 +73,7 @@ export class Rebalancer {
     this.clearGroupTimers(group);
     group.initialDelay = false;
     for (const member of [...group.members.values()]) {
-      if (member.joinWaiter === null) this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+      if (member.joinWaiter === null) this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
     }
     group.generationId++;
     if (group.members.size === 0) {
@@ -109,7 +109,7 @@ export class Rebalancer {
     group.syncTimer = undefined;
     if (generationId !== group.generationId || group.pendingSync.size === 0) return;
     if (group.state !== 'CompletingRebalance' && group.state !== 'Stable') return;
-    for (const memberId of [...group.pendingSync]) this.removeMember(group, group.members.get(memberId)!, GroupError.UNKNOWN_MEMBER_ID);
+    for (const memberId of [...group.pendingSync]) this.removeMember(group, group.members.get(memberId)!, ErrorCode.UNKNOWN_MEMBER_ID);
     this.prepare(group);
     this.tryCompleteJoin(group);
   }
@@ -128,7 +128,7 @@ export class Rebalancer {
       this.touch(group, member);
       return;
     }
-    this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+    this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
     this.afterRemoval(group);
   }
 
@@ -144,7 +144,7 @@ export class Rebalancer {
     if (member.joinWaiter !== null) {
       const resolve = member.joinWaiter;
       member.joinWaiter = null;
-      resolve(joinError(errorCode, member.joinVersion, errorCode === GroupError.COORDINATOR_NOT_AVAILABLE ? member.memberId : ''));
+      resolve(joinError(errorCode, member.joinVersion, errorCode === ErrorCode.COORDINATOR_NOT_AVAILABLE ? member.memberId : ''));
     }
     this.answerSync(member, syncError(errorCode));
     group.remove(member.memberId);

@@ -1,7 +1,7 @@
 // Response bodies of the membership APIs, built in one place so that every answer carries every
 // field of every served version (the encoder writes those its version has), and nullable fields are
 // null only in the versions where Kafka made them nullable.
-import { GroupError } from './errors.js';
+import { ErrorCode } from '../protocol/index.js';
 import type { Group, Member } from './group.js';
 import type { JoinGroupResponse, SyncGroupResponse } from './messages.js';
 
@@ -26,7 +26,7 @@ export function joinError(errorCode: number, version: number, memberId = ''): Jo
 export function joinAnswer(group: Group, member: Member, version: number): JoinGroupResponse {
   return {
     throttleTimeMs: 0,
-    errorCode: GroupError.NONE,
+    errorCode: ErrorCode.NONE,
     generationId: group.generationId,
     protocolType: group.protocolType,
     protocolName: group.protocolName ?? (version >= 7 ? null : ''),
@@ -44,7 +44,7 @@ export function syncError(errorCode: number): SyncGroupResponse {
 export function syncAnswer(group: Group, member: Member): SyncGroupResponse {
   return {
     throttleTimeMs: 0,
-    errorCode: GroupError.NONE,
+    errorCode: ErrorCode.NONE,
     protocolType: group.protocolType,
     protocolName: group.protocolName,
     assignment: member.assignment,
