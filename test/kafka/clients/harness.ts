@@ -102,8 +102,11 @@ export function runClient<T = Record<string, unknown>>(client: Client, request: 
     const child = spawn(node, [path.join(HERE, `${client}.mjs`)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KCAT } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    // (decoded as a stream: a multi-byte character split between two chunks stays whole)
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => { stdout += d; });
+    child.stderr.on('data', (d: string) => { stderr += d; });
     // The driver has its own deadline; this one only catches a driver that cannot even exit.
     const timer = setTimeout(() => child.kill('SIGKILL'), Math.min(HANG_MS, timeoutMs + 20_000));
     child.on('error', reject);
@@ -127,17 +130,16 @@ export interface ConsumedRecord extends WireRecord { offset: number; timestamp: 
  * `count` records for `prefix`, spread over `partitions` round-robin: some null keys, non-ASCII
  * values of varied length, two headers. `timestampBaseMs` gives each record an explicit timestamp
  * (base + i); without it the producer stamps them. `constantHeaders` gives all the same headers
- * (kcat sets headers per run, not per record). `ascii` keeps values ASCII: kcat -G -J -u (unbuffered)
- * was seen to split a multi-byte character of a value in its JSON output.
+ * (kcat sets headers per run, not per record).
  */
-export function makeRecords(prefix: string, count: number, partitions: number, opts: { timestampBaseMs?: number; constantHeaders?: boolean; from?: number; ascii?: boolean } = {}): WireRecord[] {
+export function makeRecords(prefix: string, count: number, partitions: number, opts: { timestampBaseMs?: number; constantHeaders?: boolean; from?: number } = {}): WireRecord[] {
   const from = opts.from ?? 0;
   return Array.from({ length: count }, (_, n): WireRecord => {
     const i = from + n;
     const headers: Record<string, string> = opts.constantHeaders ? { source: prefix, kind: 'test' } : { source: prefix, seq: String(i) };
     return {
       key: i % 7 === 3 ? null : `${prefix}-key-${i}`,
-      value: `${prefix} value ${i} ${(opts.ascii ? 'e$' : 'é€').repeat(i % 13)}${'x'.repeat(i % 41)}`,
+      value: `${prefix} value ${i} ${'é€'.repeat(i % 13)}${'x'.repeat(i % 41)}`,
       headers,
       partition: i % partitions,
       ...(opts.timestampBaseMs === undefined ? {} : { timestamp: opts.timestampBaseMs + i }),

@@ -96,8 +96,8 @@ export function clientSuite(spec: ClientSpec): void {
 
     it('a group of two members rebalancing mid-way consumes every record at least once and commits the end offsets', async () => {
       await create(groupTopic, groupPartitions);
-      await produce(groupTopic, 'none', makeRecords(`${client}-g`, BEFORE, groupPartitions, { constantHeaders: !spec.stamps, ascii: !spec.stamps }));
-      const during = makeRecords(`${client}-g`, DURING, groupPartitions, { from: BEFORE, constantHeaders: !spec.stamps, ascii: !spec.stamps });
+      await produce(groupTopic, 'none', makeRecords(`${client}-g`, BEFORE, groupPartitions, { constantHeaders: !spec.stamps }));
+      const during = makeRecords(`${client}-g`, DURING, groupPartitions, { from: BEFORE, constantHeaders: !spec.stamps });
       const t0 = Date.now();
       const res = await runClient<{ members: { a: ConsumedRecord[]; b: ConsumedRecord[] }; committed?: Record<string, number>; end?: Record<string, number> }>(client, {
         op: 'group', brokers: target.brokers, clientId: client, topic: groupTopic, group, partitions: groupPartitions,
@@ -140,13 +140,15 @@ export function clientSuite(spec: ClientSpec): void {
     });
 
     it('a restarted member resumes from the committed offsets, not from the beginning', async () => {
-      const more = makeRecords(`${client}-g`, AFTER, groupPartitions, { from: BEFORE + DURING, constantHeaders: !spec.stamps, ascii: !spec.stamps });
+      const more = makeRecords(`${client}-g`, AFTER, groupPartitions, { from: BEFORE + DURING, constantHeaders: !spec.stamps });
       await produce(groupTopic, 'none', more);
       const res = await runClient<{ records: ConsumedRecord[] }>(client, { op: 'resume', brokers: target.brokers, clientId: client, topic: groupTopic, group, partitions: groupPartitions, expected: AFTER });
       const byPartition = new Map<number, number[]>();
       for (const r of res.records) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r.offset]);
       for (const [p, offsets] of byPartition) expect(Math.min(...offsets), `partition ${p} resumed at the committed offset`).toBe(committed[p]);
       expect(res.records.map((r) => r.value).sort()).toEqual(more.map((r) => r.value).sort());
+      // The resumed member committed what it consumed: the group is at the end again.
+      for (const [p, offsets] of byPartition) committed[p] = Math.max(...offsets) + 1;
     });
 
     spec.extra?.(ctx);
