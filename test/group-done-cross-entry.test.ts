@@ -1,5 +1,6 @@
-// Finished-out-of-order ranges (issue 12) vs the neutral export/import (native-free/neutral.ts)
-// and vs an LMDB repair that restores from ~meta.json.
+// Finished-out-of-order ranges and the delivery counts of records handed out and not finished
+// (issue 12) vs the neutral export/import (src/store/neutral.ts) and vs an LMDB repair that
+// restores from ~meta.json. The log closes while a and b hold 0 and 4: those deliveries count.
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
@@ -21,8 +22,15 @@ async function leaveRanges(log: any): Promise<void> {
 async function redo(log: any): Promise<number[]> {
   const c = log.topic('jobs').subscribe({ group: 'g' });
   const got: number[] = [];
-  for (let i = 0; i < 4; i++) got.push((await c.next()).value!.offset);
+  const counts: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = (await c.next()).value!;
+    got.push(r.offset);
+    counts.push(r.deliveryCount);
+  }
   await c.close();
+  // 0 and 4 were in hand when the log closed: given once before, so this is their second delivery
+  expect(counts, 'deliveryCount of 0, 4, 5, 6').toEqual([2, 2, 1, 1]);
   return got;
 }
 
@@ -40,6 +48,7 @@ describe('finished ranges across entry points and repair', () => {
     const dir = d.tmp();
     await leaveRanges(await d.open(dir));
     expect(fs.readFileSync(`${dir}/~groups.log`, 'utf8')).toContain('"f"');
+    expect(fs.readFileSync(`${dir}/~groups.log`, 'utf8')).toContain('["i","jobs","g",[0,1,1,4,5,1]]');
     expect(await redo(await nf.open(dir))).toEqual([0, 4, 5, 6]);
   });
 

@@ -74,6 +74,7 @@ export interface TopicSnapshot {
   options: StoredTopicOptions | undefined;
   groups: Map<string, number>;
   groupsDone: Map<string, number[]>;
+  groupsInFlight: Map<string, number[]>;
   cleaner: CleanerState | undefined;
 }
 
@@ -188,6 +189,7 @@ function snapshotTopic(source: BackupSource, topic: BackupTopic, stagingDir: str
     options: source.meta.getTopicOptions(topic.name),
     groups: source.meta.getGroups(topic.name),
     groupsDone: source.meta.getGroupsDone(topic.name),
+    groupsInFlight: source.meta.getGroupsInFlight(topic.name),
     cleaner: cleaner === undefined ? undefined : {
       cleanedUpTo: Math.min(cleaner.cleanedUpTo, end.offset),
       passes: cleaner.passes.map(([e, t]) => [Math.min(e, end.offset), t] as [number, number]),

@@ -157,6 +157,7 @@ async function writeMetadata(meta: MetaStore, topics: TopicSnapshot[]): Promise<
       if (t.options !== undefined) meta.putTopicOptions(t.name, t.options);
       meta.putStateSync(t.name, t.state);
       for (const [group, position] of t.groups) meta.putGroupSync(t.name, group, position, t.groupsDone.get(group) ?? []);
+      for (const [group, triples] of t.groupsInFlight) if (t.groups.has(group)) meta.putGroupInFlight(t.name, group, triples);
       if (t.cleaner !== undefined) meta.putCleanerState(t.name, t.cleaner);
     }
     await meta.flush();

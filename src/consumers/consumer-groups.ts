@@ -6,6 +6,10 @@
 // (MetaStore.putGroup, itself coalesced into one write), so committing per record stays cheap.
 // commit() additionally waits for the store's flush: the position is then on disk.
 //
+// Beside each position the store keeps the ranges finished out of order above it and the offsets
+// handed out and not finished with their delivery counts (group-share.ts inFlight(); a lone
+// member's: what it has in hand), so that deliveries a crash interrupted are counted after it.
+//
 // Crash: a position handed to the store survives a process crash once the store has written it
 // (LMDB: its asynchronous commit; native-free: the end-of-tick append to ~groups.log) and a power
 // cut once flushed. A lost position is an older one: the group sees records again, never skips.
@@ -18,6 +22,8 @@ export interface OpenMember {
   wake(): void;
   /** What the member holds as the lone member: [unfinishedFrom, position), for making a share. */
   soloRange(): { from: number; to: number };
+  /** The same as [from, to, deliveries] triples for the store (at most maxInFlight of them), above `committed`. */
+  soloInFlight(committed: number): number[];
 }
 
 export class GroupState {
@@ -32,6 +38,10 @@ export class GroupState {
   storedDone: number[] | undefined = undefined;
   /** The share's finished-out-of-order ranges changed since they were handed to the store. */
   doneDirty = false;
+  /** Offsets handed out and not finished before a restart ([from, to, deliveries] triples, the store's; taken by the first share). */
+  storedInFlight: number[] | undefined = undefined;
+  /** What the store holds of the offsets handed out and not finished (the last put, or what was loaded). */
+  inFlightPut: number[] = NONE;
   get members(): number {
     return this.open.size;
   }
@@ -72,6 +82,14 @@ export class ConsumerGroups {
       const ranges = clampRanges(stored, end);
       if (state !== undefined && ranges.length > 0 && ranges[ranges.length - 1]! > state.committed) state.storedDone = ranges;
       if (state !== undefined && (ranges.length !== stored.length || ranges[ranges.length - 1] !== stored[stored.length - 1])) { state.doneDirty = true; clamped.push(state); }
+    }
+    for (const [name, stored] of meta.getGroupsInFlight(topic)) {
+      const state = this.states.get(name);
+      if (state === undefined) continue;
+      const triples = clampTriples(stored, state.committed, end);
+      state.inFlightPut = stored;
+      state.storedInFlight = triples; // (clamped: the store gets these at the end of the tick)
+      if (!sameNumbers(triples, stored)) clamped.push(state);
     }
     // the store must forget them too before new records reach those offsets (at the end of this tick)
     for (const state of new Set(clamped)) this.markDirty(state);
@@ -116,6 +134,11 @@ export class ConsumerGroups {
     }
   }
 
+  /** A lone member was given records: what it holds goes to the store at the end of the tick. */
+  touch(state: GroupState): void {
+    if (!this.closed && !state.removed) this.markDirty(state);
+  }
+
   /** Moves the group's position forward to `offset` (ignored if it is not ahead). */
   advance(state: GroupState, offset: number): void {
     if (offset <= state.committed || this.closed || state.removed) return;
@@ -147,6 +170,9 @@ export class ConsumerGroups {
     state.share = undefined; // what the share remembered is about the old position
     state.storedDone = undefined;
     state.doneDirty = true;
+    state.storedInFlight = undefined;
+    state.inFlightPut = NONE;
+    this.meta.putGroupInFlight(this.topic, state.name, NONE); // what was handed out is about the old position too
     if (!state.dirty) {
       state.dirty = true;
       this.dirty.push(state);
@@ -181,6 +207,15 @@ export class ConsumerGroups {
         state.doneDirty = false;
         this.meta.putGroupDone(this.topic, state.name, state.share?.doneRanges() ?? state.storedDone ?? []);
       }
+      // (no share and no member: what the store holds stands — nothing was handed out since it was
+      // loaded, or the topic is closing and the records in hand count as delivered after the reopen)
+      const inFlight = state.share !== undefined ? state.share.inFlight()
+        : state.open.size === 1 ? firstOf(state.open).soloInFlight(state.committed)
+        : state.open.size === 0 ? state.storedInFlight : undefined;
+      if (inFlight !== undefined && !sameNumbers(inFlight, state.inFlightPut)) {
+        state.inFlightPut = inFlight;
+        this.meta.putGroupInFlight(this.topic, state.name, inFlight);
+      }
     }
   }
 
@@ -200,6 +235,31 @@ export class ConsumerGroups {
     }
     return out;
   }
+}
+
+const NONE: number[] = [];
+
+function firstOf<T>(set: Set<T>): T {
+  for (const x of set) return x;
+  throw new Error('empty set'); // programmer error
+}
+
+function sameNumbers(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The part of flat [from, to, deliveries] triples in [committed, end) (none without a position). */
+function clampTriples(triples: number[], committed: number, end: number): number[] {
+  const out: number[] = [];
+  if (committed < 0) return out;
+  for (let i = 0; i + 2 < triples.length; i += 3) {
+    const from = Math.max(triples[i]!, committed);
+    const to = Math.min(triples[i + 1]!, end);
+    if (to > from) out.push(from, to, triples[i + 2]!);
+  }
+  return out;
 }
 
 /** The part of flat [from, to) pairs below `end`. */

@@ -7,7 +7,11 @@
 // dead-letter topic instead. While the group has no share the subscription reads alone, as it
 // always did (subscription.ts), and this object only keeps its place in the group.
 //
-// Crash: nothing here is on disk (see group-share.ts).
+// After a restart, the first member to join makes the share from what the store kept (records
+// finished out of order, records handed out and not finished with their delivery counts); the
+// records among them that reached its maxDeliveries go to its dead-letter topic at once.
+//
+// Crash: nothing here is on disk (see group-share.ts and consumer-groups.ts).
 import type { ConsumerGroups, GroupState, OpenMember } from './consumer-groups.js';
 import { GroupShare, firstRecord, tooManyInFlight, type ShareMember, type ShareTopic } from './group-share.js';
 import type { LogRecord } from '../format/record.js';
@@ -71,12 +75,33 @@ export class GroupMember<V> implements OpenMember, ShareMember {
       const share = new GroupShare(Math.max(to, state.committed));
       share.hold(alone!, from, to);
       state.share = share;
-    } else if (state.share === undefined && state.storedDone !== undefined && state.committed >= 0) {
-      // records finished out of order before a restart: the members skip them
-      state.share = new GroupShare(state.committed, state.storedDone);
+    } else if (state.share === undefined && state.committed >= 0 && (state.storedDone !== undefined || (state.storedInFlight?.length ?? 0) > 0)) {
+      // records finished out of order before a restart: the members skip them; records handed out
+      // and not finished: released, each with the deliveries it had (the one a crash interrupted included)
+      const share = state.share = new GroupShare(state.committed, state.storedDone, state.storedInFlight);
+      state.storedDone = undefined;
+      state.storedInFlight = undefined;
+      state.open.add(this);
+      const exhausted = this.options.deadLetter === undefined ? [] : share.exhausted(this.options.maxDeliveries);
+      for (const offset of exhausted) this.deadLetter(share, offset);
+      if (exhausted.length > 0) this.advance(share);
+      return;
     }
     state.storedDone = undefined;
+    state.storedInFlight = undefined;
     state.open.add(this);
+  }
+
+  /** A lone member was given records: what it has in hand goes to the store at the end of the tick. */
+  gave(): void {
+    if (!this.state.dirty && this.commits) this.groups.touch(this.state);
+  }
+
+  soloInFlight(committed: number): number[] {
+    const { from, to } = this.sub.soloRange();
+    const start = Math.max(from, committed);
+    const end = Math.min(to, start + this.options.maxInFlight);
+    return end > start ? [start, end, 1] : [];
   }
 
   soloRange(): { from: number; to: number } {

@@ -14,10 +14,14 @@
 // released offset no member can take waits for the next member (after a restart: the committed
 // position is at or below it).
 //
-// Crash: the committed position (low()) and the ranges finished out of order above it
-// (doneRanges()) go to the store at the end of each tick (ConsumerGroups.handToStore); a share
-// made after a restart starts with them, and the frontier skips them. Failure counts are kept in
-// memory only: they start over after a restart.
+// Crash: the committed position (low()), the ranges finished out of order above it (doneRanges())
+// and the offsets handed out and not finished with their delivery counts (inFlight(): held ones
+// count the delivery in hand, released ones only the failed ones) go to the store at the end of
+// each tick (ConsumerGroups.handToStore). A share made after a restart starts with them: the
+// finished ranges are skipped, and every offset that was handed out and not finished is released
+// with its stored count, so the delivery a crash interrupted counts as a failed one (a record whose
+// handler kills the process reaches maxDeliveries and the dead-letter topic). What was handed out
+// in the tick of a crash is counted only if that tick's write was made: at least once, never past.
 import { SeglogError } from '../base/errors.js';
 import type { LogRecord } from '../format/record.js';
 
@@ -53,10 +57,72 @@ export class GroupShare {
   private readonly failures = new Map<number, number>();
   private readonly held = new Map<ShareMember, Claims>();
 
-  /** `stored`: ranges finished out of order above `frontier` before a restart (the store's). */
-  constructor(frontier: number, stored?: number[]) {
+  /**
+   * `stored`: ranges finished out of order above `frontier` before a restart (the store's);
+   * `inFlight`: the offsets above it handed out and not finished before the restart, as inFlight()
+   * gave them (flat [from, to, deliveries] triples). They are released with that many failed
+   * deliveries; offsets between `frontier` and the last of them that are in neither list (a store
+   * written in two ticks) are released as never delivered, so the new frontier lies past them all.
+   */
+  constructor(frontier: number, stored?: number[], inFlight?: number[]) {
     this.frontier = frontier;
     if (stored !== undefined) for (let k = 0; k + 1 < stored.length; k += 2) if (stored[k + 1]! > frontier) insertRange(this.done, Math.max(stored[k]!, frontier), stored[k + 1]!);
+    if (inFlight === undefined || inFlight.length < 3) return;
+    let top = frontier;
+    for (let k = 0; k + 2 < inFlight.length; k += 3) top = Math.max(top, inFlight[k + 1]!);
+    if (top === frontier) return;
+    insertRange(this.released, frontier, top);
+    for (let k = 0; k + 1 < this.done.length && this.done[k]! < top; k += 2) removeRange(this.released, this.done[k]!, this.done[k + 1]!);
+    for (let k = 0; k + 2 < inFlight.length; k += 3) {
+      const n = inFlight[k + 2]!;
+      for (let o = Math.max(inFlight[k]!, frontier); o < inFlight[k + 1]!; o++) if (n > 0 && inRanges(this.released, o)) this.failures.set(o, n);
+    }
+    this.frontier = top;
+  }
+
+  /**
+   * The offsets handed out and not finished, for the store: flat [from, to, deliveries] triples,
+   * ascending, where deliveries counts each time the offset was given (the one in hand included).
+   * At most members × maxInFlight offsets are held, plus what members that left gave back.
+   */
+  inFlight(): number[] {
+    const out: number[] = [];
+    const runs: number[] = []; // [from, to, n] of every held and released range, unsorted
+    for (const c of this.held.values()) for (let i = 0; i + 1 < c.length; i += 2) this.pushRuns(runs, c[i]!, c[i + 1]!, 1);
+    for (let i = 0; i + 1 < this.released.length; i += 2) this.pushRuns(runs, this.released[i]!, this.released[i + 1]!, 0);
+    const order: number[] = [];
+    for (let i = 0; i < runs.length; i += 3) order.push(i);
+    order.sort((a, b) => runs[a]! - runs[b]!);
+    for (const i of order) {
+      const last = out.length - 3;
+      if (last >= 0 && out[last + 1] === runs[i] && out[last + 2] === runs[i + 2]) out[last + 1] = runs[i + 1]!;
+      else out.push(runs[i]!, runs[i + 1]!, runs[i + 2]!);
+    }
+    return out;
+  }
+
+  /** Adds [from, to) as runs of equal delivery counts (failures + `inHand`), leaving out what is finished. */
+  private pushRuns(runs: number[], from: number, to: number, inHand: number): void {
+    if (this.failures.size === 0 && this.done.length === 0) {
+      if (to > from && inHand > 0) runs.push(from, to, inHand);
+      return;
+    }
+    let start = -1;
+    let n = 0;
+    for (let o = from; o <= to; o++) {
+      const here = o < to && !inRanges(this.done, o) ? (this.failures.get(o) ?? 0) + inHand : -1;
+      if (start >= 0 && here !== n) { if (n > 0) runs.push(start, o, n); start = -1; }
+      if (start < 0 && here >= 0) { start = o; n = here; }
+    }
+  }
+
+  /** Released offsets given `maxDeliveries` times or more (a count from before a restart): taken out of the released ones for the caller to dead-letter (then finishOffset, or requeue). */
+  exhausted(maxDeliveries: number): number[] {
+    const out: number[] = [];
+    for (const [o, n] of this.failures) if (n >= maxDeliveries && inRanges(this.released, o)) out.push(o);
+    out.sort((a, b) => a - b);
+    for (const o of out) removeRange(this.released, o, o + 1);
+    return out;
   }
 
   /** The ranges finished out of order above low(), for the store (flat pairs). */
@@ -78,7 +144,6 @@ export class GroupShare {
     return Infinity;
   }
 
-  /** How many records `member` holds unfinished. */
   /** What finish(member, below) would finish, plus the never-handed-out offsets up to `below` (flat pairs, ascending). */
   heldBelow(member: ShareMember, below: number): number[] {
     const out: number[] = [];
@@ -88,6 +153,7 @@ export class GroupShare {
     return out;
   }
 
+  /** How many records `member` holds unfinished. */
   heldCount(member: ShareMember): number {
     const c = this.held.get(member);
     if (c === undefined) return 0;

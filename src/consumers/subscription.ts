@@ -229,10 +229,18 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
 
   /** The next record (or batch) for this subscription, through its group's share if it has one. */
   private take(batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined {
-    if (this.member !== undefined && this.group!.share !== undefined) return this.member.pull(batch, this.maxBuffered);
-    if (!batch) return pull(this);
+    const member = this.member;
+    if (member !== undefined && this.group!.share !== undefined) return member.pull(batch, this.maxBuffered);
+    // (a lone member's records in hand go to the store at the end of the tick: their deliveries count after a crash)
+    if (!batch) {
+      const record = pull(this);
+      if (record !== undefined && member !== undefined) member.gave();
+      return record;
+    }
     const records = pullBatch(this);
-    return records.length > 0 ? records : undefined;
+    if (records.length === 0) return undefined;
+    if (member !== undefined) member.gave();
+    return records;
   }
 
   // MemberSubscription (group-member.ts)

@@ -28,7 +28,8 @@ export interface LogRecord<V> {
   /**
    * Extension of SPEC (issue 12): how many times this record has been given to the members of the
    * group it was delivered to, this one included (1 unless it is a redelivery; always 1 outside
-   * groups). Counts are kept in memory: they start over after a restart.
+   * groups). Counts survive restarts: a delivery that a crash, exit or close interrupted counts
+   * once the tick in which the record was handed out has ended (docs/subscriptions.md).
    */
   readonly deliveryCount: number;
 }

@@ -1,8 +1,10 @@
 // Committed consumer-group positions of the native-free entry point: `<dir>/~groups.log`, an
 // append-only file of lines `<xxh32 of the JSON, 8 hex digits> <JSON>\n`, where the JSON is
 // `["g", topic, group, offset]` (a group's position), `["f", topic, group, [from, to, ...]]` (the
-// ranges it finished out of order above it; [] forgets them), `["x", topic, group]` (the group was
-// deleted) or `["d", topic]` (the topic was deleted).
+// ranges it finished out of order above it; [] forgets them), `["i", topic, group, [from, to,
+// deliveries, ...]]` (the offsets it handed out and did not see finished, with how many times each
+// was handed out; [] forgets them), `["x", topic, group]` (the group was deleted) or `["d", topic]`
+// (the topic was deleted).
 // Later lines win. The puts of one tick are coalesced into one write at its end (a process crash
 // keeps them); flush() fsyncs the file, overlapping callers sharing one fsync. When the file has
 // grown to many times its live content it is rewritten (temp file, fsync, rename, fsync of the
@@ -19,7 +21,7 @@ import { publish } from '../base/diagnostics.js';
 import { nodeFileIO } from '../io/node-fs.js';
 import type { MetaOpenOptions } from './meta-store.js';
 import { metadataCorrupt, moveAside } from './metadata-damage.js';
-import { parseGroupsLine } from './groups-check.js';
+import { inFlightTriples, parseGroupsLine } from './groups-check.js';
 
 /** The file is rewritten once it is past this size and four times its live content. */
 const GROUPS_FILE_REWRITE_BYTES = 1 << 20;
@@ -30,6 +32,8 @@ export class FileGroups {
   private readonly positions = new Map<string, Map<string, number>>();
   /** topic -> group -> ranges finished out of order above its position. */
   private readonly done = new Map<string, Map<string, number[]>>();
+  /** topic -> group -> offsets handed out and not finished ([from, to, deliveries] triples). */
+  private readonly inFlight = new Map<string, Map<string, number[]>>();
   private pending: string[] = [];
   private scheduled = false;
   private fd = -1;
@@ -85,17 +89,28 @@ export class FileGroups {
     this.queue(line(['f', topic, group, ranges]));
   }
 
-  private setDone(topic: string, group: string, ranges: number[]): void {
-    let groups = this.done.get(topic);
-    if (groups === undefined) this.done.set(topic, (groups = new Map()));
+  private setDone(topic: string, group: string, ranges: number[], map = this.done): void {
+    let groups = map.get(topic);
+    if (groups === undefined) map.set(topic, (groups = new Map()));
     if (ranges.length > 0) groups.set(group, ranges); else groups.delete(group);
+  }
+
+  getInFlight(topic: string): Map<string, number[]> {
+    return new Map(this.inFlight.get(topic) ?? []);
+  }
+
+  putInFlight(topic: string, group: string, triples: number[]): void {
+    if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    this.setDone(topic, group, triples, this.inFlight);
+    this.queue(line(['i', topic, group, triples]));
   }
 
   /** Forgets one group's position (durable once flush() resolves). */
   deleteGroup(topic: string, group: string): void {
     if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
-    const had = this.done.get(topic)?.delete(group) === true;
-    if (this.positions.get(topic)?.delete(group) !== true && !had) return;
+    const hadDone = this.done.get(topic)?.delete(group) === true;
+    const hadInFlight = this.inFlight.get(topic)?.delete(group) === true;
+    if (this.positions.get(topic)?.delete(group) !== true && !hadDone && !hadInFlight) return;
     this.queue(line(['x', topic, group]));
   }
 
@@ -121,7 +136,8 @@ export class FileGroups {
   /** Forgets the topic's groups, durably. */
   deleteTopic(topic: string): void {
     const hadDone = this.done.delete(topic);
-    if (!this.positions.has(topic) && !hadDone) return;
+    const hadInFlight = this.inFlight.delete(topic);
+    if (!this.positions.has(topic) && !hadDone && !hadInFlight) return;
     this.positions.delete(topic);
     this.pending.push(line(['d', topic]));
     this.writePending();
@@ -215,10 +231,17 @@ export class FileGroups {
     if (kind === 'd' && typeof topic === 'string') {
       this.positions.delete(topic);
       this.done.delete(topic);
+      this.inFlight.delete(topic);
     }
     if (kind === 'x' && typeof topic === 'string' && typeof group === 'string') {
       this.positions.get(topic)?.delete(group);
       this.done.get(topic)?.delete(group);
+      this.inFlight.get(topic)?.delete(group);
+    }
+    if (kind === 'i' && typeof topic === 'string' && typeof group === 'string') {
+      // (another shape: ignored, the counts start over)
+      const triples = inFlightTriples(offset);
+      if (triples !== undefined) this.setDone(topic, group, triples, this.inFlight);
     }
     if (kind === 'f' && typeof topic === 'string' && typeof group === 'string' && Array.isArray(offset) && offset.every((n) => typeof n === 'number')) this.setDone(topic, group, offset as number[]);
     if (kind === 'g' && typeof topic === 'string' && typeof group === 'string' && typeof offset === 'number') {
@@ -231,6 +254,8 @@ export class FileGroups {
   private liveBytes(): number {
     let n = 0;
     for (const [topic, groups] of this.positions) for (const [group] of groups) n += 32 + topic.length + group.length;
+    // (the ranges lines: about 12 bytes a number)
+    for (const map of [this.done, this.inFlight]) for (const [topic, groups] of map) for (const [group, list] of groups) n += 32 + topic.length + group.length + 12 * list.length;
     return n;
   }
 
@@ -239,6 +264,7 @@ export class FileGroups {
     const lines: string[] = [];
     for (const [topic, groups] of this.positions) for (const [group, offset] of groups) lines.push(line(['g', topic, group, offset]));
     for (const [topic, groups] of this.done) for (const [group, ranges] of groups) lines.push(line(['f', topic, group, ranges]));
+    for (const [topic, groups] of this.inFlight) for (const [group, triples] of groups) lines.push(line(['i', topic, group, triples]));
     const bytes = Buffer.from(lines.join(''), 'utf8');
     const tmp = this.file + '.tmp';
     try {

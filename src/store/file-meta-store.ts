@@ -99,6 +99,14 @@ class FileMetaStore implements MetaStore {
     this.groups.putDone(topic, group, ranges);
   }
 
+  getGroupsInFlight(topic: string): Map<string, number[]> {
+    return this.groups.getInFlight(topic);
+  }
+
+  putGroupInFlight(topic: string, group: string, triples: number[]): void {
+    this.groups.putInFlight(topic, group, triples);
+  }
+
   putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
     this.groups.putSync(topic, group, offset, done);
   }

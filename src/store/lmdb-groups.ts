@@ -1,6 +1,8 @@
 // Consumer group positions in the LMDB metadata store (lmdb-store.ts): the part of LmdbMetaStore
-// that keeps `group/<topic>/<group>` (committed position, a number) and
-// `group/<topic>/\0done\0<group>` (finished-out-of-order ranges, a msgpack array), as a base class
+// that keeps `group/<topic>/<group>` (committed position, a number),
+// `group/<topic>/\0done\0<group>` (finished-out-of-order ranges, a msgpack array) and
+// `group/<topic>/\0given\0<group>` (offsets handed out and not finished, with their delivery
+// counts: [from, to, deliveries] triples, a msgpack array), as a base class
 // the store extends. Positions put in one tick are coalesced in `pendingGroups` and handed to
 // lmdb-js as asynchronous puts at the end of the tick (one background transaction for many, no
 // fsync on the event loop); reads see the pending ones first. putGroupSync is one LMDB write
@@ -13,6 +15,7 @@
 import type { RootDatabase } from 'lmdb';
 import { SeglogError } from '../base/errors.js';
 import { metadataCorrupt } from './metadata-damage.js';
+import { inFlightTriples } from './groups-check.js';
 
 export abstract class LmdbGroupPositions {
   protected abstract readonly db: RootDatabase;
@@ -59,8 +62,32 @@ export abstract class LmdbGroupPositions {
     return done;
   }
 
+  getGroupsInFlight(topic: string): Map<string, number[]> {
+    const prefix = groupPrefix(topic) + GROUP_GIVEN_MARK;
+    const out = new Map<string, number[]>();
+    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+      const k = String(key);
+      if (!k.startsWith(prefix)) continue;
+      const triples = inFlightTriples(value);
+      if (triples !== undefined) out.set(k.slice(prefix.length), triples);
+    }
+    for (const [key, triples] of this.pendingGroups) {
+      if (!key.startsWith(prefix) || !Array.isArray(triples)) continue;
+      if (triples.length > 0) out.set(key.slice(prefix.length), triples); else out.delete(key.slice(prefix.length));
+    }
+    return out;
+  }
+
+  putGroupInFlight(topic: string, group: string, triples: number[]): void {
+    this.putPendingGroup(groupPrefix(topic) + GROUP_GIVEN_MARK + group, triples);
+  }
+
   putGroupDone(topic: string, group: string, ranges: number[]): void {
-    this.pendingGroups.set(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
+    this.putPendingGroup(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
+  }
+
+  private putPendingGroup(key: string, value: number | number[]): void {
+    this.pendingGroups.set(key, value);
     if (this.groupsScheduled) return;
     this.groupsScheduled = true;
     setImmediate(() => this.writeGroups());
@@ -78,14 +105,11 @@ export abstract class LmdbGroupPositions {
   }
 
   putGroup(topic: string, group: string, offset: number): void {
-    this.pendingGroups.set(groupPrefix(topic) + group, offset);
-    if (this.groupsScheduled) return;
-    this.groupsScheduled = true;
-    setImmediate(() => this.writeGroups());
+    this.putPendingGroup(groupPrefix(topic) + group, offset);
   }
 
   deleteGroup(topic: string, group: string): void {
-    for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group]) {
+    for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group, groupPrefix(topic) + GROUP_GIVEN_MARK + group]) {
       this.pendingGroups.delete(key);
       // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
       this.db.remove(key).catch((err: unknown) => { this.groupWriteError ??= err; });
@@ -125,6 +149,8 @@ export abstract class LmdbGroupPositions {
 
 /** A group's finished-out-of-order ranges: `group/<topic>/\0done\0<group>` (a msgpack array, not a number). */
 const GROUP_DONE_MARK = '\u0000done\u0000';
+/** A group's handed-out offsets: `group/<topic>/\0given\0<group>` (a msgpack array of triples). */
+const GROUP_GIVEN_MARK = '\u0000given\u0000';
 
 /** Keys of a topic's groups: `group/<topic>/<group>` (a topic name has no '/'; '0' sorts right after '/'). */
 export function groupPrefix(topic: string): string {

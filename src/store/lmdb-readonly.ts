@@ -22,6 +22,8 @@ export class EmptyMetaStore implements MetaStore {
   deleteGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   getGroupsDone(): Map<string, number[]> { return new Map(); }
   putGroupDone(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
+  getGroupsInFlight(): Map<string, number[]> { return new Map(); }
+  putGroupInFlight(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   deleteTopic(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   getKeyOffset(): undefined { return undefined; }
   putKeyOffsets(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }

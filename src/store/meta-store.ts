@@ -71,6 +71,14 @@ export interface MetaStore {
   getGroupsDone(topic: string): Map<string, number[]>;
   /** Replaces a group's finished-out-of-order ranges ([] removes them); coalesced and made durable like putGroup. */
   putGroupDone(topic: string, group: string, ranges: number[]): void;
+  /**
+   * Offsets each group handed out to its members and did not see finished, above its position, with
+   * how many times each was handed out (flat [from, to, deliveries, ...] triples, ascending), by
+   * group: after a restart each counts one failed delivery more (docs/format.md).
+   */
+  getGroupsInFlight(topic: string): Map<string, number[]>;
+  /** Replaces a group's handed-out offsets ([] removes them); coalesced and made durable like putGroup. */
+  putGroupInFlight(topic: string, group: string, triples: number[]): void;
   /** Removes the topic's options, state and group positions (durable when it returns). */
   deleteTopic(topic: string): void;
 

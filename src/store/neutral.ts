@@ -3,7 +3,8 @@
 // The segment files are the same for both; only the metadata differs (LMDB `~meta.lmdb` for
 // `seglog`, plain files for `seglog/native-free`). The plain files are the neutral form:
 //   `~meta.json`  topics, options, recovery states, cleaner states, and `writer` (who wrote it last)
-//   `~groups.log` committed consumer-group positions
+//   `~groups.log` committed consumer-group positions (with the ranges finished out of order and the
+//                 records handed out unfinished, with their delivery counts)
 //   `<topic>~keys` the key index of a compacted topic (never exported: rebuilt from the log)
 // The default entry point (openConvertingLmdbStore, wired in src/index.ts):
 //   - at a writable open, imports the files into LMDB when native-free wrote them last
@@ -110,6 +111,7 @@ async function importNeutral(dir: string, store: MetaStore, options: MetaOpenOpt
       if (cleaner !== undefined) store.putCleanerState(topic, cleaner);
       for (const [group, offset] of from.getGroups(topic)) store.putGroup(topic, group, offset);
       for (const [group, ranges] of from.getGroupsDone(topic)) store.putGroupDone(topic, group, ranges);
+      for (const [group, triples] of from.getGroupsInFlight(topic)) store.putGroupInFlight(topic, group, triples);
       store.clearKeyIndex(topic);
     }
     await store.flush();
@@ -133,6 +135,8 @@ async function exportNeutral(dir: string, store: MetaStore): Promise<void> {
       for (const [group, offset] of store.getGroups(topic)) groups.put(topic, group, offset);
       // the records each group finished out of order past its position (issue 12): kept across entry points
       for (const [group, ranges] of store.getGroupsDone(topic)) groups.putDone(topic, group, ranges);
+      // and the records it handed out and did not see finished, with their delivery counts
+      for (const [group, triples] of store.getGroupsInFlight(topic)) groups.putInFlight(topic, group, triples);
     }
     await groups.flush();
   } finally {
