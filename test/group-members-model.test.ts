@@ -6,6 +6,8 @@
 // - within one member, offsets increase;
 // - the group's committed position never moves backwards and never passes an unfinished record
 //   (also after a reopen: no resume past unfinished work);
+// - a record's deliveryCount is one more than the times it was given before (its counts survive
+//   the reopens: records in hand when the log closed count as delivered);
 // - at the end, a last member drains the group and every record was finished at least once.
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
@@ -37,6 +39,7 @@ describe.each(entries)('$name: group members model', (entry) => {
     let members: Member[] = [];
     let nextId = 0;
     let lastCommitted = -1;
+    const given = new Map<number, number>();
 
     const append = (n: number): void => {
       for (let i = 0; i < n; i++) t.appendSync(Buffer.from(`v${end++}`));
@@ -70,7 +73,9 @@ describe.each(entries)('$name: group members model', (entry) => {
         for (const rec of records) {
           if (rec.offset <= m.last) bad.push(`member ${m.id}: offset ${rec.offset} after ${m.last}`);
           m.last = rec.offset;
-          if (rec.deliveryCount < 1) bad.push(`member ${m.id}: deliveryCount ${rec.deliveryCount}`);
+          const before = given.get(rec.offset) ?? 0;
+          if (rec.deliveryCount !== before + 1) bad.push(`member ${m.id}: offset ${rec.offset} deliveryCount ${rec.deliveryCount}, given ${before} times before`);
+          given.set(rec.offset, before + 1);
           for (const other of members) if (other !== m && other.open && other.inHand.includes(rec.offset)) bad.push(`members ${m.id} and ${other.id} both hold ${rec.offset}`);
           m.inHand.push(rec.offset);
         }

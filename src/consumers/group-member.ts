@@ -185,6 +185,12 @@ export class GroupMember<V> implements OpenMember, ShareMember {
   leave(topicClosing: boolean, unfinished: { from: number; to: number } | undefined): void {
     const state = this.state;
     state.open.delete(this);
+    if (topicClosing && state.share === undefined && unfinished !== undefined && this.commits && !state.removed) {
+      // the log is closing: what a lone member has in hand counts as delivered after the reopen
+      // (the close hands it to the store, even when it was given in this very tick)
+      state.storedInFlight = this.soloInFlight(state.committed);
+      this.groups.touch(state);
+    }
     if (topicClosing || state.removed) return;
     let share = state.share;
     if (share === undefined) {
