@@ -167,6 +167,7 @@ export class ConsumerGroups {
   /** Sets the position explicitly, backwards too (the caller checked that no member is open); durable when it resolves. */
   async reset(state: GroupState, offset: number): Promise<void> {
     state.committed = offset;
+    state.share?.reader?.drop();
     state.share = undefined; // what the share remembered is about the old position
     state.storedDone = undefined;
     state.doneDirty = true;

@@ -1,7 +1,8 @@
 // GroupMember: one open subscription of a consumer group, as the group's share sees it
 // (group-share.ts). While its group has a share, the subscription reads through this: a released
 // record above the last one it was given (redelivered, with its deliveryCount), else the next
-// records from the share's frontier, read with the subscription's own cursor. What it was given
+// records from the share's frontier, read with the cursor the share holds for all its members
+// (group-reader.ts: not the subscription's own, nor the topic's fan-out window). What it was given
 // is finished when it asks for more (autoCommit) or commit() covers it, and released when it
 // leaves (close, break, a throw, the signal); a record released `maxDeliveries` times goes to the
 // dead-letter topic instead. While the group has no share the subscription reads alone, as it
@@ -16,6 +17,8 @@ import type { ConsumerGroups, GroupState, OpenMember } from './consumer-groups.j
 import { GroupShare, firstRecord, tooManyInFlight, type ShareMember, type ShareTopic } from './group-share.js';
 import type { LogRecord } from '../format/record.js';
 import type { DeadLetterTopic } from './subscription-api.js';
+import { FrontierReader } from './group-reader.js';
+import type { TailedLog } from './subscription-read.js';
 
 /** Default bound on the unfinished records one member of a shared group holds. */
 export const MAX_IN_FLIGHT_DEFAULT = 1024;
@@ -25,10 +28,12 @@ export const DEAD_LETTER_HEADER = 'seglog-dead-letter';
 
 /** What the member needs of its subscription. */
 export interface MemberSubscription<V> {
-  /** Reads from `from` (moving there first): one record, up to `max` records, or undefined at the written end. */
-  readAt(from: number, max: number, batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined;
-  /** The offset the subscription reads next (after readAt: one past what it read). */
-  readonly readPosition: number;
+  /** The topic, as the share's frontier reader reads it (group-reader.ts). */
+  readonly source: TailedLog<V>;
+  /** Where a position removed by retention is reported. */
+  readonly onGap: ((gap: { from: number; to: number }) => void) | undefined;
+  /** It was given the records up to `position` (read for it at the share's frontier): it reads on from there. */
+  movedTo(position: number): void;
   /** [first unfinished, next to read) while it reads alone. */
   soloRange(): { from: number; to: number };
   /** The group's share is gone: read alone on from `position`, with [finished, position) in hand. */
@@ -118,6 +123,7 @@ export class GroupMember<V> implements OpenMember, ShareMember {
     if (share === undefined) return false;
     if (this.state.open.size === 1 && share.soloFor(this)) {
       const held = share.heldCount(this);
+      share.reader?.drop();
       this.state.share = undefined;
       this.sub.becomeSolo(share.frontier - held, share.frontier);
       return false;
@@ -146,10 +152,12 @@ export class GroupMember<V> implements OpenMember, ShareMember {
     }
     share.skipDone();
     const from = share.frontier;
-    const got = this.sub.readAt(from, Math.min(maxBuffered, room, share.nextDoneStart(from) - from), batch);
+    const reader = (share.reader ??= new FrontierReader<V>(this.sub.source)) as FrontierReader<V>;
+    const got = reader.read(from, Math.min(maxBuffered, room, share.nextDoneStart(from) - from), batch, this.sub.onGap);
     if (got === undefined) return undefined;
     const first = Array.isArray(got) ? got[0]!.offset : got.offset;
-    const to = this.sub.readPosition;
+    const to = reader.position;
+    this.sub.movedTo(to);
     share.advanceFrontier(from, to);
     // offsets before the first record (compacted or removed) were never there: finished at once
     share.hold(this, first, to);
@@ -185,6 +193,7 @@ export class GroupMember<V> implements OpenMember, ShareMember {
   leave(topicClosing: boolean, unfinished: { from: number; to: number } | undefined): void {
     const state = this.state;
     state.open.delete(this);
+    if (state.open.size === 0) state.share?.reader?.drop(); // (made again by the next member's read)
     if (topicClosing && state.share === undefined && unfinished !== undefined && this.commits && !state.removed) {
       // the log is closing: what a lone member has in hand counts as delivered after the reopen
       // (the close hands it to the store, even when it was given in this very tick)

@@ -43,6 +43,11 @@ export function firstRecord<V>(topic: ShareTopic<V>, from: number, to: number): 
   return undefined;
 }
 
+/** How the members read past the frontier (group-reader.ts): what the share's owner lets go of. */
+export interface ShareReader {
+  drop(): void;
+}
+
 /** A member's unfinished records: ranges [from, to) of records it was given (all of them exist). */
 type Claims = number[]; // flat: from0, to0, from1, to1, ... ascending
 
@@ -56,6 +61,8 @@ export class GroupShare {
   /** Times each released offset was given and not finished. */
   private readonly failures = new Map<number, number>();
   private readonly held = new Map<ShareMember, Claims>();
+  /** The cursor the members read the frontier with (group-reader.ts), made by the first read. */
+  reader: ShareReader | undefined = undefined;
 
   /**
    * `stored`: ranges finished out of order above `frontier` before a restart (the store's);

@@ -67,7 +67,7 @@ export function pull<V>(s: ReadingSubscription<V>): LogRecord<V> | undefined {
  * The next readable record through this subscription's own cursor. The cursor reads
  * [position, cursorEnd); at cursorEnd it pauses, and reads on once the written end has moved.
  */
-function pullOwn<V>(s: ReadingSubscription<V>): LogRecord<V> | undefined {
+export function pullOwn<V>(s: ReadingSubscription<V>): LogRecord<V> | undefined {
   const topic = s.topic;
   for (;;) {
     if (s._position < topic.startOffset) gap(s);
@@ -106,20 +106,40 @@ function pullOwn<V>(s: ReadingSubscription<V>): LogRecord<V> | undefined {
   }
 }
 
+/** At least one and at most `max` readable records through the own cursor, or none at the written end. */
+export function pullOwnBatch<V>(s: ReadingSubscription<V>, max: number): Array<LogRecord<V>> {
+  const record = pullOwn(s);
+  if (record === undefined) return NOTHING;
+  const out = [record];
+  while (out.length < max) {
+    // Straight from the cursor up to its end: pullOwn's looks at the start offset and the written
+    // end cannot change within this synchronous loop (bench W7 batches(): a few % per record).
+    const cursor = s.cursor;
+    if (cursor !== undefined) {
+      const end = s.cursorEnd;
+      while (out.length < max && s._position < end) {
+        const r = cursor.next();
+        if (r.done === true) {
+          if (end > s._position) s._position = end; // (compacted away up to the end, as in pullOwn)
+          break;
+        }
+        const next = r.value;
+        s._position = next.offset + 1;
+        out.push(next);
+      }
+      if (out.length >= max) break;
+    }
+    const next = pullOwn(s);
+    if (next === undefined) break;
+    out.push(next);
+  }
+  return out;
+}
+
 /** At least one and at most maxBuffered readable records, or none at the written end. */
 export function pullBatch<V>(s: ReadingSubscription<V>, max = s.maxBuffered): Array<LogRecord<V>> {
   const fan = fanWindow(s);
-  if (fan === undefined) {
-    const record = pullOwn(s);
-    if (record === undefined) return NOTHING;
-    const out = [record];
-    while (out.length < max) {
-      const next = pullOwn(s);
-      if (next === undefined) break;
-      out.push(next);
-    }
-    return out;
-  }
+  if (fan === undefined) return pullOwnBatch(s, max);
   const topic = s.topic;
   let out: Array<LogRecord<V>> | undefined;
   let count = 0;

@@ -23,7 +23,8 @@
 // continues at the topic's startOffset and is reported to `onGap`.
 //
 // Several open subscriptions of one group share its records (group-member.ts, group-share.ts):
-// while the group has a share, take() reads through it instead of from this cursor's own position.
+// while the group has a share, take() reads through it (the share's one frontier cursor,
+// group-reader.ts) instead of from this subscription's own position.
 //
 // The reading at the position (the fan-out window, the own cursor, gaps) is subscription-read.ts,
 // the commits (commit(), prepareCommit(), close()'s) subscription-commit.ts, and telling a Node
@@ -244,18 +245,9 @@ export class SubscriptionImpl<V> implements Subscription<V>, AsyncIterableIterat
   }
 
   // MemberSubscription (group-member.ts)
-  readAt(from: number, max: number, batch: boolean): LogRecord<V> | Array<LogRecord<V>> | undefined {
-    if (this._position !== from) {
-      dropCursor(this);
-      this._position = from;
-    }
-    if (!batch) return pull(this);
-    const records = pullBatch(this, max);
-    return records.length > 0 ? records : undefined;
-  }
-
-  get readPosition(): number {
-    return this._position;
+  movedTo(position: number): void {
+    if (this.cursor !== undefined) dropCursor(this); // (its own cursor, from before the group was shared)
+    this._position = position;
   }
 
   soloRange(): { from: number; to: number } {
