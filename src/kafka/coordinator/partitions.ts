@@ -1,11 +1,14 @@
 // Kafka partitions as seglog topics (docs/kafka.md, "Topics and partitions"): partition 0 of Kafka
 // topic `orders` is the seglog topic `orders`, partition N >= 1 is `orders.partition-N`, and a
 // topic has 1 + the number of `orders.partition-1`, `-2`, ... that exist in a row. The coordinator
-// only reads this mapping (offsets are stored on existing partitions; it creates no topic).
+// only reads this mapping (offsets are stored on existing partitions; it creates no topic); the
+// server (server/partitions.ts) builds its topic listing and creation on these functions.
 //
 // Crash: nothing here is on disk.
 
-const PARTITION_SUFFIX = /^(.+)\.partition-([1-9][0-9]*)$/;
+// (any digits: `x.partition-0` and `x.partition-01` are refused as Kafka names too, and are no
+// Kafka topics when they exist)
+const PARTITION_SUFFIX = /\.partition-\d+$/;
 
 /** The seglog topic holding `partition` of Kafka topic `topic`. */
 export function seglogTopicName(topic: string, partition: number): string {

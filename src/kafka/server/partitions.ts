@@ -13,26 +13,24 @@ import type { Log } from '../../log.js';
 import { SeglogError } from '../../base/errors.js';
 import { binaryCodec } from '../../format/codecs.js';
 import { TopicImpl } from '../../topic.js';
+import { isPartitionName, partitionCount as countPartitions, seglogTopicName } from '../coordinator/partitions.js';
 
 /** seglog's longest topic name (format/options.ts checkTopicName). */
 const SEGLOG_NAME_CHARS_MAX = 200;
 /** Partitions one CreateTopics may ask for: each is a directory with its files. */
 export const PARTITIONS_MAX = 1000;
 
-const PARTITION_SUFFIX = /\.partition-(\d+)$/;
 const LEGAL = /^[A-Za-z0-9._-]+$/;
 
 /** The seglog topic that holds partition `partition` of the Kafka topic `topic`. */
-export function partitionTopicName(topic: string, partition: number): string {
-  return partition === 0 ? topic : `${topic}.partition-${partition}`;
-}
+export const partitionTopicName = seglogTopicName;
 
 /** Why `name` cannot be a Kafka topic here (with `partitions` partitions), or undefined when it can. */
 export function invalidTopicName(name: string | null, partitions = 1): string | undefined {
   if (name === null || name.length === 0) return 'a topic name must not be empty';
   if (name === '.' || name === '..') return `topic name ${JSON.stringify(name)} is not allowed`;
   if (!LEGAL.test(name)) return `topic name ${JSON.stringify(name.slice(0, 80))} has characters other than A-Z a-z 0-9 . _ -`;
-  if (PARTITION_SUFFIX.test(name)) return `topic name ${name} ends in .partition-<N>, which names a partition of another topic`;
+  if (isPartitionName(name)) return `topic name ${name} ends in .partition-<N>, which names a partition of another topic`;
   const longest = partitionTopicName(name, Math.max(0, partitions - 1)).length;
   if (longest > SEGLOG_NAME_CHARS_MAX) return `topic name ${name.slice(0, 80)}… is too long (${longest} characters with its partition suffix; at most ${SEGLOG_NAME_CHARS_MAX})`;
   return undefined;
@@ -40,15 +38,12 @@ export function invalidTopicName(name: string | null, partitions = 1): string | 
 
 /** The Kafka topics of the log (seglog topics that are not partitions N ≥ 1 of another), sorted. */
 export function kafkaTopics(log: Log): string[] {
-  return log.topics().filter((n) => !PARTITION_SUFFIX.test(n));
+  return log.topics().filter((n) => !isPartitionName(n));
 }
 
 /** The partition count of an existing Kafka topic `name` (0 when there is no such topic). */
 export function partitionCount(log: Log, name: string, names: ReadonlySet<string> = new Set(log.topics())): number {
-  if (!names.has(name)) return 0;
-  let n = 1;
-  while (names.has(`${name}.partition-${n}`)) n++;
-  return n;
+  return countPartitions(name, names);
 }
 
 /**
