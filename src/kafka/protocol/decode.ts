@@ -6,13 +6,11 @@
 // lacks and tagged fields not sent hold their default.
 import type { Reader } from './reader.js';
 import {
+  compiledFor,
   defaultFactory,
   elementType,
   fieldInVersion,
   isPrimitive,
-  checkSchema,
-  inVersions,
-  unknownVersion,
   type FieldSchema,
   type MessageSchema,
   type PrimitiveType,
@@ -26,19 +24,7 @@ const cache = new WeakMap<MessageSchema, Map<number, ReadStruct>>();
 
 /** The decoder of one version of a message, compiled on first use and cached. */
 export function messageDecoder(message: MessageSchema, version: number): ReadStruct {
-  let versions = cache.get(message);
-  if (versions === undefined) {
-    checkSchema(message);
-    versions = new Map();
-    cache.set(message, versions);
-  }
-  let read = versions.get(version);
-  if (read === undefined) {
-    if (!inVersions(message.validVersions, version)) unknownVersion(message, version);
-    read = structReader(message.fields, version, inVersions(message.flexibleVersions, version), message.name);
-    versions.set(version, read);
-  }
-  return read;
+  return compiledFor(cache, message, version, (flexible) => structReader(message.fields, version, flexible, message.name));
 }
 
 /** Decodes one struct body from `r` (the caller checks for trailing bytes). */

@@ -6,13 +6,11 @@
 // programmer error of the caller: they throw plain Errors naming the field.
 import { Writer } from './writer.js';
 import {
+  compiledFor,
   defaultFactory,
   elementType,
   fieldInVersion,
   isPrimitive,
-  checkSchema,
-  inVersions,
-  unknownVersion,
   type FieldSchema,
   type MessageSchema,
   type PrimitiveType,
@@ -25,19 +23,7 @@ const cache = new WeakMap<MessageSchema, Map<number, WriteStruct>>();
 
 /** The encoder of one version of a message, compiled on first use and cached. */
 export function messageEncoder(message: MessageSchema, version: number): WriteStruct {
-  let versions = cache.get(message);
-  if (versions === undefined) {
-    checkSchema(message);
-    versions = new Map();
-    cache.set(message, versions);
-  }
-  let write = versions.get(version);
-  if (write === undefined) {
-    if (!inVersions(message.validVersions, version)) unknownVersion(message, version);
-    write = structWriter(message.fields, version, inVersions(message.flexibleVersions, version), message.name);
-    versions.set(version, write);
-  }
-  return write;
+  return compiledFor(cache, message, version, (flexible) => structWriter(message.fields, version, flexible, message.name));
 }
 
 function wrongType(where: string, v: unknown, expected: string): never {

@@ -191,3 +191,24 @@ export function checkSchema(message: MessageSchema): void {
 export function unknownVersion(message: MessageSchema, version: number): never {
   throw new KafkaProtocolError(`${message.name} version ${version} is not defined (defined: ${message.validVersions})`);
 }
+
+/**
+ * The compiled codec (decoder or encoder) of one version of `message` from `cache`, built by
+ * `build(flexible)` on first use: the message's schema is checked once, a version it does not
+ * define is refused.
+ */
+export function compiledFor<T>(cache: WeakMap<MessageSchema, Map<number, T>>, message: MessageSchema, version: number, build: (flexible: boolean) => T): T {
+  let versions = cache.get(message);
+  if (versions === undefined) {
+    checkSchema(message);
+    versions = new Map();
+    cache.set(message, versions);
+  }
+  let codec = versions.get(version);
+  if (codec === undefined) {
+    if (!inVersions(message.validVersions, version)) unknownVersion(message, version);
+    codec = build(inVersions(message.flexibleVersions, version));
+    versions.set(version, codec);
+  }
+  return codec;
+}
