@@ -37,6 +37,7 @@ import type { RetentionResult } from './cleaner/retention.js';
 import type { LogContext, Mark } from './log/topic-context.js';
 import type { RecoveryPoint } from './log/topic-log.js';
 import type { Tail } from './log/tail.js';
+import type { PendingCut } from './log/recovery-cut.js';
 import { closeTopic, releaseTopic, shutdownTopic } from './topic-lifecycle.js';
 import { topicStats } from './topic-stats.js';
 import { topicWritable, type TopicWritableOptions } from './topic-writable.js';
@@ -64,6 +65,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   readonly retiredSegments = new Set<Segment>();
   /** The key index of a compacted topic (the writer feeds it as its KeySink). */
   private keys: KeyIndex | undefined = undefined;
+  /** Bytes recovery cut but found no room to keep (log/recovery-cut.ts): kept before anything is appended. */
+  cutPending: PendingCut | undefined = undefined;
 
   constructor(ctx: LogContext, name: string, dir: string, options: ResolvedTopicOptions<V>, segments: Segment[],
     startOffset: number, endOffset: number, maxTimestampMs: number, recovered: RecoveryPoint) {
@@ -244,9 +247,13 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   checkAppendable(): void {
     this.checkWritable();
     if (this.writer.writeBlocked !== undefined) this.writer.retryWrite(); // records whose offsets were handed out come first
+    if (this.cutPending !== undefined) this.keepCutBytes();
     const reserve = this.ctx.reserve;
     if (reserve !== undefined && reserve.released) reserve.checkSpace();
   }
+
+  /** Finishes a cut recovery could not (ERR_NO_SPACE while the disk has no room for its bytes). */
+  keepCutBytes(): void { this.cutPending?.finish(); this.cutPending = undefined; }
 
   private encodeAppend(value: V | null, meta: AppendMeta | undefined): number {
     const bytes = encodeValue(this.options.codec, this.name, value);

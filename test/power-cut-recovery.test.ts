@@ -18,6 +18,7 @@ import { lmdbMetaStore } from '../src/store/lmdb-store.js';
 import { nodeFileIO } from '../src/io/node-fs.js';
 import type { FileIO } from '../src/io/file-io.js';
 import { fileMetaStore } from '../src/store/file-meta-store.js';
+import { fillDisk, inChild, onTmpfs } from './faults/tmpfs.js';
 
 const BEFORE = 30;
 const AFTER = 12;
@@ -92,11 +93,14 @@ describe.each(readPathEntries)('$name: power-cut damage past the flush point', (
     return { dir, file, original };
   }
 
-  test('a disk too full to keep the cut bytes: openLog fails with ERR_NO_SPACE and leaves no partial copy, again and again; with room it cuts and keeps them', async () => {
+  test('a disk too full to keep the cut bytes: openLog opens (reserve given back, then the cut left pending), reads stop at the cut, appends wait for room; with room they are kept and appends go on', async () => {
     const damage = damages[0]!;
     const { dir, file } = damagedCopy((log) => damage.apply(log, after, before));
+    const damagedBytes = fs.readFileSync(file);
+    const cut = damage.cutAt(after);
     const cutFds = new Set<number>();
     let full = true;
+    let refusedCopies = 0;
     const io: FileIO = {
       ...nodeFileIO,
       open(p: string, flags: string): number {
@@ -105,21 +109,108 @@ describe.each(readPathEntries)('$name: power-cut damage past the flush point', (
         return fd;
       },
       write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
-        if (full && cutFds.has(fd)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        if (full && cutFds.has(fd)) {
+          refusedCopies++;
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
         return nodeFileIO.write(fd, buf, offset, length, position);
       },
     };
     const meta = entry.name === 'seglog/native-free' ? fileMetaStore : lmdbMetaStore;
     const cutFiles = (): string[] => fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.cut'));
-    for (let attempt = 0; attempt < 2; attempt++) {
-      await expect(openLogWith({ meta, io }, dir)).rejects.toMatchObject({ code: 'ERR_NO_SPACE' });
-      expect(cutFiles(), `attempt ${attempt}: no partial copy is left`).toEqual([]);
+    const events: Array<{ action: string; file?: string; position?: number }> = [];
+    const onEvent = (m: unknown): void => { events.push(m as { action: string }); };
+    diagnostics_channel.subscribe('seglog:recovery', onEvent);
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const copiesBefore = refusedCopies;
+        const log = await openLogWith({ meta, io }, dir);
+        expect(refusedCopies - copiesBefore, 'the copy is tried again once the reserve is given back (statfs shows room, so each open writes it again)').toBe(2);
+        expect(fs.existsSync(path.join(dir, '~reserve')), 'the reserve was given back for the copy').toBe(false);
+        const t = log.topic('p');
+        expect(t.endOffset).toBe(cut.baseOffset);
+        const records = collect(t.read());
+        expect(records.map((r) => r.valueBytes!.toString())).toEqual(records.map((_, i) => value(i)));
+        expect(records.length).toBe(cut.baseOffset);
+        await expect(t.append(Buffer.from('refused'))).rejects.toMatchObject({ code: 'ERR_NO_SPACE', file, position: cut.position });
+        expect(() => t.appendSync(Buffer.from('refused'))).toThrow(expect.objectContaining({ code: 'ERR_NO_SPACE' }));
+        await log.close();
+        expect(cutFiles(), `attempt ${attempt}: no partial copy is left`).toEqual([]);
+        expect(fs.readFileSync(file).equals(damagedBytes), 'the cut bytes are still in the segment, untouched').toBe(true);
+        expect(events.some((e) => e.action === 'cut-pending' && e.file === file && e.position === cut.position)).toBe(true);
+        events.length = 0;
+      }
+      // space comes back while the log is open: the next append keeps the bytes, then goes on
+      const log = await openLogWith({ meta, io }, dir);
+      full = false;
+      const t = log.topic('p');
+      expect(await t.append(Buffer.from('next'))).toBe(cut.baseOffset);
+      expect(fs.readFileSync(path.join(path.dirname(file), `${path.basename(file)}.cut`)).equals(damagedBytes.subarray(cut.position)), 'kept byte for byte').toBe(true);
+      expect(events.some((e) => e.action === 'cut' && e.file === file && e.position === cut.position)).toBe(true);
+      expect(fs.statSync(path.join(dir, '~reserve')).size, 'the reserve is written again').toBe(128 * 1024);
+      await log.close();
+      expect(cutFiles()).toEqual([`${path.basename(file)}.cut`]);
+      const again = await openLogWith({ meta }, dir);
+      expect(again.topic('p').endOffset).toBe(cut.baseOffset + 1);
+      expect(collect(again.topic('p').read()).at(-1)!.valueBytes!.toString()).toBe('next');
+      await again.close();
+    } finally {
+      diagnostics_channel.unsubscribe('seglog:recovery', onEvent);
     }
-    full = false;
-    const log = await openLogWith({ meta, io }, dir);
-    expect(log.topic('p').endOffset).toBe(damage.cutAt(after).baseOffset);
-    await log.close();
-    expect(cutFiles()).toEqual([`${path.basename(file)}.cut`]);
+  });
+
+  test('on a real full disk (a 2 MiB tmpfs): openLog opens with the cut pending, in a new process too; once space is free an append there keeps the bytes and goes on', async () => {
+    const damage = damages[0]!;
+    const cut = damage.cutAt(after);
+    // 640 KiB more after the damage: more than the space reserve gives back
+    const { dir: source, file: sourceFile } = damagedCopy((log) => Buffer.concat([damage.apply(log, after, before), Buffer.alloc(640 * 1024)]));
+    const damagedBytes = fs.readFileSync(sourceFile);
+    const ran = await onTmpfs(async (mnt) => {
+      const dir = path.join(mnt, 'log');
+      fs.cpSync(source, dir, { recursive: true });
+      const file = segmentPath(dir, 'p', 0, 'log');
+      const cutFiles = (): string[] => fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.cut'));
+      const filler = path.join(mnt, 'filler');
+      fillDisk(filler);
+      const events: Array<{ action: string; file?: string; position?: number }> = [];
+      const onEvent = (m: unknown): void => { events.push(m as { action: string }); };
+      diagnostics_channel.subscribe('seglog:recovery', onEvent);
+      try {
+        const log = await h.open(dir);
+        const t = log.topic('p');
+        expect(t.endOffset).toBe(cut.baseOffset);
+        expect(collect(t.read()).map((r) => r.valueBytes!.toString())).toEqual(Array.from({ length: cut.baseOffset }, (_, i) => value(i)));
+        await expect(t.append(Buffer.from('refused'))).rejects.toMatchObject({ code: 'ERR_NO_SPACE', file, position: cut.position });
+        await log.close();
+      } finally {
+        diagnostics_channel.unsubscribe('seglog:recovery', onEvent);
+      }
+      expect(events.some((e) => e.action === 'cut-pending' && e.file === file && e.position === cut.position)).toBe(true);
+      expect(cutFiles()).toEqual([]);
+      expect(fs.readFileSync(file).equals(damagedBytes), 'the cut bytes are still in the segment').toBe(true);
+      const whileFull = inChild(entry, dir, `
+        const log = await openLog(dir);
+        const t = log.topic('p');
+        out.endOffset = t.endOffset;
+        out.read = [...t.read()].length;
+        out.append = await codeOf(t.append(Buffer.from('refused')));
+        await log.close();`);
+      expect(whileFull).toEqual({ endOffset: cut.baseOffset, read: cut.baseOffset, append: 'ERR_NO_SPACE' });
+      expect(fs.readFileSync(file).equals(damagedBytes)).toBe(true);
+      fs.rmSync(filler);
+      const freed = inChild(entry, dir, `
+        const log = await openLog(dir);
+        out.appended = await log.topic('p').append(Buffer.from('next'));
+        await log.close();`);
+      expect(freed).toEqual({ appended: cut.baseOffset });
+      expect(cutFiles()).toEqual([`${path.basename(file)}.cut`]);
+      expect(fs.readFileSync(`${file}.cut`).equals(damagedBytes.subarray(cut.position)), 'kept byte for byte').toBe(true);
+      const again = await h.open(dir);
+      expect(again.topic('p').endOffset).toBe(cut.baseOffset + 1);
+      expect(collect(again.topic('p').read()).at(-1)!.valueBytes!.toString()).toBe('next');
+      await again.close();
+    });
+    if (!ran) console.warn('not run: no tmpfs');
   });
 
   test.each(damages)('$name: openLog cuts at the damage without repair and keeps every flushed record', async (damage) => {

@@ -18,6 +18,8 @@ import { compactTopic, dirtyRatio, type CompactionLog, type CompactionResult } f
 export interface MaintainedLog extends RetentionLog, CompactionLog {
   /** Throws what a write would (closed, read-only, the log failed). */
   checkWritable(): void;
+  /** Keeps the bytes a recovery cut without room for them (log/recovery-cut.ts): ERR_NO_SPACE while it cannot. */
+  keepCutBytes(): void;
   /** The topic's durability part (log/topic-durability.ts). */
   readonly durability: CompactionLog['durability'] & {
     /** The fsyncs running now (just-rolled segments', the group commit's, flush()'s): they pin segments. */
@@ -171,6 +173,7 @@ export class Maintenance {
       throwIfAborted(signal, what);
       if (topic.active.endPosition() > 0) {
         topic.checkWritable();
+        topic.keepCutBytes(); // the roll would leave them in a closed segment, past its end
         topic.writer.roll('compact');
       }
       await topic.durability.flush();

@@ -11,13 +11,22 @@
 // cut bytes are kept aside in `<segment>.log.cut` files (this segment's tail copied, later
 // segments renamed), listed by verify and published on `seglog:recovery`.
 //
+// A disk too full for the copy: the space reserve is given back and the copy tried again; if even
+// that is not enough, the later segments are still renamed aside (a rename needs no space) but the
+// segment is not truncated: its tail stays in the file past the end the topic reads (a PendingCut),
+// appends to the topic are refused with ERR_NO_SPACE until the copy fits (tried again at each append
+// call and compact()), and the event says so (action `cut-pending`). The cut bytes are never
+// destroyed for lack of space.
+//
 // Crash: the cut file is written and fsynced (with its directory) before the segment is truncated,
 // and later segments are renamed before the truncation is recorded; a crash part-way leaves a cut
-// file too many (the next open cuts again, into a new file), never bytes lost.
+// file too many (the next open cuts again, into a new file), never bytes lost. A pending cut is only
+// in memory: the next open finds the same damage and decides again.
 import path from 'node:path';
-import { ioError } from '../base/errors.js';
+import { SeglogError, ioError } from '../base/errors.js';
 import { publish } from '../base/diagnostics.js';
 import type { FileIO } from '../io/file-io.js';
+import { isNoSpace, type SpaceReserve } from '../io/space-reserve.js';
 import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_VERSION, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, claimedDurableOffset, cutFileName, knownVersion, readU32, segmentFileName } from '../format/batch.js';
 import { READ_CHUNK_BYTES } from '../base/limits.js';
 import { checkBatch, writeFully, type Segment } from '../segment/segment.js';
@@ -71,15 +80,16 @@ function freeCutPath(io: FileIO, logPath: string): string {
 }
 
 /**
- * Keeps the bytes about to be cut: bytes [at, end) of `seg` are copied into a new cut file, and each
- * later segment's `.log` is renamed to a cut file (its index files go). Returns the cut files. The
- * caller truncates `seg` at `at` afterwards and drops the later segments from its list.
+ * Keeps the bytes about to be cut: bytes [at, end) of `seg` are copied into a new cut file (unless
+ * `copyTail` is false), and each later segment's `.log` is renamed to a cut file (its index files
+ * go). Returns the cut files. The caller truncates `seg` at `at` afterwards and drops the later
+ * segments from its list.
  */
-export function moveAside(io: FileIO, topicDir: string, topic: string, seg: Segment, at: number, later: Segment[], reason: string): string[] {
+export function moveAside(io: FileIO, topicDir: string, topic: string, seg: Segment, at: number, later: Segment[], reason: string, copyTail = true): string[] {
   const files: string[] = [];
   const size = seg.fileSizeNow();
   let bytes = 0;
-  if (size > at) {
+  if (size > at && copyTail) {
     const target = freeCutPath(io, seg.logPath);
     let fd = -1;
     try {
@@ -116,9 +126,67 @@ export function moveAside(io: FileIO, topicDir: string, topic: string, seg: Segm
       try { io.unlink(path.join(topicDir, f)); } catch { /* renamed, or never there */ }
     }
   }
-  publish('recovery', {
-    dir: path.dirname(topicDir), topic, action: 'cut', file: seg.logPath, position: at, bytes,
-    reason: `${reason}; no completed fsync covered it, so the log was cut there and the ${bytes} bytes from there on were kept in ${files.join(', ')}`,
-  });
+  if (copyTail || files.length > 0) {
+    publish('recovery', {
+      dir: path.dirname(topicDir), topic, action: 'cut', file: seg.logPath, position: at, bytes,
+      reason: `${reason}; no completed fsync covered it, so the log was cut there and the ${bytes} bytes from there on were kept in ${files.join(', ')}`,
+    });
+  }
   return files;
+}
+
+/**
+ * moveAside, and when the disk has no room for the copy of the tail: the space reserve is given
+ * back and the copy tried again; if it still does not fit, the later segments are moved aside and
+ * the tail stays in the segment's file (returned as a PendingCut; the caller does not truncate).
+ */
+export function cutKeepingAside(io: FileIO, reserve: SpaceReserve | undefined, topicDir: string, topic: string, seg: Segment, at: number,
+  later: Segment[], reason: string): PendingCut | undefined {
+  for (;;) {
+    try {
+      moveAside(io, topicDir, topic, seg, at, later, reason);
+      return undefined;
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      if (reserve === undefined || reserve.released) break;
+      reserve.release(); // the reserve is there for the library's own writes on a full disk: this is one
+    }
+  }
+  moveAside(io, topicDir, topic, seg, at, later, reason, false);
+  const pending = new PendingCut(io, topicDir, topic, seg, at, reason);
+  publish('recovery', {
+    dir: path.dirname(topicDir), topic, action: 'cut-pending', file: seg.logPath, position: at, bytes: seg.fileSizeNow() - at,
+    reason: `${reason}; no completed fsync covered it, so the topic ends there, but the disk has no room to keep the ${seg.fileSizeNow() - at} bytes from there on ` +
+      `in a .cut file: they stay in ${seg.logPath} past the topic's end, and appends to topic ${topic} are refused with ERR_NO_SPACE until they can be kept`,
+  });
+  return pending;
+}
+
+/**
+ * A cut recovery could not finish for lack of space: the topic ends at `at` of `seg` (the active
+ * segment), and the file still holds the cut bytes after it. Nothing may write there before they
+ * are kept: finish() runs before every append and before a compaction rolls the segment.
+ */
+export class PendingCut {
+  constructor(private readonly io: FileIO, private readonly topicDir: string, private readonly topic: string,
+    readonly seg: Segment, readonly at: number, private readonly reason: string) {}
+
+  /** Copies the cut bytes into a cut file and truncates the segment; ERR_NO_SPACE while the disk has no room for them. */
+  finish(): void {
+    try {
+      moveAside(this.io, this.topicDir, this.topic, this.seg, this.at, [], this.reason);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      const bytes = this.seg.fileSizeNow() - this.at;
+      throw new SeglogError('ERR_NO_SPACE',
+        `topic ${this.topic} takes no appends until the ${bytes} bytes that recovery cut from ${this.seg.logPath} at position ${this.at} (never fsynced, after a power cut) ` +
+        `are kept in a .cut file, and the disk has no room for them: free space (truncateBefore, retention, or outside the log) and append again`,
+        { file: this.seg.logPath, position: this.at, value: bytes, cause: err });
+    }
+    try {
+      this.seg.truncateLog(this.at); // (the sealed prefix ends at `at`: log/seal.ts seals logBytes)
+    } catch (err) {
+      throw ioError('truncate the cut tail of', this.seg.logPath, err);
+    }
+  }
 }

@@ -23,7 +23,8 @@ import { TimeIndex } from '../segment/time-index.js';
 import type { LogContext, RecoveryPoint } from './topic-writer.js';
 import type { SegmentLog } from './topic-log.js';
 import { resolveInterruptedSwap } from '../segment/compaction-swap.js';
-import { moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
+import { PendingCut, cutKeepingAside, moveAside, validBatchesFrom, type AfterDamage } from './recovery-cut.js';
+import { isNoSpace } from '../io/space-reserve.js';
 import path from 'node:path';
 import type { CommitBlock } from '../format/commit-block.js';
 import { decodeIndexes, loadIndexes, segmentEndMaxTimestamp } from './indexes.js';
@@ -41,6 +42,8 @@ export interface RecoverableTopic<V> extends SegmentLog<V> {
   };
   /** Loads the groups' positions (once the end recovery keeps is known). */
   loadGroups(): void;
+  /** A cut recovery could not finish for lack of space (recovery-cut.ts): appends wait for it. */
+  cutPending: PendingCut | undefined;
 }
 
 /** Makes the topic over `segments`, with offsets [startOffset, endOffset) and recovery point `rp`. */
@@ -185,6 +188,7 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
   const scanFrom = rpPosition;
   const memo = readOnly ? ' (in memory only: read-only open)' : '';
   let cutAt = -1; // index of the segment that was cut
+  let pending: PendingCut | undefined; // a cut whose bytes found no room (recovery-cut.ts)
   // Commits riding in the batches scanned past the recorded recovery point (ridden.ts): those
   // before it were stored before it was recorded, and re-applying them could undo a resetGroup or
   // deleteGroup made since (the scan restarts at an index point before the recovery point). A
@@ -255,10 +259,10 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
           publish('recovery', { dir: path.dirname(dir), topic: name, action: 'cut', file: seg.logPath, position: at, bytes: seg.fileSizeNow() - at + laterBytes,
             reason: `invalid batch (${reason}) past the durable end with data after it: cut there${memo}` });
         } else {
-          moveAside(io, dir, name, seg, at, segments.slice(si + 1), `invalid batch (${reason}) past the durable end, with ${after.validBatches} valid batch(es) after it`);
+          pending = cutKeepingAside(io, ctx.reserve, dir, name, seg, at, segments.slice(si + 1), `invalid batch (${reason}) past the durable end, with ${after.validBatches} valid batch(es) after it`);
         }
       }
-      if (!readOnly) {
+      if (!readOnly && pending === undefined) {
         try {
           seg.truncateLog(at); // (recovery runs before anything is sealed or mapped)
         } catch (err) {
@@ -303,12 +307,15 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
     // Commits that rode in batches kept here, before the recovery point passes them (a batch cut
     // above took its commit with it: both or neither).
     if (ridden.length > 0) ctx.reapplyCommits(name, ridden.filter((c) => c !== undefined));
+    recovered.cutPending = pending;
     try {
       ctx.meta.putStateSync(name, recovered.durability.stateFor(false, end));
+      recovered.durability.noteUncleanState();
     } catch (err) {
-      throw ioError('write metadata', name, err);
+      // A full disk must not lock the log out: the state stored before stays (an older recovery
+      // point: the next open scans more), and the first append records "not clean" itself.
+      if (!isNoSpace(err)) throw ioError('write metadata', name, err);
     }
-    recovered.durability.noteUncleanState();
   }
   return recovered;
 }

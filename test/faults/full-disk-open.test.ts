@@ -4,13 +4,12 @@
 // truncateBefore, retention or compact; appends are refused while the disk is full and resume once
 // space is free, without a reopen. The space reserve (`~reserve`, src/space-reserve.ts) is what
 // the library's own writes use meanwhile.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { entries, type Entry } from '../entry.js';
-import { HANG_MS, withinHangBound } from '../helpers.js';
+import { entries } from '../entry.js';
+import { withinHangBound } from '../helpers.js';
+import { fillDisk, inChild, onTmpfs } from './tmpfs.js';
 
 const value = (i: number): Buffer => Buffer.alloc(1000, i % 251);
 
@@ -23,39 +22,6 @@ const value = (i: number): Buffer => Buffer.alloc(1000, i % 251);
  */
 const LMDB_ON_FULL_DISK = process.env.SEGLOG_LMDB_FULL_DISK === '1';
 const fullDiskEntries = entries.filter((e) => LMDB_ON_FULL_DISK || e.name !== 'seglog');
-
-/** Runs `fn` on a fresh 2 MiB tmpfs, always unmounted afterwards; false when mounting is not permitted. */
-async function onTmpfs(fn: (mnt: string) => Promise<void>): Promise<boolean> {
-  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'pipe' });
-  } catch (err) {
-    console.warn(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}): test skipped`);
-    fs.rmSync(mnt, { recursive: true, force: true });
-    return false;
-  }
-  try {
-    await fn(mnt);
-  } finally {
-    try { execFileSync('umount', [mnt], { stdio: 'pipe' }); } catch { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }); }
-    fs.rmSync(mnt, { recursive: true, force: true });
-  }
-  return true;
-}
-
-/** Runs `body` (an async function body with `openLog`, `dir` and `value` in scope) in a new Node process; returns what it prints as JSON. */
-function inChild(entry: Entry, dir: string, body: string): any {
-  const script = `
-    const { openLog } = await import(${JSON.stringify(entry.dist)});
-    const dir = ${JSON.stringify(dir)};
-    const value = (i) => Buffer.alloc(1000, i % 251);
-    const codeOf = async (p) => { try { await p; return 'ok'; } catch (e) { return e.code ?? String(e); } };
-    const out = {};
-    ${body}
-    console.log(JSON.stringify(out));`;
-  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: HANG_MS, stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(stdout.trim().split('\n').pop()!);
-}
 
 /** Appends 1000-byte records until the disk is full; returns how many were acknowledged. */
 async function fill(t: { append(v: Buffer, meta?: { key?: string }): Promise<number> }, keyed = false): Promise<number> {
@@ -148,10 +114,7 @@ describe.each(fullDiskEntries)('$name on a full disk', (entry) => {
       await log.close();
       // fill the disk to the last byte
       const filler = path.join(mnt, 'filler');
-      const fd = fs.openSync(filler, 'w');
-      try { for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024)); } catch (err) { expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC'); }
-      try { for (;;) fs.writeSync(fd, Buffer.alloc(512)); } catch { /* the last blocks */ }
-      fs.closeSync(fd);
+      fillDisk(filler);
       const out = inChild(entry, dir, `
         const log = await openLog(dir, { durability: 'fsync' });
         const t = log.topic('t');
@@ -179,10 +142,7 @@ describe.each(fullDiskEntries)('$name: a disk another program fills while the lo
       const t = log.topic('t', { segmentBytes: 128 * 1024 });
       for (let i = 0; i < 600; i++) await t.append(value(i));
       const filler = path.join(mnt, 'filler');
-      const fd = fs.openSync(filler, 'w');
-      try { for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024)); } catch { /* full */ }
-      try { for (;;) fs.writeSync(fd, Buffer.alloc(512)); } catch { /* to the last block */ }
-      fs.closeSync(fd);
+      fillDisk(filler);
       await t.truncateBefore(400);
       expect(t.startOffset).toBe(400);
       expect(await t.append(value(600)), 'the segments removed gave room for the reserve and appends').toBe(600);
@@ -210,10 +170,7 @@ describe.runIf(LMDB_ON_FULL_DISK)('seglog (LMDB metadata) on a full disk', () =>
       for (let i = 0; i < 10; i++) await t.append(value(i));
       await log.flush();
       const filler = path.join(mnt, 'filler');
-      const fd = fs.openSync(filler, 'w');
-      try { for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024)); } catch { /* full */ }
-      try { for (;;) fs.writeSync(fd, Buffer.alloc(512)); } catch { /* to the last block */ }
-      fs.closeSync(fd);
+      fillDisk(filler);
       // Many groups commit at once: LMDB needs new pages, and its file cannot grow (ENOSPC).
       const subs = Array.from({ length: 300 }, (_, g) => t.subscribe({ group: `group-with-a-long-name-${g}`, from: 'earliest' }));
       for (const s of subs) {
