@@ -343,7 +343,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
   let meta: MetaStore | undefined;
   try {
     reserve?.open(); // before anything else is written: a full disk gets the reserve's space back
-    meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io });
+    meta = await wiring.meta(absolute, resolved.readOnly, { repair: resolved.repair, io, space: reserve });
     const log = new LogImpl(absolute, io, meta, resolved, lock, wiring, chooseReadPath(resolved.mmap, wiring.mapper));
     log.reserve = reserve;
     log.recoverAll();

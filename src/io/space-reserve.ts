@@ -16,7 +16,15 @@ import type { FileIO } from './file-io.js';
 import { RESERVE_FILE } from '../format/batch.js';
 import { SPACE_RESERVE_BYTES } from '../base/limits.js';
 
-export class SpaceReserve {
+/** What the metadata store asks of the space reserve before an LMDB write (store/lmdb-room.ts). */
+export interface SpaceRoom {
+  /** Free bytes on the log's file system (undefined where that cannot be told). */
+  free(): number | undefined;
+  /** Gives the reserve back if it is still there; true if it was (so the free space grew). */
+  giveBack(): boolean;
+}
+
+export class SpaceReserve implements SpaceRoom {
   readonly file: string;
   /** True while the reserve is given back (the disk was found full): appends are refused. */
   released = false;
@@ -32,6 +40,16 @@ export class SpaceReserve {
     } catch {
       return undefined;
     }
+  }
+
+  free(): number | undefined {
+    return this.freeBytes();
+  }
+
+  giveBack(): boolean {
+    if (this.released) return false;
+    this.release();
+    return true;
   }
 
   /**

@@ -16,6 +16,7 @@ import type { RootDatabase } from 'lmdb';
 import { SeglogError } from '../base/errors.js';
 import { metadataCorrupt } from './metadata-damage.js';
 import { inFlightTriples } from './groups-check.js';
+import type { LmdbRoom } from './lmdb-room.js';
 
 export abstract class LmdbGroupPositions {
   protected abstract readonly db: RootDatabase;
@@ -33,6 +34,15 @@ export abstract class LmdbGroupPositions {
   protected storeClosed = false;
   private groupsScheduled = false;
   private groupWriteError: unknown = undefined;
+  /** The disk's room is checked before every write transaction (lmdb-room.ts); undefined: not checked. */
+  protected room: LmdbRoom | undefined = undefined;
+  /** The tick's positions were refused for lack of room: they stay pending, and flush()/close() report it until they are written. */
+  private groupsRefused: SeglogError | undefined = undefined;
+
+  /** ERR_NO_SPACE unless the disk has room for a transaction of `entries` entries; the bytes it may take. */
+  protected checkRoom(entries: number, payloadBytes: number): number {
+    return this.room === undefined ? 0 : this.room.check(entries, payloadBytes);
+  }
 
   getGroups(topic: string): Map<string, number> {
     const prefix = groupPrefix(topic);
@@ -96,6 +106,7 @@ export abstract class LmdbGroupPositions {
   putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
     const key = groupPrefix(topic) + group;
     const doneKey = groupPrefix(topic) + GROUP_DONE_MARK + group;
+    this.checkRoom(2, key.length + doneKey.length + 9 * done.length + 32);
     this.pendingGroups.delete(key);
     this.pendingGroups.delete(doneKey);
     this.db.transactionSync(() => {
@@ -109,6 +120,7 @@ export abstract class LmdbGroupPositions {
   }
 
   deleteGroup(topic: string, group: string): void {
+    this.checkRoom(3, 0);
     for (const key of [groupPrefix(topic) + group, groupPrefix(topic) + GROUP_DONE_MARK + group, groupPrefix(topic) + GROUP_GIVEN_MARK + group]) {
       this.pendingGroups.delete(key);
       // async, so ordered after the puts of this group already handed to lmdb-js; flush() awaits it
@@ -127,15 +139,28 @@ export abstract class LmdbGroupPositions {
       this.pendingGroups.clear();
       return;
     }
+    let need: number;
+    try {
+      let payload = 0;
+      for (const [key, v] of this.pendingGroups) payload += key.length + 16 + (Array.isArray(v) ? 9 * v.length : 9);
+      need = this.checkRoom(this.pendingGroups.size, payload);
+    } catch (err) {
+      this.groupsRefused = err as SeglogError; // kept pending (reads see them): the next put, flush() or close() tries again
+      return;
+    }
+    this.groupsRefused = undefined;
+    let write: Promise<boolean> | undefined;
     for (const [key, offset] of this.pendingGroups) {
-      const write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
+      write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
       write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
     }
+    if (write !== undefined) this.room?.track(write, need);
     this.pendingGroups.clear();
     this.guardCommit();
   }
 
   protected throwGroupError(): void {
+    if (this.groupsRefused !== undefined) throw this.groupsRefused;
     const err = this.groupWriteError;
     if (err === undefined) return;
     this.groupWriteError = undefined;

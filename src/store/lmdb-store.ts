@@ -27,6 +27,8 @@ import { metadataCorrupt, moveAside, topicFolders } from './metadata-damage.js';
 import { stateDamage } from './document-check.js';
 import { LmdbGroupPositions, groupPrefix, groupPrefixEnd } from './lmdb-groups.js';
 import { EmptyMetaStore } from './lmdb-readonly.js';
+import { LmdbRoom, type TreeShape } from './lmdb-room.js';
+import type { SpaceRoom } from '../io/space-reserve.js';
 
 class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   readonly kind = 'lmdb' as const;
@@ -68,7 +70,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   protected override readonly file: string;
 
-  constructor(protected override readonly dir: string, private readonly readOnly: boolean) {
+  constructor(protected override readonly dir: string, private readonly readOnly: boolean, space?: SpaceRoom) {
     super();
     this.file = path.join(dir, META_FILE);
     try {
@@ -81,6 +83,16 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     } catch {
       this.keysDb = undefined; // read-only, and no key index was ever written
     }
+    if (space !== undefined && !readOnly) this.room = new LmdbRoom(this.file, space, () => this.shape());
+  }
+
+  /** The trees the store writes, for LmdbRoom's bound (the root database holds the `keys` database's record). */
+  private shape(): TreeShape {
+    type Stats = { pageSize: number; treeDepth: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+    const root = this.db.getStats() as Stats;
+    const keys = this.keysDb?.getStats() as Stats | undefined;
+    const pages = (x: Stats | undefined): number => x === undefined ? 0 : x.treeBranchPageCount + x.treeLeafPageCount + x.overflowPages;
+    return { pageSize: root.pageSize, depth: root.treeDepth + (keys?.treeDepth ?? 0), pages: pages(root) + pages(keys) };
   }
 
   /**
@@ -121,6 +133,9 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
     if (this.readOnly || this.keysDb === undefined) throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only');
+    let payload = topic.length + 32;
+    for (const k of keys) payload += topic.length + k.length + 9;
+    const need = this.checkRoom(keys.length + 1, payload); // (refused: the caller keeps them and tries again)
     let last: Promise<boolean> | undefined;
     let previous: Promise<boolean> | undefined;
     const names: string[] = new Array(keys.length);
@@ -146,6 +161,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
       if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
     }
     if (last === undefined) return;
+    this.room?.track(last, need);
     this.guardCommit();
     const done = (): void => {
       for (let i = 0; i < names.length; i++) if (this.pendingKeys.get(names[i]!) === offsets[i]) this.pendingKeys.delete(names[i]!);
@@ -166,6 +182,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   private dropKeys(topic: string): void {
+    this.checkRoom(Infinity, 0);
     const prefix = topic + '\0';
     for (const k of [...this.pendingKeys.keys()]) if (k.startsWith(prefix)) this.pendingKeys.delete(k);
     this.pendingKeyEnds.delete(topic);
@@ -199,6 +216,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   putCleanerState(topic: string, state: CleanerState): void {
+    this.checkRoom(1, 64 + 18 * state.passes.length);
     this.db.putSync('cleaner/' + topic, state);
   }
 
@@ -213,6 +231,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   putTopicOptions(topic: string, options: StoredTopicOptions): void {
+    this.checkRoom(1, 512);
     this.db.putSync('topic/' + topic, options);
   }
 
@@ -226,6 +245,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   putStateSync(topic: string, state: TopicState): void {
+    this.checkRoom(1, STATE_BYTES);
     this.pending.delete(topic);
     this.db.putSync('state/' + topic, state);
   }
@@ -242,6 +262,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   private writePending(): void {
     if (this.pending.size === 0) return;
+    this.checkRoom(this.pending.size, this.pending.size * STATE_BYTES); // (refused: they stay pending)
     const entries = [...this.pending];
     this.pending.clear();
     this.db.transactionSync(() => {
@@ -250,6 +271,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   deleteTopic(topic: string): void {
+    this.checkRoom(Infinity, 0);
     this.pending.delete(topic);
     const prefix = groupPrefix(topic);
     for (const key of [...this.pendingGroups.keys()]) if (key.startsWith(prefix)) this.pendingGroups.delete(key);
@@ -307,20 +329,24 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   async close(): Promise<void> {
-    this.writePending();
-    this.writeGroups();
-    await this.settleAsync();
-    // positions moved while that settled (a subscription closing meanwhile) are written too
-    for (let i = 0; i < 3 && (this.pendingGroups.size > 0 || this.pending.size > 0); i++) {
-      this.writePending();
+    let refused: unknown; // a write refused for lack of room (lmdb-room.ts): the store still closes
+    const writeAll = async (): Promise<void> => {
+      try { this.writePending(); } catch (err) { refused ??= err; }
       this.writeGroups();
       await this.settleAsync();
-    }
+    };
+    await writeAll();
+    // positions moved while that settled (a subscription closing meanwhile) are written too
+    for (let i = 0; i < 3 && refused === undefined && (this.pendingGroups.size > 0 || this.pending.size > 0); i++) await writeAll();
     this.storeClosed = true;
     await this.db.close();
+    if (refused !== undefined) throw refused;
     this.throwGroupError();
   }
 }
+
+/** Bytes of a msgpack-encoded TopicState with its key, at most (for LmdbRoom's bound). */
+const STATE_BYTES = 256;
 
 /** Never written: removing it commits an empty transaction (LmdbMetaStore.settleAsync). */
 const COMMIT_PROBE_KEY = 'probe/commit';
@@ -344,10 +370,10 @@ export const lmdbMetaStore: MetaStoreFactory = (dir, readOnly, options = {}) => 
   if (damage === undefined && options.rebuild === true && options.repair === true && check.kind === 'sound') {
     damage = { file, position: 0, reason: 'a value in it does not decode' };
   }
-  if (damage === undefined) return new LmdbMetaStore(dir, readOnly);
+  if (damage === undefined) return new LmdbMetaStore(dir, readOnly, options.space);
   const movedTo = moveAside(io, file);
   try { io.unlink(file + LOCK_SUFFIX); } catch { /* absent */ }
-  const store = new LmdbMetaStore(dir, false);
+  const store = new LmdbMetaStore(dir, false, options.space);
   (store as { rebuilt?: MetaStore['rebuilt'] }).rebuilt = { file, movedTo };
   return store;
 };

@@ -4,6 +4,7 @@
 import type { StoredTopicOptions } from '../format/options.js';
 export type { StoredTopicOptions } from '../format/options.js';
 import type { FileIO } from '../io/file-io.js';
+import type { SpaceRoom } from '../io/space-reserve.js';
 
 /** Where a topic's log stood, for a fast reopen (clean) or a bounded recovery scan (not clean). */
 export interface TopicState {
@@ -110,6 +111,8 @@ export interface MetaOpenOptions {
   io?: FileIO;
   /** With repair: move the store's file aside and start empty even if it looked sound (its values did not decode). */
   rebuild?: boolean;
+  /** A writable log's space reserve: the LMDB store checks the disk's room before each write transaction (lmdb-room.ts). */
+  space?: SpaceRoom;
 }
 
 export type MetaStoreFactory = (dir: string, readOnly: boolean, options?: MetaOpenOptions) => MetaStore;

@@ -13,15 +13,6 @@ import { fillDisk, inChild, onTmpfs } from './tmpfs.js';
 
 const value = (i: number): Buffer => Buffer.alloc(1000, i % 251);
 
-/**
- * The default entry (LMDB metadata) on a real full disk: lmdb-js 3.5 aborted the test process
- * twice under `npm run test:busy` (glibc "corrupted size vs. prev_size" / "free(): invalid
- * pointer" after a failed page write), a native crash seglog does not prevent yet
- * (docs/guarantees.md, known gaps). Until it does, those cases run only with
- * SEGLOG_LMDB_FULL_DISK=1; the native-free entry's always run.
- */
-const LMDB_ON_FULL_DISK = process.env.SEGLOG_LMDB_FULL_DISK === '1';
-const fullDiskEntries = entries.filter((e) => LMDB_ON_FULL_DISK || e.name !== 'seglog');
 
 /** Appends 1000-byte records until the disk is full; returns how many were acknowledged. */
 async function fill(t: { append(v: Buffer, meta?: { key?: string }): Promise<number> }, keyed = false): Promise<number> {
@@ -35,7 +26,7 @@ async function fill(t: { append(v: Buffer, meta?: { key?: string }): Promise<num
   }
 }
 
-describe.each(fullDiskEntries)('$name on a full disk', (entry) => {
+describe.each(entries)('$name on a full disk', (entry) => {
   test('a log that filled its disk closes, opens for writing in a new process, and truncateBefore there frees space for appends', async () => {
     await onTmpfs(async (mnt) => {
       const { openLog } = await entry.load();
@@ -133,7 +124,7 @@ describe.each(fullDiskEntries)('$name on a full disk', (entry) => {
   });
 });
 
-describe.each(fullDiskEntries)('$name: a disk another program fills while the log is open', (entry) => {
+describe.each(entries)('$name: a disk another program fills while the log is open', (entry) => {
   test('truncateBefore still records its start offset (the reserve is given back for that write) and frees space; appends then resume', async () => {
     await onTmpfs(async (mnt) => {
       const { openLog } = await entry.load();
@@ -155,12 +146,12 @@ describe.each(fullDiskEntries)('$name: a disk another program fills while the lo
   });
 });
 
-// Known gap (docs/guarantees.md): once, under `npm run test:busy`, the test process running this
-// case aborted inside lmdb-js 3.5 (glibc "corrupted size vs. prev_size", after LMDB's commits had
-// failed with ENOSPC and then EIO while ~meta.lmdb could not grow). seglog does not yet keep LMDB
-// from writing on a disk another program filled, so a native crash is possible there; until it
-// does, this case runs only with SEGLOG_LMDB_FULL_DISK=1 (it passes there nearly every time).
-describe.runIf(LMDB_ON_FULL_DISK)('seglog (LMDB metadata) on a full disk', () => {
+// lmdb-js 3.5 aborted the process here (glibc "corrupted size vs. prev_size", "double free or
+// corruption" after "Write error: No space left on device"): its page writer overruns a buffer
+// when a write fails with an errno. The store now checks the disk's room before every LMDB write
+// transaction and refuses what may not fit (src/store/lmdb-room.ts), so LMDB never writes on a
+// full disk; this case failed (the test process died) in about one run of two before that.
+describe('seglog (LMDB metadata) on a full disk', () => {
   test("consumer-group commits that LMDB cannot write (its file cannot grow) neither crash the process nor hang flush or close", async () => {
     await onTmpfs(async (mnt) => {
       const { openLog } = await entries[0]!.load();

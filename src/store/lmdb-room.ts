@@ -1,0 +1,84 @@
+// LmdbRoom: LMDB must never find its disk full. lmdb-js 3.5's page writer, when a write fails with
+// an errno (ENOSPC on a full disk), formats a message into a 100-byte malloc'd buffer that its
+// arguments can overrun (mdb.c, mdb_page_flush: "Attempting to write page at position ..."), and
+// the process then dies in glibc ("double free or corruption", "corrupted size vs. prev_size";
+// reproduced on a full tmpfs in test/faults/full-disk-open.test.ts). No error handling after the
+// fact can catch that, so every LMDB write transaction of the store is checked first: the disk
+// must have room for the most the transaction can make the file grow (growthBound). When it has
+// not, the space reserve (io/space-reserve.ts) is given back and the check made again; when even
+// that is not enough, the write is refused with ERR_NO_SPACE before lmdb-js sees it (the store
+// keeps what it could not write in memory, as it does for a failed asynchronous commit).
+//
+// The bound: LMDB copies every page a transaction changes to a free page (one its free list can
+// reuse, or a new one at the end of the file), so the file grows by at most the pages it dirties:
+// the path from a root to each changed leaf (at most entries × depth, and never more than the trees
+// hold), pages made by splits (twice the new bytes, in pages, plus a path), the free list's and the
+// main database's own pages. Asynchronous transactions not committed yet count against the free
+// space too (inFlight). Free space is read with statfs (one system call per write transaction);
+// above FAST_BYTES free, small transactions need no bound.
+//
+// Not covered: another program filling the disk between the check and LMDB's write (microseconds
+// for a synchronous put, until the background commit for an asynchronous one); a file system that
+// copies on write (btrfs, ZFS) can need more than the bound.
+import { SeglogError } from '../base/errors.js';
+import type { SpaceRoom } from '../io/space-reserve.js';
+
+const KiB = 1024;
+/** Free space above which a transaction of at most FAST_ENTRIES entries is not bounded. */
+const FAST_BYTES = 64 * 1024 * KiB;
+const FAST_ENTRIES = 1000;
+/** Pages every write transaction may dirty besides its entries' paths: free list, main database, meta. */
+const FIXED_PAGES = 6;
+
+/** What the bound needs of the environment (lmdb-js getStats() of the databases written). */
+export interface TreeShape {
+  pageSize: number;
+  /** Largest tree depth of the databases the store writes. */
+  depth: number;
+  /** Branch, leaf and overflow pages of those databases. */
+  pages: number;
+}
+
+export class LmdbRoom {
+  /** Bytes that asynchronous transactions handed to lmdb-js and not settled yet may still take. */
+  private inFlight = 0;
+
+  constructor(private readonly file: string, private readonly space: SpaceRoom, private readonly shape: () => TreeShape) {}
+
+  /**
+   * Throws ERR_NO_SPACE unless the disk has room for a transaction of `entries` puts or removes
+   * carrying about `payloadBytes` of keys and values (giving the space reserve back first if that is
+   * what it takes). Returns the bytes the transaction may take (for track()).
+   */
+  check(entries: number, payloadBytes: number): number {
+    let free = this.space.free();
+    if (free === undefined) return 0;
+    if (entries <= FAST_ENTRIES && free >= FAST_BYTES + this.inFlight) return 0;
+    const need = growthBound(this.shape(), entries, payloadBytes);
+    if (free >= need + this.inFlight) return need;
+    if (this.space.giveBack()) {
+      free = this.space.free() ?? Infinity;
+      if (free >= need + this.inFlight) return need;
+    }
+    throw new SeglogError('ERR_NO_SPACE',
+      `no space left on device for a metadata write to ${this.file}: ${free} bytes free, and the write may need up to ${need + this.inFlight} ` +
+      `(LMDB is never let write on a full disk: lmdb-js does not survive a failed page write); free space and try again`,
+      { file: this.file, value: free });
+  }
+
+  /** Counts `need` bytes against the free space until the asynchronous commit `p` settles. */
+  track(p: Promise<unknown>, need: number): void {
+    if (need === 0) return;
+    this.inFlight += need;
+    const done = (): void => { this.inFlight -= need; };
+    p.then(done, done);
+  }
+}
+
+/** The most a transaction of `entries` entries carrying `payloadBytes` can make an environment of `shape` grow, in bytes. */
+export function growthBound(shape: TreeShape, entries: number, payloadBytes: number): number {
+  const depth = Math.max(1, shape.depth);
+  const paths = Math.min(entries * depth, shape.pages + depth);
+  const splits = 2 * Math.ceil((2 * payloadBytes) / shape.pageSize) + depth;
+  return (paths + splits + depth + FIXED_PAGES) * shape.pageSize;
+}
