@@ -18,8 +18,6 @@ import { SPACE_RESERVE_BYTES } from '../base/limits.js';
 
 /** What the metadata store asks of the space reserve before an LMDB write (store/lmdb-room.ts). */
 export interface SpaceRoom {
-  /** Free bytes on the log's file system (undefined where that cannot be told). */
-  free(): number | undefined;
   /** Gives the reserve back if it is still there; true if it was (so the free space grew). */
   giveBack(): boolean;
 }
@@ -40,10 +38,6 @@ export class SpaceReserve implements SpaceRoom {
     } catch {
       return undefined;
     }
-  }
-
-  free(): number | undefined {
-    return this.freeBytes();
   }
 
   giveBack(): boolean {

@@ -14,12 +14,14 @@
 // the path from a root to each changed leaf (at most entries × depth, and never more than the trees
 // hold), pages made by splits (twice the new bytes, in pages, plus a path), the free list's and the
 // main database's own pages. Asynchronous transactions not committed yet count against the free
-// space too (inFlight). Free space is read with statfs (one system call per write transaction);
-// above FAST_BYTES free, small transactions need no bound.
+// space too (inFlight). Free space is read with statfs (one system call per write transaction;
+// node:fs itself, not the log's FileIO: LMDB writes outside that seam); above FAST_BYTES free,
+// small transactions need no bound.
 //
 // Not covered: another program filling the disk between the check and LMDB's write (microseconds
 // for a synchronous put, until the background commit for an asynchronous one); a file system that
 // copies on write (btrfs, ZFS) can need more than the bound.
+import fs from 'node:fs';
 import { SeglogError } from '../base/errors.js';
 import type { SpaceRoom } from '../io/space-reserve.js';
 
@@ -43,7 +45,17 @@ export class LmdbRoom {
   /** Bytes that asynchronous transactions handed to lmdb-js and not settled yet may still take. */
   private inFlight = 0;
 
-  constructor(private readonly file: string, private readonly space: SpaceRoom, private readonly shape: () => TreeShape) {}
+  constructor(private readonly dir: string, private readonly file: string, private readonly space: SpaceRoom, private readonly shape: () => TreeShape) {}
+
+  /** Free bytes on the store's file system (undefined where statfs fails). */
+  private free(): number | undefined {
+    try {
+      const st = fs.statfsSync(this.dir);
+      return st.bavail * st.bsize;
+    } catch {
+      return undefined;
+    }
+  }
 
   /**
    * Throws ERR_NO_SPACE unless the disk has room for a transaction of `entries` puts or removes
@@ -51,13 +63,13 @@ export class LmdbRoom {
    * what it takes). Returns the bytes the transaction may take (for track()).
    */
   check(entries: number, payloadBytes: number): number {
-    let free = this.space.free();
+    let free = this.free();
     if (free === undefined) return 0;
     if (entries <= FAST_ENTRIES && free >= FAST_BYTES + this.inFlight) return 0;
     const need = growthBound(this.shape(), entries, payloadBytes);
     if (free >= need + this.inFlight) return need;
     if (this.space.giveBack()) {
-      free = this.space.free() ?? Infinity;
+      free = this.free() ?? Infinity;
       if (free >= need + this.inFlight) return need;
     }
     throw new SeglogError('ERR_NO_SPACE',

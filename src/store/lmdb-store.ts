@@ -83,7 +83,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     } catch {
       this.keysDb = undefined; // read-only, and no key index was ever written
     }
-    if (space !== undefined && !readOnly) this.room = new LmdbRoom(this.file, space, () => this.shape());
+    if (space !== undefined && !readOnly) this.room = new LmdbRoom(dir, this.file, space, () => this.shape());
   }
 
   /** The trees the store writes, for LmdbRoom's bound (the root database holds the `keys` database's record). */
