@@ -275,8 +275,23 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   }
 
   close(): Promise<void> {
-    if (this.closing === undefined) this.closing = this.doClose();
+    if (this.closing === undefined) {
+      try { this.writeKept(); } catch (err) { return Promise.reject(err); }
+      this.closing = this.doClose();
+    }
     return this.closing;
+  }
+
+  /**
+   * Records whose offsets appendSync returned and that a failed write kept in memory
+   * (log/write-failure.ts) are written before anything closes: while they cannot be, close()
+   * rejects with the write's error and closes nothing (the log stays open; the next close(),
+   * append, flush() or the timer tries again), so their offsets never go to other records.
+   */
+  private writeKept(): void {
+    if (this.failed !== undefined) return; // (a failed fsync cut them already)
+    this.reserve?.releaseIfFull();
+    for (const t of this.open.values()) if (t.writer.writeBlocked !== undefined) t.writer.retryWrite();
   }
 
   private async doClose(): Promise<void> {

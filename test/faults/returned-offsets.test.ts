@@ -133,6 +133,33 @@ describe.each(wirings)('%s', (_name, meta) => {
     });
   });
 
+  describe.each(['EIO', 'ENOSPC'])('close() while a write keeps failing (%s)', (code) => {
+    it('rejects and closes nothing; once the failure clears, close() writes the kept records and a reopen finds them at their offsets', async () => {
+      const plan: FaultPlan = {};
+      const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability: 'os' });
+      log.on('error', () => undefined);
+      const t = log.topic('t');
+      for (let i = 0; i < 5; i++) t.appendSync(Buffer.from(`a${i}`));
+      await log.flush();
+      plan.writeError = code;
+      const returned: number[] = [];
+      for (let i = 0; i < 5; i++) returned.push(t.appendSync(Buffer.from(`b${i}`)));
+      expect(returned).toEqual([5, 6, 7, 8, 9]);
+      await new Promise((r) => setImmediate(r)); // the tick's write fails: the records are kept
+      const expected = code === 'EIO' ? 'ERR_IO' : 'ERR_NO_SPACE';
+      await expect(withinHangBound(log.close(), 'close')).rejects.toMatchObject({ code: expected });
+      await expect(log.close(), 'again, while it lasts').rejects.toMatchObject({ code: expected });
+      expect(text(t), 'the log is still open and reads them').toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2', 'b3', 'b4']);
+      plan.writeError = undefined;
+      await log.close();
+      const again = await openLogWith({ meta }, dir);
+      const t2 = again.topic('t');
+      expect(text(t2), 'offsets 5..9 hold the records appendSync returned them for').toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1', 'b2', 'b3', 'b4']);
+      expect(t2.appendSync(Buffer.from('next'))).toBe(10);
+      await again.close();
+    });
+  });
+
   it("the log's timer writes a kept record once the failure clears, with no append or flush call", async () => {
     const plan: FaultPlan = {};
     const log = await openLogWith({ meta, io: faultyIO(plan) }, dir, { durability: 'os', fsyncIntervalMs: 20 });
