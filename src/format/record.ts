@@ -184,6 +184,19 @@ export function decodeRecord<V>(buf: Buffer, pos: number, end: number, baseOffse
     keyPos, keyLen, valuePos, valueLen, codec);
 }
 
+/**
+ * decodeRecord for a record whose offset is known (segment/record-table.ts): the batch's base
+ * offset is the offset less the record's offset delta, which follows its length.
+ */
+export function decodeRecordAt<V>(buf: Buffer, pos: number, end: number, offset: number, baseTimestampMs: number, codec: Codec<V>): RecordView<V> {
+  let p = pos;
+  while (buf[p]! >= 0x80) p++;
+  p++;
+  const b = buf[p]!;
+  const delta = b < 0x80 ? b : readVarint(buf, p, end);
+  return decodeRecord(buf, pos, end, offset - delta, baseTimestampMs, codec);
+}
+
 /** Skips the record at `pos` and returns its offset delta; recordEnd is set to the next record. */
 export function skipRecord(buf: Buffer, pos: number, end: number): number {
   let b = buf[pos]!;

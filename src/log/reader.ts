@@ -12,7 +12,8 @@ import { SeglogError, invalidArgument, refuseUnknownKeys } from '../base/errors.
 import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from '../format/batch.js';
 import { READ_SPAN_BYTES } from '../base/limits.js';
 import { Region, type ReadCache } from '../segment/read-cache.js';
-import { decodeRecord, recordEnd, skipRecord, type LogRecord, type RecordView } from '../format/record.js';
+import { RecordTable, TABLE_CHUNK_BYTES, TABLE_CHUNK_SHIFT } from '../segment/record-table.js';
+import { decodeRecord, decodeRecordAt, recordEnd, skipRecord, type LogRecord, type RecordView } from '../format/record.js';
 import { checksumMatches, type Segment } from '../segment/segment.js';
 import type { SegmentLog } from './topic-log.js';
 import { rebuildIndexes } from './indexes.js';
@@ -102,6 +103,17 @@ export class Reader<V> {
     }
     const seg = topic.indexesOf(topic.segments[topic.segmentIndexFor(offset)]!);
     if (seg === topic.active) topic.publishOpenBatch();
+    // Fast path: the record was verified in the segment's mapping before (record-table.ts).
+    const table = seg.mapTable;
+    if (table !== undefined) {
+      const rel = offset - seg.baseOffset;
+      const chunk = table.chunks[rel >>> TABLE_CHUNK_SHIFT];
+      if (chunk !== undefined) {
+        const s = RecordTable.slot(rel);
+        const rp = chunk[s]!;
+        if (rp !== 0) return decodeRecordAt(seg.mapping!, rp - 1, seg.mapping!.length, offset, readU64(seg.mapping!, chunk[s + 1]! + H_BASE_TIMESTAMP), topic.codec);
+      }
+    }
     try {
       return this.getIn(seg, offset);
     } catch (err) {
@@ -135,6 +147,8 @@ export class Reader<V> {
     if (entry >= 0 && this.cache.maxBytes > 0 && (entry + 1 < index.count || seg !== this.topic.active)) {
       const end = entry + 1 < index.count ? index.positionAt(entry + 1) : seg.logBytes;
       if (end <= seg.memFrom) {
+        const mapped = this.fillTable(seg, entry, end, offset);
+        if (mapped !== undefined) return mapped;
         const region = this.cache.get(seg, entry) ?? this.loadRegions(seg, entry);
         const rp = region.find(offset);
         if (rp === -2) throw seg.corrupt(region.badPosition, 'checksum mismatch');
@@ -202,6 +216,27 @@ export class Reader<V> {
     return undefined;
   }
 
+  /**
+   * The region of index entry `entry` (up to `end`) lies in the segment's mapping: its batches are
+   * verified there and entered in the segment's record table, and the record at `offset` comes
+   * from it. Undefined when the region is not mapped, or the record is not in the table (absent,
+   * or in a batch that failed its checksum: the Region path finds out which).
+   */
+  private fillTable(seg: Segment, entry: number, end: number, offset: number): RecordView<V> | undefined {
+    if (this.cache.maxBytes < TABLE_CACHE_BYTES_MIN) return undefined;
+    const buf = seg.mapped(end);
+    if (buf === undefined) return undefined;
+    const table = seg.mapTable ??= new RecordTable();
+    const start = seg.index!.positionAt(entry);
+    const bad = table.fill(buf, start, end, seg.baseOffset, (c, chunk) => this.cache.putChunk(seg, c, chunk));
+    if (bad >= 0) throw new SuspectIndex(bad, 'region is not whole batches');
+    const rel = offset - seg.baseOffset;
+    const chunk = table.chunks[rel >>> TABLE_CHUNK_SHIFT];
+    if (chunk === undefined) return undefined;
+    const s = RecordTable.slot(rel);
+    const rp = chunk[s]!;
+    return rp === 0 ? undefined : decodeRecordAt(buf, rp - 1, buf.length, offset, readU64(buf, chunk[s + 1]! + H_BASE_TIMESTAMP), this.topic.codec);
+  }
 
   /**
    * Reads the region of index entry `entry` from the file, with the regions that follow it up to
@@ -280,6 +315,9 @@ export class Reader<V> {
     return end;
   }
 }
+
+/** Below this read cache budget, no record tables (each chunk would evict the last). */
+const TABLE_CACHE_BYTES_MIN = 16 * TABLE_CHUNK_BYTES;
 
 class SuspectIndex extends Error {
   constructor(readonly position: number, message: string) {

@@ -20,6 +20,8 @@ import { MAPPINGS_HELD_MAX, MAP_LIVE_FRACTION, MAP_RESIDENT_BYTES_MAX } from '..
 export interface MappedSegment {
   /** The mapping's bytes as one Buffer, while the segment holds one. */
   mapping: Buffer | undefined;
+  /** What was verified in this mapping (record-table.ts): dropped with it. */
+  mapTable?: object | undefined;
   /** A mapping failed: the segment reads from now on. */
   mapRefused: boolean;
   /** Its pages were advised away and it has not been touched since. */
@@ -81,6 +83,7 @@ export class MapPool {
       return undefined;
     }
     seg.mapping = buf;
+    seg.mapTable = undefined;
     seg.mapAdvised = false;
     this.residentBytes += buf.length;
     this.lru.set(seg, true);
@@ -119,6 +122,7 @@ export class MapPool {
     if (!this.lru.delete(seg)) return;
     if (!seg.mapAdvised) this.residentBytes -= seg.mapping!.length;
     seg.mapping = undefined;
+    seg.mapTable = undefined;
     seg.mapAdvised = false;
     if (this.last === seg) this.last = undefined;
   }

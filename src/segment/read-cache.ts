@@ -8,10 +8,12 @@ import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_L
 import { checksumMatches } from '../format/checksum.js';
 import { READ_SLAB_BYTES } from '../base/limits.js';
 import { recordEnd, skipRecord } from '../format/record.js';
+import { TABLE_CHUNK_BYTES, type RecordTable } from './record-table.js';
 
-/** A segment as the cache sees it: the regions it holds for it, by offset-index entry. */
+/** A segment as the cache sees it: the regions it holds for it, by offset-index entry, and its record table. */
 export interface CachedSegment {
   regions: Array<Region | undefined>;
+  mapTable: RecordTable | undefined;
 }
 
 export class Region {
@@ -128,7 +130,8 @@ function search(deltas: Uint32Array, want: number): number {
 }
 
 export class ReadCache {
-  private order: Array<{ seg: CachedSegment; entry: number; region: Region | undefined; bytes: number }> = [];
+  /** Oldest first: regions (by index entry) and record-table chunks (by chunk number). */
+  private order: Array<{ seg: CachedSegment; entry: number; region: Region | Uint32Array | undefined; bytes: number }> = [];
   private head = 0;
   private bytes = 0;
   private slab: Buffer = Buffer.alloc(0);
@@ -156,14 +159,28 @@ export class ReadCache {
     if (this.maxBytes === 0 || region.buf.length > this.maxBytes) return;
     if (seg.regions[entry] !== undefined) return;
     seg.regions[entry] = region;
-    this.order.push({ seg, entry, region, bytes: region.buf.length });
-    this.bytes += region.buf.length;
+    this.add(seg, entry, region, region.buf.length);
+  }
+
+  /** A chunk the segment's record table allocated (record-table.ts): it counts, and may be evicted, like a region. */
+  putChunk(seg: CachedSegment, chunk: number, table: Uint32Array): void {
+    this.add(seg, chunk, table, TABLE_CHUNK_BYTES);
+  }
+
+  private add(seg: CachedSegment, entry: number, region: Region | Uint32Array, bytes: number): void {
+    this.order.push({ seg, entry, region, bytes });
+    this.bytes += bytes;
     // `bytes` counts every region still in `order`, in its slot or not (a forgotten segment's
     // regions leave their slots at once and the queue when their turn comes).
     while (this.bytes > this.maxBytes && this.head < this.order.length) {
       const old = this.order[this.head]!;
       this.order[this.head++] = undefined!;
-      if (old.region !== undefined && old.seg.regions[old.entry] === old.region) old.seg.regions[old.entry] = undefined;
+      if (old.region instanceof Region) {
+        if (old.seg.regions[old.entry] === old.region) old.seg.regions[old.entry] = undefined;
+      } else if (old.region !== undefined) {
+        const chunks = old.seg.mapTable?.chunks;
+        if (chunks !== undefined && chunks[old.entry] === old.region) chunks[old.entry] = undefined;
+      }
       this.bytes -= old.bytes;
     }
     if (this.head > 1024 && this.head * 2 > this.order.length) {
@@ -177,8 +194,9 @@ export class ReadCache {
    * region may be a view into a mapping, which keeps a removed file's space until it is collected.
    */
   forgetSegment(seg: CachedSegment): void {
-    if (seg.regions.length === 0) return;
+    if (seg.regions.length === 0 && seg.mapTable === undefined) return;
     seg.regions = [];
+    seg.mapTable = undefined;
     for (let i = this.head; i < this.order.length; i++) if (this.order[i]!.seg === seg) this.order[i]!.region = undefined;
   }
 

@@ -19,6 +19,7 @@ import { BATCH_HEADER_BYTES, H_BASE_TIMESTAMP, INDEX_SUFFIX, LOG_SUFFIX, TIME_IN
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import type { Region } from './read-cache.js';
+import type { RecordTable } from './record-table.js';
 import type { FdPool } from './fd-pool.js';
 import type { MappedSegment } from './map-pool.js';
 import { hasValidBatchAfter, scanLog, type BatchInfo, type ScanResult } from './batch-scan.js';
@@ -90,6 +91,8 @@ export class Segment implements MappedSegment {
   sealedBytes = 0;
   /** The mapping of the sealed prefix while the log's MapPool holds one; its state there (map-pool.ts). */
   mapping: Buffer | undefined = undefined;
+  /** Records verified in `mapping`, by relative offset (record-table.ts; get()'s fast path). Only while `mapping` is set. */
+  mapTable: RecordTable | undefined = undefined;
   mapRefused = false;
   mapAdvised = false;
   /** Bytes of index data in the files that no longer match memory (rewrite instead of append). */
@@ -179,6 +182,7 @@ export class Segment implements MappedSegment {
     this.pool = undefined;
     this.removed = true;
     this.regions = [];
+    this.mapTable = undefined;
     if (this.readers === 0) this.closeLogFd();
   }
 
@@ -216,6 +220,7 @@ export class Segment implements MappedSegment {
 
   setIndexes(index: OffsetIndex, timeIndex: TimeIndex, rewrite: boolean): void {
     this.regions = []; // cached get() regions are keyed by index entry
+    this.mapTable = undefined; // (filled through the old index's entries)
     this.offsetIndex = index;
     this.timeIdx = timeIndex;
     if (rewrite) {
@@ -338,8 +343,8 @@ export class Segment implements MappedSegment {
     return m !== undefined ? m.subarray(position, position + length) : this.readLog(position, length, slabs.allocate(length));
   }
 
-  /** The mapping, when reads up to `end` may come from it. */
-  private mapped(end: number): Buffer | undefined {
+  /** The mapping (made now if need be, and counted as a read), when reads up to `end` may come from it. */
+  mapped(end: number): Buffer | undefined {
     if (end > this.sealedBytes) return undefined;
     const maps = this.pool?.maps;
     if (maps === undefined) return undefined;
