@@ -3,7 +3,9 @@
 // verified when read; on first use it builds a table of its records' positions, so a lookup is
 // one index search plus one table read instead of a walk over up to ~40 records (bench W4).
 // Regions are carved from slabs that are never reused: a record handed out stays valid after its
-// region is evicted. Only get() fills the cache; scans never do, so they cannot evict it.
+// region is evicted. Only get() fills the cache; scans never do, so they cannot evict it. The chunks
+// of mapped segments' record tables (record-table.ts) count against the same bytes and leave the
+// same way, oldest first.
 import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from '../format/batch.js';
 import { checksumMatches } from '../format/checksum.js';
 import { READ_SLAB_BYTES } from '../base/limits.js';
