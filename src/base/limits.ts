@@ -47,6 +47,12 @@ export const READ_CACHE_BYTES_DEFAULT = 128 * MiB;
 export const READ_SPAN_BYTES = 64 * KiB;
 /** get() regions are read into slabs of this size (one allocation for many regions; never reused). */
 export const READ_SLAB_BYTES = 1 * MiB;
+/**
+ * Key index entries (key -> newest offset) a writable LMDB store keeps in memory for latest()
+ * (store/key-offset-cache.ts): an LMDB read per lookup was most of latest()'s time (bench W8).
+ * About 100 bytes each with a short key, so a few MiB at most; the key index itself stays in LMDB.
+ */
+export const KEY_OFFSETS_CACHED_MAX = 65_536;
 /** How often the log checks each topic for retention and compaction work besides rolls. */
 export const MAINTENANCE_INTERVAL_MS = 30_000;
 /** Kafka's min.cleanable.dirty.ratio default: compact once half of the closed bytes are dirty. */

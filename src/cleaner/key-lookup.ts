@@ -8,7 +8,7 @@
 //
 // Crash: nothing here is on disk (the index persists itself, key-index.ts).
 import { SeglogError, invalidArgument, ioError } from '../base/errors.js';
-import type { LogRecord } from '../format/record.js';
+import type { LogRecord, RecordView } from '../format/record.js';
 import type { Reader } from '../log/reader.js';
 import type { SegmentLog } from '../log/topic-log.js';
 import type { MetaStore } from '../store/meta-store.js';
@@ -31,18 +31,28 @@ export function latest<V>(topic: KeyedLog<V>, key: string | Uint8Array): LogReco
   const k = keyString(key);
   const offset = topic.keyIndex.lookup(k);
   if (offset === undefined || offset < topic.startOffset) return undefined;
-  let rec = offset < topic.endOffset ? topic.reader.get(offset) : undefined;
+  let rec = offset < topic.endOffset ? topic.reader.get(offset) as RecordView<V> | undefined : undefined;
   // The index and the log agree unless something went wrong underneath (a failed fsync cut the
   // log back): then the log is the truth, found by a scan.
-  if (rec === undefined || rec.key === undefined || rec.key.length !== k.length || rec.key.toString('latin1') !== k) rec = scanLatest(topic, k);
+  if (rec === undefined || !hasKey(rec, k)) rec = scanLatest(topic, k);
   return rec === undefined || rec.valueBytes === null ? undefined : rec;
 }
 
+/** Whether the record's key is `k` (a keyString), compared in place: no key view, no string (bench W8). */
+function hasKey(rec: RecordView<unknown>, k: string): boolean {
+  const n = rec.rawKeyLength;
+  if (n !== k.length) return false;
+  const buf = rec.rawBuffer;
+  const p = rec.rawKeyPos;
+  for (let i = 0; i < n; i++) if (buf[p + i] !== k.charCodeAt(i)) return false;
+  return true;
+}
+
 /** The newest record with key `k`, by a full scan (the rare path of latest()). */
-function scanLatest<V>(topic: KeyedLog<V>, k: string): LogRecord<V> | undefined {
-  let found: LogRecord<V> | undefined;
+function scanLatest<V>(topic: KeyedLog<V>, k: string): RecordView<V> | undefined {
+  let found: RecordView<V> | undefined;
   for (const r of topic.reader.read({ from: topic.startOffset })) {
-    if (r.key !== undefined && r.key.length === k.length && r.key.toString('latin1') === k) found = r;
+    if (hasKey(r as RecordView<V>, k)) found = r as RecordView<V>;
   }
   return found;
 }

@@ -29,6 +29,7 @@ import { LmdbGroupPositions, groupPrefix, groupPrefixEnd } from './lmdb-groups.j
 import { EmptyMetaStore } from './lmdb-readonly.js';
 import { LmdbRoom, type TreeShape } from './lmdb-room.js';
 import type { SpaceRoom } from '../io/space-reserve.js';
+import { ABSENT, KeyOffsetCache } from './key-offset-cache.js';
 
 class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   readonly kind = 'lmdb' as const;
@@ -41,6 +42,8 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   private pendingKeys = new Map<string, number>();
   private pendingKeyEnds = new Map<string, number>();
   private keyScratch = Buffer.allocUnsafe(1024);
+  /** Recently looked-up key index entries (key-offset-cache.ts); none in a read-only store, whose file a writer changes. */
+  private readonly keyCache: KeyOffsetCache | undefined;
   /**
    * A full disk (ENOSPC as LMDB grows its file; lmdb-js grows the map itself, so MDB_MAP_FULL does
    * not happen) fails an asynchronous commit, and lmdb-js 3 then (measured on a full tmpfs) rejects
@@ -72,6 +75,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   constructor(protected override readonly dir: string, private readonly readOnly: boolean, space?: SpaceRoom) {
     super();
+    this.keyCache = readOnly ? undefined : new KeyOffsetCache();
     this.file = path.join(dir, META_FILE);
     try {
       this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
@@ -127,8 +131,15 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
       const p = this.pendingKeys.get(topic + '\0' + key);
       if (p !== undefined) return p < 0 ? undefined : p;
     }
+    const cache = this.keyCache;
+    if (cache !== undefined) {
+      const c = cache.get(topic, key);
+      if (c !== undefined) return c === ABSENT ? undefined : c;
+    }
     const v = this.keysDb?.getBinaryFast(this.keyBytes(topic, key));
-    return v === undefined || v.length < 8 ? undefined : v.readDoubleLE(0);
+    const offset = v === undefined || v.length < 8 ? undefined : v.readDoubleLE(0);
+    cache?.add(topic, key, offset ?? ABSENT);
+    return offset;
   }
 
   putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
@@ -138,6 +149,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     const need = this.checkRoom(keys.length + 1, payload); // (refused: the caller keeps them and tries again)
     let last: Promise<boolean> | undefined;
     let previous: Promise<boolean> | undefined;
+    this.keyCache?.written(topic, keys, offsets);
     const names: string[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) {
       const name = topic + '\0' + keys[i]!;
@@ -183,6 +195,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   private dropKeys(topic: string): void {
     this.checkRoom(Infinity, 0);
+    this.keyCache?.dropTopic(topic);
     const prefix = topic + '\0';
     for (const k of [...this.pendingKeys.keys()]) if (k.startsWith(prefix)) this.pendingKeys.delete(k);
     this.pendingKeyEnds.delete(topic);
