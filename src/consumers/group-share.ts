@@ -24,6 +24,7 @@
 // in the tick of a crash is counted only if that tick's write was made: at least once, never past.
 import { SeglogError } from '../base/errors.js';
 import type { LogRecord } from '../format/record.js';
+import { clearRuns, forRuns, incrementRuns, insertRange, rangesOutside, removeRange, runCount, setRuns } from './share-ranges.js';
 
 /** What the share needs of a member: a name for messages. */
 export interface ShareMember {
@@ -58,8 +59,12 @@ export class GroupShare {
   private released: number[] = [];
   /** Ranges finished out of order above low(), ascending, disjoint (flat pairs). */
   private done: number[] = [];
-  /** Times each released offset was given and not finished. */
-  private readonly failures = new Map<number, number>();
+  /**
+   * Times each offset was given and not finished (kept while it is released, or held again):
+   * flat runs [from, to, n], ascending (share-ranges.ts), so that releasing what a member held
+   * costs its ranges, not its records.
+   */
+  private readonly failures: number[] = [];
   private readonly held = new Map<ShareMember, Claims>();
   /** The cursor the members read the frontier with (group-reader.ts), made by the first read. */
   reader: ShareReader | undefined = undefined;
@@ -82,7 +87,11 @@ export class GroupShare {
     for (let k = 0; k + 1 < this.done.length && this.done[k]! < top; k += 2) removeRange(this.released, this.done[k]!, this.done[k + 1]!);
     for (let k = 0; k + 2 < inFlight.length; k += 3) {
       const n = inFlight[k + 2]!;
-      for (let o = Math.max(inFlight[k]!, frontier); o < inFlight[k + 1]!; o++) if (n > 0 && inRanges(this.released, o)) this.failures.set(o, n);
+      const from = Math.max(inFlight[k]!, frontier);
+      const to = inFlight[k + 1]!;
+      if (n <= 0 || to <= from) continue;
+      const r = this.released;
+      for (let i = 0; i + 1 < r.length && r[i]! < to; i += 2) setRuns(this.failures, Math.max(r[i]!, from), Math.min(r[i + 1]!, to), n);
     }
     this.frontier = top;
   }
@@ -110,24 +119,32 @@ export class GroupShare {
 
   /** Adds [from, to) as runs of equal delivery counts (failures + `inHand`), leaving out what is finished. */
   private pushRuns(runs: number[], from: number, to: number, inHand: number): void {
-    if (this.failures.size === 0 && this.done.length === 0) {
+    if (this.failures.length === 0 && this.done.length === 0) {
       if (to > from && inHand > 0) runs.push(from, to, inHand);
       return;
     }
-    let start = -1;
-    let n = 0;
-    for (let o = from; o <= to; o++) {
-      const here = o < to && !inRanges(this.done, o) ? (this.failures.get(o) ?? 0) + inHand : -1;
-      if (start >= 0 && here !== n) { if (n > 0) runs.push(start, o, n); start = -1; }
-      if (start < 0 && here >= 0) { start = o; n = here; }
+    const open = rangesOutside(this.done, from, to);
+    for (let k = 0; k + 1 < open.length; k += 2) {
+      forRuns(this.failures, open[k]!, open[k + 1]!, (a, b, n) => {
+        if (n + inHand <= 0) return;
+        const last = runs.length - 3;
+        if (last >= 0 && runs[last + 1] === a && runs[last + 2] === n + inHand) runs[last + 1] = b;
+        else runs.push(a, b, n + inHand);
+      });
     }
   }
 
   /** Released offsets given `maxDeliveries` times or more (a count from before a restart): taken out of the released ones for the caller to dead-letter (then finishOffset, or requeue). */
   exhausted(maxDeliveries: number): number[] {
     const out: number[] = [];
-    for (const [o, n] of this.failures) if (n >= maxDeliveries && inRanges(this.released, o)) out.push(o);
-    out.sort((a, b) => a - b);
+    const f = this.failures;
+    const r = this.released;
+    for (let i = 0; i + 2 < f.length; i += 3) {
+      if (f[i + 2]! < maxDeliveries) continue;
+      for (let k = 0; k + 1 < r.length && r[k]! < f[i + 1]!; k += 2) {
+        for (let o = Math.max(r[k]!, f[i]!); o < Math.min(r[k + 1]!, f[i + 1]!); o++) out.push(o);
+      }
+    }
     for (const o of out) removeRange(this.released, o, o + 1);
     return out;
   }
@@ -183,7 +200,7 @@ export class GroupShare {
 
   /** Nothing shared is left but what `member` holds from the frontier back: it may read alone. */
   soloFor(member: ShareMember): boolean {
-    if (this.released.length > 0 || this.done.length > 0 || this.failures.size > 0) return false;
+    if (this.released.length > 0 || this.done.length > 0 || this.failures.length > 0) return false;
     for (const [m, c] of this.held) if (m !== member && c.length > 0) return false;
     const c = this.held.get(member);
     return c === undefined || c.length === 0 || (c.length === 2 && c[1] === this.frontier);
@@ -212,7 +229,7 @@ export class GroupShare {
     while (k < c.length && c[k]! < below) {
       const to = Math.min(c[k + 1]!, below);
       this.addDone(c[k]!, to);
-      for (let o = c[k]!; o < to && this.failures.size > 0; o++) this.failures.delete(o);
+      clearRuns(this.failures, c[k]!, to);
       if (to < c[k + 1]!) {
         c[k] = to;
         break;
@@ -233,12 +250,20 @@ export class GroupShare {
     const exhausted: number[] = [];
     if (c === undefined) return exhausted;
     for (let k = 0; k < c.length; k += 2) {
-      for (let o = c[k]!; o < c[k + 1]!; o++) {
-        if (inRanges(this.done, o)) continue; // finished meanwhile (finishRanges): nothing to redo
-        const n = (this.failures.get(o) ?? 0) + 1;
-        this.failures.set(o, n);
-        if (n >= maxDeliveries) exhausted.push(o);
-        else insertRange(this.released, o, o + 1);
+      // (what was finished meanwhile, by finishRanges, is nothing to redo)
+      const open = rangesOutside(this.done, c[k]!, c[k + 1]!);
+      for (let i = 0; i + 1 < open.length; i += 2) {
+        const from = open[i]!;
+        const to = open[i + 1]!;
+        incrementRuns(this.failures, from, to);
+        if (maxDeliveries === Infinity) {
+          insertRange(this.released, from, to);
+          continue;
+        }
+        forRuns(this.failures, from, to, (a, b, n) => {
+          if (n < maxDeliveries) insertRange(this.released, a, b);
+          else for (let o = a; o < b; o++) exhausted.push(o);
+        });
       }
     }
     return exhausted;
@@ -251,13 +276,13 @@ export class GroupShare {
 
   /** An offset that was dead-lettered (or is gone): finished. */
   finishOffset(offset: number): void {
-    this.failures.delete(offset);
+    clearRuns(this.failures, offset, offset + 1);
     this.addDone(offset, offset + 1);
   }
 
   /** How many times `offset` will have been given once it is given now. */
   deliveries(offset: number): number {
-    return (this.failures.get(offset) ?? 0) + 1;
+    return runCount(this.failures, offset) + 1;
   }
 
   /**
@@ -281,7 +306,7 @@ export class GroupShare {
       if (at > goneFrom) {
         removeRange(r, goneFrom, at);
         this.addDone(goneFrom, at);
-        for (let o = goneFrom; o < at; o++) this.failures.delete(o);
+        clearRuns(this.failures, goneFrom, at);
       }
       if (record === undefined) continue; // (the ranges moved: look again from the start)
       removeRange(r, at, at + 1);
@@ -302,7 +327,7 @@ export class GroupShare {
       const to = ranges[k + 1]!;
       removeRange(this.released, from, to);
       this.addDone(from, to);
-      for (let o = from; o < to && this.failures.size > 0; o++) this.failures.delete(o);
+      clearRuns(this.failures, from, to);
     }
     this.skipDone();
   }
@@ -316,43 +341,6 @@ export class GroupShare {
   private addDone(from: number, to: number): void {
     if (to > from) insertRange(this.done, from, to);
   }
-}
-
-/** Adds [from, to) to a flat ascending list of disjoint ranges, merging neighbours. */
-function insertRange(list: number[], from: number, to: number): void {
-  let i = 0;
-  while (i < list.length && list[i + 1]! < from) i += 2;
-  let j = i;
-  let lo = from;
-  let hi = to;
-  while (j < list.length && list[j]! <= hi) {
-    lo = Math.min(lo, list[j]!);
-    hi = Math.max(hi, list[j + 1]!);
-    j += 2;
-  }
-  list.splice(i, j - i, lo, hi);
-}
-
-function inRanges(list: number[], offset: number): boolean {
-  for (let i = 0; i < list.length && list[i]! <= offset; i += 2) if (offset < list[i + 1]!) return true;
-  return false;
-}
-
-/** Removes [from, to) from a flat ascending list of disjoint ranges. */
-function removeRange(list: number[], from: number, to: number): void {
-  const out: number[] = [];
-  for (let i = 0; i < list.length; i += 2) {
-    const a = list[i]!;
-    const b = list[i + 1]!;
-    if (b <= from || a >= to) {
-      out.push(a, b);
-      continue;
-    }
-    if (a < from) out.push(a, from);
-    if (b > to) out.push(to, b);
-  }
-  list.length = 0;
-  for (const x of out) list.push(x);
 }
 
 /** The member holds `maxInFlight` unfinished records and asked for more. */
