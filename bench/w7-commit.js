@@ -1,7 +1,13 @@
 // W7 commit cost: a consumer group with autoCommit (the default) reads 1M existing records with
 // for await, one record per step: every step moves the group's position, and the positions of a
 // tick go to the metadata store in one write. Compared in the same run with a subscription
-// without a group (the cost of reading alone), and with batches() under autoCommit.
+// without a group (the cost of reading alone), and with batches() under autoCommit. The group
+// figure is the one issue 12's target is about (W7 "as today": one member, autoCommit, for await);
+// it includes the durable commit() at the end (an LMDB commit with its fsync), the others do not.
+// The log is flushed after the fill, so that its rolled segment is sealed and mapped for all three
+// consumers: without it, whether the first consumer (the group one) read the rolled segment
+// through the mapping or copied it with positional reads depended on when the background fsync
+// (fsyncIntervalMs, 1 s) fell, and it mostly did the latter (64 MB more copied than the others).
 //   node bench/w7-commit.js [--rounds N] [--records N]      (after npm run build)
 import { fmtRate, median, now, rmrf, tmpDir, TOPIC, runAlone } from './common.js';
 
@@ -31,6 +37,7 @@ async function round(mod, cfg, values, r) {
     const n = cfg.records;
     const mask = values.length - 1;
     for (let i = 0; i < n; i += 1000) await topic.appendBatch(Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ value: values[(i + k) & mask] })));
+    await log.flush(); // (every consumer reads the same log: see the header)
     const group = await consume(topic, { group: `g${r}` }, n, false);
     const plain = await consume(topic, {}, n, false);
     const groupBatches = await consume(topic, { group: `b${r}` }, n, true);
@@ -61,7 +68,7 @@ const workload = {
       rows: [{
         name: 'W7 group consumer, autoCommit, for await',
         cells: { seglog: `${fmtRate(group)} (no group ${fmtRate(plain)}; batches() ${fmtRate(groupBatches)})` },
-        targets: [{ text: '≥ 2M/s', pass: group >= 2e6 }],
+        targets: [{ text: '≥ 5M/s (issue 12)', pass: group >= 5e6 }],
       }],
       details: { groupPerS: group, plainPerS: plain, groupBatchesPerS: groupBatches, commitCostNsPerRecord: (1e9 / group - 1e9 / plain), rounds },
     };

@@ -20,6 +20,7 @@ async function fourMembers(mod, values, n, r, members = 4) {
     const log = await mod.openLog(dir, { durability: 'os' });
     const topic = log.topic(TOPIC);
     await fill(topic, values, n);
+    await log.flush(); // (the rolled segment is sealed and mapped whenever the background fsync fell: see w7-commit.js)
     const group = `m${r}`;
     const subs = Array.from({ length: members }, () => topic.subscribe({ group }));
     const counts = subs.map(() => 0);
