@@ -84,6 +84,10 @@ function replace(runs: number[], out: number[]): void {
 /** Every offset in [from, to) gets count 0 (leaves the runs). */
 export function clearRuns(runs: number[], from: number, to: number): void {
   if (to <= from || runs.length === 0) return;
+  // (the common case, finishing records that never failed, touches nothing: no copy)
+  let i = 0;
+  while (i < runs.length && runs[i + 1]! <= from) i += 3;
+  if (i >= runs.length || runs[i]! >= to) return;
   const out: number[] = [];
   for (let i = 0; i + 2 < runs.length; i += 3) {
     const a = runs[i]!;
