@@ -13,6 +13,9 @@
 // below the mapped length (touching a page past the end of a file is SIGBUS). Unlinking or
 // replacing the file by rename is safe: the mapping keeps the inode.
 //
+// The same addon carries the Kafka server's hardware CRC32C (seglog_crc32c.c), so that one .node
+// file is built and loaded.
+//
 // Crash: nothing is written; a mapping dies with the process.
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -22,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "seglog_crc32c.h"
 
 #ifndef _WIN32
 #include <sys/mman.h>
@@ -190,6 +195,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   CALL(env, napi_create_int32(env, (int32_t)sysconf(_SC_PAGESIZE), &page));
 #endif
   CALL(env, napi_set_named_property(env, exports, "pageBytes", page));
+  CALL(env, seglog_crc32c_init(env, exports)); // crc32c(), where the CPU has the instruction
   return exports;
 }
 

@@ -18,9 +18,16 @@ interface Binding {
   live(): [number, number];
   externalAllowed(): boolean;
   pageBytes: number;
+  /** CRC32C with the CPU's instruction (native/seglog_crc32c.c); absent where the CPU has none. */
+  crc32c?: Crc32cFunction;
 }
 
+/** CRC32C of `buf[start, end)` continuing `crc` (0 to begin), as an unsigned 32-bit number. */
+export type Crc32cFunction = (buf: Uint8Array, start: number, end: number, crc: number) => number;
+
 let loaded: ReadPathChoice | undefined;
+/** The addon's hardware CRC32C, once the process-wide load gave mapped reads (see loadedCrc32c). */
+let loadedCrc: Crc32cFunction | undefined;
 
 /**
  * This file's path, in the ES module build and the CommonJS one alike (`import.meta` does not
@@ -56,12 +63,32 @@ function packageRoot(): string {
  */
 export function loadMmapAddon(root?: string): ReadPathChoice {
   if (root === undefined && loaded !== undefined) return loaded;
-  const choice = tryLoad(root ?? packageRoot());
+  const choice = tryLoad(root ?? packageRoot(), root === undefined);
   if (root === undefined) loaded = choice;
   return choice;
 }
 
-function tryLoad(root: string): ReadPathChoice {
+/**
+ * The addon's hardware CRC32C, only when this process already loaded the addon for a log's mapped
+ * reads (a log of the default entry point): a seglog/native-free process never loads it through
+ * here. Undefined where the CPU has no CRC32C instruction (the Kafka server then computes it in
+ * JavaScript, src/kafka/records/crc32c.ts).
+ */
+export function loadedCrc32c(): Crc32cFunction | undefined {
+  return loaded?.mapper !== undefined ? loadedCrc : undefined;
+}
+
+/** The hardware CRC32C of the addon built in `root` (tests compare it with the JavaScript one). */
+export function addonCrc32c(root: string): Crc32cFunction | undefined {
+  try {
+    const require = createRequire(thisFile());
+    return (require('node-gyp-build') as (dir: string) => Binding)(root).crc32c;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryLoad(root: string, processWide: boolean): ReadPathChoice {
   if (process.platform === 'win32') return { mapper: undefined, io: 'pread', reason: 'memory mapping is not built on Windows' };
   let binding: Binding;
   try {
@@ -81,6 +108,7 @@ function tryLoad(root: string): ReadPathChoice {
     advise: (mapping) => binding.advise(mapping),
     liveMappings: () => binding.live()[0],
   };
+  if (processWide && typeof binding.crc32c === 'function') loadedCrc = binding.crc32c;
   return { mapper, io: 'mmap', reason: 'closed segments are read through memory mappings (native/seglog_mmap.c)' };
 }
 

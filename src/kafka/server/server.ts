@@ -16,6 +16,8 @@ import { TopicCache } from './partitions.js';
 import type { ResolvedServeOptions } from './options.js';
 import { SeglogError, asSeglogError, ioError } from '../../base/errors.js';
 import { debug } from './errors.js';
+import { loadedCrc32c } from '../../io/mmap-addon.js';
+import { useHardwareCrc32c } from '../records/crc32c.js';
 
 /** How long close() lets a connection take its last answers before cutting it. */
 const CLOSE_GRACE_MS = 5000;
@@ -39,6 +41,10 @@ export class KafkaServer {
 
   static async start(log: Log, options: ResolvedServeOptions): Promise<KafkaServer> {
     const { readOnly, dir } = log.stats();
+    // The batches' CRC32C with the CPU's instruction when this process loaded the addon already
+    // (a default-entry log reading through mappings); a seglog/native-free process stays JavaScript.
+    const hardware = loadedCrc32c();
+    if (hardware !== undefined) useHardwareCrc32c(hardware);
     const server = net.createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
