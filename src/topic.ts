@@ -13,7 +13,7 @@
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
 import { SeglogError, invalidArgument, ioError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
-import { binaryCodec, type Codec } from './format/codecs.js';
+import type { Codec } from './format/codecs.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
 import type { FileIO } from './io/file-io.js';
 import type { ResolvedTopicOptions, TopicOptions } from './format/options.js';
@@ -25,6 +25,8 @@ import type { KeyIndex } from './cleaner/key-index.js';
 import { latest, setupKeyIndex } from './cleaner/key-lookup.js';
 import { TopicDurability } from './log/topic-durability.js';
 import { TopicWriter } from './log/topic-writer.js';
+import { appendSpans } from './log/append-spans.js';
+import type { RecordSpans } from './format/record-spans.js';
 import { refreshTopic } from './log/refresh.js';
 import { raiseStartOffset, spliceSegments } from './log/segment-splice.js';
 import { ConsumerGroups } from './consumers/consumer-groups.js';
@@ -181,9 +183,13 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     return this.appendRecords(records, this.options.codec);
   }
 
-  /** appendBatch of values that are bytes already, the codec not applied (the Kafka server: a producer's bytes as sent). */
-  appendEncodedBatch(records: Array<{ value: Uint8Array | null } & AppendMeta>): Promise<number> {
-    return this.appendRecords(records, binaryCodec as Codec<Uint8Array>);
+  /**
+   * appendBatch of records given as byte ranges, the codec not applied (the Kafka server: a
+   * producer's bytes as sent, with no view or object per record; log/append-spans.ts).
+   */
+  appendSpans(spans: RecordSpans): Promise<number> {
+    try { this.checkAppendable(); } catch (err) { return Promise.reject(err); }
+    return appendSpans(this.writer, spans, this.ctx.options.durability === 'none');
   }
 
   private appendRecords<W>(records: Array<{ value: W | null } & AppendMeta>, codec: Codec<W>): Promise<number> {

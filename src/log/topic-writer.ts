@@ -18,10 +18,9 @@
 // writes what is pending first (writeBeforeSwitch). A multi-record append is all or nothing (mark / rollbackTo).
 //
 // Moved out as functions of the writer (it passes itself; the methods below that remain delegate):
-// mark / rollbackTo / writeFailed
-// (write-failure.ts), newChunk and dispatchWritten (tick-write.ts), the roll (roll.ts). The
-// per-record path (appendEncoded and what it calls per record) stays here. The fields those
-// functions use are public for that; none of it is part of the Topic API.
+// mark / rollbackTo / writeFailed (write-failure.ts), newChunk and dispatchWritten (tick-write.ts),
+// the roll (roll.ts). The per-record path (appendEncoded / appendFields) stays here. The fields
+// those functions use are public for that; none of it is part of the Topic API.
 //
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
@@ -32,6 +31,7 @@ import {
   type HeadersInput,
 } from '../format/batch.js';
 import { checksum } from '../format/checksum.js';
+import { copyBytes } from '../format/record-spans.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
 import { SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
 import type { Chunk, Segment } from '../segment/segment.js';
@@ -133,16 +133,23 @@ export class TopicWriter<V = Buffer> {
   /** Appends one record whose value is already encoded and whose meta was checked. */
   appendEncoded(value: Uint8Array | null, keyIn: string | Uint8Array | undefined,
     headers: HeadersInput | undefined, timestamp: number): number {
-    // Hot path (bench W1/W2): single-byte varints are the rule and are handled inline.
     const key = typeof keyIn === 'string' ? Buffer.from(keyIn, 'utf8') : keyIn;
-    const keyLen = key === undefined ? -1 : key.length;
-    const valueLen = value === null ? -1 : value.length;
+    return this.appendFields(key, 0, key === undefined ? -1 : key.length, value, 0, value === null ? -1 : value.length, headers, timestamp);
+  }
+
+  /**
+   * appendEncoded of a key and value given as ranges of buffers (`keyLen` -1: no key; `valueLen`
+   * -1: a tombstone), copied into the segment without a view (RecordSpans, format/record-spans.ts).
+   */
+  appendFields(key: Uint8Array | undefined, keyPos: number, keyLen: number, value: Uint8Array | null, valuePos: number, valueLen: number,
+    headers: HeadersInput | undefined, timestamp: number): number {
+    // Hot path (bench W1/W2): single-byte varints are the rule and are handled inline.
     const hBytes = headers === undefined ? 1 : headersBytes(headers);
     const fixedBytes = recordFieldsBytes(keyLen, valueLen, hBytes);
     const freshBody = 2 + fixedBytes;
     const freshBytes = freshRecordBytes(fixedBytes);
     const options = this.options;
-    if (freshBytes > options.maxRecordBytes) throw this.recordTooLarge(freshBytes);
+    if (freshBytes > options.maxRecordBytes) throw recordTooLarge(freshBytes, options.maxRecordBytes, this.name);
     if (!this.sync.dirtyMarked) this.sync.markDirty();
     const offset = this._endOffset;
     let seg = this.active;
@@ -188,9 +195,9 @@ export class TopicWriter<V = Buffer> {
     const tz = zigzag(timestamp - this.batchBaseTs);
     if (tz < 128) buf[p++] = tz; else p = writeVarint(buf, p, tz);
     if (keyLen < 127) buf[p++] = keyLen + 1; else p = writeVarint(buf, p, keyLen + 1);
-    if (keyLen > 0) { buf.set(key!, p); p += keyLen; }
+    if (keyLen > 0) { copyBytes(buf, p, key!, keyPos, keyLen); p += keyLen; }
     if (valueLen < 127) buf[p++] = valueLen + 1; else p = writeVarint(buf, p, valueLen + 1);
-    if (valueLen > 0) { buf.set(value!, p); p += valueLen; }
+    if (valueLen > 0) { copyBytes(buf, p, value!, valuePos, valueLen); p += valueLen; }
     if (headers === undefined) buf[p++] = 0; else p = writeHeaders(buf, p, headers);
     chunk!.len = p;
     // The open batch's header is brought up to date only when a reader looks (publishOpenBatch)
@@ -199,7 +206,7 @@ export class TopicWriter<V = Buffer> {
     if (timestamp > this.batchMaxTs) this.batchMaxTs = timestamp;
     if (timestamp > this.maxTimestampMs) this.maxTimestampMs = timestamp;
     if (seg.firstTimestampMs < 0) seg.firstTimestampMs = timestamp;
-    if (this.keyIndex !== undefined && key !== undefined) this.keyIndex.note(key, offset);
+    if (this.keyIndex !== undefined && keyLen >= 0) this.keyIndex.note(keyPos === 0 && keyLen === key!.length ? key! : key!.subarray(keyPos, keyPos + keyLen), offset);
     this._endOffset = offset + 1;
     if (!this.tickScheduled) {
       this.tickScheduled = true;
@@ -343,10 +350,6 @@ export class TopicWriter<V = Buffer> {
   /** Ends this tick's appends now, if any are open (the group commit joins them before it starts). */
   endTickNow(): void {
     if (this.tickScheduled) this.flushTick();
-  }
-
-  private recordTooLarge(bytes: number): SeglogError {
-    return recordTooLarge(bytes, this.options.maxRecordBytes, this.name);
   }
 
   /** Starts a new segment at the current end offset (roll.ts); the durability part makes the old one durable. */

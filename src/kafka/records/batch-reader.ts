@@ -1,6 +1,9 @@
-// readProducedBatches: the `records` field of one Produce partition — record batches v2 back to
-// back — checked and decoded into ProducedRecords (key, value and header values are views of the
-// request's bytes, or of the decompressed buffer; nothing is copied).
+// readProducedSpans: the `records` field of one Produce partition — record batches v2 back to
+// back — checked and decoded into a ProducedSpans (produced-spans.ts): per record the positions of
+// its key, value and headers in the request's bytes (or in the decompressed block) and its
+// timestamp, in typed arrays — no view or object per record (what the server's Produce appends).
+// readProducedBatches gives the same records as ProducedRecord objects (key, value and header
+// values are views; nothing is copied), for tests and other callers; both go through one reader.
 //
 // Checked, in order, per batch (the batch layout is in batch-writer.ts):
 //   - at least 17 bytes (up to the magic byte), else CORRUPT_MESSAGE;
@@ -30,6 +33,7 @@
 import { crc32c } from './crc32c.js';
 import { decompressRecords } from './decompress.js';
 import { KafkaError, RecordsErrorCode } from './kafka-error.js';
+import { ProducedSpans } from './produced-spans.js';
 import { readVarint, readVarlong, varEnd } from './varint.js';
 
 /** One record of a produced batch. */
@@ -96,10 +100,54 @@ function readInt64(buf: Buffer, pos: number, what: string): number {
   return hi * 4294967296 + buf.readUInt32BE(pos + 4);
 }
 
-/** Decodes and checks every batch of a Produce partition's `records`. */
+/** Decodes and checks every batch of a Produce partition's `records` into records with views. */
 export function readProducedBatches(records: Buffer, options: ReadBatchesOptions = {}): ProducedRecord[] {
+  const spans = readProducedSpans(records, new ProducedSpans(), options);
+  const out: ProducedRecord[] = new Array(spans.count);
+  for (let i = 0; i < spans.count; i++) {
+    const buf = spans.sources[i]!;
+    const kl = spans.keyLen[i]!;
+    const vl = spans.valueLen[i]!;
+    out[i] = {
+      key: kl < 0 ? null : view(buf, spans.keyPos[i]!, kl),
+      value: vl < 0 ? null : view(buf, spans.valuePos[i]!, vl),
+      headers: spans.headerCount[i] === 0 ? [] : readHeaders(buf, spans.headerPos[i]!, spans.headerCount[i]!),
+      timestamp: spans.timestamps[i]!,
+    };
+  }
+  return out;
+}
+
+/**
+ * The headers of a record readProducedSpans checked (`pos` and `count` from its headerPos and
+ * headerCount), in the order sent: names decoded, values as views (null: Kafka's null value).
+ */
+export function readHeaders(buf: Buffer, pos: number, count: number): Array<[string, Buffer | null]> {
+  const headers: Array<[string, Buffer | null]> = new Array(count);
+  let p = pos;
+  for (let h = 0; h < count; h++) {
+    const nameLength = readVarint(buf, p, buf.length);
+    p = varEnd;
+    const name = buf.toString('utf8', p, p + nameLength);
+    p += nameLength;
+    const valueLength = readVarint(buf, p, buf.length);
+    p = varEnd;
+    let value: Buffer | null = null;
+    if (valueLength >= 0) {
+      value = view(buf, p, valueLength);
+      p += valueLength;
+    }
+    headers[h] = [name, value];
+  }
+  return headers;
+}
+
+/**
+ * Checks every batch of a Produce partition's `records` and appends its records to `spans` (which
+ * the caller reset). Throws a KafkaError on the first fault; `spans` then holds some of the records.
+ */
+export function readProducedSpans(records: Buffer, spans: ProducedSpans, options: ReadBatchesOptions = {}): ProducedSpans {
   let budgetBytes = options.maxDecompressedBytes ?? DECOMPRESSED_BYTES_MAX_DEFAULT;
-  const out: ProducedRecord[] = [];
   if (records.length === 0) invalid('the records hold no record batch');
   let pos = 0;
   while (pos < records.length) {
@@ -140,19 +188,21 @@ export function readProducedBatches(records: Buffer, options: ReadBatchesOptions
       bodyEnd = body.length;
     }
     const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0;
-    p = readRecords(body, p, bodyEnd, count, logAppendTime ? maxTimestamp : firstTimestamp, logAppendTime, out);
+    spans.reserve(count);
+    p = readRecords(body, p, bodyEnd, count, logAppendTime ? maxTimestamp : firstTimestamp, logAppendTime, spans);
     if (p !== bodyEnd) invalid(`record batch at byte ${pos}: ${bodyEnd - p} bytes after its ${count} records`);
     pos = end;
   }
-  return out;
+  return spans;
 }
 
 /**
- * Reads `count` records from `buf[p, end)` into `out`; returns where the last one ended.
+ * Reads `count` records from `buf[p, end)` into `spans` (room reserved); returns where the last one ended.
  * In a LogAppendTime batch every record gets `baseTimestamp` (the batch's maxTimestamp), else
  * `baseTimestamp` is firstTimestamp and deltas are added.
  */
-function readRecords(buf: Buffer, p: number, end: number, count: number, baseTimestamp: number, logAppendTime: boolean, out: ProducedRecord[]): number {
+function readRecords(buf: Buffer, p: number, end: number, count: number, baseTimestamp: number, logAppendTime: boolean, spans: ProducedSpans): number {
+  let row = spans.count;
   for (let i = 0; i < count; i++) {
     if (p >= end) invalid(`the batch ends after ${i} of its ${count} records`);
     const length = readVarint(buf, p, end);
@@ -164,42 +214,45 @@ function readRecords(buf: Buffer, p: number, end: number, count: number, baseTim
     readVarint(buf, varEnd, recordEnd); // offsetDelta
     const keyLength = readVarint(buf, varEnd, recordEnd);
     p = varEnd;
-    let key: Buffer | null = null;
+    const keyPos = p;
     if (keyLength >= 0) {
       if (keyLength > recordEnd - p) invalid(`record ${i}: key of ${keyLength} bytes past the record's end`);
-      key = view(buf, p, keyLength);
       p += keyLength;
     } else if (keyLength !== -1) invalid(`record ${i}: key length ${keyLength}`);
     const valueLength = readVarint(buf, p, recordEnd);
     p = varEnd;
-    let value: Buffer | null = null;
+    const valuePos = p;
     if (valueLength >= 0) {
       if (valueLength > recordEnd - p) invalid(`record ${i}: value of ${valueLength} bytes past the record's end`);
-      value = view(buf, p, valueLength);
       p += valueLength;
     } else if (valueLength !== -1) invalid(`record ${i}: value length ${valueLength}`);
     const headerCount = readVarint(buf, p, recordEnd);
     p = varEnd;
     if (headerCount < 0) invalid(`record ${i}: header count ${headerCount}`);
-    const headers: Array<[string, Buffer | null]> = [];
+    const headerPos = p;
     for (let h = 0; h < headerCount; h++) {
       const nameLength = readVarint(buf, p, recordEnd);
       p = varEnd;
       if (nameLength < 0 || nameLength > recordEnd - p) invalid(`record ${i}: header ${h} name length ${nameLength}`);
-      const name = buf.toString('utf8', p, p + nameLength);
       p += nameLength;
       const headerLength = readVarint(buf, p, recordEnd);
       p = varEnd;
-      let headerValue: Buffer | null = null;
       if (headerLength >= 0) {
         if (headerLength > recordEnd - p) invalid(`record ${i}: header ${h} value of ${headerLength} bytes past the record's end`);
-        headerValue = view(buf, p, headerLength);
         p += headerLength;
       } else if (headerLength !== -1) invalid(`record ${i}: header ${h} value length ${headerLength}`);
-      headers.push([name, headerValue]);
     }
     if (p !== recordEnd) invalid(`record ${i}: ${recordEnd - p} bytes after its last field`);
-    out.push({ key, value, headers, timestamp: logAppendTime ? baseTimestamp : baseTimestamp + timestampDelta });
+    spans.sources[row] = buf;
+    spans.keyPos[row] = keyPos;
+    spans.keyLen[row] = keyLength;
+    spans.valuePos[row] = valuePos;
+    spans.valueLen[row] = valueLength;
+    spans.headerPos[row] = headerPos;
+    spans.headerCount[row] = headerCount;
+    if (headerCount > 0) spans.anyHeaders = true;
+    spans.timestamps[row] = logAppendTime ? baseTimestamp : baseTimestamp + timestampDelta;
+    spans.count = ++row;
   }
   return p;
 }

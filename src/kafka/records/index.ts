@@ -4,3 +4,5 @@ export { readProducedBatches, DECOMPRESSED_BYTES_MAX_DEFAULT, type ProducedRecor
 export { encodeBatch, type EncodeLimits, type EncodedBatch } from './batch-writer.js';
 export { crc32c } from './crc32c.js';
 export { KafkaError, RecordsErrorCode } from './kafka-error.js';
+export { readProducedSpans, readHeaders } from './batch-reader.js';
+export { ProducedSpans } from './produced-spans.js';

@@ -294,13 +294,19 @@ export class Connection {
 
   /** Writes the answers whose turn it is, until the socket pushes back. */
   private writeReady(): void {
+    // Corked: the chunks of every answer ready now (a Fetch answer is its header chunks and a batch)
+    // leave in one writev instead of one write each (the socket writes were the third item of the
+    // server's profile under kcat).
+    let corked = false;
     while (!this.blocked && !this.closed && this.slots.length > 0 && this.slots[0]!.ready) {
       const slot = this.slots.shift()!;
       if (slot.chunks === null) continue;
+      if (!corked) { this.socket.cork(); corked = true; }
       let ok = true;
       for (const c of slot.chunks) ok = this.socket.write(c);
       if (!ok) this.blocked = true;
     }
+    if (corked) this.socket.uncork();
     if (this.slots.length === 0 && !this.blocked && this.whenIdle !== undefined) {
       const end = this.whenIdle;
       this.whenIdle = undefined;

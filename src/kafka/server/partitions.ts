@@ -3,7 +3,7 @@
 // `orders.partition-N`; a topic's partition count is 1 plus the run of `orders.partition-1`, `-2`, …
 // that exist. Names that end in `.partition-<digits>` are not Kafka topics (they are refused as
 // Kafka names), and a name must leave room for its partitions' suffixes within seglog's 200
-// characters. The server reaches a topic's writer and reader through TopicImpl (appendEncodedBatch,
+// characters. The server reaches a topic's writer and reader through TopicImpl (appendSpans,
 // the tail): a topic written with a custom codec is opened with the binary codec, as the CLI does
 // (the server reads and writes raw bytes, never values).
 //

@@ -1,19 +1,22 @@
-// Produce: each partition's record batches (records/readProducedBatches: magic 2 only, CRC32C
-// checked, decompressed) are appended in ONE appendEncodedBatch (all or nothing: a refused record
-// refuses its whole partition, and nothing of it is in the log), the bytes as the producer sent
-// them (the topic's codec is not applied). acks 0: no answer at all; acks 1: answered once the
+// Produce: each partition's record batches (records/readProducedSpans: magic 2 only, CRC32C
+// checked, decompressed, every record checked) are appended in ONE Topic.appendSpans (all or
+// nothing: a refused record refuses its whole partition, and nothing of it is in the log), the
+// bytes as the producer sent them (the topic's codec is not applied), copied from the request into
+// the segment with no view or object per record (a record with headers gets its headers object).
+// acks 0: no answer at all; acks 1: answered once the
 // records are appended (readable, as appendSync); acks -1: once the append's promise resolved under
 // the log's durability ('fsync': fsynced). Kafka does not create topics on Produce: an unknown one
 // is UNKNOWN_TOPIC_OR_PARTITION. Idempotence and transactions (producer ids, sequences) are
 // ignored here (issue #12); InitProducerId is not served (connection.ts).
 //
 // The handler appends synchronously, before its first await, so that the Produce requests of one
-// connection append in the order they were sent.
+// connection append in the order they were sent; for the same reason one ProducedSpans serves
+// every request (filled, appended and reset within one call).
 //
 // Crash: what an append leaves is seglog's business; a refused partition appended nothing.
-import type { AppendMeta } from '../../format/record.js';
+import type { HeadersInput } from '../../format/batch.js';
 import { ErrorCode, type RequestHeader } from '../protocol/index.js';
-import { readProducedBatches, type ProducedRecord } from '../records/index.js';
+import { ProducedSpans, readHeaders, readProducedSpans } from '../records/index.js';
 import type { ServerContext } from './context.js';
 import { debug, kafkaErrorOf } from './errors.js';
 
@@ -28,17 +31,14 @@ interface PartitionResult { index: number; errorCode: number; baseOffset: bigint
 
 const EMPTY = Buffer.alloc(0);
 
-/** A Kafka record as an appendEncodedBatch record: a repeated header name keeps its last value, a null value is empty. */
-function toAppend(r: ProducedRecord): { value: Uint8Array | null } & AppendMeta {
-  const out: { value: Uint8Array | null } & AppendMeta = { value: r.value };
-  if (r.key !== null) out.key = r.key;
-  if (r.headers.length > 0) {
-    const headers: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>;
-    for (const [name, value] of r.headers) headers[name] = value ?? EMPTY;
-    out.headers = headers;
-  }
-  if (r.timestamp >= 0) out.timestamp = r.timestamp; // -1: none given, the append's clock
-  return out;
+/** The scratch every Produce fills, appends and resets (see the file header). */
+const spans = new ProducedSpans();
+
+/** Kafka headers as seglog headers: a repeated name keeps its last value, a null value is empty. */
+function seglogHeaders(buf: Buffer, pos: number, count: number): HeadersInput {
+  const headers: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>;
+  for (const [name, value] of readHeaders(buf, pos, count)) headers[name] = value ?? EMPTY;
+  return headers;
 }
 
 function failed(index: number, err: unknown): PartitionResult {
@@ -51,19 +51,25 @@ function producePartition(ctx: ServerContext, topic: string, index: number, reco
   const t = ctx.topics.partition(topic, index);
   if (t === undefined) return { index, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, baseOffset: -1n, errorMessage: `no partition ${index} of topic ${topic}`, logStartOffset: -1n };
   if (acks !== 0 && acks !== 1 && acks !== -1) return { index, errorCode: ErrorCode.INVALID_REQUIRED_ACKS, baseOffset: -1n, errorMessage: `acks must be 0, 1 or -1, got ${acks}`, logStartOffset: -1n };
-  let batch: Array<{ value: Uint8Array | null } & AppendMeta>;
+  if (records === null) return { index, errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1n, errorMessage: 'no records', logStartOffset: -1n };
+  const base = t.endOffset;
+  let appended: Promise<number>;
+  let count: number;
   try {
-    if (records === null) return { index, errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1n, errorMessage: 'no records', logStartOffset: -1n };
-    batch = readProducedBatches(records).map(toAppend);
+    readProducedSpans(records, spans);
+    count = spans.count;
+    if (spans.anyHeaders) {
+      for (let i = 0; i < count; i++) if (spans.headerCount[i]! > 0) spans.headers[i] = seglogHeaders(spans.sources[i]!, spans.headerPos[i]!, spans.headerCount[i]!);
+    }
+    appended = t.appendSpans(spans);
   } catch (err) {
     return failed(index, err);
+  } finally {
+    spans.reset();
   }
-  const base = t.endOffset;
-  if (batch.length === 0) return { index, errorCode: ErrorCode.NONE, baseOffset: BigInt(base), errorMessage: null, logStartOffset: BigInt(t.startOffset) };
-  const appended = t.appendEncodedBatch(batch);
   const ok = (offset: number): PartitionResult => ({ index, errorCode: ErrorCode.NONE, baseOffset: BigInt(offset), errorMessage: null, logStartOffset: BigInt(t.startOffset) });
   if (acks === -1) return appended.then(ok, (err: unknown) => failed(index, err));
-  if (t.endOffset === base + batch.length) {
+  if (t.endOffset === base + count) {
     // appended and readable (acks 1 answers now, acks 0 not at all): a later failure of the write is
     // the log's 'error' event and the next append's refusal, as with appendSync
     appended.catch((err: unknown) => debug('kafka: produce to %s[%d] failed after it was acknowledged: %s', topic, index, String(err)));
