@@ -27,12 +27,15 @@ export interface RecordSpans {
   readonly timestamps: Float64Array;
 }
 
-/** Below this many bytes a loop copies faster than a view and set() (bench/kafka-records.js). */
-const COPY_LOOP_MAX_BYTES = 32;
+const bufferCopy = Buffer.prototype.copy;
 
-/** Copies `src[pos, pos + length)` to `dst` at `at`. */
+/**
+ * Copies `src[pos, pos + length)` to `dst` at `at`. A whole source goes through set(); a range
+ * through Buffer#copy, which takes the range without a view: for 100 bytes about 65 ns against
+ * 180 ns for a Uint8Array view and set(), and 200 ns for a byte loop (a micro-benchmark on the
+ * loaded 2-core development machine; the view was the largest item of the Produce path's profile).
+ */
 export function copyBytes(dst: Uint8Array, at: number, src: Uint8Array, pos: number, length: number): void {
   if (pos === 0 && length === src.length) dst.set(src, at);
-  else if (length <= COPY_LOOP_MAX_BYTES) for (let i = 0; i < length; i++) dst[at + i] = src[pos + i]!;
-  else dst.set(new Uint8Array(src.buffer, src.byteOffset + pos, length), at);
+  else bufferCopy.call(src, dst, at, pos, pos + length);
 }

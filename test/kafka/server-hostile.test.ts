@@ -2,7 +2,9 @@
 // frame and a close, garbage bytes, a request whose lengths run past its frame, an api that is not
 // served — each closes only its own connection, another connection keeps working, and the log's
 // topics and records are unchanged. Backpressure: a client that never reads its answers does not
-// make the server hold more than the in-flight cap's answers (checked with the stats hook, not time).
+// make the server hold more than the in-flight cap's answers (checked with the stats hook, not time);
+// Produce requests are counted apart from that cap (they hold nothing once appended), so a producer
+// is not stalled behind answers that wait (an fsync, a long-polling fetch).
 import { afterEach, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -177,5 +179,41 @@ describe('serveKafka backpressure', () => {
     expect(s.readyBytes + s.writableBytes).toBeLessThanOrEqual((maxInFlightRequests + 1) * answerBytes);
     expect(s.bufferedBytes).toBeLessThanOrEqual(frame.length * 400);
     expect(s.requests).toBeLessThan(400); // the rest wait in the kernel's buffers and the client's
+  });
+
+  test('Produce requests behind an answer that waits are taken past maxInFlightRequests; other requests are not', async () => {
+    const maxInFlightRequests = 2;
+    const { log, server } = await setup({ maxInFlightRequests });
+    log.topic('idle');
+    const t = log.topic('t');
+    const c = await connect(server);
+    // a fetch that long-polls an empty topic holds the head of the connection: nothing after it is answered
+    const waitingFetch = c.request(ApiKey.Fetch, 11, {
+      replicaId: -1, maxWaitMs: 30_000, minBytes: 1, maxBytes: 1024 * 1024, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'idle', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1024 * 1024 }] }],
+      forgottenTopicsData: [], rackId: '',
+    });
+    const produces = Array.from({ length: 10 }, (_, i) => c.request(ApiKey.Produce, 8, { ...produceBody('t', oneRecord(`v${i}`)), acks: 1 }));
+    for (let i = 0; t.endOffset < 10; i++) {
+      if (i > 100_000) throw new Error(`only ${t.endOffset} of 10 produces were taken: ${JSON.stringify(server.stats())}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(server.stats().connections[0]!.inFlight).toBe(11);
+    // two more requests of another kind: the fetch and the first reach the cap, the second waits unread
+    const requestsBefore = server.stats().connections[0]!.requests;
+    const metadata = [0, 1].map(() => c.request(ApiKey.Metadata, 8, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }));
+    for (let i = 0; server.stats().connections[0]!.requests < requestsBefore + 1; i++) {
+      if (i > 100_000) throw new Error('the first Metadata was never taken');
+      await new Promise((r) => setImmediate(r));
+    }
+    for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+    const s = server.stats().connections[0]!;
+    expect(s.requests).toBe(requestsBefore + 1);
+    expect(s.paused).toBe(true);
+    log.topic('idle').appendSync(Buffer.from('wake')); // the fetch answers; everything behind it follows in order
+    expect((await waitingFetch).responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
+    for (const [i, p] of (await Promise.all(produces)).entries()) expect(p.responses[0].partitionResponses[0]).toMatchObject({ errorCode: 0, baseOffset: BigInt(i) });
+    for (const m of await Promise.all(metadata)) expect(m.brokers.length).toBe(1);
+    expect([...t.read()].map((r) => r.valueBytes!.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
   });
 });

@@ -7,7 +7,11 @@
 // - a frame larger than maxFrameBytes (or of a negative size) closes the connection at once, before
 //   its bytes are read; the input held is at most one frame plus one socket read;
 // - at most maxInFlightRequests requests read and not answered: at the cap the socket is paused
-//   (TCP pushes back on the client) and resumed when an answer goes out;
+//   (TCP pushes back on the client) and resumed when an answer goes out. Produce requests count
+//   apart, up to PRODUCES_IN_FLIGHT_MAX: a Produce appends before its handler returns
+//   (produce.ts), so one in flight holds no request bytes, only the wait for its durability
+//   (acks -1 under 'fsync'); counting them with the others let 32 fsyncs in a row stall a
+//   producer that sends small requests (linger.ms 0), with seconds of produce→consume latency;
 // - a client that does not read its answers: once socket.write() returns false, no more answers are
 //   written and no more requests are taken until 'drain' — what waits is at most the socket's
 //   buffer plus the answers of the requests in flight (each bounded by maxFetchBytes and the like).
@@ -43,8 +47,13 @@ export interface ConnectionStats {
   paused: boolean;
 }
 
+/** Produce requests one connection may have in flight besides maxInFlightRequests others (see the header). */
+export const PRODUCES_IN_FLIGHT_MAX = 1024;
+
 interface Slot {
   readonly header: RequestHeader;
+  /** A Produce (counted in producesInFlight, not against maxInFlightRequests). */
+  readonly produce: boolean;
   ready: boolean;
   /** The encoded answer; null for none. */
   chunks: Buffer[] | null;
@@ -64,6 +73,8 @@ export class Connection {
   private input: Buffer[] = [];
   private inputBytes = 0;
   private readonly slots: Slot[] = [];
+  /** Slots of Produce requests (a part of `slots`). */
+  private producesInFlight = 0;
   /** socket.write() returned false: nothing more is written or taken until 'drain'. */
   private blocked = false;
   private closed = false;
@@ -118,6 +129,7 @@ export class Connection {
     this.input = [];
     this.inputBytes = 0;
     this.slots.length = 0;
+    this.producesInFlight = 0;
     this.ac.abort();
     this.socket.destroy();
   }
@@ -125,6 +137,7 @@ export class Connection {
   private gone(): void {
     this.closed = true;
     this.slots.length = 0;
+    this.producesInFlight = 0;
     this.ac.abort();
     this.onGone(this);
   }
@@ -143,7 +156,8 @@ export class Connection {
   }
 
   private canTake(): boolean {
-    return !this.closed && !this.stopping && !this.blocked && this.slots.length < this.ctx.options.maxInFlightRequests;
+    return !this.closed && !this.stopping && !this.blocked && this.slots.length - this.producesInFlight < this.ctx.options.maxInFlightRequests
+      && this.producesInFlight < PRODUCES_IN_FLIGHT_MAX;
   }
 
   /** Takes the whole frames read so far, as long as the limits allow; pauses or resumes the socket. */
@@ -259,7 +273,9 @@ export class Connection {
   }
 
   private push(header: RequestHeader): Slot {
-    const slot: Slot = { header, ready: false, chunks: null, bytes: 0 };
+    const produce = header.apiKey === ApiKey.Produce;
+    const slot: Slot = { header, produce, ready: false, chunks: null, bytes: 0 };
+    if (produce) this.producesInFlight++;
     this.slots.push(slot);
     return slot;
   }
@@ -300,6 +316,7 @@ export class Connection {
     let corked = false;
     while (!this.blocked && !this.closed && this.slots.length > 0 && this.slots[0]!.ready) {
       const slot = this.slots.shift()!;
+      if (slot.produce) this.producesInFlight--;
       if (slot.chunks === null) continue;
       if (!corked) { this.socket.cork(); corked = true; }
       let ok = true;
