@@ -1,6 +1,7 @@
 // Micro-benchmark of src/kafka/records (dist/src/kafka/records, after npm run build), each against
 // kafkajs's own implementation of the same step (what a Node Kafka stack would use otherwise):
-//   crc32c              GB/s over 1 MiB and over a 110 KiB batch         (kafkajs: crc32C)
+//   crc32c              GB/s over 1 MiB and over a 110 KiB batch         (kafkajs: crc32C); the
+//                       JavaScript one and, where built, the addon's (native/seglog_crc32c.c)
 //   encodeBatch         records/s, 1,000 records of 100 B read from a seglog topic (RecordView)
 //                       (kafkajs: Record + RecordBatch encoders, as its producer builds a batch)
 //   readProducedBatches records/s, one uncompressed batch of 1,000 × 100 B, and the same lz4/gzip
@@ -71,6 +72,9 @@ export async function runKafkaRecords(cfg) {
     return { rows: [], details: { skipped: 'not built' } };
   }
   const { crc32c, encodeBatch, readProducedBatches } = await import(pathToFileURL(RECORDS_DIST).href);
+  // the addon's hardware CRC32C (what the server installs when the addon is loaded), if built here
+  const { addonCrc32c } = await import(pathToFileURL(path.join(ROOT_DIR, 'dist', 'src', 'io', 'mmap-addon.js')).href);
+  const hardwareCrc = addonCrc32c(ROOT_DIR);
   const kjs = kafkajs();
   const opts = cfg.quick ? { rounds: 3, minMs: 100 } : {};
   const values = makeValues(100);
@@ -92,6 +96,11 @@ export async function runKafkaRecords(cfg) {
     details[`crc32c ${label} GB/s`] = ours / 1e9;
     row(`kafka crc32c, ${label}`, `${fmtNum(ours / 1e9, 2)} GB/s`, theirs && `${fmtNum(theirs / 1e9, 2)} GB/s`,
       { targets: [{ text: '> 1 GB/s', pass: ours > 1e9 }] });
+    if (hardwareCrc !== undefined) {
+      const hw = await rate(() => { sink ^= hardwareCrc(buf, 0, buf.length, 0); return buf.length; }, opts);
+      details[`crc32c addon ${label} GB/s`] = hw / 1e9;
+      row(`kafka crc32c (addon, SSE4.2), ${label}`, `${fmtNum(hw / 1e9, 2)} GB/s`, theirs && `${fmtNum(theirs / 1e9, 2)} GB/s`);
+    }
   }
 
   const enc = await rate(() => encodeBatch(records).recordCount, opts);

@@ -3,7 +3,9 @@
 // native part: when it is missing (no compiler at install), fails to load (`node --no-addons`, the
 // permission model, another ABI) or the runtime refuses external array buffers (Electron >= 21),
 // the answer is no Mapper and the reason, and the log reads with positional reads (mapper.ts).
-// Only the default entry point (src/index.ts) imports this file; seglog/native-free never does.
+// Only the default entry point (src/index.ts) loads the addon through this file; seglog/native-free
+// never does. The same addon carries a hardware CRC32C (native/seglog_crc32c.c) that the Kafka
+// server takes from here (loadedCrc32c) only once the process-wide load gave mapped reads.
 //
 // Crash: nothing here is on disk.
 import fs from 'node:fs';
