@@ -1,6 +1,6 @@
 // appendSpans: a multi-record append whose records are byte ranges of buffers (RecordSpans,
 // format/record-spans.ts) — the Kafka server's Produce — written through the writer's per-record
-// appendFields with no view or object per record. Same contract as appendBatch of bytes (the
+// appendEncoded (its range form) with no view or object per record. Same contract as appendBatch of bytes (the
 // codec not applied): every record is checked first (size against maxRecordBytes, timestamp), so a
 // refusal appends nothing; a failure half-way (the I/O of a roll or a chunk switch) rolls back to
 // where the append began; the promise settles like appendBatch's under the log's durability.
@@ -25,8 +25,8 @@ export interface SpansWriter {
   writeBeforeSwitch(): void;
   mark(): Mark;
   rollbackTo(mark: Mark, error: SeglogError): void;
-  appendFields(key: Uint8Array | undefined, keyPos: number, keyLen: number, value: Uint8Array | null, valuePos: number, valueLen: number,
-    headers: HeadersInput | undefined, timestamp: number): number;
+  appendEncoded(value: Uint8Array | null, keyIn: Uint8Array | undefined, headers: HeadersInput | undefined, timestamp: number,
+    valuePos: number, valueLength: number, keyPos: number, keyLength: number): number;
 }
 
 /** Throws what the append would refuse, before anything is appended. */
@@ -66,7 +66,7 @@ export function appendSpans(w: SpansWriter, spans: RecordSpans, durabilityNone: 
       for (let i = 0; i < spans.count; i++) {
         const src = sources[i]!;
         const ts = timestamps[i]!;
-        w.appendFields(src, keyPos[i]!, keyLen[i]!, src, valuePos[i]!, valueLen[i]!, anyHeaders ? headers[i] : undefined, ts >= 0 ? ts : now);
+        w.appendEncoded(src, src, anyHeaders ? headers[i] : undefined, ts >= 0 ? ts : now, valuePos[i]!, valueLen[i]!, keyPos[i]!, keyLen[i]!);
       }
     } catch (err) {
       w.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', w.dir, err));
