@@ -185,7 +185,7 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   /**
    * appendBatch of records given as byte ranges, the codec not applied (the Kafka server: a
-   * producer's bytes as sent, with no view or object per record; log/append-spans.ts).
+   * producer's bytes as sent, with no record object or view per record; log/append-spans.ts).
    */
   appendSpans(spans: RecordSpans): Promise<number> {
     try { this.checkAppendable(); } catch (err) { return Promise.reject(err); }

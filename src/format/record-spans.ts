@@ -1,6 +1,6 @@
 // RecordSpans: records given as byte ranges of buffers — per record the buffer its key and value
 // lie in, their positions and lengths, its headers and timestamp, in parallel arrays — so that an
-// append copies each record's bytes straight into the segment without a view or an object per
+// append copies each record's bytes straight into the segment without a record object or a view per
 // record. The Kafka server's Produce appends a request's records this way (Topic.appendSpans,
 // log/append-spans.ts; the arrays are src/kafka/records/produced-spans.ts's). Values are bytes as
 // they are to be stored: no codec is applied.

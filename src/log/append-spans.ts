@@ -1,9 +1,10 @@
 // appendSpans: a multi-record append whose records are byte ranges of buffers (RecordSpans,
 // format/record-spans.ts) — the Kafka server's Produce — written through the writer's per-record
-// appendEncoded (its range form) with no view or object per record. Same contract as appendBatch of bytes (the
-// codec not applied): every record is checked first (size against maxRecordBytes, timestamp), so a
-// refusal appends nothing; a failure half-way (the I/O of a roll or a chunk switch) rolls back to
-// where the append began; the promise settles like appendBatch's under the log's durability.
+// appendEncoded (its range form) with no record object or view per record of its own. Same
+// contract as appendBatch of bytes (the codec not applied): every record is checked first (size
+// against maxRecordBytes, timestamp), so a refusal appends nothing; a failure half-way (the I/O of
+// a roll or a chunk switch) rolls back to where the append began; the promise settles like
+// appendBatch's under the log's durability.
 //
 // Crash: what the writer leaves (topic-writer.ts).
 import { SeglogError, invalidArgument, ioError } from '../base/errors.js';

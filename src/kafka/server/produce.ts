@@ -2,7 +2,7 @@
 // checked, decompressed, every record checked) are appended in ONE Topic.appendSpans (all or
 // nothing: a refused record refuses its whole partition, and nothing of it is in the log), the
 // bytes as the producer sent them (the topic's codec is not applied), copied from the request into
-// the segment with no view or object per record (a record with headers gets its headers object).
+// the segment with no record object or view per record (a record with headers gets its headers object).
 // acks 0: no answer at all; acks 1: answered once the
 // records are appended (readable, as appendSync); acks -1: once the append's promise resolved under
 // the log's durability ('fsync': fsynced). Kafka does not create topics on Produce: an unknown one
