@@ -335,7 +335,12 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
 
   /** Read-only topics: picks up what the writer process appended since the open (log/refresh.ts). */
   refresh(): number {
-    return refreshTopic(this);
+    // The key index of a compacted topic follows too: its store before the segments (so it
+    // never runs ahead of them), the records its store has not indexed after (cleaner/key-index.ts).
+    this.keys?.beforeRefresh();
+    const added = refreshTopic(this);
+    this.keys?.afterRefresh(this);
+    return added;
   }
 
   /** Index of the segment holding `offset` (the last one whose base is <= offset). */

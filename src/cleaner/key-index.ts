@@ -5,6 +5,15 @@
 // (forgetFrom) before they ever reach the store. Lookups see noted entries at once
 // (read-your-writes for latest()).
 //
+// A read-only index (a follower's) writes nothing: the writer's store is the index, and `recent`
+// holds the keys of records this log can read that the store has not indexed yet (past its
+// `indexedUpTo`: records handed to the OS before the writer's key puts of that tick, a store that
+// lags, or has no index at all). Each refresh of the topic (topic.refresh) first reloads the store
+// (a store holding the index in memory, the native-free key file) and notes where it ends, then,
+// once the segments were refreshed, notes the keys of the records from there to the new end, and
+// drops the entries the store now covers. A store whose end went back (the writer rebuilt its
+// index, or the topic was created again) makes the follower note every record again.
+//
 // Crash: the store may be behind the log (lost puts): at open, the records from the store's
 // `indexedUpTo` to the end of the log are indexed again (catchUp). If it is ahead (the log lost
 // records the index had seen, e.g. a power cut under durability 'os'), it is rebuilt from scratch.
@@ -27,6 +36,12 @@ export class KeyIndex {
   private offsets: number[] = [];
   /** The newest noted offset of each key in `keys`. */
   private readonly recent = new Map<string, number>();
+  /** Read-only: records below this were noted here (-1: none). */
+  private notedUpTo = -1;
+  /** Read-only: the store's indexedUpTo when this index last looked (-1: no index). */
+  private storeEnd = -1;
+  /** Read-only: the store's indexedUpTo taken before the segments were refreshed. */
+  private storeEndBefore = -1;
 
   constructor(private readonly meta: MetaStore, private readonly topic: string, private readonly readOnly: boolean,
     private readonly onError: (err: unknown) => void) {}
@@ -90,6 +105,11 @@ export class KeyIndex {
 
   /** Brings the index up to the end of the log at open (see the file header). */
   catchUp(topic: SegmentLog<any>): void {
+    if (this.readOnly) {
+      this.meta.reloadKeyIndex?.(this.topic); // (a topic created again: its store entries are another file's)
+      this.storeEnd = this.meta.getKeyIndexEnd(this.topic);
+      this.notedUpTo = topic.endOffset;
+    }
     let from = this.meta.getKeyIndexEnd(this.topic);
     const end = topic.endOffset;
     if (from > end || (from < 0 && end > topic.startOffset)) {
@@ -105,5 +125,35 @@ export class KeyIndex {
     }
     this.persist(end);
     if (!this.readOnly && this.meta.getKeyIndexEnd(this.topic) < end) this.meta.putKeyOffsets(this.topic, [], [], end);
+  }
+
+  /** Read-only, before the topic's segments are refreshed: the store takes what the writer added (see the file header). */
+  beforeRefresh(): void {
+    if (!this.readOnly) return;
+    this.meta.reloadKeyIndex?.(this.topic);
+    this.storeEndBefore = this.meta.getKeyIndexEnd(this.topic);
+  }
+
+  /** Read-only, after the topic's segments were refreshed: notes the records the store has not indexed (see the file header). */
+  afterRefresh(topic: SegmentLog<any>): void {
+    if (!this.readOnly) return;
+    const storeEnd = this.storeEndBefore;
+    if (storeEnd < this.storeEnd) {
+      this.recent.clear();
+      this.notedUpTo = -1;
+    } else if (storeEnd > this.storeEnd) {
+      for (const [k, offset] of this.recent) if (offset < storeEnd) this.recent.delete(k);
+    }
+    this.storeEnd = storeEnd;
+    const end = topic.endOffset;
+    const from = Math.max(this.notedUpTo, storeEnd, topic.startOffset);
+    if (from < end) {
+      const cursor = new Cursor<unknown>(topic, from, end, Infinity, Infinity);
+      for (let r = cursor.next(); !r.done; r = cursor.next()) {
+        const key = r.value.key;
+        if (key !== undefined) this.note(key, r.value.offset);
+      }
+    }
+    if (end > this.notedUpTo) this.notedUpTo = end;
   }
 }

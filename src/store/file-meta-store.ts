@@ -183,6 +183,10 @@ class FileMetaStore implements MetaStore {
     return this.keyFile(topic).indexedUpTo;
   }
 
+  reloadKeyIndex(topic: string): void {
+    if (this.readOnly) this.keyFile(topic).reload();
+  }
+
   clearKeyIndex(topic: string): void {
     this.keyFile(topic).clear();
   }

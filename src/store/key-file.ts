@@ -8,6 +8,11 @@
 // All little-endian. When the file holds more than twice the live entries (and over 1 MiB), it is
 // rewritten as one frame: `<topic>~keys.tmp`, fsync, rename, fsync the directory.
 //
+// A read-only store (a follower) loads the file at open and again at each refresh (reload): the
+// frames the writer appended since, or the whole file when it is another one (a rewrite replaced it
+// by rename, or the topic was deleted and created again: another inode) or shorter than what was
+// read. A short or failing frame at the end is a write in progress: the next reload reads it again.
+//
 // Crash: frames are not fsynced one by one (the index can always be caught up from the log): at
 // load, the first frame that is short or fails its checksum ends the file (it is cut there), and
 // the catch-up scan at open indexes what the lost frames held. A leftover `.tmp` is ignored.
@@ -25,8 +30,14 @@ export class KeyFile {
   private sizeBytes = 0;
   private entriesInFile = 0;
   private dirty = false;
+  /** Read-only: the inode of the file that was read (undefined: none was there). */
+  private ino: number | undefined;
 
   constructor(readonly file: string, private readonly readOnly: boolean) {
+    if (readOnly) {
+      this.reload();
+      return;
+    }
     let data: Buffer | undefined;
     try {
       data = fs.readFileSync(file);
@@ -40,6 +51,50 @@ export class KeyFile {
       }
       this.sizeBytes = valid;
     }
+  }
+
+  /**
+   * Read-only: takes what the writer changed in the file since it was last read (see the header).
+   * Read through one descriptor, so that the identity and the bytes are of the same file.
+   */
+  reload(): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('open', this.file, err);
+      if (this.ino !== undefined || this.sizeBytes > 0) this.forget();
+      return;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.ino === this.ino && st.size === this.sizeBytes) return;
+      const whole = st.ino !== this.ino || st.size < this.sizeBytes;
+      if (whole) this.forget();
+      const from = this.sizeBytes;
+      const data = Buffer.allocUnsafe(st.size - from);
+      let done = 0;
+      while (done < data.length) {
+        const n = fs.readSync(fd, data, done, data.length - done, from + done);
+        if (n === 0) break;
+        done += n;
+      }
+      this.sizeBytes = from + this.load(done === data.length ? data : data.subarray(0, done));
+      this.ino = st.ino;
+    } catch (err) {
+      throw err instanceof SeglogError ? err : ioError('read', this.file, err);
+    } finally {
+      try { fs.closeSync(fd); } catch { /* read-only: nothing to lose */ }
+    }
+  }
+
+  /** Read-only: drops what was loaded (the file is gone or is another one). */
+  private forget(): void {
+    this.map.clear();
+    this.indexedUpTo = -1;
+    this.sizeBytes = 0;
+    this.entriesInFile = 0;
+    this.ino = undefined;
   }
 
   /** Applies the frames of `data`; returns the length of its valid prefix. */

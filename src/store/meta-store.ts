@@ -93,6 +93,11 @@ export interface MetaStore {
   putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void;
   /** Offset below which every record is in the key index; -1 when the topic has none. */
   getKeyIndexEnd(topic: string): number;
+  /**
+   * Read-only stores that hold the key index in memory (the native-free key file): takes what the
+   * writer changed since it was loaded. Absent where every lookup reads the writer's file (LMDB).
+   */
+  reloadKeyIndex?(topic: string): void;
   /** Drops the topic's key index (before a rebuild). Durable when it returns. */
   clearKeyIndex(topic: string): void;
   getCleanerState(topic: string): CleanerState | undefined;
