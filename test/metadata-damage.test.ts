@@ -240,6 +240,43 @@ describe('damaged ~meta.json and ~groups.log (native-free)', () => {
   });
 });
 
+describe('the copy in ~meta.json and ~groups.log a clean close of the default entry point leaves', () => {
+  const h = harness(lmdbEntry);
+  // verify() judged these as damaged (as native-free's openLog does) while the default openLog
+  // opened the directory: it agrees now, and a repair opens with LMDB's positions.
+  const damages: Array<[string, string, (file: string) => void]> = [
+    ['~meta.json of the right writer but the wrong shape', '~meta.json', (f) => {
+      const doc = JSON.parse(fs.readFileSync(f, 'utf8'));
+      doc.topics.events = 5;
+      fs.writeFileSync(f, JSON.stringify(doc));
+    }],
+    ['~groups.log with a damaged line before valid ones', '~groups.log', (f) => {
+      fs.writeFileSync(f, 'deadbeef ["g","events","x",99]\n' + fs.readFileSync(f, 'utf8'));
+    }],
+  ];
+
+  test.each(damages)('%s: openLog (and read-only) refuse it naming the file exactly when verify reports it; repair opens', async (_name, name, damage) => {
+    const dir = await writeSample(h);
+    const file = path.join(dir, name);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, '~meta.json'), 'utf8')).writer).toBe('seglog');
+    damage(file);
+    const v = await inChild(lmdbEntry, dir, 'verify');
+    expect(v.verify!.ok).toBe(false);
+    expect(v.verify!.problems).toContainEqual({ kind: 'metadata', severity: 'error', file });
+    for (const mode of ['open', 'readonly'] as const) {
+      const r = await inChild(lmdbEntry, dir, mode);
+      expect(r.ok, `${mode} opened a directory verify reports as damaged`).toBe(false);
+      expect(r.code, r.message).toBe('ERR_CORRUPT');
+      expect(r.file).toBe(file);
+    }
+    const repaired = await inChild(lmdbEntry, dir, 'repair');
+    expect(repaired.ok, repaired.message).toBe(true);
+    expect(repaired.ends).toEqual({ events: 20, other: 5 });
+    expect(repaired.groupPosition, 'LMDB holds the position').toBe(3);
+    expect((await inChild(lmdbEntry, dir, 'verify')).verify!.ok).toBe(true);
+  });
+});
+
 describe('the seglog command on a damaged ~meta.lmdb', () => {
   const h = harness(lmdbEntry);
   test('seglog stats exits 1 naming the file and seglog verify reports DAMAGED, neither killed by a signal', async () => {

@@ -23,7 +23,9 @@ import { SeglogError } from '../base/errors.js';
 import { GROUPS_FILE, JSON_META_FILE } from '../format/batch.js';
 import type { MetaOpenOptions, MetaStore, MetaStoreFactory } from './meta-store.js';
 import { nodeFileIO } from '../io/node-fs.js';
-import { OPTIONS_AND_GROUPS_LOST, reportRebuilt } from './metadata-damage.js';
+import { OPTIONS_AND_GROUPS_LOST, metadataCorrupt, reportRebuilt } from './metadata-damage.js';
+import { documentDamage } from './document-check.js';
+import { groupsDamageAt } from './groups-check.js';
 import { FileGroups } from './file-groups.js';
 import { fileMetaStore, writeDocument, type Document } from './file-meta-store.js';
 
@@ -51,6 +53,7 @@ function neutralWriter(dir: string): Document['writer'] | 'unknown' | undefined 
  */
 export async function openConvertingLmdbStore(dir: string, readOnly: boolean, lmdb: MetaStoreFactory, options: MetaOpenOptions = {}): Promise<MetaStore> {
   const writer = neutralWriter(dir);
+  if (writer === 'seglog' && options.repair !== true) checkExport(dir);
   if (readOnly) {
     // A read-only open changes nothing: it reads whichever form is current.
     return writer !== undefined && writer !== 'seglog' ? fileMetaStore(dir, true, options) : lmdb(dir, true, options);
@@ -94,6 +97,28 @@ export async function openConvertingLmdbStore(dir: string, readOnly: boolean, lm
     }
   };
   return store;
+}
+
+/**
+ * The neutral files of the last clean close (`writer: 'seglog'`) are a copy of LMDB that this entry
+ * point does not import, but seglog/native-free would read them, and verify() judges them as it
+ * does: a damaged copy is ERR_CORRUPT naming the file here too (a repair removes the copy; the next
+ * close writes it again), so verify reports an error exactly when either entry's openLog refuses.
+ */
+function checkExport(dir: string): void {
+  const jsonFile = path.join(dir, JSON_META_FILE);
+  const damage = documentDamage(fs.readFileSync(jsonFile, 'utf8'));
+  if (typeof damage === 'string') throw metadataCorrupt(dir, jsonFile, 0, `metadata file ${jsonFile} is damaged: ${damage}`);
+  let groups: Buffer;
+  const groupsFile = path.join(dir, GROUPS_FILE);
+  try {
+    groups = fs.readFileSync(groupsFile);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new SeglogError('ERR_IO', `cannot read ${groupsFile}: ${(err as Error).message}`, { file: groupsFile, cause: err });
+  }
+  const at = groupsDamageAt(groups);
+  if (at >= 0) throw metadataCorrupt(dir, groupsFile, at, `damaged consumer group entry in ${groupsFile} at byte ${at}, followed by valid entries`);
 }
 
 /** Replaces everything `store` holds with the neutral files' content (the key index is dropped: rebuilt at open). */
