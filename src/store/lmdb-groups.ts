@@ -140,8 +140,9 @@ export abstract class LmdbGroupPositions {
       return;
     }
     let need: number;
+    let payload = 0;
+    const entries = this.pendingGroups.size;
     try {
-      let payload = 0;
       for (const [key, v] of this.pendingGroups) payload += key.length + 16 + (Array.isArray(v) ? 9 * v.length : 9);
       need = this.checkRoom(this.pendingGroups.size, payload);
     } catch (err) {
@@ -154,7 +155,7 @@ export abstract class LmdbGroupPositions {
       write = Array.isArray(offset) && offset.length === 0 ? this.db.remove(key) : this.db.put(key, offset);
       write.catch((err: unknown) => { this.groupWriteError ??= err; this.noteAsyncFailure(err); });
     }
-    if (write !== undefined) this.room?.track(write, need);
+    if (write !== undefined) this.room?.track(write, need, entries, payload);
     this.pendingGroups.clear();
     this.guardCommit();
   }

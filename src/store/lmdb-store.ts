@@ -173,7 +173,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
       if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
     }
     if (last === undefined) return;
-    this.room?.track(last, need);
+    this.room?.track(last, need, keys.length + 1, payload);
     this.guardCommit();
     const done = (): void => {
       for (let i = 0; i < names.length; i++) if (this.pendingKeys.get(names[i]!) === offsets[i]) this.pendingKeys.delete(names[i]!);

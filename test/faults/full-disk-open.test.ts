@@ -5,6 +5,7 @@
 // space is free, without a reopen. The space reserve (`~reserve`, src/space-reserve.ts) is what
 // the library's own writes use meanwhile.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { entries } from '../entry.js';
@@ -177,6 +178,52 @@ describe('seglog (LMDB metadata) on a full disk', () => {
       fs.rmSync(filler);
       const again = await openLog(dir);
       expect(again.topic('t').endOffset).toBe(10);
+      await again.close();
+    });
+  });
+});
+
+// LmdbRoom counted every asynchronous put against the free space until its commit settled, but
+// lmdb-js commits the puts of a turn of the event loop as one transaction: a loop of awaited
+// exactly-once appends under 'os' (each a key-index and a group put, no turn in between) added up
+// 40 bounds of 48 KiB and refused a 2 MiB disk with 1.9 MB free; close() failed the same way.
+describe('seglog (LMDB metadata): asynchronous puts of one transaction count once', () => {
+  test('a transaction joined by many puts counts as one bound for all their entries and bytes', async () => {
+    const { LmdbRoom, growthBound } = await import('../../src/store/lmdb-room.js');
+    const shape = { pageSize: 4096, depth: 1, pages: 1 };
+    const room = new LmdbRoom(os.tmpdir(), 'x', { giveBack: () => false }, () => shape);
+    let settle!: () => void;
+    const txn = new Promise<void>((resolve) => { settle = resolve; });
+    for (let i = 0; i < 40; i++) room.track(txn, growthBound(shape, 2, 49), 2, 49);
+    expect(room.inFlightBytes).toBe(growthBound(shape, 80, 40 * 49));
+    expect(room.inFlightBytes).toBeLessThan(2 * growthBound(shape, 2, 49));
+    settle();
+    await txn;
+    await Promise.resolve();
+    expect(room.inFlightBytes).toBe(0);
+  });
+
+  test('exactly-once appends to a compacted topic under os, in a loop that yields no turn, on a 2 MiB disk: none refused, close resolves', async () => {
+    await onTmpfs(async (mnt) => {
+      const { openLog } = await entries[0]!.load();
+      const dir = path.join(mnt, 'log');
+      const log = await openLog(dir, { durability: 'os' });
+      const inp = log.topic('in');
+      const out = log.topic('out', { cleanup: 'compact' });
+      const c = log.topic('c', { cleanup: 'compact' });
+      for (let i = 0; i < 100; i++) await inp.append(value(i));
+      const sub = inp.subscribe({ group: 'g', autoCommit: false });
+      let n = 0;
+      for await (const r of sub) {
+        await out.appendBatch([{ value: r.valueBytes!, key: `k${r.offset % 7}` }], { commit: sub });
+        if (++n === 60) break;
+      }
+      for (let i = 0; i < 60; i++) await c.append(value(i), { key: `k${i % 10}` });
+      expect(c.endOffset).toBe(60);
+      await log.close();
+      const again = await openLog(dir);
+      expect(again.topic('in').groups()).toMatchObject([{ group: 'g', position: 60 }]);
+      expect(again.topic('c').latest('k3')?.offset).toBe(53);
       await again.close();
     });
   });
