@@ -117,8 +117,8 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     if (this.riddenUsed) await this.flush();
   }
 
-  reapplyCommits(source: string, commits: CommitBlock[]): void {
-    reapplyCommits(this.meta, this.dir, source, commits);
+  reapplyCommits(source: string, commits: CommitBlock[]): boolean {
+    return reapplyCommits(this.meta, this.dir, source, commits, () => this.reserve?.giveBack() === true);
   }
 
   checkOpen(): void {

@@ -28,7 +28,7 @@ import { TopicWriter } from './log/topic-writer.js';
 import { appendSpans } from './log/append-spans.js';
 import type { RecordSpans } from './format/record-spans.js';
 import { refreshTopic } from './log/refresh.js';
-import { raiseStartOffset, spliceSegments } from './log/segment-splice.js';
+import { raiseStartOffset, recordPendingStartOffset, spliceSegments } from './log/segment-splice.js';
 import { ConsumerGroups } from './consumers/consumer-groups.js';
 import { SubscriptionImpl } from './consumers/subscription.js';
 import { deleteGroup, listGroups, resetGroup, type GroupInfo } from './consumers/group-admin.js';
@@ -297,6 +297,10 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   /** Raises the start offset and makes it durable before returning (log/segment-splice.ts). */
   raiseStartOffset(offset: number): void {
     raiseStartOffset(this, offset);
+  }
+
+  recordPendingStartOffset(): void {
+    recordPendingStartOffset(this);
   }
 
   /** Replaces `count` segments from index `from` by `replacement`; returns the old ones, detached (log/segment-splice.ts). */

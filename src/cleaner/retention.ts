@@ -24,6 +24,8 @@ import type { MutableSegmentLog } from '../log/topic-log.js';
 export interface RetentionLog extends MutableSegmentLog<any> {
   /** Raises the start offset durably (reads below it fail from now on). */
   raiseStartOffset(offset: number): void;
+  /** Records a raised start offset that a full disk kept from being recorded, if any (room was just freed). */
+  recordPendingStartOffset(): void;
   /** Work the topic's close waits for. */
   trackBackground(work: Promise<void>): void;
 }
@@ -109,6 +111,7 @@ export async function removeFrontSegments(topic: RetentionLog, count: number, re
     // Not durable yet: a file that comes back after a power cut lies below the start offset and
     // goes at the next retention pass.
   }
+  topic.recordPendingStartOffset();
   publish('retention', { dir: path.dirname(topic.dir), topic: topic.name, segmentsDeleted: removed.length, bytesFreed, startOffset: topic.startOffset, reason });
   return { segmentsDeleted: removed.length, bytesFreed };
 }

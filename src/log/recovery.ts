@@ -39,6 +39,7 @@ export interface RecoverableTopic<V> extends SegmentLog<V> {
     stateFor(clean: boolean, rp: RecoveryPoint): TopicState;
     /** The stored state says "not closed cleanly" already (recovery wrote it). */
     noteUncleanState(): void;
+    pinRecoveryPoint(start: RecoveryPoint, last: number): void;
   };
   /** Loads the groups' positions (once the end recovery keeps is known). */
   loadGroups(): void;
@@ -186,6 +187,8 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
   let next = rpOffset;
   let maxTs = rpMaxTs;
   const scanFrom = rpPosition;
+  const scanOffset = rpOffset;
+  const scanMaxTs = rpMaxTs;
   const memo = readOnly ? ' (in memory only: read-only open)' : '';
   let cutAt = -1; // index of the segment that was cut
   let pending: PendingCut | undefined; // a cut whose bytes found no room (recovery-cut.ts)
@@ -306,9 +309,13 @@ function recoverTopic<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: s
     }
     // Commits that rode in batches kept here, before the recovery point passes them (a batch cut
     // above took its commit with it: both or neither).
-    if (ridden.length > 0) ctx.reapplyCommits(name, ridden.filter((c) => c !== undefined));
+    const riddenPending = ridden.length > 0 && ctx.reapplyCommits(name, ridden.filter((c) => c !== undefined));
     recovered.cutPending = pending;
-    try {
+    if (riddenPending) {
+      // No room to store them (a full disk): they wait in the store, and the recovery point stays
+      // where this scan began until they are stored (the state stored before stays as it is).
+      recovered.durability.pinRecoveryPoint({ base: segments[ri]!.baseOffset, position: scanFrom, offset: scanOffset, maxTimestampMs: scanMaxTs }, next - 1);
+    } else try {
       ctx.meta.putStateSync(name, recovered.durability.stateFor(false, end));
       recovered.durability.noteUncleanState();
     } catch (err) {

@@ -72,13 +72,27 @@ export class RiddenCommits {
    * returns whether any was handed over (the caller then flushes the store before it records a
    * recovery point past them).
    */
-  handDurable(durableOffset: number): boolean {
+  handDurable(durableOffset: number): RiddenEntry[] {
     let n = 0;
     while (n < this.entries.length && this.entries[n]!.acked && !this.entries[n]!.held && this.entries[n]!.last < durableOffset) n++;
-    if (n === 0) return false;
+    if (n === 0) return [];
     const done = this.entries.splice(0, n);
     for (const g of new Set(done.map((e) => e.groups))) g.handToStore();
-    return true;
+    return done;
+  }
+
+  /** The store could not write what handDurable() handed it: those entries cap the recovery point again. */
+  restore(done: RiddenEntry[]): void {
+    this.entries.unshift(...done);
+  }
+
+  /**
+   * Recovery re-applied commits from batches between `start` and offset `last` that the store
+   * could not write for lack of space (kept pending there, consumers/reapply.ts): the recovery
+   * point stays at `start` until a flush of the store succeeds.
+   */
+  pinAtOpen(start: RecoveryPoint, last: number): void {
+    this.entries.unshift({ start, last, groups: PENDING_IN_STORE, state: undefined, acked: true, held: false });
   }
 
   /** The recovery point to record: `rp`, or the start of the oldest batch whose commit is not stored yet. */
@@ -87,3 +101,6 @@ export class RiddenCommits {
     return first !== undefined && first.start.offset < rp.offset ? first.start : rp;
   }
 }
+
+/** The groups of a commit recovery re-applied: their positions already wait in the store. */
+const PENDING_IN_STORE: HeldGroups<unknown> = { hold: () => undefined, release: () => undefined, handToStore: () => undefined };

@@ -5,11 +5,13 @@
 // Invariants: a segment taken out is detached (Segment.detach) and forgotten by the read cache and
 // the fsync set; one that iterators are still reading is kept in `retiredSegments` until they leave
 // (its descriptor closes then). The start offset only rises, and is durable before it is visible
-// to the caller (TopicState.startOffset; on failure it stays where it was).
+// to the caller (TopicState.startOffset; on failure it stays where it was), except on a full disk:
+// then it is recorded once the segments below it are gone (recordPendingStartOffset).
 //
 // Crash: raiseStartOffset writes the topic state before returning; a crash before that keeps the
 // old start offset (the records are still there).
 import { ioError } from '../base/errors.js';
+import { isNoSpace } from '../io/space-reserve.js';
 import type { Segment } from '../segment/segment.js';
 import type { TopicWriter } from './topic-writer.js';
 import type { TopicDurability } from './topic-durability.js';
@@ -32,8 +34,30 @@ export function raiseStartOffset(topic: SplicedLog, offset: number): void {
     d.putStateSync(d.stateFor(false, d.checkpointed));
     d.dirtyMarked = true;
   } catch (err) {
+    if (isNoSpace(err)) {
+      // A full disk (the space reserve given back already) must not keep retention and
+      // truncateBefore, the ways to free space, from running: the start offset is raised in memory,
+      // the segments below it go, and recordPendingStartOffset() writes it once they freed room
+      // (else the next state put does). A crash before that keeps the older start offset: whole
+      // segments removed stay removed, records of the first kept one below the offset come back.
+      d.dirtyMarked = true;
+      d.startOffsetPending = true;
+      return;
+    }
     w._startOffset = previous;
     throw ioError('write metadata', w.name, err);
+  }
+}
+
+/** Records a start offset raiseStartOffset() could not record for lack of space (once retention freed room); a disk still full leaves it pending. */
+export function recordPendingStartOffset(topic: SplicedLog): void {
+  const d = topic.durability;
+  if (!d.startOffsetPending || topic.writer.closed) return;
+  try {
+    d.putStateSync(d.stateFor(false, d.checkpointed));
+    d.startOffsetPending = false;
+  } catch (err) {
+    if (!isNoSpace(err)) throw ioError('write metadata', topic.writer.name, err);
   }
 }
 

@@ -35,7 +35,8 @@ export interface LogContext {
   /** Once commits rode in batches: flushes every topic (their ridden commits stored) and the store. */
   settleRidden(): Promise<void>;
   /** Recovery of `source` found commit blocks past its recovery point: stores them durably (forward only). */
-  reapplyCommits(source: string, commits: CommitBlock[]): void;
+  /** Stores commits that rode in `source`'s batches; true when one is only pending in the store (no room on the disk). */
+  reapplyCommits(source: string, commits: CommitBlock[]): boolean;
 }
 
 export interface Waiter {

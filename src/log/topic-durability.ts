@@ -20,7 +20,7 @@ import type { Segment } from '../segment/segment.js';
 import type { TopicWriter } from './topic-writer.js';
 import type { Waiter, WriterSync } from './topic-context.js';
 import type { RecoveryPoint } from './topic-log.js';
-import type { RiddenCommits } from './ridden.js';
+import { RiddenCommits } from './ridden.js';
 import { sealDurable } from './seal.js';
 import { isNoSpace } from '../io/space-reserve.js';
 
@@ -37,6 +37,8 @@ export class TopicDurability implements WriterSync {
   ridden: RiddenCommits | undefined = undefined;
   /** The stored state says "not clean" for this session. */
   dirtyMarked = false;
+  /** A raised start offset that a full disk kept from being recorded (segment-splice.ts). */
+  startOffsetPending = false;
   private fsyncRunning: Promise<void> | undefined = undefined;
   /** fsyncs of rolled segments still running (awaited by syncAll). */
   private rollSyncs: Array<Promise<void>> = [];
@@ -232,6 +234,15 @@ export class TopicDurability implements WriterSync {
     sealDurable(this.writer.segments, this.synced.base, this.writer.tickWaiters, all);
   }
 
+  /**
+   * Recovery could not store commits that rode in batches from `start` to offset `last` (a full
+   * disk; they wait in the store): no recovery point past `start` is recorded until they are stored.
+   */
+  pinRecoveryPoint(start: RecoveryPoint, last: number): void {
+    (this.ridden ??= new RiddenCommits()).pinAtOpen(start, last);
+    this.checkpointed = start;
+  }
+
   /** The stored state says "not clean" (recovery just wrote it): close() records the clean state even if nothing is appended. */
   noteUncleanState(): void {
     this.dirtyMarked = true;
@@ -350,7 +361,15 @@ export class TopicDurability implements WriterSync {
     if (this.writer.closed) return; // deleted meanwhile: no state may be written for it any more
     // commits riding in batches that are durable now go to the store, durably, before a recovery
     // point may pass those batches (ridden.ts)
-    if (this.ridden?.handDurable(this.synced.offset) === true) await this.writer.ctx.meta.flush();
+    const handed = this.ridden?.handDurable(this.synced.offset) ?? [];
+    if (handed.length > 0) {
+      try {
+        await this.writer.ctx.meta.flush();
+      } catch (err) {
+        this.ridden!.restore(handed); // (not stored: the recovery point may not pass them yet)
+        throw err;
+      }
+    }
     if (this.writer.closed) return;
     this.recordRecoveryPoint();
   }

@@ -4,12 +4,13 @@
 // truncateBefore, retention or compact; appends are refused while the disk is full and resume once
 // space is free, without a reopen. The space reserve (`~reserve`, src/space-reserve.ts) is what
 // the library's own writes use meanwhile.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { entries } from '../entry.js';
-import { withinHangBound } from '../helpers.js';
+import { HANG_MS, withinHangBound } from '../helpers.js';
 import { fillDisk, inChild, onTmpfs } from './tmpfs.js';
 
 const value = (i: number): Buffer => Buffer.alloc(1000, i % 251);
@@ -224,6 +225,54 @@ describe('seglog (LMDB metadata): asynchronous puts of one transaction count onc
       const again = await openLog(dir);
       expect(again.topic('in').groups()).toMatchObject([{ group: 'g', position: 60 }]);
       expect(again.topic('c').latest('k3')?.offset).toBe(53);
+      await again.close();
+    });
+  });
+});
+
+// A crash after the log had given its space reserve back, then another program took nearly all the
+// rest (32 KiB left): the default entry's openLog failed with ERR_NO_SPACE re-applying the
+// exactly-once commits riding in the output's batches (LMDB's room check refused the group put), and
+// truncateBefore failed recording its start offset, so nothing could free space.
+describe.each(entries)('$name: a crash on a full disk, reopened with 32 KiB free', (entry) => {
+  test('openLog re-applies the ridden commits (pending until there is room), and truncateBefore frees space; nothing lost', async () => {
+    await onTmpfs(async (mnt) => {
+      const dir = path.join(mnt, 'log');
+      const writer = `
+        const { openLog } = await import(${JSON.stringify(entry.dist)});
+        const value = (i) => Buffer.alloc(1000, i % 251);
+        const log = await openLog(${JSON.stringify(dir)}, { durability: 'os', fsyncIntervalMs: 1e6 });
+        const inp = log.topic('in'), out = log.topic('out'), fill = log.topic('fill', { segmentBytes: 256 * 1024 });
+        for (let i = 0; i < 50; i++) await inp.append(value(i));
+        await log.flush();
+        const sub = inp.subscribe({ group: 'g', autoCommit: false });
+        let n = 0;
+        for await (const r of sub) { await out.appendBatch([{ value: r.valueBytes.subarray(0, 10) }], { commit: sub }); if (++n === 5) break; }
+        try { for (let i = 0; ; i++) await fill.append(value(i)); } catch (e) { if (e.code !== 'ERR_NO_SPACE') throw e; }
+        console.log(JSON.stringify({ position: inp.groups()[0].position, fill: fill.endOffset }));
+        process.kill(process.pid, 'SIGKILL');`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', writer], { encoding: 'utf8', timeout: HANG_MS });
+      expect(r.signal, r.stderr).toBe('SIGKILL');
+      const before = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(before.position).toBe(5);
+      const filler = path.join(mnt, 'filler');
+      fillDisk(filler);
+      fs.truncateSync(filler, fs.statSync(filler).size - 32 * 1024);
+      const out = inChild(entry, dir, `
+        const log = await openLog(dir, { durability: 'os' });
+        out.position = log.topic('in').groups()[0]?.position;
+        out.out = log.topic('out').endOffset;
+        const fill = log.topic('fill');
+        out.truncate = await codeOf(fill.truncateBefore(fill.endOffset));
+        out.flush = await codeOf(log.flush());
+        out.close = await codeOf(log.close());`);
+      expect(out).toEqual({ position: 5, out: 5, truncate: 'ok', flush: 'ok', close: 'ok' });
+      fs.rmSync(filler);
+      const { openLog, verify } = await entry.load();
+      expect((await verify(dir)).ok).toBe(true);
+      const again = await openLog(dir);
+      expect(again.topic('in').groups()[0]?.position).toBe(5);
+      expect(again.topic('fill').startOffset).toBe(before.fill);
       await again.close();
     });
   });
