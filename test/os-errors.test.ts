@@ -152,3 +152,35 @@ describe.each(entries)('$name: a directory the user cannot read (real permission
     }
   });
 });
+
+// lmdb-js 3.5 is killed by SIGSEGV when its environment open fails part way for want of file
+// descriptors (one or two left under `ulimit -n`); none left it throws. openLog checks first.
+describe.each(entries)('$name: too few file descriptors left (EMFILE) in a child process', (entry) => {
+  const h = harness(entry);
+  test.each([0, 1, 2, 3, 4, 6])('%i descriptors left: openLog opens or is ERR_IO with EMFILE naming a path, writable and read-only, never a signal', async (left) => {
+    const dir = h.tmp();
+    const log = await h.mod.openLog(dir);
+    for (let i = 0; i < 10; i++) await log.topic('t').append(Buffer.from(`r${i}`));
+    await log.close();
+    const script = `
+      const { openLog } = await import(${JSON.stringify(entry.dist)});
+      const fs = await import('node:fs');
+      const fds = [];
+      try { for (;;) fds.push(fs.openSync('/dev/null', 'r')); } catch {}
+      for (let i = 0; i < ${left}; i++) fs.closeSync(fds.pop());
+      const out = [];
+      for (const readOnly of [false, true]) {
+        try { const l = await openLog(${JSON.stringify(dir)}, { readOnly }); out.push({ end: l.topic('t').endOffset }); await l.close(); }
+        catch (e) { out.push({ name: e.name, code: e.code, cause: e.cause?.code ?? e.cause?.errno, file: typeof e.file }); }
+      }
+      for (const fd of fds) fs.closeSync(fd);
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e "$0"`, script], { encoding: 'utf8', timeout: HANG_MS });
+    expect(r.signal, `killed by ${r.signal}; stderr:\n${r.stderr}`).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    for (const o of JSON.parse(r.stdout.trim().split('\n').pop()!)) {
+      if ('end' in o) expect(o.end).toBe(10);
+      else expect(o).toEqual({ name: 'SeglogError', code: 'ERR_IO', cause: 'EMFILE', file: 'string' });
+    }
+  });
+});

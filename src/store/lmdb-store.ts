@@ -17,6 +17,7 @@
 // Crash: LMDB is crash-safe by itself; a lost checkpoint put only means an older recovery point,
 // and lost key index puts only a longer catch-up scan at open.
 import { open, type Database, type RootDatabase } from 'lmdb';
+import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import { LMDB_META_FILE as META_FILE } from '../format/batch.js';
@@ -77,6 +78,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     super();
     this.keyCache = readOnly ? undefined : new KeyOffsetCache();
     this.file = path.join(dir, META_FILE);
+    ensureDescriptors(this.file);
     try {
       this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
     } catch (err) {
@@ -357,6 +359,26 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     this.throwGroupError();
   }
 }
+
+/**
+ * lmdb-js 3.5 dies with SIGSEGV when opening an environment fails part way for want of file
+ * descriptors (measured: `ulimit -n` with one or two left: "Too many open files" with none left is
+ * thrown, with one or two the process is killed; it needs three). So that many are opened and
+ * closed first: short of them, the open is ERR_IO with EMFILE naming the file, never a crash.
+ */
+function ensureDescriptors(file: string): void {
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < LMDB_OPEN_DESCRIPTORS; i++) fds.push(fs.openSync(path.dirname(file), 'r'));
+  } catch (err) {
+    throw ioError('open the metadata store (it needs ' + LMDB_OPEN_DESCRIPTORS + ' file descriptors)', file, err);
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+  }
+}
+
+/** Descriptors lmdb-js needs free to open an environment (three measured; one spare). */
+const LMDB_OPEN_DESCRIPTORS = 4;
 
 /** Bytes of a msgpack-encoded TopicState with its key, at most (for LmdbRoom's bound). */
 const STATE_BYTES = 256;
