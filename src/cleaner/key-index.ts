@@ -17,7 +17,11 @@
 // Crash: the store may be behind the log (lost puts): at open, the records from the store's
 // `indexedUpTo` to the end of the log are indexed again (catchUp). If it is ahead (the log lost
 // records the index had seen, e.g. a power cut under durability 'os'), it is rebuilt from scratch.
+// A full disk must not fail the open: when the store has no room to drop the stale index, the
+// index is rebuilt in memory (every key of the topic noted, the store not consulted) and the drop
+// is tried again before each later put; until it succeeds nothing is written to the store.
 import type { MetaStore } from '../store/meta-store.js';
+import { isNoSpace } from '../io/space-reserve.js';
 import { Cursor } from '../log/reader.js';
 import type { SegmentLog } from '../log/topic-log.js';
 
@@ -42,6 +46,8 @@ export class KeyIndex {
   private storeEnd = -1;
   /** Read-only: the store's indexedUpTo taken before the segments were refreshed. */
   private storeEndBefore = -1;
+  /** The store's entries are stale and could not be dropped yet (a full disk at open): every key is in memory. */
+  private staleStore = false;
 
   constructor(private readonly meta: MetaStore, private readonly topic: string, private readonly readOnly: boolean,
     private readonly onError: (err: unknown) => void) {}
@@ -68,6 +74,7 @@ export class KeyIndex {
 
   /** Hands the entries below `upTo` to the store (one put per tick). */
   persist(upTo: number): void {
+    if (this.staleStore && !this.dropStale()) return;
     const total = this.offsets.length;
     if (this.readOnly || total === 0 || this.offsets[0]! >= upTo) return;
     let n = 0;
@@ -90,17 +97,29 @@ export class KeyIndex {
     }
   }
 
+  /** Drops the store's stale entries (staleStore); false while the disk has no room for it. */
+  private dropStale(): boolean {
+    try {
+      this.meta.clearKeyIndex(this.topic);
+    } catch (err) {
+      if (!isNoSpace(err)) this.onError(err);
+      return false;
+    }
+    this.staleStore = false;
+    return true;
+  }
+
   /** Newest offset of `key` (a keyString), if any record had it. */
   lookup(key: string): number | undefined {
     const r = this.recent.get(key);
-    return r !== undefined ? r : this.meta.getKeyOffset(this.topic, key);
+    return r !== undefined || this.staleStore ? r : this.meta.getKeyOffset(this.topic, key);
   }
 
   /** Drops `key` if the index still points at `offset` (a tombstone that compaction removed). */
   removeIf(key: string, offset: number): void {
     if (this.lookup(key) !== offset) return;
     this.recent.delete(key);
-    if (!this.readOnly) this.meta.putKeyOffsets(this.topic, [key], [-1], -1);
+    if (!this.readOnly && !this.staleStore) this.meta.putKeyOffsets(this.topic, [key], [-1], -1);
   }
 
   /** Brings the index up to the end of the log at open (see the file header). */
@@ -113,7 +132,14 @@ export class KeyIndex {
     let from = this.meta.getKeyIndexEnd(this.topic);
     const end = topic.endOffset;
     if (from > end || (from < 0 && end > topic.startOffset)) {
-      if (!this.readOnly) this.meta.clearKeyIndex(this.topic);
+      if (!this.readOnly) {
+        try {
+          this.meta.clearKeyIndex(this.topic);
+        } catch (err) {
+          if (!isNoSpace(err)) throw err;
+          this.staleStore = true;
+        }
+      }
       from = topic.startOffset;
     }
     if (from < topic.startOffset) from = topic.startOffset;
@@ -124,7 +150,12 @@ export class KeyIndex {
       if (key !== undefined) this.note(key, r.value.offset);
     }
     this.persist(end);
-    if (!this.readOnly && this.meta.getKeyIndexEnd(this.topic) < end) this.meta.putKeyOffsets(this.topic, [], [], end);
+    if (this.readOnly || this.staleStore || this.meta.getKeyIndexEnd(this.topic) >= end) return;
+    try {
+      this.meta.putKeyOffsets(this.topic, [], [], end);
+    } catch (err) {
+      if (!isNoSpace(err)) throw err; // (no room: the next open catches up from the stored end again)
+    }
   }
 
   /** Read-only, before the topic's segments are refreshed: the store takes what the writer added (see the file header). */
