@@ -84,13 +84,13 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   /** Opens (recovering if needed) every topic the directory holds. */
   recoverAll(): void {
     // Finishes the deletions a crash interrupted (store/topic-dirs.ts).
-    const names = scanTopicDirs(this.io, this.dir, this.meta, this.options.readOnly);
+    const { names, listed } = scanTopicDirs(this.io, this.dir, this.meta, this.options.readOnly);
     // Groups are loaded once every topic is recovered: recovering one topic may re-apply commits
     // that rode in its batches to another topic's groups (ridden.ts).
     this.recovering = true;
     try {
       for (const name of [...names].sort()) {
-        if (this.io.stat(path.join(this.dir, name)) === undefined && this.meta.getState(name) === undefined) continue;
+        if (!listed.has(name) && this.meta.getState(name) === undefined) continue;
         this.openTopicNamed(name, {});
       }
     } finally {

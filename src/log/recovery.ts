@@ -1,7 +1,7 @@
 // Recovery: turning a topic's directory back into a consistent log at open.
 //
 // Clean close (state.clean and the active segment has exactly the recorded size): nothing is
-// scanned. Otherwise every batch from the recovery point to the end is checked; a torn tail
+// scanned, and no index file is read (the active segment's too are loaded on first use). Otherwise every batch from the recovery point to the end is checked; a torn tail
 // (an invalid batch with no valid batch after it) is cut, damage before the recovery point or in
 // the middle of the data is ERR_CORRUPT naming the file and position, and index entries past the
 // recovery point are rebuilt. Indexes of closed segments are loaded on first use, checked, and
@@ -127,7 +127,9 @@ function openOrRecover<V, T extends RecoverableTopic<V>>(ctx: LogContext, name: 
   if (state !== undefined && state.clean && state.segmentBase === active.baseOffset && state.logBytes === active.logBytes && !ctx.options.repair) {
     const topic = make(segments, startOffset, state.endOffset, state.maxTimestampMs,
       { base: active.baseOffset, position: active.logBytes, offset: state.endOffset, maxTimestampMs: state.maxTimestampMs });
-    loadIndexes(topic, active);
+    // Its indexes are read on first use, as closed segments' are (the first read, or the first
+    // write of the session: Segment.deferIndexes), so opening many topics reads no index file.
+    active.deferIndexes(() => loadIndexes(topic, active));
     return topic;
   }
   const why = state === undefined ? 'no recorded state for the topic (new metadata, or metadata lost)'

@@ -31,6 +31,7 @@ export interface ChunkWriter {
 
 export function newChunk(w: ChunkWriter, minBytes: number): Chunk {
   const seg = w.active;
+  seg.ensureIndexes(); // the first write of a session into a segment whose indexes were deferred (recovery.ts)
   if (w.chunk !== undefined) {
     if (w.batchStart >= 0) w.sealBatch();
     w.writePending(); // a chunk retired by a rolled-back batch may still hold earlier appends

@@ -95,8 +95,9 @@ export function rollbackTo(w: FailingWriter, mark: Mark, error: SeglogError): vo
   w.tickWaiters = keepTick;
   w.sync.syncWaiters = keepSync;
   seg.pins = Math.max(seg.pins, 1); // it is the active segment again
-  seg.index!.truncateToPosition(mark.position);
-  seg.timeIndex!.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
+  // (not loaded: the deferred load failed before the first record of the session went in; nothing to cut)
+  seg.index?.truncateToPosition(mark.position);
+  seg.timeIndex?.truncateToRelativeOffset(mark.endOffset - seg.baseOffset);
 }
 
 /**

@@ -2,9 +2,9 @@
 // files' descriptors (the `.log`'s is in the log's FdPool, which may close it, the active
 // segment's too, whenever no fsync runs on it; the index files' are open only from a persist to
 // its fsync), the bytes of the `.log` handed to the OS (`logBytes`), the in-memory indexes
-// (loaded lazily for closed segments, checked, and rebuilt from the log when they cannot be
-// trusted), and the newest bytes of the active segment kept in memory (`chunks`), including
-// records appended in this tick and not yet written.
+// (loaded on first use for closed segments and for the active one of a clean open, checked,
+// and rebuilt from the log when they cannot be trusted), and the newest bytes of the active
+// segment kept in memory (`chunks`), including records appended in this tick and not yet written.
 // Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
 // missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
 // The index files' bytes are index-files.ts's (writeFully is re-exported here); checking and
@@ -101,6 +101,8 @@ export class Segment implements MappedSegment {
   indexIo: Promise<void> = Promise.resolve();
   private offsetIndex: OffsetIndex | undefined;
   private timeIdx: TimeIndex | undefined;
+  /** Loads the indexes when they are first needed (deferIndexes: the active segment of a topic closed cleanly). */
+  private indexLoader: (() => void) | undefined = undefined;
 
   constructor(readonly io: FileIO, readonly dir: string, baseOffset: number, logBytes: number) {
     this.baseOffset = baseOffset;
@@ -214,6 +216,11 @@ export class Segment implements MappedSegment {
 
   hasIndexes(): boolean { return this.offsetIndex !== undefined && this.timeIdx !== undefined; }
 
+  /** Leaves the indexes on disk until first needed (the active segment of a topic closed cleanly): `load` runs at ensureIndexes() (the segment's first write: newChunk) unless a reader's loadIndexes came first. */
+  deferIndexes(load: () => void): void { if (!this.hasIndexes()) this.indexLoader = load; }
+  /** Runs the deferred load, if any (its errors are the caller's: nothing was changed yet). */
+  ensureIndexes(): void { if (this.indexLoader !== undefined && !this.hasIndexes()) this.indexLoader(); }
+
   /** The offset index, or undefined when it is not loaded yet (see Topic.indexOf). */
   get index(): OffsetIndex | undefined { return this.offsetIndex; }
   get timeIndex(): TimeIndex | undefined { return this.timeIdx; }
@@ -221,6 +228,7 @@ export class Segment implements MappedSegment {
   setIndexes(index: OffsetIndex, timeIndex: TimeIndex, rewrite: boolean): void {
     this.regions = []; // cached get() regions are keyed by index entry
     this.mapTable = undefined; // (filled through the old index's entries)
+    this.indexLoader = undefined;
     this.offsetIndex = index;
     this.timeIdx = timeIndex;
     if (rewrite) {
@@ -290,6 +298,7 @@ export class Segment implements MappedSegment {
    * full disk (see persistIndexFiles).
    */
   persistIndexes(): boolean {
+    if (!this.hasIndexes()) return true; // never loaded (deferred, or a closed segment): the files are as they were
     return persistIndexFiles(this);
   }
 

@@ -13,13 +13,16 @@ import type { FileIO } from '../io/file-io.js';
 import type { MetaStore } from './meta-store.js';
 
 /**
- * The names of the topics `dir` holds: the metadata's and the topic folders'. Finishes the
- * deletions a crash interrupted (their names are not returned), unless `readOnly`.
+ * The names of the topics `dir` holds: the metadata's and the topic folders'; and `listed`, the
+ * entries of `dir` (so that opening a topic the metadata names needs no stat to know its folder
+ * is there: bench/topics.js). Finishes the deletions a crash interrupted (their names are not
+ * returned), unless `readOnly`.
  */
-export function scanTopicDirs(io: FileIO, dir: string, meta: MetaStore, readOnly: boolean): Set<string> {
+export function scanTopicDirs(io: FileIO, dir: string, meta: MetaStore, readOnly: boolean): { names: Set<string>; listed: Set<string> } {
   const names = new Set(meta.listTopics());
   let entries: string[] = [];
   try { entries = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const listed = new Set(entries);
   for (const e of entries) {
     if (e.endsWith(DELETED_SUFFIX)) {
       // A deleteTopic that a crash interrupted: finish it.
@@ -32,11 +35,12 @@ export function scanTopicDirs(io: FileIO, dir: string, meta: MetaStore, readOnly
       continue;
     }
     // A topic folder the metadata does not know (metadata lost or copied without it).
+    if (names.has(e)) continue;
     try { checkTopicName(e); } catch { continue; }
     const st = io.stat(path.join(dir, e));
     if (st?.isDirectory) names.add(e);
   }
-  return names;
+  return { names, listed };
 }
 
 /** Ends a deletion once the topic folder is renamed to `doomed`: its metadata, then the folder. */
