@@ -17,7 +17,7 @@ import { DirectoryLock } from './store/lock.js';
 import { claimDirectory } from './store/marker.js';
 import { DELETED_SUFFIX } from './format/batch.js';
 import { finishDelete, scanTopicDirs } from './store/topic-dirs.js';
-import type { MetaStore } from './store/meta-store.js';
+import type { MetaStore, TopicState } from './store/meta-store.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
@@ -68,6 +68,10 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   private follower: Follower | undefined = undefined; // `follow`: refreshes the log by itself (log-refresh.ts)
   /** The emergency space reserve of a writable log (space-reserve.ts). */
   reserve: SpaceReserve | undefined = undefined;
+  /** Markers and new topics' options put since the last commitMarkers (LogContext). */
+  markersUncommitted = false;
+  /** Clean markers of the topics closed by close(), written together once all are (closedClean). */
+  private readonly cleanStates = new Map<string, TopicState>();
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined, private readonly wiring: LogWiring, readPath: ReadPathChoice) {
     super();
@@ -121,6 +125,34 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     return reapplyCommits(this.meta, this.dir, source, commits, () => this.reserve?.giveBack() === true);
   }
 
+  markerPut(): void {
+    this.markersUncommitted = true;
+  }
+
+  closedClean(topic: string, state: TopicState): void {
+    this.cleanStates.set(topic, state);
+  }
+
+  /**
+   * One durable write of the store for the "not clean" markers and new topics' options put since
+   * the last one (the topics first written in this tick). A disk that filled while the space
+   * reserve was in place gives the reserve back and tries again (as TopicDurability.putStateSync).
+   */
+  commitMarkers(): void {
+    try {
+      try {
+        this.meta.commitStates();
+      } catch (err) {
+        if (!isNoSpace(err) || this.reserve === undefined || this.reserve.released) throw err;
+        this.reserve.release();
+        this.meta.commitStates();
+      }
+    } catch (err) {
+      throw ioError('write metadata', this.dir, err);
+    }
+    this.markersUncommitted = false;
+  }
+
   checkOpen(): void {
     if (this.closed) throw new SeglogError('ERR_CLOSED', `the log at ${this.dir} is closed`);
   }
@@ -163,15 +195,18 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
       // reaches it), except the codec a new topic is created with: it says how its data is encoded
       // (stored always, 'binary' too, so that no later default retypes the records; codec-change.ts).
       const created = stored === undefined && given.codec === undefined ? toStored({ codec: this.options.defaults.codec ?? 'binary' }) : {};
-      this.storeOptions(name, { ...created, ...mergeStored(stored, given) });
+      // A topic the store has no options for: durable with the other topics created in this tick,
+      // before its first byte reaches the OS (commitMarkers), not one write each.
+      this.storeOptions(name, { ...created, ...mergeStored(stored, given) }, stored === undefined);
     }
     this.open.set(name, topic);
     return topic;
   }
 
-  private storeOptions(name: string, options: object): void {
+  private storeOptions(name: string, options: object, soon = false): void {
     try {
-      this.meta.putTopicOptions(name, options);
+      this.meta.putTopicOptions(name, options, soon);
+      if (soon) this.markerPut();
     } catch (err) {
       throw ioError('write metadata', name, err);
     }
@@ -316,6 +351,15 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     }
     this.closed = true;
     this.open.clear();
+    try {
+      // the topics' clean markers: one durable write for all, after every topic's data and indexes
+      if (!this.options.readOnly) {
+        for (const [name, state] of this.cleanStates) this.meta.putState(name, state);
+        this.commitMarkers();
+      }
+    } catch (err) {
+      firstError ??= err;
+    }
     try {
       await this.meta.close();
     } catch (err) {

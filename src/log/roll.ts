@@ -35,6 +35,7 @@ export function rollSegment(w: RollingWriter, reason: RollReason): void {
   // A roll with no append before it in this session (compact() rolls first) changes the segment
   // list: the stored state must stop claiming a clean close of the old active segment.
   if (!w.sync.dirtyMarked) w.sync.markDirty();
+  if (w.ctx.markersUncommitted) w.ctx.commitMarkers(); // (durable before the segment list changes on disk)
   const old = w.active;
   if (w.batchStart >= 0) w.sealBatch();
   w.writePending();

@@ -8,7 +8,7 @@ import type { SpaceReserve } from '../io/space-reserve.js';
 import type { FdPool } from '../segment/fd-pool.js';
 import type { ReadCache } from '../segment/read-cache.js';
 import type { Segment } from '../segment/segment.js';
-import type { MetaStore } from '../store/meta-store.js';
+import type { MetaStore, TopicState } from '../store/meta-store.js';
 import type { RiddenCommits } from './ridden.js';
 
 /** What a topic needs from the log that owns it. */
@@ -37,6 +37,14 @@ export interface LogContext {
   /** Recovery of `source` found commit blocks past its recovery point: stores them durably (forward only). */
   /** Stores commits that rode in `source`'s batches; true when one is only pending in the store (no room on the disk). */
   reapplyCommits(source: string, commits: CommitBlock[]): boolean;
+  /** Metadata a topic's first write depends on (its "not clean" marker, a new topic's options) was put but is not durable yet. */
+  readonly markersUncommitted: boolean;
+  /** A topic put such metadata (MetaStore.putState, putTopicOptions with `soon`). */
+  markerPut(): void;
+  /** Makes it durable, in one write for every topic that put some since the last commit. Throws ERR_IO. */
+  commitMarkers(): void;
+  /** The topic closed cleanly (closeTopic): the log stores `state` with every other topic's in one durable write at its close. */
+  closedClean(topic: string, state: TopicState): void;
 }
 
 export interface Waiter {
@@ -72,7 +80,10 @@ export interface WriterSync {
   readonly durableOffset: number;
   /** The stored state says "not clean" for this session (markDirty ran, or recovery wrote it). */
   readonly dirtyMarked: boolean;
-  /** Records "not clean" in the store before the first change of this session. Throws ERR_IO. */
+  /**
+   * Records "not clean" in the store at the first change of this session; it is made durable
+   * (LogContext.commitMarkers) before the first byte of the session reaches the OS.
+   */
   markDirty(): void;
   /** Appends written to the OS that wait for the next group commit ('fsync'). */
   syncWaiters: Waiter[];

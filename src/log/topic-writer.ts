@@ -296,6 +296,10 @@ export class TopicWriter<V = Buffer> {
     const from = chunk.written;
     if (to <= from) return;
     const seg = this.active;
+    if (this.ctx.markersUncommitted) {
+      // "not clean" (and a new topic's options) durable before the session's first byte reaches the OS
+      try { this.ctx.commitMarkers(); } catch (err) { throw writeFailed(this, seg, err as SeglogError); }
+    }
     try {
       seg.writeLog(chunk.buf.subarray(from, to), chunk.filePos + from);
     } catch (err) {

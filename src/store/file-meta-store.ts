@@ -1,7 +1,10 @@
 // MetaStore on plain files, for the native-free entry point: one JSON document `<dir>/~meta.json`
 // ({ version, topics: { name: options }, state: { name: TopicState } }), replaced atomically
 // (write `~meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
-// checkpoint puts are coalesced and written at the end of the tick.
+// checkpoint puts and the options of topics being created (`soon`) are coalesced and written at
+// the end of the tick, or when the log commits them (commitStates: the "not clean" markers and
+// options of the topics first written in a tick, one write before their bytes reach the OS), so
+// creating or first writing thousands of topics is not a rewrite of the whole document each.
 // Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
 // committing per record never rewrites the document.
 // The key index of each compacted topic lives in its own file, `<dir>/<topic>~keys` (key-file.ts);
@@ -123,9 +126,9 @@ class FileMetaStore implements MetaStore {
     return this.doc.topics[topic];
   }
 
-  putTopicOptions(topic: string, options: StoredTopicOptions): void {
+  putTopicOptions(topic: string, options: StoredTopicOptions, soon = false): void {
     this.doc.topics[topic] = options;
-    this.writeNow();
+    if (soon) this.writeSoon(); else this.writeNow();
   }
 
   getState(topic: string): TopicState | undefined {
@@ -139,6 +142,15 @@ class FileMetaStore implements MetaStore {
 
   putState(topic: string, state: TopicState): void {
     this.doc.state[topic] = state;
+    this.writeSoon();
+  }
+
+  commitStates(): void {
+    if (this.dirty) this.writeNow();
+  }
+
+  /** The document changed: it is written at the end of the tick (or sooner, by a durable put, commitStates, flush or close). */
+  private writeSoon(): void {
     this.dirty = true;
     if (!this.scheduled) {
       this.scheduled = true;

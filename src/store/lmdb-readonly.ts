@@ -16,6 +16,7 @@ export class EmptyMetaStore implements MetaStore {
   getState(): undefined { return undefined; }
   putStateSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   putState(): void { /* read-only: nothing to record */ }
+  commitStates(): void { /* read-only: nothing pending */ }
   getGroups(): Map<string, number> { return new Map(); }
   putGroup(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }
   putGroupSync(): void { throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only'); }

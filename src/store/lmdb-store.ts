@@ -4,9 +4,11 @@
 // lmdb-js's asynchronous puts (one background transaction for many, no fsync on the event loop):
 // lmdb-groups.ts, the base class of the store here; flush() awaits `db.flushed`. A read-only open
 // of a directory without the file gets the empty store of lmdb-readonly.ts. Sync puts are LMDB write
-// transactions with LMDB's default durability. Checkpoint puts are kept in memory and written in
-// one transaction at the end of the tick; a later sync put of the same key supersedes a pending
-// one (lmdb-js's own async puts would land after it and undo a clean-shutdown marker).
+// transactions with LMDB's default durability. Checkpoint puts (and the options of topics being
+// created, `soon`) are kept in memory and written in one transaction at the end of the tick, or
+// when the log commits them (commitStates: before the first bytes of their topics reach the OS);
+// a later sync put of the same key supersedes a pending one (lmdb-js's own async puts would land
+// after it and undo a clean-shutdown marker).
 //
 // Key index (compacted topics): a named database `keys` with binary keys `<topic> 0x00 <key bytes>`
 // and 8-byte values (the offset as a little-endian float64), plus `keyend/<topic>` (every record
@@ -37,6 +39,8 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   readonly rebuilt?: MetaStore['rebuilt'];
   protected override db: RootDatabase;
   private pending = new Map<string, TopicState>();
+  /** Options of topics being created (putTopicOptions with `soon`), written with the pending states. */
+  private pendingOptions = new Map<string, StoredTopicOptions>();
   private scheduled = false;
   private keysDb: Database<Buffer, Buffer> | undefined;
   /** Key index puts not committed yet: `<topic>\0<key>` -> offset (-1: removed). */
@@ -238,16 +242,27 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   listTopics(): string[] {
     const names: string[] = [];
     for (const key of this.db.getKeys({ start: 'topic/', end: 'topic0' })) names.push(String(key).slice(6));
+    for (const topic of this.pendingOptions.keys()) if (!names.includes(topic)) names.push(topic);
     return names;
   }
 
   getTopicOptions(topic: string): StoredTopicOptions | undefined {
-    return this.value('topic/' + topic, 'object') as StoredTopicOptions | undefined;
+    return this.pendingOptions.get(topic) ?? this.value('topic/' + topic, 'object') as StoredTopicOptions | undefined;
   }
 
-  putTopicOptions(topic: string, options: StoredTopicOptions): void {
+  putTopicOptions(topic: string, options: StoredTopicOptions, soon = false): void {
+    if (soon) {
+      this.pendingOptions.set(topic, options);
+      this.schedulePending();
+      return;
+    }
     this.checkRoom(1, 512);
+    this.pendingOptions.delete(topic);
     this.db.putSync('topic/' + topic, options);
+  }
+
+  commitStates(): void {
+    this.writePending();
   }
 
   getState(topic: string): TopicState | undefined {
@@ -267,6 +282,11 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   putState(topic: string, state: TopicState): void {
     this.pending.set(topic, state);
+    this.schedulePending();
+  }
+
+  /** States and options put with `soon` are written in one transaction at the end of the tick (or sooner: commitStates, flush, close). */
+  private schedulePending(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -276,18 +296,24 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   }
 
   private writePending(): void {
-    if (this.pending.size === 0) return;
-    this.checkRoom(this.pending.size, this.pending.size * STATE_BYTES); // (refused: they stay pending)
+    const n = this.pending.size + this.pendingOptions.size;
+    if (n === 0) return;
+    this.checkRoom(n, this.pending.size * STATE_BYTES + this.pendingOptions.size * 512); // (refused: they stay pending)
     const entries = [...this.pending];
-    this.pending.clear();
+    const options = [...this.pendingOptions];
     this.db.transactionSync(() => {
+      for (const [topic, o] of options) this.db.putSync('topic/' + topic, o);
       for (const [topic, state] of entries) this.db.putSync('state/' + topic, state);
     });
+    // (cleared once committed: a failed commit leaves them pending for the next try, as the file store does)
+    for (const [topic, state] of entries) if (this.pending.get(topic) === state) this.pending.delete(topic);
+    for (const [topic, o] of options) if (this.pendingOptions.get(topic) === o) this.pendingOptions.delete(topic);
   }
 
   deleteTopic(topic: string): void {
     this.checkRoom(Infinity, 0);
     this.pending.delete(topic);
+    this.pendingOptions.delete(topic);
     const prefix = groupPrefix(topic);
     for (const key of [...this.pendingGroups.keys()]) if (key.startsWith(prefix)) this.pendingGroups.delete(key);
     const groupKeys = [...this.db.getKeys({ start: prefix, end: groupPrefixEnd(topic) })];

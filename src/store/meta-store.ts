@@ -44,13 +44,23 @@ export interface MetaStore {
   probe?(): void;
   listTopics(): string[];
   getTopicOptions(topic: string): StoredTopicOptions | undefined;
-  /** Durable when it returns. */
-  putTopicOptions(topic: string, options: StoredTopicOptions): void;
+  /**
+   * Durable when it returns; with `soon` (a topic being created: it has no data yet), durable at
+   * the next commitStates(), flush() or close() instead, so that the topics created in one tick
+   * share one durable write (the log commits before the topic's first byte reaches the OS).
+   */
+  putTopicOptions(topic: string, options: StoredTopicOptions, soon?: boolean): void;
   getState(topic: string): TopicState | undefined;
   /** Durable when it returns (used for the clean/dirty marker). */
   putStateSync(topic: string, state: TopicState): void;
   /** Cheap, not necessarily durable yet (recovery checkpoints: losing one only lengthens a scan). */
   putState(topic: string, state: TopicState): void;
+  /**
+   * Makes every putState and `soon` putTopicOptions so far durable now, in one write (nothing
+   * when none is pending): the "not clean" markers of the topics first written in a tick, before
+   * their bytes reach the OS (log.ts, commitMarkers).
+   */
+  commitStates(): void;
   /** Committed positions of the topic's consumer groups: group -> the next offset it reads. */
   getGroups(topic: string): Map<string, number>;
   /**
