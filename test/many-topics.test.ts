@@ -1,7 +1,8 @@
 // Many topics: the descriptors a log holds are bounded by its pool, not by its number of topics.
 // The pool is an LRU over every segment's `.log`, active segments included, and never closes one
 // with an fsync running on it; index files are open only from a persist to its fsync; fsyncs in
-// flight are bounded (SyncGate). Checked on the parts, in-process over more topics than the
+// flight are bounded (SyncGate); native-free's key files of compacted topics by their own LRU
+// (store/key-file.ts KeyFileFds; half the topics here are compacted). Checked on the parts, in-process over more topics than the
 // bound, and in a child process limited to 256 descriptors (main before this change failed with
 // EMFILE at about the 80th topic there: three descriptors per topic).
 import { spawn } from 'node:child_process';
@@ -81,7 +82,11 @@ describe.each(entries)('$name: many topics', (entry) => {
     let peak = 0;
     for (let i = 0; i < TOPICS; i += 50) {
       const batch = [];
-      for (let j = i; j < Math.min(TOPICS, i + 50); j++) batch.push(log.topic(`t${j}`).appendBatch([{ value: Buffer.from(`a${j}`) }, { value: Buffer.from(`b${j}`) }]));
+      // every other topic compacted: in native-free its key index is a file of its own (key-file.ts)
+      for (let j = i; j < Math.min(TOPICS, i + 50); j++) {
+        const t = log.topic(`t${j}`, j % 2 === 0 ? { cleanup: 'compact' } : undefined);
+        batch.push(t.appendBatch([{ key: `k${j}`, value: Buffer.from(`a${j}`) }, { key: `k${j}`, value: Buffer.from(`b${j}`) }]));
+      }
       await Promise.all(batch); // (their group commits overlap)
       peak = Math.max(peak, openFds() - baseline);
     }
@@ -99,6 +104,12 @@ describe.each(entries)('$name: many topics', (entry) => {
     const again = await h.open(dir);
     expect(again.topic('t0').get(2)!.valueBytes!.toString()).toBe('c0');
     for (let j = 1; j < TOPICS; j += 3) expect(again.topic(`t${j}`).endOffset).toBe(2);
+    for (let j = 2; j < TOPICS; j += 2) expect(again.topic(`t${j}`).latest(`k${j}`)!.offset).toBe(1);
+    // compacted topics written again after the reopen: their key files reopen within the bound too
+    await Promise.all(Array.from({ length: TOPICS / 2 }, (_, k) => again.topic(`t${2 * k}`).append(Buffer.from('d'), { key: `k${2 * k}` })));
+    await again.flush();
+    expect(openFds() - baseline).toBeLessThanOrEqual(FDS_BOUND);
+    expect(again.topic('t4').latest('k4')!.valueBytes!.toString()).toBe('d');
     expect(openFds() - baseline).toBeLessThanOrEqual(FDS_BOUND);
     await again.close();
   }, 60_000);

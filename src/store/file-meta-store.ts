@@ -7,8 +7,9 @@
 // creating or first writing thousands of topics is not a rewrite of the whole document each.
 // Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
 // committing per record never rewrites the document.
-// The key index of each compacted topic lives in its own file, `<dir>/<topic>~keys` (key-file.ts);
-// compaction's CleanerState in the document under `cleaner`.
+// The key index of each compacted topic lives in its own file, `<dir>/<topic>~keys` (key-file.ts),
+// whose descriptors are bounded per store (KeyFileFds), not one per compacted topic; compaction's
+// CleanerState in the document under `cleaner`.
 //
 // Crash: the rename is atomic, so the file is either the old or the new document; a leftover
 // `~meta.json.tmp` is ignored and overwritten.
@@ -20,7 +21,7 @@ import { nodeFileIO } from '../io/node-fs.js';
 import { OPTIONS_AND_GROUPS_LOST, metadataCorrupt, moveAside, reportRebuilt } from './metadata-damage.js';
 import { FileGroups } from './file-groups.js';
 import type { CleanerState, MetaOpenOptions, MetaStore, MetaStoreFactory, StoredTopicOptions, TopicState } from './meta-store.js';
-import { KeyFile } from './key-file.js';
+import { KeyFile, KeyFileFds } from './key-file.js';
 import { documentDamage, type NeutralDocument } from './document-check.js';
 
 
@@ -39,6 +40,8 @@ class FileMetaStore implements MetaStore {
   private scheduled = false;
   private readonly groups: FileGroups;
   private readonly keyFiles = new Map<string, KeyFile>();
+  /** The bound on the key files' open descriptors (key-file.ts). */
+  private readonly keyFileFds = new KeyFileFds();
 
   constructor(private readonly dir: string, private readonly readOnly: boolean, options: MetaOpenOptions = {}) {
     this.file = path.join(dir, META_JSON);
@@ -176,7 +179,7 @@ class FileMetaStore implements MetaStore {
   private keyFile(topic: string): KeyFile {
     let kf = this.keyFiles.get(topic);
     if (kf === undefined) {
-      kf = new KeyFile(path.join(this.dir, topic + KEYS_FILE_SUFFIX), this.readOnly);
+      kf = new KeyFile(path.join(this.dir, topic + KEYS_FILE_SUFFIX), this.readOnly, this.keyFileFds);
       this.keyFiles.set(topic, kf);
     }
     return kf;

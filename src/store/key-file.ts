@@ -13,6 +13,12 @@
 // by rename, or the topic was deleted and created again: another inode) or shorter than what was
 // read. A short or failing frame at the end is a write in progress: the next reload reads it again.
 //
+// Descriptors: a key file's is open from a write until the least recently written of more than
+// KEY_FILES_OPEN_MAX key files of the log is closed (KeyFileFds, one per store), and an fsync of a
+// file written through a descriptor closed since reopens it by path (fsync covers what any
+// descriptor wrote, as for segments: docs/guarantees.md, "Many topics"). So compacted topics hold
+// at most that many descriptors, whatever their number.
+//
 // Crash: frames are not fsynced one by one (the index can always be caught up from the log): at
 // load, the first frame that is short or fails its checksum ends the file (it is cut there), and
 // the catch-up scan at open indexes what the lost frames held. A leftover `.tmp` is ignored.
@@ -22,6 +28,25 @@ import { checksum } from '../format/checksum.js';
 
 const FRAME_HEADER_BYTES = 20;
 const REWRITE_MIN_BYTES = 1024 * 1024;
+/** Key-file descriptors one store keeps open (a few hot compacted topics write without reopening). */
+export const KEY_FILES_OPEN_MAX = 16;
+
+/** The bound on one store's open key-file descriptors: an LRU over the key files that hold one. */
+export class KeyFileFds {
+  private readonly lru = new Set<KeyFile>();
+  constructor(readonly max: number = KEY_FILES_OPEN_MAX) {}
+  get size(): number { return this.lru.size; }
+  /** `kf` opened or used its descriptor: the least recently used past the bound is closed. */
+  used(kf: KeyFile): void {
+    this.lru.delete(kf);
+    this.lru.add(kf);
+    for (const victim of this.lru) {
+      if (this.lru.size <= this.max) break;
+      victim.closeFd(); // (it leaves the set: closed())
+    }
+  }
+  closed(kf: KeyFile): void { this.lru.delete(kf); }
+}
 
 export class KeyFile {
   readonly map = new Map<string, number>();
@@ -33,7 +58,7 @@ export class KeyFile {
   /** Read-only: the inode of the file that was read (undefined: none was there). */
   private ino: number | undefined;
 
-  constructor(readonly file: string, private readonly readOnly: boolean) {
+  constructor(readonly file: string, private readonly readOnly: boolean, private readonly fds: KeyFileFds = new KeyFileFds()) {
     if (readOnly) {
       this.reload();
       return;
@@ -157,6 +182,7 @@ export class KeyFile {
         throw ioError('open', this.file, err);
       }
     }
+    this.fds.used(this);
     return this.fd;
   }
 
@@ -201,20 +227,23 @@ export class KeyFile {
     this.dirty = false;
   }
 
+  /** fsyncs what was written since the last fsync (reopening the file if its descriptor was closed since). */
   fsync(): void {
-    if (this.fd >= 0 && this.dirty) {
-      try { fs.fsyncSync(this.fd); } catch (err) { throw ioError('fsync', this.file, err); }
-      this.dirty = false;
-    }
+    if (!this.dirty) return;
+    const fd = this.openFd();
+    try { fs.fsyncSync(fd); } catch (err) { throw ioError('fsync', this.file, err); }
+    this.dirty = false;
   }
 
   closeFd(): void {
     if (this.fd >= 0) { try { fs.closeSync(this.fd); } catch { /* already gone */ } this.fd = -1; }
+    this.fds.closed(this);
   }
 
   /** Closes and removes the file (deleteTopic). */
   remove(): void {
     this.closeFd();
+    this.dirty = false;
     this.map.clear();
     try { fs.unlinkSync(this.file); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('unlink', this.file, err); }
   }
