@@ -336,8 +336,9 @@ function reportRepair(topicDir: string, topic: string, file: string, position: n
 
 /** A segment found in the topic's folder, as big as its `.log` file (in a read-only log: that file's identity noted). */
 export function listedSegment(io: FileIO, dir: string, base: number, readOnly: boolean): Segment {
-  const st = io.stat(path.join(dir, segmentFileName(base, LOG_SUFFIX)));
-  const seg = new Segment(io, dir, base, st === undefined ? 0 : st.size);
+  const seg = new Segment(io, dir, base, 0);
+  const st = io.stat(seg.logPath);
+  seg.logBytes = seg.memFrom = st === undefined ? 0 : st.size;
   if (readOnly) {
     seg.readOnly = true;
     seg.ino = st?.ino;

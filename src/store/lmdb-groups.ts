@@ -6,7 +6,9 @@
 // the store extends. Positions put in one tick are coalesced in `pendingGroups` and handed to
 // lmdb-js as asynchronous puts at the end of the tick (one background transaction for many, no
 // fsync on the event loop); reads see the pending ones first. putGroupSync is one LMDB write
-// transaction and supersedes a pending put of the same keys.
+// transaction and supersedes a pending put of the same keys. A writable store knows which topics
+// have groups at all (one key scan at the first read, kept up to date by every put), so a topic
+// without any costs no range read when it opens.
 //
 // Invariants: a failed asynchronous group write is kept in `groupWriteError` and thrown by the
 // store's next flush() or close() (ERR_NO_SPACE when the disk was full, else ERR_IO); a position
@@ -44,11 +46,33 @@ export abstract class LmdbGroupPositions {
     return this.room === undefined ? 0 : this.room.check(entries, payloadBytes);
   }
 
+  /** Set by a writable store: no other process adds groups, so the topics that have any can be known (groupTopics). */
+  protected knowsGroupTopics = false;
+  /**
+   * The topics with group keys in the database or put since, built by one key scan at the first
+   * read: opening 10,000 topics without groups then costs no range read each (bench/topics.js).
+   */
+  private groupTopics: Set<string> | undefined = undefined;
+
+  /** Whether the database may hold group keys of `topic` (always, in a read-only store). */
+  private mayHaveGroups(topic: string): boolean {
+    if (!this.knowsGroupTopics) return true;
+    if (this.groupTopics === undefined) {
+      const topics = new Set<string>();
+      for (const key of this.db.getKeys({ start: 'group/', end: 'group0' })) {
+        const k = String(key);
+        topics.add(k.slice(6, k.indexOf('/', 6))); // (topic names hold no '/')
+      }
+      this.groupTopics = topics;
+    }
+    return this.groupTopics.has(topic);
+  }
+
   getGroups(topic: string): Map<string, number> {
     const prefix = groupPrefix(topic);
     const groups = new Map<string, number>();
     try {
-      for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+      if (this.mayHaveGroups(topic)) for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
         if (typeof value === 'number') groups.set(String(key).slice(prefix.length), value);
       }
     } catch (err) {
@@ -61,7 +85,7 @@ export abstract class LmdbGroupPositions {
   getGroupsDone(topic: string): Map<string, number[]> {
     const prefix = groupPrefix(topic) + GROUP_DONE_MARK;
     const done = new Map<string, number[]>();
-    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+    if (this.mayHaveGroups(topic)) for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
       const k = String(key);
       if (k.startsWith(prefix) && Array.isArray(value)) done.set(k.slice(prefix.length), value as number[]);
     }
@@ -75,7 +99,7 @@ export abstract class LmdbGroupPositions {
   getGroupsInFlight(topic: string): Map<string, number[]> {
     const prefix = groupPrefix(topic) + GROUP_GIVEN_MARK;
     const out = new Map<string, number[]>();
-    for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
+    if (this.mayHaveGroups(topic)) for (const { key, value } of this.db.getRange({ start: prefix, end: groupPrefixEnd(topic) })) {
       const k = String(key);
       if (!k.startsWith(prefix)) continue;
       const triples = inFlightTriples(value);
@@ -89,10 +113,12 @@ export abstract class LmdbGroupPositions {
   }
 
   putGroupInFlight(topic: string, group: string, triples: number[]): void {
+    this.groupTopics?.add(topic);
     this.putPendingGroup(groupPrefix(topic) + GROUP_GIVEN_MARK + group, triples);
   }
 
   putGroupDone(topic: string, group: string, ranges: number[]): void {
+    this.groupTopics?.add(topic);
     this.putPendingGroup(groupPrefix(topic) + GROUP_DONE_MARK + group, ranges);
   }
 
@@ -104,6 +130,7 @@ export abstract class LmdbGroupPositions {
   }
 
   putGroupSync(topic: string, group: string, offset: number, done: number[]): void {
+    this.groupTopics?.add(topic);
     const key = groupPrefix(topic) + group;
     const doneKey = groupPrefix(topic) + GROUP_DONE_MARK + group;
     this.checkRoom(2, key.length + doneKey.length + 9 * done.length + 32);
@@ -116,6 +143,7 @@ export abstract class LmdbGroupPositions {
   }
 
   putGroup(topic: string, group: string, offset: number): void {
+    this.groupTopics?.add(topic);
     this.putPendingGroup(groupPrefix(topic) + group, offset);
   }
 

@@ -85,6 +85,7 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     ensureDescriptors(this.file);
     try {
       this.db = open({ path: path.join(dir, META_FILE), readOnly, compression: false });
+      this.knowsGroupTopics = !readOnly;
     } catch (err) {
       throw new SeglogError('ERR_IO', `cannot open the metadata store ${path.join(dir, META_FILE)}: ${(err as Error).message}`, { file: path.join(dir, META_FILE), cause: err });
     }
