@@ -2,7 +2,7 @@
 // ({ version, topics: { name: options }, state: { name: TopicState } }), replaced atomically
 // (write `~meta.json.tmp`, fsync, rename, fsync the directory). Durable puts write at once;
 // checkpoint puts and the options of topics being created (`soon`) are coalesced and written at
-// the end of the tick, or when the log commits them (commitStates: the "not clean" markers and
+// the end of the tick (later after a slow write of a large document), or when the log commits them (commitStates: the "not clean" markers and
 // options of the topics first written in a tick, one write before their bytes reach the OS), so
 // creating or first writing thousands of topics is not a rewrite of the whole document each.
 // Committed consumer-group positions live beside it in `~groups.log` (file-groups.ts), so that
@@ -28,6 +28,11 @@ import { documentDamage, type NeutralDocument } from './document-check.js';
 /** `~meta.json` (its shape is checked in src/meta/document-check.ts). */
 export type Document = NeutralDocument;
 
+/** A write of the document slower than this makes the next coalesced write wait (writeSoon). */
+const WRITE_SLOW_MS = 10;
+/** The longest a coalesced write waits: a checkpoint lost meanwhile only lengthens a scan after a crash. */
+const WRITE_DELAY_MAX_MS = 1000;
+
 /** `<dir>/<topic>~keys`: no topic name holds '~', so it never collides with a topic folder. */
 const KEYS_FILE_SUFFIX = '~keys';
 
@@ -38,6 +43,9 @@ class FileMetaStore implements MetaStore {
   private readonly file: string;
   private dirty = false;
   private scheduled = false;
+  /** How long the last write of the document took (writeSoon waits longer after a slow one). */
+  private lastWriteMs = 0;
+  private timer: NodeJS.Timeout | undefined = undefined;
   private readonly groups: FileGroups;
   private readonly keyFiles = new Map<string, KeyFile>();
   /** The bound on the key files' open descriptors (key-file.ts). */
@@ -157,12 +165,18 @@ class FileMetaStore implements MetaStore {
     this.dirty = true;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => {
+      const write = (): void => {
         this.scheduled = false;
         if (this.dirty) {
           try { this.writeNow(); } catch { /* a later durable put or close reports it */ }
         }
-      });
+      };
+      // A large document (thousands of topics: megabytes) waits a few times its last write's
+      // duration, so rewriting it takes a bounded share of the time whatever the number of topics
+      // (closing 10,000 topics put a checkpoint after each one's fsync: a whole write each, 415 s).
+      // A small one is written at the end of the tick, as before.
+      if (this.lastWriteMs < WRITE_SLOW_MS) setImmediate(write);
+      else this.timer = setTimeout(write, Math.min(WRITE_DELAY_MAX_MS, 4 * this.lastWriteMs));
     }
   }
 
@@ -223,6 +237,7 @@ class FileMetaStore implements MetaStore {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.timer); // (its write is the one below)
     try {
       if (this.dirty && !this.readOnly) this.writeNow();
     } finally {
@@ -236,7 +251,9 @@ class FileMetaStore implements MetaStore {
 
   private writeNow(): void {
     if (this.readOnly) throw new SeglogError('ERR_READ_ONLY', `the log at ${this.dir} was opened read-only`);
+    const t0 = performance.now();
     writeDocument(this.dir, this.doc);
+    this.lastWriteMs = performance.now() - t0;
     this.dirty = false;
   }
 }
