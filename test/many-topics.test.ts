@@ -22,8 +22,8 @@ function openFds(): number {
 const FDS_BOUND = OPEN_SEGMENTS_MAX + 64;
 /** More topics than FDS_BOUND: one descriptor per topic, let alone three, would be past it. */
 const TOPICS = FDS_BOUND + 100;
-/** Topics of the child process limited to 256 descriptors. */
-const CHILD_TOPICS = 600;
+/** Topics of the child process limited to 256 descriptors: more than the limit, so even one descriptor each would fail. */
+const CHILD_TOPICS = 300;
 
 class FakeSegment implements PooledSegment {
   syncing = 0;
