@@ -32,6 +32,11 @@ function deniedIO(op: PathOp, target: string, code: string): FileIO {
   };
 }
 
+function expectThrows(f: () => unknown): unknown {
+  try { f(); } catch (err) { return err; }
+  throw new Error('expected a throw');
+}
+
 function expectIoError(err: Error & { code: string }, file: string, osCode: string): void {
   expect(err.message).toContain(file);
   expect(err.message).toContain(osCode);
@@ -63,11 +68,25 @@ describe.each(wirings)('%s: OS errors at open and verify are ERR_IO', (_name, me
     ['open', 'a segment file', logFile, 'EROFS'],
   ];
 
-  test.each(cases)('%s of %s failing with %s: openLog (writable and read-only) and verify throw ERR_IO naming it', async (op, _what, where, code) => {
+  test.each(cases)('%s of %s failing with %s: openLog (writable and read-only; for a segment file, its first read) and verify throw ERR_IO naming it', async (op, _what, where, code) => {
     const dir = await sample();
     const file = where(dir);
     const io = deniedIO(op, file, code);
     for (const options of [{ readOnly: true }, {}]) {
+      if (op === 'open') {
+        // A clean open opens no segment file (the indexes and the .log are opened on first use:
+        // test/lazy-indexes.test.ts), so the failure comes with the first read, as ERR_IO naming it.
+        const log = await openLogWith({ meta, io }, dir, options);
+        try {
+          const err = expectThrows(() => [...log.topic('t').read({ from: 0 })]);
+          expect(err).toBeInstanceOf(seglog.SeglogError);
+          expect((err as { code?: string }).code).toBe('ERR_IO');
+          expectIoError(err as Error & { code: string }, file, code);
+        } finally {
+          await log.close().catch(() => undefined);
+        }
+        continue;
+      }
       const err = await expectSeglogError(seglog, () => openLogWith({ meta, io }, dir, options), 'ERR_IO');
       expectIoError(err, file, code);
     }
