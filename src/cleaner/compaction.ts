@@ -44,6 +44,8 @@ export interface CompactionLog extends MutableSegmentLog<any> {
     readonly durableOffset: number;
     /** Makes every record below `end` durable. */
     makeDurable(end: number): Promise<void>;
+    /** Records the synced recovery point in the store, durably, now (before a swap removes segments below it). Throws ERR_IO. */
+    recordRecoveryPointNow(): void;
   };
   /** The topic's writer (log/topic-writer.ts). */
   readonly writer: {
@@ -213,6 +215,12 @@ export async function compactTopic(topic: CompactionLog, now: number, signal?: A
       }
       throwIfAborted(signal, what);
     }
+    // The recovery point in the store must not name a segment the swap removes (open refuses a
+    // topic whose recovery-point segment is missing): a checkpoint put may not be durable yet, and
+    // compact()'s roll left the last one in the old active segment, now in the range. The synced
+    // point lies past the range (cleanableCount), so it is recorded, durably, before the commit.
+    topic.checkStillCompacting(group);
+    topic.durability.recordRecoveryPointNow();
   } catch (err) {
     out.discard();
     throw err;

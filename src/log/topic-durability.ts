@@ -312,6 +312,16 @@ export class TopicDurability implements WriterSync {
     if (this.dirtyMarked) this.writer.ctx.meta.putState(this.writer.name, this.stateFor(false, rp));
   }
 
+  /**
+   * Records the synced point as the recovery point and makes the store durable now: a compaction
+   * swap is about to remove segments below it, and a stored recovery point that names a removed
+   * segment makes open refuse the topic (recovery.ts). Throws ERR_IO.
+   */
+  recordRecoveryPointNow(): void {
+    this.recordRecoveryPoint();
+    this.writer.ctx.commitMarkers();
+  }
+
   /** fsyncs all written data and index entries (flush(), checkpoints, close). */
   syncAll(): Promise<void> {
     const run = this.syncAllNow();

@@ -16,7 +16,9 @@
 // files and `.swap.tmp` are removed and the old segments stand. A marker means it did: steps 3 to 5
 // are run again, synchronously (each is idempotent: a final-name file whose `.cleaned` twin still
 // exists is old, one whose twin is gone was already renamed, one whose base is not an output is
-// old), so the new segments stand.
+// old), so the new segments stand; verify() reads the folder through the same steps (swapSteps)
+// without running them. Before step 2 the caller (compaction.ts) makes the topic's recovery point in
+// the store durable past the range: open refuses a topic whose recovery-point segment is missing.
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
@@ -107,21 +109,34 @@ function applySwap(io: FileIO, dir: string, marker: SwapMarker, markerFile: stri
   try { io.fsyncDir(dir); } catch (err) { throw ioError('fsync directory', dir, err); }
 }
 
-/** Steps 3 and 4: old files of the range go, `.cleaned` files take their final names. */
-function replaceFiles(io: FileIO, dir: string, marker: SwapMarker): void {
+/**
+ * What steps 3 and 4 do to a folder holding `names` whose swap `marker` committed, whatever step a
+ * crash stopped at: the old files of the range that go (a base that is not an output, or a
+ * final-name file whose `.cleaned` twin is still there), and the `.cleaned` files that take their
+ * final names. Pure: open (replaceFiles) applies it, verify() reads the folder through it.
+ */
+export function swapSteps(names: readonly string[], marker: SwapMarker): { stale: string[]; renames: Array<[from: string, to: string]> } {
   const outputs = new Set(marker.outputs);
-  let names: string[];
-  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
   const present = new Set(names);
+  const stale: string[] = [];
+  const renames: Array<[string, string]> = [];
   for (const name of names) {
     const base = segmentBase(name);
     if (base < marker.base || base >= marker.end) continue;
-    if (!outputs.has(base) || present.has(name + CLEANED_SUFFIX)) unlinkOrDefer(io, path.join(dir, name));
+    if (!outputs.has(base) || present.has(name + CLEANED_SUFFIX)) stale.push(name);
   }
-  for (const name of names) {
-    if (!name.endsWith(CLEANED_SUFFIX)) continue;
-    const final = name.slice(0, -CLEANED_SUFFIX.length);
-    try { io.rename(path.join(dir, name), path.join(dir, final)); } catch (err) { throw ioError('rename', path.join(dir, name), err); }
+  for (const name of names) if (name.endsWith(CLEANED_SUFFIX)) renames.push([name, name.slice(0, -CLEANED_SUFFIX.length)]);
+  return { stale, renames };
+}
+
+/** Steps 3 and 4: old files of the range go, `.cleaned` files take their final names. */
+function replaceFiles(io: FileIO, dir: string, marker: SwapMarker): void {
+  let names: string[];
+  try { names = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const { stale, renames } = swapSteps(names, marker);
+  for (const name of stale) unlinkOrDefer(io, path.join(dir, name));
+  for (const [from, to] of renames) {
+    try { io.rename(path.join(dir, from), path.join(dir, to)); } catch (err) { throw ioError('rename', path.join(dir, from), err); }
   }
 }
 
@@ -189,7 +204,8 @@ export function resolveInterruptedSwap(io: FileIO, dir: string, listed?: string[
   return left;
 }
 
-function readMarker(io: FileIO, file: string): SwapMarker {
+/** Reads a committed swap's marker (ERR_IO, or ERR_CORRUPT when it is damaged: open refuses the topic). */
+export function readMarker(io: FileIO, file: string): SwapMarker {
   let text: string;
   let fd = -1;
   try {

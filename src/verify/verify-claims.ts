@@ -3,7 +3,6 @@
 // v2 durableDelta), in the damaged segment and every later one. A claim past the damaged offset
 // means a completed fsync covered the damage (openLog: ERR_CORRUPT); none means openLog cuts there
 // and keeps the bytes aside (a warning). Read-only, like verify. Crash: nothing to leave.
-import path from 'node:path';
 import type { FileIO } from '../io/file-io.js';
 import { BATCH_HEADER_BYTES, H_BATCH_BYTES, H_VERSION, LOG_SUFFIX, claimedDurableOffset, knownVersion, readU32, segmentFileName } from '../format/batch.js';
 import { READ_CHUNK_BYTES } from '../base/limits.js';
@@ -58,11 +57,11 @@ function claimIn(io: FileIO, file: string, from: number, size: number): number {
 }
 
 /** The largest durable end claimed after position `from` of segment `si` (that segment's rest, then every later one). */
-export function claimedAfter(io: FileIO, dir: string, bases: number[], sizes: number[], si: number, from: number): number {
+export function claimedAfter(io: FileIO, fileOf: (name: string) => string, bases: number[], sizes: number[], si: number, from: number): number {
   let claim = -1;
   for (let k = si; k < bases.length; k++) {
     if (sizes[k]! === 0) continue;
-    claim = Math.max(claim, claimIn(io, path.join(dir, segmentFileName(bases[k]!, LOG_SUFFIX)), k === si ? from : 0, sizes[k]!));
+    claim = Math.max(claim, claimIn(io, fileOf(segmentFileName(bases[k]!, LOG_SUFFIX)), k === si ? from : 0, sizes[k]!));
   }
   return claim;
 }

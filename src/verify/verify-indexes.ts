@@ -2,7 +2,6 @@
 // `.log` found (verify-segment.ts): every entry where the log says it must be, in increasing order.
 // A bad index file is a warning (openLog rebuilds it from the log), at most one per file; a file
 // that cannot be read is an 'io' error. Files are opened 'r' and always closed.
-import path from 'node:path';
 import type { FileIO } from '../io/file-io.js';
 import { INDEX_ENTRY_BYTES, INDEX_SUFFIX, TIME_INDEX_ENTRY_BYTES, TIME_INDEX_SUFFIX, readU32, readU64, segmentFileName } from '../format/batch.js';
 import { readAt } from './verify-claims.js';
@@ -26,10 +25,10 @@ function readWhole(io: FileIO, file: string): Buffer | undefined {
  * offset-index point, increasing, with the running-maximum timestamp the log gives. One problem per
  * file at most (openLog rebuilds a file it cannot trust as a whole).
  */
-export function checkIndexes(io: FileIO, dir: string, base: number, tsExact: boolean,
+export function checkIndexes(io: FileIO, fileOf: (name: string) => string, base: number, tsExact: boolean,
   nextBase: number | undefined, walk: SegmentWalk, batchStarts: Map<number, number>, add: (p: VerifyProblem) => void): void {
-  const indexPath = path.join(dir, segmentFileName(base, INDEX_SUFFIX));
-  const timeIndexPath = path.join(dir, segmentFileName(base, TIME_INDEX_SUFFIX));
+  const indexPath = fileOf(segmentFileName(base, INDEX_SUFFIX));
+  const timeIndexPath = fileOf(segmentFileName(base, TIME_INDEX_SUFFIX));
   const problem = (file: string, kind: 'index' | 'timeindex', position: number, what: string): void =>
     add({ file, position, kind, severity: 'warning', message: `${file}: ${what} (openLog rebuilds it from the log)` });
   let index: Buffer | undefined;

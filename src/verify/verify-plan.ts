@@ -2,13 +2,17 @@
 // with their sizes, the leftover files of interrupted operations (`*.tmp`, an index without its
 // `.log`, `.log.cut` files), and where the recovery point lies, read from `~meta.json` as openLog's
 // recovery takes it (a missing or unreadable document is never an error: without it nothing counts
-// as flushed). Read-only: files are listed and stat'ed, and `~meta.json` is opened 'r'.
+// as flushed). A compaction swap that committed before a crash (a `<base>.swap` marker) is planned
+// as openLog will leave it once it has finished the swap (compaction-swap.ts swapSteps): the old
+// files of the range are left out and the new segments are read under their `.cleaned` names until
+// renamed. Read-only: files are listed and stat'ed, `~meta.json` and markers are opened 'r'.
 import path from 'node:path';
 import { ioError } from '../base/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import {
-  INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, isCutFileName, parseSegmentFileName, segmentFileName,
+  INDEX_SUFFIX, LOG_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, TMP_SUFFIX, isCutFileName, parseSegmentFileName, segmentFileName,
 } from '../format/batch.js';
+import { readMarker, swapSteps } from '../segment/compaction-swap.js';
 import { readAt } from './verify-claims.js';
 import { leftover, type VerifyProblem } from './verify-report.js';
 
@@ -23,6 +27,8 @@ export interface TopicPlan {
   flushedBytes: (base: number) => number;
   /** Index of the segment holding the recovery point (where openLog's scan starts; 0 when unknown). */
   recoveryIndex: number;
+  /** The path to read for the topic's file `name` (a segment file of an unfinished swap is still `name.cleaned`). */
+  fileOf: (name: string) => string;
 }
 
 /** Where each topic's data is known flushed: the recovery point (a clean close records the end there). */
@@ -66,12 +72,14 @@ export function flushedBounds(io: FileIO, root: string): Record<string, FlushedB
 
 export function planTopic(io: FileIO, root: string, topic: string, bound: FlushedBound | undefined): TopicPlan {
   const dir = path.join(root, topic);
-  let files: string[];
-  try { files = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  let listed: string[];
+  try { listed = io.readdir(dir); } catch (err) { throw ioError('readdir', dir, err); }
+  const leftovers: VerifyProblem[] = [];
+  const onDisk = afterSwaps(io, dir, listed, leftovers);
+  const fileOf = (name: string): string => path.join(dir, onDisk.get(name) ?? name);
   const bases: number[] = [];
   const indexBases: Array<[number, string]> = [];
-  const leftovers: VerifyProblem[] = [];
-  for (const f of files) {
+  for (const f of onDisk.keys()) {
     const base = parseSegmentFileName(f, LOG_SUFFIX);
     if (base >= 0) { bases.push(base); continue; }
     const ib = Math.max(parseSegmentFileName(f, INDEX_SUFFIX), parseSegmentFileName(f, TIME_INDEX_SUFFIX));
@@ -84,8 +92,8 @@ export function planTopic(io: FileIO, root: string, topic: string, bound: Flushe
   }
   bases.sort((a, b) => a - b);
   const known = new Set(bases);
-  for (const [b, f] of indexBases) if (!known.has(b)) leftovers.push(leftover(path.join(dir, f), 'an index file without its .log (openLog removes it)'));
-  const sizes = bases.map((b) => io.stat(path.join(dir, segmentFileName(b, LOG_SUFFIX)))?.size ?? 0);
+  for (const [b, f] of indexBases) if (!known.has(b)) leftovers.push(leftover(fileOf(f), 'an index file without its .log (openLog removes it)'));
+  const sizes = bases.map((b) => io.stat(fileOf(segmentFileName(b, LOG_SUFFIX)))?.size ?? 0);
   // As openLog: the recovery point counts when its segment is there (one below the first segment
   // was removed by retention: everything is scanned); its segment missing is ERR_CORRUPT, and so are
   // no segments at all for a topic that held offsets. A `.log` shorter than the recovery point was
@@ -103,5 +111,36 @@ export function planTopic(io: FileIO, root: string, topic: string, bound: Flushe
     if (base < bound.base) return Infinity;
     return base === bound.base && bound.position <= sizes[boundIdx]! ? bound.position : 0;
   };
-  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers, flushedBytes, recoveryIndex: usable ? boundIdx : 0 };
+  return { topic, dir, bases, sizes, logBytesTotal: sizes.reduce((s, n) => s + n, 0), leftovers, flushedBytes, recoveryIndex: usable ? boundIdx : 0, fileOf };
+}
+
+/**
+ * The topic folder's names as openLog sees them once it has finished the compaction swaps that
+ * committed before a crash (resolveInterruptedSwap), each mapped to the name the file has now. A kill
+ * -9 inside a swap's renames leaves the new segments next to old ones they replace: read as they
+ * are, they overlap (the soak's "starts at offset 185 but the previous one already reaches 231").
+ * A marker that cannot be read is an error (openLog refuses the topic); one that can, a warning.
+ */
+function afterSwaps(io: FileIO, dir: string, listed: string[], leftovers: VerifyProblem[]): Map<string, string> {
+  const onDisk = new Map(listed.map((f) => [f, f]));
+  for (const m of listed) {
+    if (parseSegmentFileName(m, SWAP_SUFFIX) < 0) continue;
+    const file = path.join(dir, m);
+    let marker;
+    try {
+      marker = readMarker(io, file);
+    } catch (err) {
+      leftovers.push({ file, position: 0, kind: 'metadata', severity: 'error', message: `${(err as Error).message}: openLog refuses the topic` });
+      continue;
+    }
+    const { stale, renames } = swapSteps([...onDisk.keys()], marker);
+    for (const f of stale) onDisk.delete(f);
+    for (const [from, to] of renames) {
+      const actual = onDisk.get(from)!;
+      onDisk.delete(from);
+      onDisk.set(to, actual);
+    }
+    leftovers.push(leftover(file, `the marker of a compaction swap that a crash interrupted after it committed (openLog finishes it: segments ${marker.base} to ${marker.end - 1} are the new ones)`));
+  }
+  return onDisk;
 }

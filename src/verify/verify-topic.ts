@@ -4,7 +4,6 @@
 // batches walked (verify-segment.ts) and its index files checked (verify-indexes.ts), and stops
 // where openLog would cut the topic. It owns the topic's report: at most PROBLEMS_PER_TOPIC_MAX
 // problems, and the end offset openLog will find. Read-only, like all of verify.
-import path from 'node:path';
 import type { FileIO } from '../io/file-io.js';
 import { throwIfAborted } from '../base/abort.js';
 import { LOG_SUFFIX, segmentFileName } from '../format/batch.js';
@@ -38,7 +37,7 @@ export async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progres
   for (let si = 0; si < plan.bases.length; si++) {
     const base = plan.bases[si]!;
     const size = plan.sizes[si]!;
-    const logPath = path.join(plan.dir, segmentFileName(base, LOG_SUFFIX));
+    const logPath = plan.fileOf(segmentFileName(base, LOG_SUFFIX));
     throwIfAborted(progress.signal, progress.what);
     progress.onProgress?.({ topic: plan.topic, file: logPath, bytesDone: progress.bytesDone, bytesTotal: progress.bytesTotal });
     if (size === 0) {
@@ -50,7 +49,7 @@ export async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progres
       continue;
     }
     if (expected >= 0 && base !== expected && !(base > expected && prevCompacted) && si > plan.recoveryIndex
-      && claimedAfter(io, plan.dir, plan.bases, plan.sizes, si, 0) <= expected) {
+      && claimedAfter(io, plan.fileOf, plan.bases, plan.sizes, si, 0) <= expected) {
       // past the recovery point and no later batch vouches for the missing offsets: openLog cuts
       // before this segment and keeps it and the later ones aside (a power cut lost the unsynced end
       // of the segment before)
@@ -73,7 +72,7 @@ export async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progres
     prevLogPath = logPath;
     const walkState: WalkState = {
       expected, prevCompacted, runningMaxTs, report, add, progress, topic: plan.topic, flushedBytes: plan.flushedBytes(base),
-      claimedAfter: (from) => claimedAfter(io, plan.dir, plan.bases, plan.sizes, si, from), cut: false,
+      claimedAfter: (from) => claimedAfter(io, plan.fileOf, plan.bases, plan.sizes, si, from), cut: false,
     };
     const walk = await walkSegment(io, logPath, base, size, si === lastWithData, walkState);
     expected = walk.expected;
@@ -81,7 +80,7 @@ export async function verifyTopic(io: FileIO, plan: TopicPlan, progress: Progres
     runningMaxTs = walk.runningMaxTs;
     let nextBase: number | undefined;
     for (let k = si + 1; k < plan.bases.length && nextBase === undefined; k++) if (plan.sizes[k]! > 0) nextBase = plan.bases[k];
-    checkIndexes(io, plan.dir, base, tsExact, nextBase, walk.segment, walk.batchStarts, add);
+    checkIndexes(io, plan.fileOf, base, tsExact, nextBase, walk.segment, walk.batchStarts, add);
     if (walk.segment.damaged) tsExact = false;
     if (walkState.cut) break; // openLog cuts the topic here: what follows is kept aside, not read
   }
