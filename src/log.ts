@@ -18,6 +18,7 @@ import { claimDirectory } from './store/marker.js';
 import { DELETED_SUFFIX } from './format/batch.js';
 import { finishDelete, scanTopicDirs } from './store/topic-dirs.js';
 import type { MetaStore, TopicState } from './store/meta-store.js';
+import { LogMarkers } from './log-markers.js';
 import {
   checkTopicName, mergeStored, resolveLogOptions, resolveTopicOptions, toStored, validateTopicOptions,
   type LogOptions, type ResolvedLogOptions, type TopicOptions,
@@ -68,10 +69,8 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   private follower: Follower | undefined = undefined; // `follow`: refreshes the log by itself (log-refresh.ts)
   /** The emergency space reserve of a writable log (space-reserve.ts). */
   reserve: SpaceReserve | undefined = undefined;
-  /** Markers and new topics' options put since the last commitMarkers (LogContext). */
-  markersUncommitted = false;
-  /** Clean markers of the topics closed by close(), written together once all are (closedClean). */
-  private readonly cleanStates = new Map<string, TopicState>();
+  /** Per-tick and close-time metadata markers (log-markers.ts). */
+  private readonly markers: LogMarkers;
 
   constructor(dir: string, io: FileIO, meta: MetaStore, options: ResolvedLogOptions, lock: DirectoryLock | undefined, private readonly wiring: LogWiring, readPath: ReadPathChoice) {
     super();
@@ -83,6 +82,7 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     this.options = options;
     this.lock = lock;
     this.readCache = new ReadCache(options.readCacheBytes);
+    this.markers = new LogMarkers(meta, dir, () => this.reserve);
   }
 
   /** Opens (recovering if needed) every topic the directory holds. */
@@ -125,33 +125,10 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     return reapplyCommits(this.meta, this.dir, source, commits, () => this.reserve?.giveBack() === true);
   }
 
-  markerPut(): void {
-    this.markersUncommitted = true;
-  }
-
-  closedClean(topic: string, state: TopicState): void {
-    this.cleanStates.set(topic, state);
-  }
-
-  /**
-   * One durable write of the store for the "not clean" markers and new topics' options put since
-   * the last one (the topics first written in this tick). A disk that filled while the space
-   * reserve was in place gives the reserve back and tries again (as TopicDurability.putStateSync).
-   */
-  commitMarkers(): void {
-    try {
-      try {
-        this.meta.commitStates();
-      } catch (err) {
-        if (!isNoSpace(err) || this.reserve === undefined || this.reserve.released) throw err;
-        this.reserve.release();
-        this.meta.commitStates();
-      }
-    } catch (err) {
-      throw ioError('write metadata', this.dir, err);
-    }
-    this.markersUncommitted = false;
-  }
+  get markersUncommitted(): boolean { return this.markers.uncommitted; }
+  markerPut(): void { this.markers.uncommitted = true; }
+  closedClean(topic: string, state: TopicState): void { this.markers.closedClean(topic, state); }
+  commitMarkers(): void { this.markers.commit(); }
 
   checkOpen(): void {
     if (this.closed) throw new SeglogError('ERR_CLOSED', `the log at ${this.dir} is closed`);
@@ -353,10 +330,7 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     this.open.clear();
     try {
       // the topics' clean markers: one durable write for all, after every topic's data and indexes
-      if (!this.options.readOnly) {
-        for (const [name, state] of this.cleanStates) this.meta.putState(name, state);
-        this.commitMarkers();
-      }
+      if (!this.options.readOnly) this.markers.writeClean();
     } catch (err) {
       firstError ??= err;
     }

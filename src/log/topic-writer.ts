@@ -19,8 +19,9 @@
 //
 // Moved out as functions of the writer (it passes itself; the methods below that remain delegate):
 // mark / rollbackTo / writeFailed (write-failure.ts), newChunk and dispatchWritten (tick-write.ts),
-// the roll (roll.ts). The per-record path (appendEncoded) stays here. The fields
-// those functions use are public for that; none of it is part of the Topic API.
+// the roll (roll.ts), the indexing rule (segment/index-rule.ts). The per-record path (appendEncoded)
+// stays here. The fields those functions use are public for that;
+// none of it is part of the Topic API.
 //
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
@@ -35,6 +36,7 @@ import { copyBytes } from '../format/record-spans.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
 import { SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
 import type { Chunk, Segment } from '../segment/segment.js';
+import { indexBatch } from '../segment/index-rule.js';
 import type { RollReason } from '../base/diagnostics.js';
 import { Tail } from './tail.js';
 import { dispatchWritten, newChunk } from './tick-write.js';
@@ -272,15 +274,9 @@ export class TopicWriter<V = Buffer> {
     this.batchStart = -1;
   }
 
-  /** Adds index entries for a batch per the rule of docs/format.md (shared with recovery). */
+  /** Adds index entries for a batch per the rule of docs/format.md (segment/index-rule.ts; shared with recovery). */
   indexBatch(seg: Segment, baseOffset: number, position: number, maxTimestampBefore: number): void {
-    const index = seg.index!;
-    if (index.count !== 0 && position - index.lastPosition() < this.options.indexIntervalBytes) return;
-    const rel = baseOffset - seg.baseOffset;
-    index.append(rel, position);
-    const timeIndex = seg.timeIndex!;
-    if (timeIndex.count === 0) timeIndex.append(Math.max(0, maxTimestampBefore), rel);
-    else if (maxTimestampBefore > timeIndex.lastTimestamp()) timeIndex.append(maxTimestampBefore, rel);
+    indexBatch(seg, this.options.indexIntervalBytes, baseOffset, position, maxTimestampBefore);
   }
 
   /** A fresh chunk for the active segment (tick-write.ts). */

@@ -4,7 +4,7 @@
 // its fsync), the bytes of the `.log` handed to the OS (`logBytes`), the in-memory indexes
 // (loaded on first use for closed segments and for the active one of a clean open, checked,
 // and rebuilt from the log when they cannot be trusted), and the newest bytes of the active
-// segment kept in memory (`chunks`), including records appended in this tick and not yet written.
+// segment kept in memory (`chunks`, chunks.ts), including records appended in this tick and not yet written.
 // Crash: a segment's `.log` may end in a torn batch and its index files may be short, long or
 // missing; recovery (recovery.ts) cuts the log and rebuilds what lies past the recovery point.
 // The index files' bytes are index-files.ts's (writeFully is re-exported here); checking and
@@ -24,24 +24,14 @@ import type { FdPool } from './fd-pool.js';
 import type { MappedSegment } from './map-pool.js';
 import { hasValidBatchAfter, scanLog, type BatchInfo, type ScanResult } from './batch-scan.js';
 import { closeIndexFiles, closeIndexFilesWhenIdle, createIndexFiles, fsyncIndexFiles, fsyncIndexFilesSync, persistIndexFiles, readIndexFiles, writeFully } from './index-files.js';
+import { chunkAt, dropChunks, type Chunk } from './chunks.js';
 import path from 'node:path';
 
+export type { Chunk } from './chunks.js';
 export { checkBatch, type BatchInfo, type ScanResult } from './batch-scan.js';
 export { writeFully } from './index-files.js';
 /** Only the checksum (the batch came from our own write path, its structure was checked then). */
 export { checksumMatches } from '../format/checksum.js';
-
-/** A buffer of the newest bytes of the active segment; `buf[0]` is at `filePos` of the `.log`. */
-export interface Chunk {
-  buf: Buffer;
-  filePos: number;
-  /** Bytes filled (sealed batches, then the open batch). */
-  len: number;
-  /** Bytes handed to the OS. */
-  written: number;
-  /** No more appends go here (it filled up, or a failed write retired it). */
-  retired: boolean;
-}
 
 export class Segment implements MappedSegment {
   readonly baseOffset: number;
@@ -267,32 +257,10 @@ export class Segment implements MappedSegment {
     return got === length ? buf : buf.subarray(0, got);
   }
 
-  /** The chunk holding file position `position` (which must be >= memFrom). */
-  chunkAt(position: number): Chunk | undefined {
-    const chunks = this.chunks;
-    for (let i = chunks.length - 1; i >= 0; i--) {
-      const c = chunks[i]!;
-      if (position >= c.filePos) return position < c.filePos + c.len || i === chunks.length - 1 ? c : undefined;
-    }
-    return undefined;
-  }
-
-  /** Forgets the in-memory copy of written bytes (all of them, or the oldest until under budget). */
-  dropChunks(keepBytes: number): void {
-    let total = 0;
-    for (const c of this.chunks) total += c.len;
-    while (this.chunks.length > 1 && total > keepBytes) {
-      const c = this.chunks[0]!;
-      if (c.written < c.len) break;
-      this.chunks.shift();
-      total -= c.len;
-      this.memFrom = this.chunks[0]!.filePos;
-    }
-    if (keepBytes === 0 && this.chunks.length === 1 && this.chunks[0]!.written === this.chunks[0]!.len) {
-      this.chunks = [];
-      this.memFrom = this.logBytes;
-    }
-  }
+  /** The chunk holding file position `position` (which must be >= memFrom): chunks.ts. */
+  chunkAt(position: number): Chunk | undefined { return chunkAt(this.chunks, position); }
+  /** Forgets the in-memory copy of written bytes (all of them, or the oldest until under budget): chunks.ts. */
+  dropChunks(keepBytes: number): void { dropChunks(this, keepBytes); }
 
   /**
    * Appends index entries not yet in the files (or rewrites the files after a rebuild); false on a
