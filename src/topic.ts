@@ -11,7 +11,7 @@
 // and the key index (cleaner/key-lookup.ts), the exactly-once append (consumers/exactly-once.ts).
 //
 // Crash: nothing here is on disk; see topic-writer.ts and topic-durability.ts.
-import { SeglogError, invalidArgument, ioError } from './base/errors.js';
+import { SeglogError } from './base/errors.js';
 import type { AppendMeta, SubscribeOptions, Subscription, Topic, TopicStats } from './topic-api.js';
 import type { Codec } from './format/codecs.js';
 import { checkMeta, encodeRecords, encodeValue } from './format/append-input.js';
@@ -26,6 +26,7 @@ import { latest, setupKeyIndex } from './cleaner/key-lookup.js';
 import { TopicDurability } from './log/topic-durability.js';
 import { TopicWriter } from './log/topic-writer.js';
 import { appendSpans } from './log/append-spans.js';
+import { appendRecords } from './log/append-records.js';
 import type { RecordSpans } from './format/record-spans.js';
 import { refreshTopic } from './log/refresh.js';
 import { raiseStartOffset, recordPendingStartOffset, spliceSegments } from './log/segment-splice.js';
@@ -36,7 +37,7 @@ import type { CompactionResult } from './cleaner/compaction.js';
 import { Maintenance, type MaintenanceOptions } from './cleaner/maintenance.js';
 import type { MetaStore } from './store/meta-store.js';
 import type { RetentionResult } from './cleaner/retention.js';
-import type { LogContext, Mark } from './log/topic-context.js';
+import type { LogContext } from './log/topic-context.js';
 import type { RecoveryPoint } from './log/topic-log.js';
 import type { Tail } from './log/tail.js';
 import type { PendingCut } from './log/recovery-cut.js';
@@ -193,42 +194,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
   }
 
   private appendRecords<W>(records: Array<{ value: W | null } & AppendMeta>, codec: Codec<W>): Promise<number> {
-    const w = this.writer;
-    let first: number;
-    let mark: Mark | undefined;
-    try {
-      this.checkAppendable();
-      if (!Array.isArray(records)) throw invalidArgument('records', records, 'an array of { value, key?, headers?, timestamp? }');
-      if (records.length === 0) throw invalidArgument('records', records, 'a non-empty array');
-      const values = encodeRecords(codec, this.name, this.options.maxRecordBytes, records);
-      if (w.keptEnd > w.committedEnd && this.ctx.options.durability !== 'none') w.writeBeforeSwitch();
-      first = w._endOffset;
-      // One clock read per call: the records of a batch are appended at the same moment (bench W1:
-      // Date.now() per record was a third of the per-record cost).
-      const now = Date.now();
-      if (records.length === 1) {
-        w.appendEncoded(values[0]!, records[0]!.key, records[0]!.headers, records[0]!.timestamp ?? now);
-      } else {
-        // A batch can pass a chunk switch or a roll, which write what came before: if a later
-        // step fails, cut back to where the batch began so that none of it shows up later.
-        mark = w.mark();
-        try {
-          for (let i = 0; i < records.length; i++) {
-            const r = records[i]!;
-            w.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
-          }
-        } catch (err) {
-          w.rollbackTo(mark!, err instanceof SeglogError ? err : ioError('append', this.dir, err));
-          throw err;
-        }
-      }
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this.ctx.options.durability === 'none') return settledNone(first);
-    return new Promise<number>((resolve, reject) => {
-      w.tickWaiters.push({ resolve, reject, offset: first, last: w._endOffset - 1, mark });
-    });
+    try { this.checkAppendable(); } catch (err) { return Promise.reject(err); }
+    return appendRecords(this.writer, records, codec, this.ctx.options.durability === 'none');
   }
 
   settleRidden(): Promise<void> { return this.ctx.settleRidden(); }

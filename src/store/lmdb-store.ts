@@ -10,15 +10,12 @@
 // a later sync put of the same key supersedes a pending one (lmdb-js's own async puts would land
 // after it and undo a clean-shutdown marker).
 //
-// Key index (compacted topics): a named database `keys` with binary keys `<topic> 0x00 <key bytes>`
-// and 8-byte values (the offset as a little-endian float64), plus `keyend/<topic>` (every record
-// below it is indexed) and `cleaner/<topic>` (CleanerState) in the root database. Key index puts
-// are lmdb-js asynchronous puts: those of a tick commit together in one transaction, off the main
-// thread; until they commit they are served from `pendingKeys`.
+// Key index (compacted topics): lmdb-keys.ts, the class between the group positions and the store;
+// `cleaner/<topic>` (CleanerState) is kept here in the root database.
 //
 // Crash: LMDB is crash-safe by itself; a lost checkpoint put only means an older recovery point,
 // and lost key index puts only a longer catch-up scan at open.
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeglogError, ioError } from '../base/errors.js';
@@ -28,13 +25,13 @@ import { nodeFileIO } from '../io/node-fs.js';
 import { checkLmdbFile, describeDamage } from './lmdb-check.js';
 import { metadataCorrupt, moveAside, topicFolders } from './metadata-damage.js';
 import { stateDamage } from './document-check.js';
-import { LmdbGroupPositions, groupPrefix, groupPrefixEnd } from './lmdb-groups.js';
+import { groupPrefix, groupPrefixEnd } from './lmdb-groups.js';
+import { LmdbKeyIndexStore } from './lmdb-keys.js';
 import { EmptyMetaStore } from './lmdb-readonly.js';
 import { LmdbRoom, type TreeShape } from './lmdb-room.js';
 import type { SpaceRoom } from '../io/space-reserve.js';
-import { ABSENT, KeyOffsetCache } from './key-offset-cache.js';
 
-class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
+class LmdbMetaStore extends LmdbKeyIndexStore implements MetaStore {
   readonly kind = 'lmdb' as const;
   readonly rebuilt?: MetaStore['rebuilt'];
   protected override db: RootDatabase;
@@ -42,13 +39,6 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
   /** Options of topics being created (putTopicOptions with `soon`), written with the pending states. */
   private pendingOptions = new Map<string, StoredTopicOptions>();
   private scheduled = false;
-  private keysDb: Database<Buffer, Buffer> | undefined;
-  /** Key index puts not committed yet: `<topic>\0<key>` -> offset (-1: removed). */
-  private pendingKeys = new Map<string, number>();
-  private pendingKeyEnds = new Map<string, number>();
-  private keyScratch = Buffer.allocUnsafe(1024);
-  /** Recently looked-up key index entries (key-offset-cache.ts); none in a read-only store, whose file a writer changes. */
-  private readonly keyCache: KeyOffsetCache | undefined;
   /**
    * A full disk (ENOSPC as LMDB grows its file; lmdb-js grows the map itself, so MDB_MAP_FULL does
    * not happen) fails an asynchronous commit, and lmdb-js 3 then (measured on a full tmpfs) rejects
@@ -78,9 +68,8 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
 
   protected override readonly file: string;
 
-  constructor(protected override readonly dir: string, private readonly readOnly: boolean, space?: SpaceRoom) {
-    super();
-    this.keyCache = readOnly ? undefined : new KeyOffsetCache();
+  constructor(protected override readonly dir: string, protected override readonly readOnly: boolean, space?: SpaceRoom) {
+    super(readOnly);
     this.file = path.join(dir, META_FILE);
     ensureDescriptors(this.file);
     try {
@@ -104,117 +93,6 @@ class LmdbMetaStore extends LmdbGroupPositions implements MetaStore {
     const keys = this.keysDb?.getStats() as Stats | undefined;
     const pages = (x: Stats | undefined): number => x === undefined ? 0 : x.treeBranchPageCount + x.treeLeafPageCount + x.overflowPages;
     return { pageSize: root.pageSize, depth: root.treeDepth + (keys?.treeDepth ?? 0), pages: pages(root) + pages(keys) };
-  }
-
-  /**
-   * The value under `key`; one that does not decode (or is not an object where one must be) is
-   * ERR_CORRUPT naming the store, not a msgpack error or a TypeError later in recovery.
-   */
-  private value(key: string, shape?: 'object'): unknown {
-    let v: unknown;
-    try {
-      v = this.db.get(key);
-    } catch (err) {
-      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds a value under ${JSON.stringify(key)} that cannot be decoded: ${(err as Error).message}`);
-    }
-    if (shape === 'object' && v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
-      throw metadataCorrupt(this.dir, this.file, 0, `the metadata store ${this.file} holds ${typeof v} under ${JSON.stringify(key)} where an object belongs`);
-    }
-    return v;
-  }
-
-  /** `<topic> 0x00 <key bytes>` in a scratch buffer (lmdb-js copies keys when it uses them). */
-  private keyBytes(topic: string, key: string): Buffer {
-    const need = topic.length + 1 + key.length;
-    if (need > this.keyScratch.length) this.keyScratch = Buffer.allocUnsafe(need * 2);
-    let n = this.keyScratch.write(topic, 0, 'latin1');
-    this.keyScratch[n++] = 0;
-    n += this.keyScratch.write(key, n, 'latin1');
-    return this.keyScratch.subarray(0, n);
-  }
-
-  getKeyOffset(topic: string, key: string): number | undefined {
-    if (this.pendingKeys.size > 0) {
-      const p = this.pendingKeys.get(topic + '\0' + key);
-      if (p !== undefined) return p < 0 ? undefined : p;
-    }
-    const cache = this.keyCache;
-    if (cache !== undefined) {
-      const c = cache.get(topic, key);
-      if (c !== undefined) return c === ABSENT ? undefined : c;
-    }
-    const v = this.keysDb?.getBinaryFast(this.keyBytes(topic, key));
-    const offset = v === undefined || v.length < 8 ? undefined : v.readDoubleLE(0);
-    cache?.add(topic, key, offset ?? ABSENT);
-    return offset;
-  }
-
-  putKeyOffsets(topic: string, keys: string[], offsets: number[], indexedUpTo: number): void {
-    if (this.readOnly || this.keysDb === undefined) throw new SeglogError('ERR_READ_ONLY', 'the metadata store is read-only');
-    let payload = topic.length + 32;
-    for (const k of keys) payload += topic.length + k.length + 9;
-    const need = this.checkRoom(keys.length + 1, payload); // (refused: the caller keeps them and tries again)
-    let last: Promise<boolean> | undefined;
-    let previous: Promise<boolean> | undefined;
-    this.keyCache?.written(topic, keys, offsets);
-    const names: string[] = new Array(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const name = topic + '\0' + keys[i]!;
-      names[i] = name;
-      this.pendingKeys.set(name, offsets[i]!);
-      const k = Buffer.from(this.keyBytes(topic, keys[i]!));
-      if (offsets[i]! < 0) {
-        last = this.keysDb.remove(k);
-      } else {
-        const v = Buffer.allocUnsafe(8);
-        v.writeDoubleLE(offsets[i]!, 0);
-        last = this.keysDb.put(k, v);
-      }
-      // (puts of one transaction share one promise: a handler only where a new one begins)
-      if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
-      previous = last;
-    }
-    if (indexedUpTo >= 0) {
-      this.pendingKeyEnds.set(topic, indexedUpTo);
-      last = this.db.put('keyend/' + topic, indexedUpTo);
-      if (previous !== undefined && last !== previous) previous.catch(this.noteAsyncFailure);
-    }
-    if (last === undefined) return;
-    this.room?.track(last, need, keys.length + 1, payload);
-    this.guardCommit();
-    const done = (): void => {
-      for (let i = 0; i < names.length; i++) if (this.pendingKeys.get(names[i]!) === offsets[i]) this.pendingKeys.delete(names[i]!);
-      if (indexedUpTo >= 0 && this.pendingKeyEnds.get(topic) === indexedUpTo) this.pendingKeyEnds.delete(topic);
-    };
-    last.then(done, this.noteAsyncFailure); // a failing store: the entries stay pending in memory; the next open catches up
-  }
-
-  getKeyIndexEnd(topic: string): number {
-    const p = this.pendingKeyEnds.get(topic);
-    if (p !== undefined) return p;
-    const v = this.value('keyend/' + topic) as number | undefined;
-    return typeof v === 'number' ? v : -1;
-  }
-
-  clearKeyIndex(topic: string): void {
-    this.dropKeys(topic);
-  }
-
-  private dropKeys(topic: string): void {
-    this.checkRoom(Infinity, 0);
-    this.keyCache?.dropTopic(topic);
-    const prefix = topic + '\0';
-    for (const k of [...this.pendingKeys.keys()]) if (k.startsWith(prefix)) this.pendingKeys.delete(k);
-    this.pendingKeyEnds.delete(topic);
-    const keysDb = this.keysDb;
-    this.db.transactionSync(() => {
-      if (keysDb !== undefined) {
-        const start = Buffer.from(prefix, 'latin1');
-        const end = Buffer.from(topic + '\x01', 'latin1');
-        for (const k of keysDb.getKeys({ start, end })) keysDb.removeSync(k as Buffer);
-      }
-      this.db.removeSync('keyend/' + topic);
-    });
   }
 
   probe(): void {
