@@ -4,8 +4,8 @@
 // `node --cpu-prof`: the misses were most of seglog's own time per get).
 //
 // Layout: chunks of TABLE_CHUNK_RECORDS relative offsets, allocated on first use; slot pair
-// [record position + 1 in the segment's mapping (0: not known), its batch's base timestamp]: a get
-// touches the slot and the record, not the batch header (one cache miss fewer, bench W4). A record is only
+// [record position + 1 in the segment's mapping (0: not known), its batch's position] (two uint32): a
+// get reads the slot and the record, and the batch header only for the base timestamp. A record is only
 // entered by fill(), after its batch's checksum matched in this mapping, so a slot that is set
 // says "verified once in this mapping": get() does not verify it again (docs/guarantees.md,
 // "Memory mapping"). The table lives and dies with the mapping it was filled from
@@ -13,22 +13,22 @@
 // Chunks count against the read cache's bytes (ReadCache.putChunk), which may evict them.
 //
 // Crash: nothing here is on disk.
-import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from '../format/batch.js';
+import { BATCH_HEADER_BYTES, H_BASE_OFFSET, H_BATCH_BYTES, H_LAST_OFFSET_DELTA, H_RECORD_COUNT, readU32, readU64 } from '../format/batch.js';
 import { SEGMENT_RECORDS_MAX } from '../base/limits.js';
 import { checksumMatches } from '../format/checksum.js';
 import { recordEnd, skipRecord } from '../format/record.js';
 
-/** Relative offsets per chunk: 4,096 (a 64 KiB chunk), so sparse gets over a big segment stay small. */
+/** Relative offsets per chunk: 4,096 (a 32 KiB chunk), so sparse gets over a big segment stay small. */
 export const TABLE_CHUNK_SHIFT = 12;
 export const TABLE_CHUNK_RECORDS = 1 << TABLE_CHUNK_SHIFT;
 const CHUNK_MASK = TABLE_CHUNK_RECORDS - 1;
-/** Bytes of one chunk (two float64 per relative offset). */
+/** Bytes of one chunk (two uint32 per relative offset). */
 export const TABLE_CHUNK_BYTES = TABLE_CHUNK_RECORDS * 8;
 
 export class RecordTable {
   readonly chunks: Array<Uint32Array | undefined> = [];
 
-  /** Slot index in its chunk of relative offset `rel` (the record position + 1 is there, the base timestamp next). */
+  /** Slot index in its chunk of relative offset `rel` (the record position + 1 is there, its batch's position next). */
   static slot(rel: number): number { return (rel & CHUNK_MASK) << 1; }
   static chunkOf(rel: number): number { return rel >>> TABLE_CHUNK_SHIFT; }
 
@@ -51,7 +51,6 @@ export class RecordTable {
       const base = readU64(buf, p + H_BASE_OFFSET) - segBaseOffset;
       if (base >= 0 && base + readU32(buf, p + H_LAST_OFFSET_DELTA) < SEGMENT_RECORDS_MAX && checksumMatches(buf, p, batchBytes)) {
         const count = readU32(buf, p + H_RECORD_COUNT);
-        const baseTimestampMs = readU64(buf, p + H_BASE_TIMESTAMP);
         const batchEnd = p + batchBytes;
         let rp = p + BATCH_HEADER_BYTES;
         for (let k = 0; k < count; k++) {
