@@ -28,6 +28,8 @@ export interface RefreshedLog {
   readonly open: Map<string, RefreshedTopic>;
   openTopicNamed(name: string, given: object): { readonly endOffset: number };
   emitError(err: SeglogError): void;
+  /** Takes what the writer changed in the metadata store since (MetaStore.reload). */
+  reloadMeta(): void;
 }
 
 /** The follower of a log opened with `follow` (stopped by the log's close()). */
@@ -53,6 +55,8 @@ export function refreshLogTopics(log: RefreshedLog, names: ReadonlySet<string> |
     try { return fn(); } catch (err) { onError(err); return 0; }
   };
   let added = 0;
+  // the metadata first: the topics' refreshes read start offsets, options and groups from it
+  step(() => { log.reloadMeta(); return 0; });
   for (const [name, t] of [...log.open.entries()]) {
     if (names !== undefined && !names.has(name)) continue;
     if (log.io.stat(t.dir) === undefined) {

@@ -54,6 +54,8 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
   private readonly readPath: ReadPathChoice;
   private readonly lock: DirectoryLock | undefined;
   readonly open = new Map<string, TopicImpl<any>>();
+  /** Read-only: the stored options of each open topic as last put in force (reloadMeta). */
+  private readonly optionsSeen = new Map<string, string>();
   private closed = false;
   /** Some append carried a commit block (exactly-once): group resets and deletions settle the log first. */
   private riddenUsed = false;
@@ -156,6 +158,24 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
+  /**
+   * Read-only: the store's changes since (MetaStore.reload), and the options the writer stored for
+   * an open topic since it opened (a topic found by its folder before the writer stored them, a
+   * reconfiguration) put in force; a user codec given in this process is kept.
+   */
+  reloadMeta(): void {
+    if (!this.options.readOnly) return;
+    this.meta.reload?.();
+    for (const [name, topic] of this.open) {
+      const stored = this.meta.getTopicOptions(name);
+      const seen = JSON.stringify(stored ?? null);
+      if (seen === this.optionsSeen.get(name)) continue;
+      this.optionsSeen.set(name, seen);
+      const keepCodec = topic.options.codecName === undefined && !topic.options.customCodecMissing;
+      topic.reconfigure(resolveTopicOptions(keepCodec ? { codec: topic.options.codec } : {}, stored, this.options.defaults));
+    }
+  }
+
   openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
     const stored = this.meta.getTopicOptions(name);
     const resolved = resolveTopicOptions<V>(given, stored, this.options.defaults);
@@ -176,6 +196,7 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
       // before its first byte reaches the OS (commitMarkers), not one write each.
       this.storeOptions(name, { ...created, ...mergeStored(stored, given) }, stored === undefined);
     }
+    if (this.options.readOnly) this.optionsSeen.set(name, JSON.stringify(stored ?? null));
     this.open.set(name, topic);
     return topic;
   }

@@ -311,6 +311,8 @@ export class TopicImpl<V = Buffer> implements Topic<V> {
     this.keys?.beforeRefresh();
     const added = refreshTopic(this);
     this.keys?.afterRefresh(this);
+    // the groups' positions too: the writer's commits, resets and deletions (consumer-groups.ts)
+    if (this.readOnly) this.groupsLoaded?.reloadIdle();
     return added;
   }
 

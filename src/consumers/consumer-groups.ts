@@ -70,20 +70,42 @@ export class ConsumerGroups {
    * log passes undefined (the writer may be further on).
    */
   constructor(private readonly meta: MetaStore, private readonly topic: string, endOffset?: number) {
-    const end = endOffset ?? Number.MAX_SAFE_INTEGER;
+    const clamped = this.loadStored(endOffset ?? Number.MAX_SAFE_INTEGER, undefined);
+    // the store must forget them too before new records reach those offsets (at the end of this tick)
+    for (const state of new Set(clamped)) this.markDirty(state);
+  }
+
+  /**
+   * Read-only topics (a refresh): the groups with no open member in this process take what the
+   * store holds now — the writer's commits, resets and deletions since they were loaded; a group
+   * being read here keeps its own state (it commits nothing, and its members read on from it).
+   */
+  reloadIdle(): void {
+    const busy = new Set<string>();
+    for (const [name, state] of this.states) if (state.members > 0) busy.add(name); else this.states.delete(name);
+    this.loadStored(Number.MAX_SAFE_INTEGER, busy);
+  }
+
+  /** Makes the states of the stored groups (but those in `skip`); returns the ones clamped to `end` (see the constructor). */
+  private loadStored(end: number, skip: ReadonlySet<string> | undefined): GroupState[] {
+    const meta = this.meta;
+    const topic = this.topic;
     const clamped: GroupState[] = [];
     for (const [name, offset] of meta.getGroups(topic)) {
+      if (skip?.has(name)) continue;
       const state = this.get(name);
       state.committed = Math.min(offset, end);
       if (offset > end) clamped.push(state);
     }
     for (const [name, stored] of meta.getGroupsDone(topic)) {
+      if (skip?.has(name)) continue;
       const state = this.states.get(name);
       const ranges = clampRanges(stored, end);
       if (state !== undefined && ranges.length > 0 && ranges[ranges.length - 1]! > state.committed) state.storedDone = ranges;
       if (state !== undefined && (ranges.length !== stored.length || ranges[ranges.length - 1] !== stored[stored.length - 1])) { state.doneDirty = true; clamped.push(state); }
     }
     for (const [name, stored] of meta.getGroupsInFlight(topic)) {
+      if (skip?.has(name)) continue;
       const state = this.states.get(name);
       if (state === undefined) continue;
       const triples = clampTriples(stored, state.committed, end);
@@ -91,8 +113,7 @@ export class ConsumerGroups {
       state.storedInFlight = triples; // (clamped: the store gets these at the end of the tick)
       if (!sameNumbers(triples, stored)) clamped.push(state);
     }
-    // the store must forget them too before new records reach those offsets (at the end of this tick)
-    for (const state of new Set(clamped)) this.markDirty(state);
+    return clamped;
   }
 
   /** Queues the state for the store at the end of the tick. */

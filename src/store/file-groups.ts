@@ -41,19 +41,28 @@ export class FileGroups {
   private writeError: SeglogError | undefined = undefined;
   private syncing: Promise<void> | undefined = undefined;
   private syncAgain = false;
+  /** Read-only: the inode of the file read (its descriptor is held in `fd`). */
+  private heldIno: number | undefined = undefined;
 
   constructor(private readonly dir: string, private readonly readOnly: boolean, options: MetaOpenOptions = {}) {
     this.file = path.join(dir, GROUPS_FILE);
     let text: Buffer | undefined;
     try {
-      text = fs.readFileSync(this.file);
+      text = readOnly ? this.readHeld(0) : fs.readFileSync(this.file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.ioError('read', err);
     }
     let torn = false;
+    let tornAt = -1;
     if (text !== undefined) {
       const damagedAt = { position: -1 };
-      torn = this.load(text, options.repair === true ? damagedAt : undefined);
+      try {
+        tornAt = this.load(text, options.repair === true ? damagedAt : undefined);
+      } catch (err) {
+        this.close(); // (a read-only log: the descriptor held)
+        throw err;
+      }
+      torn = tornAt >= 0;
       if (damagedAt.position >= 0) {
         // A repair keeps every valid line (a group whose newest line was the damaged one goes back
         // to its previous position: records are delivered again, never skipped) and the file aside.
@@ -62,9 +71,67 @@ export class FileGroups {
         torn = true;
       }
     }
-    if (readOnly) return;
+    if (readOnly) {
+      // (a torn last line is read again by the next reload)
+      if (text !== undefined) this.fileBytes = tornAt >= 0 ? tornAt : text.length;
+      return;
+    }
     // (the file is created by the first put: a log without groups has none)
     if (torn || (text !== undefined && text.length > GROUPS_FILE_REWRITE_BYTES && text.length > 4 * this.liveBytes())) this.rewrite();
+  }
+
+  /**
+   * Read-only: takes the lines the writer appended since the file was last read, or the whole file
+   * when it is another one (the writer rewrote it: another inode, held off reuse by the descriptor
+   * kept of the one read) or shorter. A line without its newline yet, or one that fails its check,
+   * is read again next time (nothing after it is taken meanwhile).
+   */
+  reload(): void {
+    if (!this.readOnly) return;
+    let st: fs.Stats;
+    try { st = fs.statSync(this.file); } catch { return; }
+    if (this.heldIno === st.ino && st.size === this.fileBytes) return;
+    const whole = this.heldIno !== st.ino || st.size < this.fileBytes;
+    let data: Buffer;
+    try { data = this.readHeld(whole ? 0 : this.fileBytes); } catch { return; }
+    if (whole) {
+      this.positions.clear();
+      this.done.clear();
+      this.inFlight.clear();
+      this.fileBytes = 0;
+    }
+    let p = 0;
+    while (p < data.length) {
+      const nl = data.indexOf(10, p);
+      if (nl < 0) break;
+      const entry = parseGroupsLine(data.subarray(p, nl));
+      if (entry === undefined) break;
+      this.apply(entry);
+      p = nl + 1;
+    }
+    this.fileBytes += p;
+  }
+
+  /** Read-only: reads the file from `from` through a descriptor it keeps in place of the one held (see reload). */
+  private readHeld(from: number): Buffer {
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      const data = Buffer.allocUnsafe(Math.max(0, st.size - from));
+      let done = 0;
+      while (done < data.length) {
+        const n = fs.readSync(fd, data, done, data.length - done, from + done);
+        if (n === 0) break;
+        done += n;
+      }
+      if (this.fd >= 0) fs.closeSync(this.fd);
+      this.fd = fd;
+      this.heldIno = st.ino;
+      return data.subarray(0, done);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
   }
 
   get(topic: string): Map<string, number> {
@@ -173,7 +240,11 @@ export class FileGroups {
   }
 
   close(): void {
-    if (this.readOnly) return;
+    if (this.readOnly) {
+      if (this.fd >= 0) try { fs.closeSync(this.fd); } catch { /* read-only: nothing to lose */ }
+      this.fd = -1;
+      return;
+    }
     this.writePending();
     if (this.fd < 0) return;
     try {
@@ -202,8 +273,8 @@ export class FileGroups {
     if (this.fileBytes > GROUPS_FILE_REWRITE_BYTES && this.fileBytes > 4 * this.liveBytes()) this.rewrite();
   }
 
-  /** Applies the file's lines; returns true when its tail is torn (to be rewritten). */
-  private load(text: Buffer, repair?: { position: number }): boolean {
+  /** Applies the file's lines; returns where its torn tail begins (to be rewritten), -1 when it has none. */
+  private load(text: Buffer, repair?: { position: number }): number {
     let p = 0;
     let badAt = -1;
     while (p < text.length) {
@@ -223,7 +294,7 @@ export class FileGroups {
       }
       p = end + 1;
     }
-    return badAt >= 0;
+    return badAt;
   }
 
   private apply(entry: unknown[]): void {

@@ -50,13 +50,15 @@ class FileMetaStore implements MetaStore {
   private readonly keyFiles = new Map<string, KeyFile>();
   /** The bound on the key files' open descriptors (key-file.ts). */
   private readonly keyFileFds = new KeyFileFds();
+  /** Read-only: the document read last, held open (its inode is not reused while it is), with its identity. */
+  private held: { fd: number; ino: number; bytes: number } | undefined = undefined;
 
   constructor(private readonly dir: string, private readonly readOnly: boolean, options: MetaOpenOptions = {}) {
     this.file = path.join(dir, META_JSON);
     this.doc = { version: 1, topics: {}, state: {} };
     let text: string | undefined;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      text = readOnly ? this.readHeld() : fs.readFileSync(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('read', this.file, err);
     }
@@ -65,6 +67,7 @@ class FileMetaStore implements MetaStore {
       if (typeof damage !== 'string') {
         this.doc = damage;
       } else if (!options.repair) {
+        this.release();
         throw metadataCorrupt(dir, this.file, 0, `metadata file ${this.file} is damaged: ${damage}`);
       } else {
         // A repair: the file goes aside, the topics come back from their folders (scanned), their options and groups do not.
@@ -95,6 +98,58 @@ class FileMetaStore implements MetaStore {
       this.doc.writer = 'native-free';
       this.writeNow();
     }
+  }
+
+  /**
+   * Read-only: takes the document the writer wrote since it was last read, and the group lines it
+   * appended (see the header). The writer replaces `~meta.json` by rename and never writes it in
+   * place, so the document read is held open: while it is, no new file can get its inode, and one
+   * fstat of the path tells whether there is a new document. A new one that does not parse or has
+   * the wrong shape (a foreign write caught half done, damage) leaves the last good one in force
+   * and is read again at the next reload; a removed one (the default entry imported it) too.
+   */
+  reload(): void {
+    if (!this.readOnly) return;
+    this.groups.reload();
+    let st: fs.Stats;
+    try { st = fs.statSync(this.file); } catch { return; }
+    if (this.held !== undefined && st.ino === this.held.ino && st.size === this.held.bytes) return;
+    let text: string;
+    try { text = this.readHeld(); } catch { return; }
+    const doc = documentDamage(text);
+    if (typeof doc !== 'string') this.doc = doc;
+    // (a damaged one: the last good document stays in force; the next reload reads the file again)
+    else this.release();
+  }
+
+  /** Read-only: reads the document through a descriptor it keeps (see reload), in place of the one held. */
+  private readHeld(): string {
+    const fd = fs.openSync(this.file, 'r');
+    let text: string;
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(fd);
+      const data = Buffer.allocUnsafe(st.size);
+      let done = 0;
+      while (done < data.length) {
+        const n = fs.readSync(fd, data, done, data.length - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      text = data.toString('utf8', 0, done);
+    } catch (err) {
+      closeQuietly(fd);
+      throw err;
+    }
+    this.release();
+    this.held = { fd, ino: st.ino, bytes: st.size };
+    return text;
+  }
+
+  /** Read-only: closes the descriptor of the document read last. */
+  private release(): void {
+    if (this.held !== undefined) closeQuietly(this.held.fd);
+    this.held = undefined;
   }
 
   getGroups(topic: string): Map<string, number> {
@@ -241,6 +296,7 @@ class FileMetaStore implements MetaStore {
     try {
       if (this.dirty && !this.readOnly) this.writeNow();
     } finally {
+      this.release();
       this.groups.close();
       for (const kf of this.keyFiles.values()) {
         if (!this.readOnly) kf.fsync();
@@ -256,6 +312,10 @@ class FileMetaStore implements MetaStore {
     this.lastWriteMs = performance.now() - t0;
     this.dirty = false;
   }
+}
+
+function closeQuietly(fd: number): void {
+  try { fs.closeSync(fd); } catch { /* read-only: nothing to lose */ }
 }
 
 /** Replaces `<dir>/~meta.json` with `doc` atomically and durably (temp file, fsync, rename, fsync of the directory). */

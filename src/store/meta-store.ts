@@ -108,6 +108,13 @@ export interface MetaStore {
    * writer changed since it was loaded. Absent where every lookup reads the writer's file (LMDB).
    */
   reloadKeyIndex?(topic: string): void;
+  /**
+   * Read-only stores that hold the metadata in memory (native-free: `~meta.json`, `~groups.log`):
+   * takes what the writer changed since it was read (log.refresh and the follower, before the
+   * topics). A damaged or half-written file leaves what was read last in force until a later call
+   * reads a good one. Absent where every read is of the writer's store (LMDB).
+   */
+  reload?(): void;
   /** Drops the topic's key index (before a rebuild). Durable when it returns. */
   clearKeyIndex(topic: string): void;
   getCleanerState(topic: string): CleanerState | undefined;
