@@ -127,19 +127,20 @@ export abstract class LmdbKeyIndexStore extends LmdbGroupPositions {
   }
 
   protected dropKeys(topic: string): void {
-    this.checkRoom(Infinity, 0);
-    this.keyCache?.dropTopic(topic);
     const prefix = topic + '\0';
+    const keysDb = this.keysDb;
+    const start = Buffer.from(prefix, 'latin1');
+    const end = Buffer.from(topic + '\x01', 'latin1');
+    const doomed = keysDb === undefined ? [] : Array.from(keysDb.getKeys({ start, end }), (k) => Buffer.from(k as Buffer)); // (copies: lmdb-js may reuse a key buffer)
+    // (bounded by the entries removed, not the whole trees: a topic with few keys is dropped on a nearly full disk)
+    this.checkRoom(doomed.length + 1, 0);
+    this.keyCache?.dropTopic(topic);
     for (const k of [...this.pendingKeys.keys()]) if (k.startsWith(prefix)) this.pendingKeys.delete(k);
     this.pendingKeyEnds.delete(topic);
-    const keysDb = this.keysDb;
     this.db.transactionSync(() => {
-      if (keysDb !== undefined) {
-        const start = Buffer.from(prefix, 'latin1');
-        const end = Buffer.from(topic + '\x01', 'latin1');
-        for (const k of keysDb.getKeys({ start, end })) keysDb.removeSync(k as Buffer);
-      }
+      if (keysDb !== undefined) for (const k of doomed) keysDb.removeSync(k);
       this.db.removeSync('keyend/' + topic);
     });
   }
+
 }

@@ -190,12 +190,12 @@ class LmdbMetaStore extends LmdbKeyIndexStore implements MetaStore {
   }
 
   deleteTopic(topic: string): void {
-    this.checkRoom(Infinity, 0);
+    const prefix = groupPrefix(topic);
+    const groupKeys = [...this.db.getKeys({ start: prefix, end: groupPrefixEnd(topic) })];
+    this.checkRoom(groupKeys.length + 3, 0); // (the entries removed, not the whole trees)
     this.pending.delete(topic);
     this.pendingOptions.delete(topic);
-    const prefix = groupPrefix(topic);
     for (const key of [...this.pendingGroups.keys()]) if (key.startsWith(prefix)) this.pendingGroups.delete(key);
-    const groupKeys = [...this.db.getKeys({ start: prefix, end: groupPrefixEnd(topic) })];
     this.db.transactionSync(() => {
       this.db.removeSync('topic/' + topic);
       this.db.removeSync('state/' + topic);

@@ -5,7 +5,7 @@
 // the deletion (metadata entry, then the folder) before any topic opens. Reads the directory only
 // through FileIO; writes only by finishing deletions.
 import path from 'node:path';
-import { ioError } from '../base/errors.js';
+import { SeglogError, ioError } from '../base/errors.js';
 import { recoveryAction } from '../base/diagnostics.js';
 import { DELETED_SUFFIX } from '../format/batch.js';
 import { checkTopicName } from '../format/options.js';
@@ -43,10 +43,22 @@ export function scanTopicDirs(io: FileIO, dir: string, meta: MetaStore, readOnly
   return { names, listed };
 }
 
-/** Ends a deletion once the topic folder is renamed to `doomed`: its metadata, then the folder. */
+/**
+ * Ends a deletion once the topic folder is renamed to `doomed`: its metadata, then the folder. A
+ * metadata store refused for want of room (ERR_NO_SPACE: the LMDB store's check bounds a deletion
+ * by its whole trees, store/lmdb-room.ts) gets the room of the topic's files: they are removed
+ * first and the metadata tried again, the emptied `doomed` folder staying until it is done (a crash
+ * meanwhile still finishes the deletion at the next open).
+ */
 export function finishDelete(io: FileIO, meta: MetaStore, name: string, doomed: string): void {
   try {
-    meta.deleteTopic(name);
+    try {
+      meta.deleteTopic(name);
+    } catch (err) {
+      if (!(err instanceof SeglogError) || err.code !== 'ERR_NO_SPACE') throw err;
+      for (const f of io.readdir(doomed)) io.removeDir(path.join(doomed, f));
+      meta.deleteTopic(name);
+    }
     io.removeDir(doomed);
   } catch (err) {
     throw ioError('delete topic', doomed, err);
