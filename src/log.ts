@@ -387,7 +387,7 @@ export async function openLogWith(wiring: LogWiring, dir: string, options?: LogO
         lock = DirectoryLock.acquire(absolute);
       } catch (err) {
         if (!isNoSpace(err)) throw err;
-        reserve.release(); // a full disk: the lock file needs a block
+        reserve.release(); // even the lock's symlink form needed a block (a long target on ext4)
         lock = DirectoryLock.acquire(absolute);
       }
     }

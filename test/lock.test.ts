@@ -130,6 +130,28 @@ describe.each(entries)('$name: directory lock', (entry) => {
     }
   });
 
+  test('a lock in its full-disk form (a symbolic link to the identity): a live owner is refused, a dead one taken over, a dead takeover guard removed', async () => {
+    const dir = h.tmp();
+    await (await h.mod.openLog(dir)).close();
+    const lock = path.join(dir, '~seglog.lock');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    h.track(sleeper);
+    await new Promise((resolve) => sleeper.once('spawn', resolve));
+    const start = fs.readFileSync(`/proc/${sleeper.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19];
+    fs.symlinkSync(`${sleeper.pid} ${start} ${os.hostname()}\n`, lock);
+    await expectSeglogError(h.mod, () => h.mod.openLog(dir), 'ERR_LOCKED', [String(sleeper.pid)]);
+    expect(fs.readlinkSync(lock)).toBe(`${sleeper.pid} ${start} ${os.hostname()}\n`);
+    sleeper.kill('SIGKILL');
+    await new Promise((resolve) => sleeper.once('exit', resolve));
+    fs.symlinkSync(`${sleeper.pid} ${start} ${os.hostname()}\n`, path.join(dir, '~seglog.lock.takeover'));
+    const log = await h.open(dir);
+    expect(fs.readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${process.pid} `)); // a regular file again where there is room
+    expect(fs.existsSync(path.join(dir, '~seglog.lock.takeover'))).toBe(false);
+    expect(fs.lstatSync(path.join(dir, '~seglog.lock.takeover'), { throwIfNoEntry: false })).toBeUndefined();
+    await log.close();
+    expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
+  });
+
   test('a takeover guard left by an opener that died while taking over does not block the next opener', async () => {
     const dir = h.tmp();
     await (await h.mod.openLog(dir)).close();

@@ -4,6 +4,10 @@
 // process started at another time (pid reuse), is stale and taken over. The registry is one per
 // process, on globalThis: the ES module and CommonJS builds of seglog loaded side by side in one
 // process (the dual-package hazard) must refuse each other, not take over each other's lock.
+// On a disk with no free block (the space reserve already given back, the rest taken by another
+// program) the identity cannot be written to a file: the lock is then a symbolic link whose target
+// is the identity text. Creating a symlink is exclusive and atomic like a link, and a short target
+// lives in the inode (ext4, tmpfs, xfs): no data block. Readers take either form (readLock).
 // Crash: a killed writer leaves its lock file behind; the next opener finds it stale.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,11 +22,31 @@ const TAKEOVER_STALE_MS = 10_000;
 /** An empty lock file still empty after this long was left by an opener killed between create and write. */
 const EMPTY_LOCK_WAIT_MS = 50;
 
-function readText(file: string): string | undefined {
+/**
+ * What a lock (or guard) file says: a regular file's text, or a symbolic link's target (the form
+ * taken on a full disk); undefined when it is gone. A symlink is never followed.
+ */
+export function readLock(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.lstatSync(file).isSymbolicLink() ? fs.readlinkSync(file, 'utf8') : fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+function isNoSpaceCode(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Creates `file` as a symbolic link to the text `me` (no data block); false when `file` exists. */
+function createSymlink(file: string, me: string): boolean {
+  try {
+    fs.symlinkSync(me, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError('create the lock file', file, err);
   }
 }
 
@@ -104,13 +128,13 @@ export class DirectoryLock {
         removeDeadTemporaries(dir);
         return new DirectoryLock(key, file);
       }
-      let text = readText(file);
+      let text = readLock(file);
       if (text === undefined) continue; // released meanwhile: try again
       if (text === '') {
         // Our lock files appear whole (linked); an empty one is an opener of the fallback path
         // (no hard links) between its create and its write — microseconds — or one killed there.
         sleepMs(EMPTY_LOCK_WAIT_MS);
-        text = readText(file);
+        text = readLock(file);
         if (text === undefined || text !== '') continue; // released or written meanwhile: look again
       }
       const owner = DirectoryLock.parse(text);
@@ -127,7 +151,8 @@ export class DirectoryLock {
    * private temporary file first, which is then hard-linked to `file` (a link, like an exclusive
    * create, fails when the name exists). A lock file is therefore never seen empty or half-written,
    * even when its opener is killed in the middle. Where hard links are not supported, an exclusive
-   * create followed by the write. False when `file` exists.
+   * create followed by the write. When the disk has no block for the identity (ENOSPC, EDQUOT), a
+   * symbolic link to the identity text instead (createSymlink). False when `file` exists.
    */
   private static create(file: string, me: string): boolean {
     const tmp = `${file}.${process.pid}${TMP_SUFFIX}`;
@@ -135,6 +160,7 @@ export class DirectoryLock {
       writeWhole(tmp, me, 'w');
     } catch (err) {
       try { fs.unlinkSync(tmp); } catch { /* never created */ }
+      if (isNoSpaceCode(err)) return createSymlink(file, me);
       throw ioError('write the lock file', tmp, err);
     }
     try {
@@ -143,6 +169,7 @@ export class DirectoryLock {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') return false;
+      if (isNoSpaceCode(err)) return createSymlink(file, me); // the directory could not grow
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw ioError('create the lock file', file, err);
     } finally {
       try { fs.unlinkSync(tmp); } catch { /* already gone */ }
@@ -153,6 +180,7 @@ export class DirectoryLock {
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if (isNoSpaceCode(err)) return createSymlink(file, me);
       throw ioError('create the lock file', file, err);
     }
   }
@@ -168,20 +196,20 @@ export class DirectoryLock {
     const me = `${process.pid} ${processStartTime(process.pid)} ${os.hostname()}\n`;
     if (!DirectoryLock.create(guard, me)) {
       // Another opener is taking over, or one died doing it.
-      const text = readText(guard);
+      const text = readLock(guard);
       if (text !== undefined) {
         const owner = DirectoryLock.parse(text);
         let old = false;
-        try { old = Date.now() - fs.statSync(guard).mtimeMs > TAKEOVER_STALE_MS; } catch { /* gone */ }
+        try { old = Date.now() - fs.lstatSync(guard).mtimeMs > TAKEOVER_STALE_MS; } catch { /* gone */ }
         if (owner === undefined ? old : DirectoryLock.isStale(owner) || old) {
-          try { if (readText(guard) === text) fs.unlinkSync(guard); } catch { /* gone meanwhile */ }
+          try { if (readLock(guard) === text) fs.unlinkSync(guard); } catch { /* gone meanwhile */ }
         }
       }
       sleepMs(5);
       return;
     }
     try {
-      if (readText(file) === staleText) fs.unlinkSync(file);
+      if (readLock(file) === staleText) fs.unlinkSync(file);
     } catch { /* removed meanwhile */ } finally {
       try { fs.unlinkSync(guard); } catch { /* already gone */ }
     }
