@@ -26,7 +26,7 @@ const EMPTY_LOCK_WAIT_MS = 50;
  * What a lock (or guard) file says: a regular file's text, or a symbolic link's target (the form
  * taken on a full disk); undefined when it is gone. A symlink is never followed.
  */
-export function readLock(file: string): string | undefined {
+function readLock(file: string): string | undefined {
   try {
     return fs.lstatSync(file).isSymbolicLink() ? fs.readlinkSync(file, 'utf8') : fs.readFileSync(file, 'utf8');
   } catch {
