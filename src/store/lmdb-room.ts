@@ -18,9 +18,22 @@
 // as one transaction, whose puts share one promise, so a put that joins a transaction replaces its
 // bound by the bound of the whole (entries and bytes added up) rather than adding its own: a loop of
 // awaited appends that never yields a turn (each a key-index or group put) is one transaction, not
-// thousands (their sum refused a 2 MiB disk after 40 such puts, with 1.9 MB free). Free space is read with statfs (one system call per write transaction;
-// node:fs itself, not the log's FileIO: LMDB writes outside that seam); above FAST_BYTES free,
-// small transactions need no bound.
+// thousands (their sum refused a 2 MiB disk after 40 such puts, with 1.9 MB free). Every
+// asynchronous transaction is counted, however much is free: an earlier shortcut (no bound above
+// 64 MiB free) also left those transactions out of inFlight, so the sum could undercount once the
+// free space fell. Free space is read with statfs and the trees' shape with lmdb-js getStats() (one
+// system call and a few native calls per write transaction; node:fs itself, not the log's FileIO:
+// LMDB writes outside that seam).
+//
+// How tight: the bound assumes no page the transaction frees or finds on LMDB's free list is
+// reused, which is the worst case (a reader of an old snapshot, in this or another process, and
+// lmdb-js's overlapping sync keep freed pages from reuse for a while). A batch of a few hundred keys
+// spread over a key index dirties nearly every leaf, so each transaction in flight counts as about
+// the whole index: on a 2 MiB disk with a 270 KiB index the first key-index write was refused at
+// about half the disk used, and a caller-visible ERR_NO_SPACE came at about 80 % used. Counting
+// LMDB's reuse (pages on the free list freed before the oldest reader and the last synced
+// transaction) would make it tighter; it needs the free list and the reader table, which lmdb-js
+// does not expose, and is not done.
 //
 // Not covered: another program filling the disk between the check and LMDB's write (microseconds
 // for a synchronous put, until the background commit for an asynchronous one); a file system that
@@ -29,10 +42,10 @@ import fs from 'node:fs';
 import { SeglogError } from '../base/errors.js';
 import type { SpaceRoom } from '../io/space-reserve.js';
 
-const KiB = 1024;
-/** Free space above which a transaction of at most FAST_ENTRIES entries is not bounded. */
-const FAST_BYTES = 64 * 1024 * KiB;
-const FAST_ENTRIES = 1000;
+/** Free space above which a check may bound with a cached shape (roomy()). */
+const FAST_BYTES = 64 * 1024 * 1024;
+/** Checks after which the cached shape is read again. */
+const FAST_CHECKS = 256;
 /** Pages every write transaction may dirty besides its entries' paths: free list, main database, meta. */
 const FIXED_PAGES = 6;
 
@@ -50,6 +63,13 @@ export class LmdbRoom {
   private inFlight = 0;
   /** Those transactions, by the promise their puts share: what they carry and the bound counted for them. */
   private readonly transactions = new Map<Promise<unknown>, { entries: number; payloadBytes: number; need: number }>();
+
+  /** The shape the last check() bounded with (track() bounds a joined transaction with it: no second getStats()). */
+  private lastShape: TreeShape | undefined = undefined;
+  /** The shape last read, the checks since and the bytes they carried (roomy()). */
+  private cached: TreeShape | undefined = undefined;
+  private cachedChecks = 0;
+  private cachedBytes = 0;
 
   constructor(private readonly dir: string, private readonly file: string, private readonly space: SpaceRoom, private readonly shape: () => TreeShape) {}
 
@@ -71,8 +91,13 @@ export class LmdbRoom {
   check(entries: number, payloadBytes: number): number {
     let free = this.free();
     if (free === undefined) return 0;
-    if (entries <= FAST_ENTRIES && free >= FAST_BYTES + this.inFlight) return 0;
-    const need = growthBound(this.shape(), entries, payloadBytes);
+    let shape = this.roomy(payloadBytes);
+    let need = shape === undefined ? Infinity : growthBound(shape, entries, payloadBytes);
+    if (shape === undefined || free < FAST_BYTES + need + this.inFlight) {
+      shape = this.fresh();
+      need = growthBound(shape, entries, payloadBytes);
+    }
+    this.lastShape = shape;
     if (free >= need + this.inFlight) return need;
     if (this.space.giveBack()) {
       free = this.free() ?? Infinity;
@@ -82,6 +107,27 @@ export class LmdbRoom {
       `no space left on device for a metadata write to ${this.file}: ${free} bytes free, and the write may need up to ${need + this.inFlight} ` +
       `(LMDB is never let write on a full disk: lmdb-js does not survive a failed page write); free space and try again`,
       { file: this.file, value: free });
+  }
+
+  /** The shape read now (and cached for roomy()). */
+  private fresh(): TreeShape {
+    const shape = this.shape();
+    this.cached = shape;
+    this.cachedChecks = 0;
+    this.cachedBytes = 0;
+    return shape;
+  }
+
+  /**
+   * The cached shape made safe to bound with while it is not read again: one level deeper, and no
+   * cap by the trees' pages (entries × depth); undefined when it is due to be read again.
+   */
+  private roomy(payloadBytes: number): TreeShape | undefined {
+    const c = this.cached;
+    if (c === undefined || ++this.cachedChecks > FAST_CHECKS) return undefined;
+    this.cachedBytes += payloadBytes;
+    if (this.cachedBytes >= Math.max(c.pages, 1) * c.pageSize) return undefined;
+    return { pageSize: c.pageSize, depth: Math.max(1, c.depth) + 1, pages: Infinity };
   }
 
   /**
@@ -106,7 +152,7 @@ export class LmdbRoom {
     }
     t.entries += entries;
     t.payloadBytes += payloadBytes;
-    const whole = growthBound(this.shape(), t.entries, t.payloadBytes);
+    const whole = growthBound(this.lastShape ?? this.shape(), t.entries, t.payloadBytes);
     this.inFlight += whole - t.need;
     t.need = whole;
   }
