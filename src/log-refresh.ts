@@ -13,6 +13,8 @@ import { SeglogError, asSeglogError } from './base/errors.js';
 import type { FileIO } from './io/file-io.js';
 import { newTopicDirs } from './store/topic-dirs.js';
 import { Follower } from './log/follower.js';
+import type { MetaStore } from './store/meta-store.js';
+import { resolveTopicOptions, type ResolvedLogOptions, type ResolvedTopicOptions } from './format/options.js';
 
 /** What a refresh needs of one open topic. */
 export interface RefreshedTopic {
@@ -74,4 +76,28 @@ export function refreshLogTopics(log: RefreshedLog, names: ReadonlySet<string> |
     return n;
   });
   return added;
+}
+
+/** What reloadMeta needs of an open topic. */
+export interface ReconfiguredTopic {
+  readonly options: ResolvedTopicOptions<any>;
+  reconfigure(options: ResolvedTopicOptions<any>): void;
+}
+
+/**
+ * A read-only log's reload of the metadata (log.refresh() and the follower): the store's changes
+ * since (MetaStore.reload), and the options the writer stored for an open topic since it opened (a
+ * topic found by its folder before the writer stored them, a reconfiguration) put in force; a user
+ * codec given in this process is kept. `seen` holds what was last put in force per topic.
+ */
+export function reloadMeta(meta: MetaStore, open: ReadonlyMap<string, ReconfiguredTopic>, seen: Map<string, string>, defaults: ResolvedLogOptions['defaults']): void {
+  meta.reload?.();
+  for (const [name, topic] of open) {
+    const stored = meta.getTopicOptions(name);
+    const text = JSON.stringify(stored ?? null);
+    if (text === seen.get(name)) continue;
+    seen.set(name, text);
+    const keepCodec = topic.options.codecName === undefined && !topic.options.customCodecMissing;
+    topic.reconfigure(resolveTopicOptions(keepCodec ? { codec: topic.options.codec } : {}, stored, defaults));
+  }
 }

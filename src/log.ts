@@ -32,7 +32,7 @@ import { sealBelow, sealRecovered } from './log/seal.js';
 import { MAINTENANCE_INTERVAL_MS } from './base/limits.js';
 import { openTopic } from './log/recovery.js';
 import type { Follower } from './log/follower.js';
-import { followLog, refreshLogTopics, type RefreshedLog } from './log-refresh.js';
+import { followLog, refreshLogTopics, reloadMeta, type RefreshedLog } from './log-refresh.js';
 import { reapplyCommits } from './consumers/reapply.js';
 import type { CommitBlock } from './format/commit-block.js';
 import { checksumReady } from './format/checksum.js';
@@ -158,22 +158,9 @@ class LogImpl extends EventEmitter implements Log, LogContext, RefreshedLog {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  /**
-   * Read-only: the store's changes since (MetaStore.reload), and the options the writer stored for
-   * an open topic since it opened (a topic found by its folder before the writer stored them, a
-   * reconfiguration) put in force; a user codec given in this process is kept.
-   */
+  /** Read-only: the store's changes since, and the options the writer stored since (log-refresh.ts). */
   reloadMeta(): void {
-    if (!this.options.readOnly) return;
-    this.meta.reload?.();
-    for (const [name, topic] of this.open) {
-      const stored = this.meta.getTopicOptions(name);
-      const seen = JSON.stringify(stored ?? null);
-      if (seen === this.optionsSeen.get(name)) continue;
-      this.optionsSeen.set(name, seen);
-      const keepCodec = topic.options.codecName === undefined && !topic.options.customCodecMissing;
-      topic.reconfigure(resolveTopicOptions(keepCodec ? { codec: topic.options.codec } : {}, stored, this.options.defaults));
-    }
+    if (this.options.readOnly) reloadMeta(this.meta, this.open, this.optionsSeen, this.options.defaults);
   }
 
   openTopicNamed<V>(name: string, given: TopicOptions<V>): TopicImpl<V> {
