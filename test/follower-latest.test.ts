@@ -6,14 +6,14 @@
 // follower of the other entry point's writer (which reads no key index of the writer at all).
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { openLogWith } from '../src/log.js';
 import { lmdbMetaStore } from '../src/store/lmdb-store.js';
 import { fileMetaStore } from '../src/store/file-meta-store.js';
 import type { MetaStore, MetaStoreFactory } from '../src/store/meta-store.js';
 import { entries } from './entry.js';
-import { ChildLines, FIXTURES, collect, harness, waitUntil, type Harness } from './helpers.js';
+import { collect, harness, waitUntil } from './helpers.js';
+import { startWriter } from './follow-writer.js';
 
 const metas = { 'seglog': lmdbMetaStore, 'seglog/native-free': fileMetaStore } as const;
 const compacted = { cleanup: 'compact' as const, codec: 'string' as const };
@@ -48,20 +48,6 @@ function holding(factory: MetaStoreFactory): { factory: MetaStoreFactory; hold(o
     hold(on) {
       held = on;
       if (!on) { const q = queue; queue = []; for (const f of q) f(); }
-    },
-  };
-}
-
-/** The writer child (fixtures/follow-writer.mjs): `send` runs one command and waits for its "ok". */
-async function startWriter(h: Harness, dir: string): Promise<{ send(cmd: string): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(FIXTURES, 'follow-writer.mjs'), h.entry.dist, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  h.track(child);
-  const lines = new ChildLines(child);
-  await lines.waitFor((l) => l === 'ready');
-  return {
-    async send(cmd: string) {
-      child.stdin!.write(`${cmd}\n`);
-      await lines.waitFor((l) => l === `ok ${cmd}`);
     },
   };
 }

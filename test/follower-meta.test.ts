@@ -6,24 +6,10 @@
 // the writer in this process or in a child. A damaged `~meta.json` leaves the last good one in force.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { entries } from './entry.js';
-import { ChildLines, FIXTURES, collect, harness, waitUntil, type Harness } from './helpers.js';
-
-/** The writer child (fixtures/follow-writer.mjs): `send` runs one command and waits for its "ok". */
-async function startWriter(h: Harness, dir: string): Promise<{ send(cmd: string): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(FIXTURES, 'follow-writer.mjs'), h.entry.dist, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  h.track(child);
-  const lines = new ChildLines(child);
-  await lines.waitFor((l) => l === 'ready');
-  return {
-    async send(cmd: string) {
-      child.stdin!.write(`${cmd}\n`);
-      await lines.waitFor((l) => l === `ok ${cmd}`);
-    },
-  };
-}
+import { collect, harness, waitUntil } from './helpers.js';
+import { startWriter } from './follow-writer.js';
 
 const positions = (t: { groups(): Array<{ group: string; position: number }> }): string[] => t.groups().map((g) => `${g.group}@${g.position}`);
 
