@@ -11,7 +11,7 @@ import type { Codec } from '../format/codecs.js';
 import type { AppendMeta } from '../format/record.js';
 import type { Mark } from './topic-context.js';
 import type { TopicWriter } from './topic-writer.js';
-import { settledNone } from './turns.js';
+import { settleAppended } from './append-spans.js';
 
 /** Appends `records` (the topic's checks already passed: checkAppendable); rejects, appending nothing, on a refusal. */
 export function appendRecords<W>(w: TopicWriter<any>, records: Array<{ value: W | null } & AppendMeta>, codec: Codec<W>, durabilityNone: boolean): Promise<number> {
@@ -43,8 +43,5 @@ export function appendRecords<W>(w: TopicWriter<any>, records: Array<{ value: W 
   } catch (err) {
     return Promise.reject(err);
   }
-  if (durabilityNone) return settledNone(first);
-  return new Promise<number>((resolve, reject) => {
-    w.tickWaiters.push({ resolve, reject, offset: first, last: w._endOffset - 1, mark });
-  });
+  return settleAppended(w, first, mark, durabilityNone);
 }

@@ -76,6 +76,15 @@ export function appendSpans(w: SpansWriter, spans: RecordSpans, durabilityNone: 
   } catch (err) {
     return Promise.reject(err);
   }
+  return settleAppended(w, first, mark, durabilityNone);
+}
+
+/**
+ * The promise of a multi-record append whose records (from `first` up to the writer's end) were
+ * handed to the writer: settled at once under 'none', else when the log's durability covers the
+ * last of them (a waiter of the tick; `mark` cuts back to where the append began if a write fails).
+ */
+export function settleAppended(w: { readonly tickWaiters: Waiter[]; readonly _endOffset: number }, first: number, mark: Mark | undefined, durabilityNone: boolean): Promise<number> {
   if (durabilityNone) return settledNone(first);
   return new Promise<number>((resolve, reject) => {
     w.tickWaiters.push({ resolve, reject, offset: first, last: w._endOffset - 1, mark });

@@ -2,9 +2,7 @@
 // of the parts the topic facade (src/topic.ts) is composed of. It holds the topic's writer
 // (topic-writer.ts) and is the writer's WriterSync (topic-context.ts); it owns the fsync state (the
 // appends waiting for one, the dirty segments, the fsyncs in flight), the synced and recorded
-// recovery points, the "not clean" mark of the session, and the commits riding in batches.
-//
-// Under 'fsync' the appends written in a tick wait for one shared fsync; the next one starts when
+// recovery points, the "not clean" mark of the session, and the commits riding in batches. Under 'fsync' the appends written in a tick wait for one shared fsync; the next one starts when
 // the producers it resolved have appended again, so a group stays one group. A rolled segment is
 // fsynced off the event loop (chained, so the recovery point never passes a segment whose fsync
 // failed). A failed fsync makes the log refuse writes and, under 'fsync', cuts back everything
