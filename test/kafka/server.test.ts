@@ -2,7 +2,7 @@
 // Metadata with auto-creation, CreateTopics/DeleteTopics, Produce with acks 0/1/-1 seen in-process,
 // Fetch (long poll woken by appends, the timeout, OFFSET_OUT_OF_RANGE), ListOffsets, and the
 // handle's options and close(). Hostile input and backpressure: server-hostile.test.ts.
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -285,5 +285,25 @@ describe('serveKafka', () => {
     expect(r.responses[0].partitions[0].errorCode).toBe(ErrorCode.NONE);
     await client.closed;
     expect(log.topic('w').appendSync(Buffer.from('still open'))).toBe(0);
+  });
+
+  test('close() ends a connection whose client sent a request after closing began, without waiting out the grace period', async () => {
+    // A consumer's next Fetch or Heartbeat often arrives after close() paused the socket: the bytes
+    // sat unread in the paused stream, so the client's FIN was never seen and each such connection
+    // waited for the 5 s cut (kcat -G: seglog serve took 6.5 s to exit on SIGTERM). The grace timer
+    // is faked here so that only the client's FIN can end the connection.
+    const { client, server, requests } = await setup();
+    await client.request(ApiKey.ApiVersions, 0, {});
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const closing = server.close();
+      client.write(client.frame(ApiKey.ApiVersions, 0, {})); // arrives while the server stops: never taken
+      await client.closed;
+      await closing;
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(requests.length).toBe(1);
+    expect(server.stats().connections).toEqual([]);
   });
 });

@@ -115,7 +115,9 @@ export class Connection {
       if (this.closed) { resolve(); return; }
       const timer = setTimeout(() => this.close('it did not take its last answers in time'), graceMs);
       this.socket.once('close', () => { clearTimeout(timer); resolve(); });
-      const end = (): void => { if (!this.closed) this.socket.end(); };
+      // Ending, reading resumes (what comes is dropped: onData takes nothing while stopping): bytes
+      // left unread in a paused socket would keep its 'end', so the client's FIN, from being seen.
+      const end = (): void => { if (!this.closed) { this.socket.end(); this.socket.resume(); } };
       if (this.slots.length === 0 && !this.blocked) end();
       else this.whenIdle = end;
     });
