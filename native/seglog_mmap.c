@@ -13,8 +13,8 @@
 // below the mapped length (touching a page past the end of a file is SIGBUS). Unlinking or
 // replacing the file by rename is safe: the mapping keeps the inode.
 //
-// The same addon carries the Kafka server's hardware CRC32C (seglog_crc32c.c), so that one .node
-// file is built and loaded.
+// The same addon carries the Kafka server's hardware CRC32C (seglog_crc32c.c) and its TCP_QUICKACK
+// (seglog_socket.c), so that one .node file is built and loaded.
 //
 // Crash: nothing is written; a mapping dies with the process.
 #ifndef NAPI_VERSION
@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "seglog_crc32c.h"
+#include "seglog_socket.h"
 
 #ifndef _WIN32
 #include <sys/mman.h>
@@ -196,6 +197,7 @@ static napi_value Init(napi_env env, napi_value exports) {
 #endif
   CALL(env, napi_set_named_property(env, exports, "pageBytes", page));
   CALL(env, seglog_crc32c_init(env, exports)); // crc32c(), where the CPU has the instruction
+  CALL(env, seglog_socket_init(env, exports)); // setTcpQuickAck(), getTcpQuickAck()
   return exports;
 }
 

@@ -5,7 +5,8 @@
 // the answer is no Mapper and the reason, and the log reads with positional reads (mapper.ts).
 // Only the default entry point (src/index.ts) loads the addon through this file; seglog/native-free
 // never does. The same addon carries a hardware CRC32C (native/seglog_crc32c.c) that the Kafka
-// server takes from here (loadedCrc32c) only once the process-wide load gave mapped reads.
+// server takes from here (loadedCrc32c) only once the process-wide load gave mapped reads, and, on the
+// same terms, TCP_QUICKACK for the server's sockets (native/seglog_socket.c, loadedQuickAck).
 //
 // Crash: nothing here is on disk.
 import fs from 'node:fs';
@@ -22,6 +23,18 @@ interface Binding {
   pageBytes: number;
   /** CRC32C with the CPU's instruction (native/seglog_crc32c.c); absent where the CPU has none. */
   crc32c?: Crc32cFunction;
+  /** setsockopt TCP_QUICKACK (native/seglog_socket.c): false off Linux or when the call failed. Absent in an older build. */
+  setTcpQuickAck?(fd: number, on: boolean): boolean;
+  /** getsockopt TCP_QUICKACK, or null off Linux or when the call failed. */
+  getTcpQuickAck?(fd: number): boolean | null;
+}
+
+/** The socket calls of the addon (native/seglog_socket.c). */
+export interface SocketOptions {
+  /** Sets TCP_QUICKACK on the socket `fd` (sends a pending ACK now); false off Linux or when it failed. */
+  setTcpQuickAck(fd: number, on: boolean): boolean;
+  /** TCP_QUICKACK read back (Linux: the socket is outside delayed-ACK mode), or null. */
+  getTcpQuickAck(fd: number): boolean | null;
 }
 
 /** CRC32C of `buf[start, end)` continuing `crc` (0 to begin), as an unsigned 32-bit number. */
@@ -30,6 +43,8 @@ export type Crc32cFunction = (buf: Uint8Array, start: number, end: number, crc: 
 let loaded: ReadPathChoice | undefined;
 /** The addon's hardware CRC32C, once the process-wide load gave mapped reads (see loadedCrc32c). */
 let loadedCrc: Crc32cFunction | undefined;
+/** The addon's socket calls, on the same terms (see loadedSocketOptions). */
+let loadedSockets: SocketOptions | undefined;
 
 /**
  * This file's path, in the ES module build and the CommonJS one alike (`import.meta` does not
@@ -80,14 +95,39 @@ export function loadedCrc32c(): Crc32cFunction | undefined {
   return loaded?.mapper !== undefined ? loadedCrc : undefined;
 }
 
+/**
+ * The addon's socket calls (TCP_QUICKACK), on the terms of loadedCrc32c: only when this process
+ * already loaded the addon for a log's mapped reads, so that seglog/native-free never loads it
+ * through here. The Kafka server sets TCP_QUICKACK after each read with it (docs/kafka.md).
+ */
+export function loadedSocketOptions(): SocketOptions | undefined {
+  return loaded?.mapper !== undefined ? loadedSockets : undefined;
+}
+
 /** The hardware CRC32C of the addon built in `root` (tests compare it with the JavaScript one). */
 export function addonCrc32c(root: string): Crc32cFunction | undefined {
+  return addonIn(root)?.crc32c;
+}
+
+/** The socket calls of the addon built in `root` (tests). */
+export function addonSocketOptions(root: string): SocketOptions | undefined {
+  return socketOptionsOf(addonIn(root));
+}
+
+function addonIn(root: string): Binding | undefined {
   try {
     const require = createRequire(thisFile());
-    return (require('node-gyp-build') as (dir: string) => Binding)(root).crc32c;
+    return (require('node-gyp-build') as (dir: string) => Binding)(root);
   } catch {
     return undefined;
   }
+}
+
+function socketOptionsOf(binding: Binding | undefined): SocketOptions | undefined {
+  const set = binding?.setTcpQuickAck;
+  const get = binding?.getTcpQuickAck;
+  if (typeof set !== 'function' || typeof get !== 'function') return undefined;
+  return { setTcpQuickAck: set, getTcpQuickAck: get };
 }
 
 function tryLoad(root: string, processWide: boolean): ReadPathChoice {
@@ -111,6 +151,7 @@ function tryLoad(root: string, processWide: boolean): ReadPathChoice {
     liveMappings: () => binding.live()[0],
   };
   if (processWide && typeof binding.crc32c === 'function') loadedCrc = binding.crc32c;
+  if (processWide) loadedSockets = socketOptionsOf(binding);
   return { mapper, io: 'mmap', reason: 'closed segments are read through memory mappings (native/seglog_mmap.c)' };
 }
 

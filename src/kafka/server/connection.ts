@@ -20,6 +20,9 @@
 // UNSUPPORTED_VERSION: idempotent producers are not supported yet), a body that does not decode
 // (truncated, trailing bytes, lengths past the frame) close this connection only; nothing of such
 // a request reached the log.
+// After each read the socket gets TCP_QUICKACK (ctx.quickAck, from the addon; none under
+// seglog/native-free): the client's bytes are acknowledged at once, so a client with Nagle on
+// (librdkafka's default) sends its next request without waiting for this one's answer (docs/kafka.md).
 //
 // Crash: nothing here is on disk.
 import type { Socket } from 'node:net';
@@ -45,6 +48,8 @@ export interface ConnectionStats {
   writableBytes: number;
   /** Reading from the socket is paused (the in-flight cap, a client that does not read, closing). */
   paused: boolean;
+  /** Reads after which TCP_QUICKACK was set (0 without the addon: seglog/native-free, not Linux). */
+  quickAcks: number;
 }
 
 /** Produce requests one connection may have in flight besides maxInFlightRequests others (see the header). */
@@ -69,6 +74,12 @@ export function apiName(apiKey: number): string {
   return API_NAMES.get(apiKey) ?? `unknown(${apiKey})`;
 }
 
+/** The descriptor of a TCP socket on Unix (Node's handle has it), or -1 (Windows, no handle). */
+export function descriptorOf(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : -1;
+}
+
 export class Connection {
   private input: Buffer[] = [];
   private inputBytes = 0;
@@ -87,10 +98,14 @@ export class Connection {
   private readonly ac = new AbortController();
   private readonly origin: RequestOrigin;
   private whenIdle: (() => void) | undefined;
+  /** The socket's descriptor for ctx.quickAck; -1: not called (no addon, no descriptor, or it failed once). */
+  private quickAckFd: number;
+  private quickAcks = 0;
 
   constructor(private readonly socket: Socket, private readonly ctx: ServerContext, readonly id: number, private readonly onGone: (c: Connection) => void) {
     this.origin = { connection: id, signal: this.ac.signal };
     socket.setNoDelay(true);
+    this.quickAckFd = ctx.quickAck === undefined ? -1 : descriptorOf(socket);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.blocked = false;
@@ -104,7 +119,7 @@ export class Connection {
   stats(): ConnectionStats {
     let readyBytes = 0;
     for (const s of this.slots) readyBytes += s.bytes;
-    return { id: this.id, requests: this.requests, inFlight: this.slots.length, bufferedBytes: this.inputBytes, readyBytes, writableBytes: this.socket.writableLength, paused: this.paused };
+    return { id: this.id, requests: this.requests, inFlight: this.slots.length, bufferedBytes: this.inputBytes, readyBytes, writableBytes: this.socket.writableLength, paused: this.paused, quickAcks: this.quickAcks };
   }
 
   /** Takes no more requests, answers those in flight, then ends the connection; resolves once it closed. */
@@ -146,6 +161,11 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.stopping) return;
+    if (this.quickAckFd >= 0) {
+      // one setsockopt: the ACK of these bytes leaves now instead of with the answer (Linux goes back to delayed ACKs by itself)
+      if (this.ctx.quickAck!(this.quickAckFd)) this.quickAcks++;
+      else this.quickAckFd = -1;
+    }
     this.input.push(chunk);
     this.inputBytes += chunk.length;
     this.pump();

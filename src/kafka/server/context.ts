@@ -1,7 +1,7 @@
 // ServerContext: what every handler of the Kafka server shares — the log, the resolved options, the
 // address this broker advertises in Metadata and FindCoordinator, the cluster id, the topic cache
-// (partitions.ts), the group coordinator, and the fetches waiting for records (fetch-wait.ts), which
-// close() answers at once. A handler gets the context, the request's header and its decoded body,
+// (partitions.ts), the group coordinator, the fetches waiting for records (fetch-wait.ts), which
+// close() answers at once, and the native socket call each connection makes after a read (quickAck). A handler gets the context, the request's header and its decoded body,
 // and returns the response body (undefined: no response, Produce with acks 0).
 //
 // Crash: nothing here is on disk.
@@ -29,6 +29,14 @@ export interface ServerContext {
   readonly readOnly: boolean;
   /** The log's directory (for messages; the cluster id comes from it). */
   readonly dir: string;
+  /**
+   * Sets TCP_QUICKACK on a socket descriptor (the addon's, native/seglog_socket.c), called by each
+   * connection after every read so that the client's next request is acknowledged at once and not
+   * held by its Nagle behind a delayed ACK (docs/kafka.md, "Where the latency's p99 comes from").
+   * False: not set (then the connection stops calling it). Undefined without the addon
+   * (seglog/native-free, or a process that did not load it): sockets keep Linux's delayed ACKs.
+   */
+  readonly quickAck: ((fd: number) => boolean) | undefined;
 }
 
 /** What a handler knows of the connection its request came on. */

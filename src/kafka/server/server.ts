@@ -3,7 +3,9 @@
 // stop accepting; answer every waiting fetch now and end the coordinator's waits (members get
 // COORDINATOR_NOT_AVAILABLE) and timers; let each connection answer what it has in flight, then
 // end it (one that does not take its answers within CLOSE_GRACE_MS is cut); the log stays open,
-// it belongs to the application.
+// it belongs to the application. The native parts (hardware CRC32C, TCP_QUICKACK after each read)
+// come from the addon only when this process loaded it for a log's mapped reads (the default entry
+// point); seglog/native-free never loads it, and the server then runs on JavaScript and Node alone.
 //
 // Crash: nothing here is on disk (what requests wrote is the log's).
 import net from 'node:net';
@@ -16,7 +18,7 @@ import { TopicCache } from './partitions.js';
 import type { ResolvedServeOptions } from './options.js';
 import { SeglogError, asSeglogError, ioError } from '../../base/errors.js';
 import { debug } from './errors.js';
-import { loadedCrc32c } from '../../io/mmap-addon.js';
+import { loadedCrc32c, loadedSocketOptions } from '../../io/mmap-addon.js';
 import { useHardwareCrc32c } from '../records/crc32c.js';
 
 /** How long close() lets a connection take its last answers before cutting it. */
@@ -29,6 +31,18 @@ export interface KafkaServerStats {
   waitingFetches: number;
 }
 
+/** What the server takes from the native addon (tests give their own). */
+export interface ServerNative {
+  /** TCP_QUICKACK on a socket descriptor (ServerContext.quickAck). */
+  quickAck: ((fd: number) => boolean) | undefined;
+}
+
+/** The addon's parts when this process loaded it (a default-entry log reading through mappings), else none. */
+export function processNative(): ServerNative {
+  const sockets = loadedSocketOptions();
+  return { quickAck: sockets === undefined ? undefined : (fd) => sockets.setTcpQuickAck(fd, true) };
+}
+
 export class KafkaServer {
   private readonly connections = new Set<Connection>();
   private nextId = 1;
@@ -39,7 +53,7 @@ export class KafkaServer {
   get host(): string { return this.ctx.advertised.host; }
   get port(): number { return this.ctx.advertised.port; }
 
-  static async start(log: Log, options: ResolvedServeOptions): Promise<KafkaServer> {
+  static async start(log: Log, options: ResolvedServeOptions, native: ServerNative = processNative()): Promise<KafkaServer> {
     const { readOnly, dir } = log.stats();
     // The batches' CRC32C with the CPU's instruction when this process loaded the addon already
     // (a default-entry log reading through mappings); a seglog/native-free process stays JavaScript.
@@ -63,6 +77,7 @@ export class KafkaServer {
       topics: new TopicCache(log),
       coordinator: new GroupCoordinator({ log, nodeId: NODE_ID, host: options.host, port: address.port }),
       waits: new FetchWaits(),
+      quickAck: native.quickAck,
     };
     const kafka = new KafkaServer(server, ctx);
     server.on('connection', (socket) => kafka.accept(socket));
