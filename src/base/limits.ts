@@ -35,6 +35,8 @@ export const READ_CHUNK_BYTES = 1 * MiB;
 /** The append buffer starts small (many small topics) and doubles up to this size. */
 export const WRITE_CHUNK_BYTES_MIN = 64 * KiB;
 export const WRITE_CHUNK_BYTES_MAX = 1 * MiB;
+/** Room behind each write chunk's end where appends of byte ranges stage what they copy (log/append-spans.ts). */
+export const CHUNK_STAGE_BYTES = 8 * KiB;
 /** Newest bytes of each topic kept in memory so tail readers never touch the file. */
 export const TAIL_CACHE_BYTES = 4 * MiB;
 /**

@@ -8,7 +8,7 @@
 // settled (or queued for the group commit) only once every record it covers was handed to the OS.
 //
 // Crash: nothing here is on disk beyond what writePending wrote.
-import { TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX } from '../base/limits.js';
+import { CHUNK_STAGE_BYTES, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX } from '../base/limits.js';
 import type { Chunk, Segment } from '../segment/segment.js';
 import type { LogContext, Waiter, WriterSync } from './topic-context.js';
 import type { Tail } from './tail.js';
@@ -39,7 +39,8 @@ export function newChunk(w: ChunkWriter, minBytes: number): Chunk {
   }
   const size = Math.max(minBytes, w.chunkBytesNext);
   if (w.chunkBytesNext < WRITE_CHUNK_BYTES_MAX) w.chunkBytesNext *= 2;
-  const chunk: Chunk = { buf: Buffer.allocUnsafe(size), filePos: seg.endPosition(), len: 0, written: 0, retired: false };
+  // (CHUNK_STAGE_BYTES of room behind the chunk's end: append-spans.ts stages the bytes it copies there)
+  const chunk: Chunk = { buf: Buffer.allocUnsafe(size + CHUNK_STAGE_BYTES).subarray(0, size), filePos: seg.endPosition(), len: 0, written: 0, retired: false };
   if (seg.chunks.length === 0) seg.memFrom = chunk.filePos;
   seg.chunks.push(chunk);
   seg.dropChunks(TAIL_CACHE_BYTES);

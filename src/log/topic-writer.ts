@@ -70,10 +70,10 @@ export class TopicWriter<V = Buffer> {
   batchStart = -1;
   /** appendRidden: the records being appended make one batch (no seal for size, no roll). */
   oneBatch = false;
-  private batchBase = 0;
-  private batchBaseTs = 0;
-  private batchCount = 0;
-  private batchMaxTs = 0;
+  batchBase = 0;
+  batchBaseTs = 0;
+  batchCount = 0;
+  batchMaxTs = 0;
   private batchMaxBefore = -1;
   tickScheduled = false;
   tickWaiters: Waiter[] = [];
