@@ -169,6 +169,34 @@ describe('serveKafka', () => {
     expect(mid.responses[0].partitions[0].records.readBigInt64BE(0)).toBe(2n);
   });
 
+  test('Produce frames larger than a socket read (assembled in one shared buffer) pipelined in one write: every record stored as sent, none overwritten by the next frame', async () => {
+    const { log, client } = await setup();
+    log.topic('big');
+    log.topic('keyed', { cleanup: 'compact' });
+    const requests = [0, 1, 2, 3].map((n) => Array.from({ length: 2500 }, (_, i): Rec => ({
+      key: n % 2 === 1 ? `k${n}-${i % 300}` : undefined, value: `${n}:${i}:`.padEnd(100 + (i % 7), String.fromCharCode(97 + n)),
+      headers: i % 50 === 0 ? { n: String(n), i: String(i) } : undefined, timestamp: Date.UTC(2026, 0, 1) + n * 10_000 + i,
+    })));
+    const ids = requests.map(() => client.takeId());
+    const answers = requests.map((_, n) => client.expect(ids[n]!, ApiKey.Produce, 8));
+    const meta = client.takeId();
+    const metaAnswer = client.expect(meta, ApiKey.Metadata, 8);
+    const frames = requests.map((recs, n) => client.frame(ApiKey.Produce, 8, produceBody(n % 2 === 1 ? 'keyed' : 'big', batch(recs)), ids[n]));
+    expect(frames.every((f) => f.length > 256 * 1024)).toBe(true);
+    client.write(Buffer.concat([frames[0]!, frames[1]!, client.frame(ApiKey.Metadata, 8, metadataBody(['big']), meta), frames[2]!, frames[3]!]));
+    for (const a of answers) expect((await a).responses[0].partitionResponses[0].errorCode).toBe(ErrorCode.NONE);
+    expect((await metaAnswer).topics[0].name).toBe('big');
+    for (const [topic, sent] of [['big', [...requests[0]!, ...requests[2]!]], ['keyed', [...requests[1]!, ...requests[3]!]]] as const) {
+      const got = [...log.topic(topic).read()];
+      expect(got.length).toBe(sent.length);
+      got.forEach((r, i) => {
+        const w = sent[i]!;
+        expect([r.key?.toString(), r.valueBytes?.toString(), r.timestamp]).toEqual([w.key, w.value, w.timestamp]);
+        expect(Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.toString()]))).toEqual(w.headers ?? {});
+      });
+    }
+  });
+
   test('Produce to an unknown topic is UNKNOWN_TOPIC_OR_PARTITION (no auto-creation); a bad batch is refused whole and the log is unchanged', async () => {
     const { log, client } = await setup();
     const r = await client.request(ApiKey.Produce, 8, produceBody('ghost', batch([{ value: 'x' }])));

@@ -55,6 +55,17 @@ export interface ConnectionStats {
 /** Produce requests one connection may have in flight besides maxInFlightRequests others (see the header). */
 export const PRODUCES_IN_FLIGHT_MAX = 1024;
 
+/**
+ * A Produce frame that arrived in several socket reads is assembled in this one buffer of the
+ * process (up to this size) rather than in a fresh one per request: a fresh 1 MiB per request
+ * (kcat's batches) was external memory for V8's collector to chase. It may be reused at once
+ * because a Produce is done with its frame when request() returns: the handler checks and copies
+ * the records into the log before its first await (produce.ts), and keeps no view of the frame
+ * (names and ids decode to strings, results are numbers).
+ */
+const ASSEMBLY_BYTES_MAX = 2 * 1024 * 1024;
+let assembly: Buffer | undefined;
+
 interface Slot {
   readonly header: RequestHeader;
   /** A Produce (counted in producesInFlight, not against maxInFlightRequests). */
@@ -196,7 +207,7 @@ export class Connection {
             return;
           }
           if (this.inputBytes < 4 + size) break;
-          this.request(this.take(4 + size).subarray(4));
+          this.request(this.take(4 + size, 4 + size <= ASSEMBLY_BYTES_MAX && size >= 2 && this.peekApiKey() === ApiKey.Produce).subarray(4));
         }
       } while (this.pumpAgain);
     } finally {
@@ -211,8 +222,15 @@ export class Connection {
     return Buffer.concat(this.input, 4).readInt32BE(0);
   }
 
-  /** The next `n` bytes of input (a view when they lie in one chunk). */
-  private take(n: number): Buffer {
+  /** The api key of the frame whose size was peeked (its bytes are in input). */
+  private peekApiKey(): number {
+    const first = this.input[0]!;
+    if (first.length >= 6) return first.readInt16BE(4);
+    return Buffer.concat(this.input, 6).readInt16BE(4);
+  }
+
+  /** The next `n` bytes of input (a view when they lie in one chunk; `pooled`: else in `assembly`). */
+  private take(n: number, pooled: boolean): Buffer {
     this.inputBytes -= n;
     const first = this.input[0]!;
     if (first.length > n) {
@@ -223,7 +241,7 @@ export class Connection {
       this.input.shift();
       return first;
     }
-    const out = Buffer.allocUnsafe(n);
+    const out = pooled ? (assembly ??= Buffer.allocUnsafe(ASSEMBLY_BYTES_MAX)).subarray(0, n) : Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
       const c = this.input[0]!;

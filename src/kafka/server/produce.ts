@@ -11,7 +11,9 @@
 //
 // The handler appends synchronously, before its first await, so that the Produce requests of one
 // connection append in the order they were sent; for the same reason one ProducedSpans serves
-// every request (filled, appended and reset within one call).
+// every request (filled, appended and reset within one call). And because of it the connection may
+// assemble the next Produce frame in the same buffer (connection.ts): nothing here may read the
+// request after an await, nor keep a view of it (test/kafka/server.test.ts checks pipelined frames).
 //
 // Crash: what an append leaves is seglog's business; a refused partition appended nothing.
 import type { HeadersInput } from '../../format/batch.js';
