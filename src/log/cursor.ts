@@ -16,6 +16,20 @@ import { checksumMatches, type Segment } from '../segment/segment.js';
 import type { SegmentLog } from './topic-log.js';
 import { corruptionFound } from '../base/diagnostics.js';
 
+/**
+ * One batch as bytes (Cursor.nextRawBatch): `count` records (docs/format.md) from `pos` of `buf`,
+ * within the batch that ends at `end` (a commit block may follow the records); offsets are
+ * `baseOffset` + each record's delta, timestamps `baseTimestamp` + its zigzag delta.
+ */
+export interface RawBatch {
+  buf: Buffer;
+  pos: number;
+  end: number;
+  count: number;
+  baseOffset: number;
+  baseTimestamp: number;
+}
+
 const PAUSED: IteratorResult<never> = Object.freeze({ done: true, value: undefined }) as IteratorResult<never>;
 
 /**
@@ -56,6 +70,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
   /** Offset after the last batch walked over (-1 before the first): the next batch may not start below it. */
   private prevEnd = -1;
   private readonly result: IteratorResult<LogRecord<V>> = { done: false, value: undefined as unknown as LogRecord<V> };
+  private raw: RawBatch | undefined = undefined;
 
   constructor(private readonly topic: SegmentLog<V>, from: number, private end: number,
     private readonly maxRecords: number, private readonly maxBytes: number, private readonly follow = false) {
@@ -97,6 +112,33 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
 
   return(): IteratorResult<LogRecord<V>> {
     return this.finish();
+  }
+
+  /**
+   * @internal For code that re-frames records from their bytes, with no record object each (the
+   * Kafka Fetch, kafka/records/log-batch-writer.ts): enters the next batch that holds records at
+   * or past the cursor's position, after the same checks as next() (checksum of what was read from
+   * a file, offsets never going back, gaps), and hands it over whole: the caller walks its
+   * `count` records from `pos`, passes over those below the offset the cursor started at, and
+   * calls return() when done. The cursor's end is a batch boundary; maxRecords and maxBytes are not
+   * applied (the caller keeps its own budget). Undefined when there is no more (the cursor has
+   * finished). The object is the cursor's own, overwritten by the next call.
+   */
+  nextRawBatch(): RawBatch | undefined {
+    this.recLeft = 0; // (what is left of a batch next() was in is passed over)
+    if (!this.nextBatch()) {
+      this.finish();
+      return undefined;
+    }
+    const raw = this.raw ??= { buf: this.buf!, pos: 0, end: 0, count: 0, baseOffset: 0, baseTimestamp: 0 };
+    raw.buf = this.buf!;
+    raw.pos = this.recPos;
+    raw.end = this.batchEnd;
+    raw.count = this.recLeft;
+    raw.baseOffset = this.batchBase;
+    raw.baseTimestamp = this.batchBaseTs;
+    this.recLeft = 0;
+    return raw;
   }
 
   /**

@@ -43,9 +43,9 @@ export interface EncodedBatch {
   lastOffset: number;
 }
 
-const HEADER_BYTES = 61;
+export const HEADER_BYTES = 61;
 const POOL_BYTES = 1 << 20;
-const OFFSET_DELTA_MAX = 0x7fffffff;
+export const OFFSET_DELTA_MAX = 0x7fffffff;
 const TWO_32 = 4294967296;
 const EMPTY = Buffer.alloc(0);
 
@@ -111,7 +111,7 @@ function grow(start: number, pos: number, needBytes: number): void {
 }
 
 /** Bytes of the Kafka form of the seglog-encoded headers at `pos` of `src`. */
-function kafkaHeadersBytes(src: Buffer, pos: number): number {
+export function kafkaHeadersBytes(src: Buffer, pos: number): number {
   const end = src.length;
   const count = readVarint(src, pos, end);
   let p = varintEnd;
@@ -127,7 +127,7 @@ function kafkaHeadersBytes(src: Buffer, pos: number): number {
 }
 
 /** Writes the Kafka form of the seglog-encoded headers at `at` of `src`; returns the end. */
-function writeKafkaHeaders(out: Buffer, pos: number, src: Buffer, at: number): number {
+export function writeKafkaHeaders(out: Buffer, pos: number, src: Buffer, at: number): number {
   const end = src.length;
   const count = readVarint(src, at, end);
   let p = varintEnd;
@@ -173,6 +173,25 @@ function writeInt64(out: Buffer, pos: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
   out.writeInt32BE(hi, pos);
   out.writeUInt32BE(v - hi * TWO_32, pos + 4);
+}
+
+/** Writes the 61-byte header of the batch `[start, end)` of `out` whose records are written, CRC last. */
+export function writeBatchHeader(out: Buffer, start: number, end: number, baseOffset: number, lastOffset: number,
+  firstTimestamp: number, maxTimestamp: number, count: number, partitionLeaderEpoch: number): void {
+  writeInt64(out, start, baseOffset);
+  out.writeInt32BE(end - start - 12, start + 8);
+  out.writeInt32BE(partitionLeaderEpoch, start + 12);
+  out[start + 16] = 2;
+  out.writeInt16BE(0, start + 21);
+  out.writeInt32BE(lastOffset - baseOffset, start + 23);
+  writeInt64(out, start + 27, firstTimestamp);
+  writeInt64(out, start + 35, maxTimestamp);
+  out.writeInt32BE(-1, start + 43); // producerId -1
+  out.writeInt32BE(-1, start + 47);
+  out.writeInt16BE(-1, start + 51); // producerEpoch
+  out.writeInt32BE(-1, start + 53); // baseSequence
+  out.writeInt32BE(count, start + 57);
+  out.writeUInt32BE(crc32c(out, start + 21, end), start + 17);
 }
 
 /**
@@ -282,20 +301,7 @@ export function encodeBatch(records: Iterable<LogRecord<unknown>>, limits: Encod
   }
   stageSrc = undefined; // hold no reader's buffer between calls
   if (count === 0) return { bytes: EMPTY, recordCount: 0, lastOffset: -1 };
-  writeInt64(out, start, baseOffset);
-  out.writeInt32BE(pos - start - 12, start + 8);
-  out.writeInt32BE(limits.partitionLeaderEpoch ?? 0, start + 12);
-  out[start + 16] = 2;
-  out.writeInt16BE(0, start + 21);
-  out.writeInt32BE(lastOffset - baseOffset, start + 23);
-  writeInt64(out, start + 27, firstTimestamp);
-  writeInt64(out, start + 35, maxTimestamp);
-  out.writeInt32BE(-1, start + 43); // producerId -1
-  out.writeInt32BE(-1, start + 47);
-  out.writeInt16BE(-1, start + 51); // producerEpoch
-  out.writeInt32BE(-1, start + 53); // baseSequence
-  out.writeInt32BE(count, start + 57);
-  out.writeUInt32BE(crc32c(out, start + 21, pos), start + 17);
+  writeBatchHeader(out, start, pos, baseOffset, lastOffset, firstTimestamp, maxTimestamp, count, limits.partitionLeaderEpoch ?? 0);
   // The next batch starts 8-byte aligned, so its CRC'd range starts at the same word phase.
   poolUsed = (pos + 7) & ~7;
   return { bytes: out.subarray(start, pos), recordCount: count, lastOffset };

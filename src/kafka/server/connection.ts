@@ -29,7 +29,7 @@ import type { Socket } from 'node:net';
 import {
   ApiKey, ErrorCode, SERVED, decodeRequest, encodeApiVersionsUnsupported, encodeResponse, isServed, readRequestHeader, type RequestHeader,
 } from '../protocol/index.js';
-import type { RequestOrigin, ServerContext } from './context.js';
+import { ANSWER_WRITTEN, type RequestOrigin, type ServerContext } from './context.js';
 import { dispatch } from './dispatch.js';
 import { debug } from './errors.js';
 
@@ -74,12 +74,19 @@ interface Slot {
   /** The encoded answer; null for none. */
   chunks: Buffer[] | null;
   bytes: number;
+  /** The body's ANSWER_WRITTEN hook (context.ts), called once the socket wrote the whole answer. */
+  onWritten?: (() => void) | undefined;
 }
 
 const API_NAMES: ReadonlyMap<number, string> = new Map([
   ...Object.entries(ApiKey).map(([name, key]) => [key, name] as [number, string]),
   ...SERVED.map((s) => [s.apiKey, s.name] as [number, string]),
 ]);
+
+/** The write callback that runs `onWritten` when the write succeeded (after a failed one the bytes are just dropped). */
+function afterWrite(onWritten: (() => void) | undefined): ((err?: Error | null) => void) | undefined {
+  return onWritten === undefined ? undefined : (err) => { if (err === undefined || err === null) onWritten(); };
+}
 
 export function apiName(apiKey: number): string {
   return API_NAMES.get(apiKey) ?? `unknown(${apiKey})`;
@@ -332,6 +339,7 @@ export class Connection {
     if (body !== undefined) {
       try {
         chunks = encodeResponse(header, body);
+        slot.onWritten = (body as { [ANSWER_WRITTEN]?: () => void })[ANSWER_WRITTEN];
       } catch (err) {
         this.failed(apiName(header.apiKey), err);
         return;
@@ -360,7 +368,8 @@ export class Connection {
       if (slot.chunks === null) continue;
       if (!corked) { this.socket.cork(); corked = true; }
       let ok = true;
-      for (const c of slot.chunks) ok = this.socket.write(c);
+      const last = slot.chunks.length - 1;
+      for (let i = 0; i <= last; i++) ok = this.socket.write(slot.chunks[i]!, i === last ? afterWrite(slot.onWritten) : undefined);
       if (!ok) this.blocked = true;
     }
     if (corked) this.socket.uncork();

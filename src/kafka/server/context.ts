@@ -46,6 +46,13 @@ export interface RequestOrigin {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A response body may carry a function under this key: the connection calls it once the socket's
+ * write of the whole answer completed (its bytes are the kernel's now; never called for an answer
+ * that was not written). The Fetch gives its batches' chunks back to the encoder's pool so.
+ */
+export const ANSWER_WRITTEN: unique symbol = Symbol('seglog.kafka.answerWritten');
+
 export type Handler = (ctx: ServerContext, header: RequestHeader, body: any, origin: RequestOrigin) => Promise<object | undefined> | object | undefined;
 
 /** A cluster id that stays the same for a directory: 22 characters of base64url, as Kafka's are. */

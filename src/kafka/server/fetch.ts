@@ -1,7 +1,8 @@
-// Fetch: each partition's records from fetchOffset, read as views (`topic.read({ from, maxBytes })`)
-// and encoded as one uncompressed record batch v2 (records/encodeBatch: the real offsets, gaps
-// after compaction kept, so a fetch from an offset compaction removed gets the next records and a
-// batch whose base is above fetchOffset, as Kafka does). Limits: partitionMaxBytes per partition,
+// Fetch: each partition's records from fetchOffset, read from the bytes of the log's batches (a
+// Cursor's raw batches: no record object each) and encoded as one uncompressed record batch v2
+// (records/encodeLogBatch: the real offsets, gaps after compaction kept, so a fetch from an offset
+// compaction removed gets the next records and a batch whose base is above fetchOffset, as Kafka
+// does). Limits: partitionMaxBytes per partition,
 // maxBytes (v3+) for the whole answer, capped by the server's maxFetchBytes; the first partition
 // with records gets at least one record even when it is larger (KIP-74), later ones only what fits.
 // OFFSET_OUT_OF_RANGE below startOffset or past endOffset. highWatermark and lastStableOffset are
@@ -14,12 +15,12 @@
 // maxWaitMs, woken by appends (fetch-wait.ts), and answers once minBytes are there or the time is up.
 //
 // Crash: nothing here is on disk.
-import type { LogRecord } from '../../format/record.js';
 import type { RecordView } from '../../format/record.js';
 import type { TopicImpl } from '../../topic.js';
 import { ErrorCode, type RequestHeader } from '../protocol/index.js';
-import { encodeBatch } from '../records/index.js';
-import type { RequestOrigin, ServerContext } from './context.js';
+import { Cursor } from '../../log/cursor.js';
+import { encodeLogBatch, releaseLogBatch, type EncodedLogBatch } from '../records/index.js';
+import { ANSWER_WRITTEN, type RequestOrigin, type ServerContext } from './context.js';
 import { kafkaErrorOf } from './errors.js';
 
 interface FetchPartition { partition: number; fetchOffset: bigint; partitionMaxBytes: number }
@@ -61,10 +62,25 @@ function partitionAnswer(partitionIndex: number, errorCode: number, t: TopicImpl
   };
 }
 
+/**
+ * The records of `t` from `offset` as one batch of at most `limit` bytes (or one record, KIP-74),
+ * encoded from the bytes of the log's batches (no record object each: records/log-batch-writer.ts).
+ */
+function encodeFrom(t: TopicImpl<unknown>, offset: number, limit: number): EncodedLogBatch {
+  t.checkOpen();
+  const cursor = new Cursor<unknown>(t, offset, t.endOffset, Infinity, Infinity);
+  try {
+    return encodeLogBatch(cursor, offset, { maxBytes: limit });
+  } finally {
+    cursor.return();
+  }
+}
+
 /** Reads and encodes the answer (after the wait, if any). */
 function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): object {
   let budget = Math.min(header.apiVersion >= 3 ? Math.max(0, body.maxBytes) : Infinity, ctx.options.maxFetchBytes);
   let first = true; // no records in the answer yet: the next partition gets at least one record
+  const batches: EncodedLogBatch[] = [];
   const responses = body.topics.map(({ topic, partitions }) => ({
     topic,
     partitions: partitions.map((p) => {
@@ -75,12 +91,14 @@ function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): 
         if (offset < t.startOffset || offset > t.endOffset) return partitionAnswer(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, t, EMPTY);
         const limit = Math.min(Math.max(0, p.partitionMaxBytes), budget);
         if (offset === t.endOffset || (limit <= 0 && !first)) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
-        const records: LogRecord<unknown>[] = [];
-        for (const r of t.read({ from: offset, maxBytes: Math.max(1, limit) })) records.push(r);
-        if (records.length === 0) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
-        if (!first && (records[0] as RecordView<unknown>).sizeBytes > limit) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
-        const batch = encodeBatch(records, { maxBytes: limit }).bytes;
-        if (!first && batch.length > limit) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
+        const encoded = encodeFrom(t, offset, limit);
+        const batch = encoded.bytes;
+        if (batch.length === 0) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
+        if (!first && batch.length > limit) {
+          releaseLogBatch(encoded);
+          return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
+        }
+        batches.push(encoded);
         budget -= batch.length;
         first = false;
         return partitionAnswer(p.partition, ErrorCode.NONE, t, batch);
@@ -89,7 +107,8 @@ function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): 
       }
     }),
   }));
-  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+  // The batches' chunks go back to the encoder's pool once the socket wrote the answer.
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, [ANSWER_WRITTEN]: () => { for (const b of batches) releaseLogBatch(b); } };
 }
 
 export async function fetchHandler(ctx: ServerContext, header: RequestHeader, body: FetchRequest, origin: RequestOrigin): Promise<object> {
