@@ -25,6 +25,8 @@ export interface ServerContext {
   readonly topics: TopicCache;
   readonly coordinator: GroupCoordinator;
   readonly waits: FetchWaits;
+  /** Counts for stats(): Fetch partitions answered with the batch prefetched for them (fetch-prefetch.ts). */
+  readonly counts: { prefetchedBatches: number };
   /** The log was opened read-only: nothing is created, Produce is refused. */
   readonly readOnly: boolean;
   /** The log's directory (for messages; the cluster id comes from it). */

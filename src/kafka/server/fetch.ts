@@ -11,6 +11,9 @@
 // 0, which tells the client to send full fetches; a fetch naming a session is
 // FETCH_SESSION_ID_NOT_FOUND.
 //
+// Prefetch (fetch-prefetch.ts): a partition whose answer was cut by its byte limit gets its next
+// batch encoded once the answer is out, for the request that will ask exactly that.
+//
 // Long poll: with fewer than minBytes available (and no partition in error), the fetch waits up to
 // maxWaitMs, woken by appends (fetch-wait.ts), and answers once minBytes are there or the time is up.
 //
@@ -18,8 +21,8 @@
 import type { RecordView } from '../../format/record.js';
 import type { TopicImpl } from '../../topic.js';
 import { ErrorCode, type RequestHeader } from '../protocol/index.js';
-import { Cursor } from '../../log/cursor.js';
-import { encodeLogBatch, releaseLogBatch, type EncodedLogBatch } from '../records/index.js';
+import { releaseLogBatch, type EncodedLogBatch } from '../records/index.js';
+import { encodeFrom, prefetchNext, takePrefetched, type PrefetchWant } from './fetch-prefetch.js';
 import { ANSWER_WRITTEN, type RequestOrigin, type ServerContext } from './context.js';
 import { kafkaErrorOf } from './errors.js';
 
@@ -62,25 +65,12 @@ function partitionAnswer(partitionIndex: number, errorCode: number, t: TopicImpl
   };
 }
 
-/**
- * The records of `t` from `offset` as one batch of at most `limit` bytes (or one record, KIP-74),
- * encoded from the bytes of the log's batches (no record object each: records/log-batch-writer.ts).
- */
-function encodeFrom(t: TopicImpl<unknown>, offset: number, limit: number): EncodedLogBatch {
-  t.checkOpen();
-  const cursor = new Cursor<unknown>(t, offset, t.endOffset, Infinity, Infinity);
-  try {
-    return encodeLogBatch(cursor, offset, { maxBytes: limit });
-  } finally {
-    cursor.return();
-  }
-}
-
 /** Reads and encodes the answer (after the wait, if any). */
-function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): object {
+function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest, origin: RequestOrigin): object {
   let budget = Math.min(header.apiVersion >= 3 ? Math.max(0, body.maxBytes) : Infinity, ctx.options.maxFetchBytes);
   let first = true; // no records in the answer yet: the next partition gets at least one record
   const batches: EncodedLogBatch[] = [];
+  const next: PrefetchWant[] = []; // partitions cut by their limit: the next fetch asks from where they end
   const responses = body.topics.map(({ topic, partitions }) => ({
     topic,
     partitions: partitions.map((p) => {
@@ -91,7 +81,9 @@ function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): 
         if (offset < t.startOffset || offset > t.endOffset) return partitionAnswer(p.partition, ErrorCode.OFFSET_OUT_OF_RANGE, t, EMPTY);
         const limit = Math.min(Math.max(0, p.partitionMaxBytes), budget);
         if (offset === t.endOffset || (limit <= 0 && !first)) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
-        const encoded = encodeFrom(t, offset, limit);
+        let encoded = takePrefetched(origin, t, offset, limit);
+        if (encoded !== undefined) ctx.counts.prefetchedBatches++;
+        else encoded = encodeFrom(t, offset, limit);
         const batch = encoded.bytes;
         if (batch.length === 0) return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
         if (!first && batch.length > limit) {
@@ -99,6 +91,7 @@ function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): 
           return partitionAnswer(p.partition, ErrorCode.NONE, t, EMPTY);
         }
         batches.push(encoded);
+        if (encoded.lastOffset + 1 < t.endOffset) next.push({ t, offset: encoded.lastOffset + 1, limit });
         budget -= batch.length;
         first = false;
         return partitionAnswer(p.partition, ErrorCode.NONE, t, batch);
@@ -107,6 +100,7 @@ function answer(ctx: ServerContext, header: RequestHeader, body: FetchRequest): 
       }
     }),
   }));
+  if (next.length > 0) prefetchNext(origin, next);
   // The batches' chunks go back to the encoder's pool once the socket wrote the answer.
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, [ANSWER_WRITTEN]: () => { for (const b of batches) releaseLogBatch(b); } };
 }
@@ -131,5 +125,5 @@ export async function fetchHandler(ctx: ServerContext, header: RequestHeader, bo
     };
     if (!enough()) await ctx.waits.wait(positions.map((p) => p.t), enough, body.maxWaitMs, origin.signal);
   }
-  return answer(ctx, header, body);
+  return answer(ctx, header, body, origin);
 }

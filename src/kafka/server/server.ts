@@ -29,6 +29,8 @@ export interface KafkaServerStats {
   connections: ConnectionStats[];
   /** Fetches waiting for records. */
   waitingFetches: number;
+  /** Fetch partitions answered with the batch encoded for them ahead, while the client took in the previous answer (docs/kafka.md, "Serving"). */
+  prefetchedBatches: number;
 }
 
 /** What the server takes from the native addon (tests give their own). */
@@ -78,6 +80,7 @@ export class KafkaServer {
       coordinator: new GroupCoordinator({ log, nodeId: NODE_ID, host: options.host, port: address.port }),
       waits: new FetchWaits(),
       quickAck: native.quickAck,
+      counts: { prefetchedBatches: 0 },
     };
     const kafka = new KafkaServer(server, ctx);
     server.on('connection', (socket) => kafka.accept(socket));
@@ -95,7 +98,7 @@ export class KafkaServer {
   }
 
   stats(): KafkaServerStats {
-    return { connections: [...this.connections].map((c) => c.stats()), waitingFetches: this.ctx.waits.size };
+    return { connections: [...this.connections].map((c) => c.stats()), waitingFetches: this.ctx.waits.size, prefetchedBatches: this.ctx.counts.prefetchedBatches };
   }
 
   close(): Promise<void> {
