@@ -12,6 +12,7 @@ import type { AppendMeta } from '../format/record.js';
 import type { Mark } from './topic-context.js';
 import type { TopicWriter } from './topic-writer.js';
 import { settleAppended } from './append-spans.js';
+import { frameRun } from './append-run.js';
 
 /** Appends `records` (the topic's checks already passed: checkAppendable); rejects, appending nothing, on a refusal. */
 export function appendRecords<W>(w: TopicWriter<any>, records: Array<{ value: W | null } & AppendMeta>, codec: Codec<W>, durabilityNone: boolean): Promise<number> {
@@ -31,9 +32,14 @@ export function appendRecords<W>(w: TopicWriter<any>, records: Array<{ value: W 
     } else {
       mark = w.mark();
       try {
-        for (let i = 0; i < records.length; i++) {
+        // A batch's first record (and any frameRun does not take) through appendEncoded, the
+        // records after it that fit the batch through frameRun (append-run.ts).
+        const n = records.length;
+        let i = 0;
+        while (i < n) {
           const r = records[i]!;
           w.appendEncoded(values[i]!, r.key, r.headers, r.timestamp ?? now);
+          i = frameRun(w, records, values, i + 1, n, now);
         }
       } catch (err) {
         w.rollbackTo(mark, err instanceof SeglogError ? err : ioError('append', w.dir, err));
