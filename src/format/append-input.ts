@@ -6,7 +6,7 @@
 // headers are a plain object or a Map with string keys, nothing else (docs/guarantees.md, "Input").
 import { SeglogError, describe, invalidArgument, refuseUnknownKeys } from '../base/errors.js';
 import { freshRecordBytes, headersBytes, recordFieldsBytes, type HeadersInput } from './batch.js';
-import type { Codec } from './codecs.js';
+import { binaryCodec, type Codec } from './codecs.js';
 import type { AppendMeta } from './record.js';
 
 /** The value's bytes through `codec` (null for a tombstone). */
@@ -90,11 +90,14 @@ export function recordTooLarge(bytes: number, maxRecordBytes: number, topic: str
 /** Encodes and checks every record first: a codec that throws half-way must leave nothing appended. */
 export function encodeRecords<V>(codec: Codec<V>, topic: string, maxRecordBytes: number, records: Array<{ value: V | null } & AppendMeta>): Array<Uint8Array | null> {
   const values: Array<Uint8Array | null> = new Array(records.length);
+  const binary = codec === (binaryCodec as Codec<unknown>);
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     if (r === null || typeof r !== 'object') throw invalidArgument(`records[${i}]`, r, 'an object { value, key?, headers?, timestamp? }');
     checkRecordKeys(r, i);
-    const bytes = encodeValue(codec, topic, r.value);
+    const value = r.value;
+    // (the binary codec's encode inline: the identity on bytes; anything else goes to encodeValue for its error)
+    const bytes = binary && value instanceof Uint8Array ? value : encodeValue(codec, topic, value);
     values[i] = bytes;
     if (r.key !== undefined || r.headers !== undefined || r.timestamp !== undefined) {
       checkMetaFields(r);
