@@ -14,7 +14,8 @@
 // replacing the file by rename is safe: the mapping keeps the inode.
 //
 // The same addon carries the Kafka server's hardware CRC32C (seglog_crc32c.c) and its TCP_QUICKACK
-// (seglog_socket.c), so that one .node file is built and loaded.
+// (seglog_socket.c), and the batch checksum xxHash32 (seglog_xxh32.c), so that one .node file is
+// built and loaded.
 //
 // Crash: nothing is written; a mapping dies with the process.
 #ifndef NAPI_VERSION
@@ -28,6 +29,7 @@
 
 #include "seglog_crc32c.h"
 #include "seglog_socket.h"
+#include "seglog_xxh32.h"
 
 #ifndef _WIN32
 #include <sys/mman.h>
@@ -198,6 +200,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   CALL(env, napi_set_named_property(env, exports, "pageBytes", page));
   CALL(env, seglog_crc32c_init(env, exports)); // crc32c(), where the CPU has the instruction
   CALL(env, seglog_socket_init(env, exports)); // setTcpQuickAck(), getTcpQuickAck()
+  CALL(env, seglog_xxh32_init(env, exports)); // xxh32(), the batch checksum in place
   return exports;
 }
 

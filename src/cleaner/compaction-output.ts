@@ -10,7 +10,7 @@ import {
   H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, startBatchHeader, varintBytes, writeU32, writeU64,
   writeVarint, zigzag,
 } from '../format/batch.js';
-import { checksum } from '../format/checksum.js';
+import { checksumRange } from '../format/checksum.js';
 import { Segment, writeFully } from '../segment/segment.js';
 import { OffsetIndex } from '../segment/offset-index.js';
 import { TimeIndex } from '../segment/time-index.js';
@@ -124,7 +124,7 @@ export class CleanedWriter {
     writeU32(buf, s + H_RECORD_COUNT, this.batchCount);
     writeU32(buf, s + H_LAST_OFFSET_DELTA, this.batchLast - this.batchBase);
     writeU64(buf, s + H_MAX_TIMESTAMP, this.batchMaxTs);
-    writeU32(buf, s + H_CHECKSUM, checksum(buf.subarray(s + CHECKSUM_FROM, this.len)));
+    writeU32(buf, s + H_CHECKSUM, checksumRange(buf, s + CHECKSUM_FROM, this.len));
     this.topic.indexBatch(this.seg!, this.batchBase, this.filePos + s, this.runningMax);
     if (this.batchMaxTs > this.runningMax) this.runningMax = this.batchMaxTs;
     this.batchStart = -1;

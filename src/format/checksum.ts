@@ -1,16 +1,24 @@
-// Batch checksums: xxHash32 (seed 0). The hasher is xxhash-wasm's, which loads asynchronously:
-// its load starts when this module is evaluated and openLog()/verify() wait for it
-// (checksumReady()); until it has loaded, or where WebAssembly is unavailable, the plain-JS
-// xxh32.ts gives the same numbers. No top-level await, so `require('seglog')` (the CommonJS build,
-// and require(esm)) can load the module graph synchronously.
-// h32Raw copies its input into wasm memory and hashes at ~9 GB/s on the bench machine
-// (16 KiB inputs: 37 ms for 20,000 calls), so checksumming every batch on write and on read
-// from disk costs a few percent of a scan.
+// Batch checksums: xxHash32 (seed 0). Three implementations, the same numbers bit for bit
+// (test/checksum.test.ts): the addon's (native/seglog_xxh32.c), in use once the default entry point
+// has loaded it (io/mmap-addon.ts calls useNativeXxh32: process-wide, as the addon's load is),
+// which hashes the bytes where they lie, a segment's mapping included; else xxhash-wasm's, which
+// loads asynchronously: its load starts when this module is evaluated and openLog()/verify() wait
+// for it (checksumReady()); until it has loaded, or where WebAssembly is unavailable, the plain-JS
+// xxh32.ts. seglog/native-free never loads the addon, so only the last two serve it. No top-level
+// await, so `require('seglog')` (the CommonJS build, and require(esm)) can load the module graph
+// synchronously.
+// h32Raw copies its input into wasm memory and hashes at ~9 GB/s on the bench machine (16 KiB
+// inputs: 37 ms for 20,000 calls); the addon skips the copy and the subarray (4 KiB: 0.53 µs a call
+// against 0.60 µs; 100 B: 46 ns against 92 ns).
 import xxhash from 'xxhash-wasm';
 import { CHECKSUM_FROM, H_CHECKSUM, readU32 } from './batch.js';
 import { xxh32 } from './xxh32.js';
 
+/** xxHash32 (seed 0) of `buf[start, end)`, as an unsigned 32-bit number: the addon's signature. */
+export type Xxh32Range = (buf: Uint8Array, start: number, end: number) => number;
+
 let wasmH32: ((bytes: Uint8Array, seed?: number) => number) | undefined;
+let nativeH32: Xxh32Range | undefined;
 const loaded: Promise<void> = xxhash().then(
   (hasher) => { wasmH32 = hasher.h32Raw; },
   () => { /* no WebAssembly here: xxh32.ts serves, the same function */ },
@@ -21,11 +29,31 @@ export function checksumReady(): Promise<void> {
   return loaded;
 }
 
+/**
+ * From now on the process checksums with `fn` (the addon's xxh32, io/mmap-addon.ts); undefined goes
+ * back to the JavaScript hashers (tests). The numbers do not change, only where they are computed.
+ */
+export function useNativeXxh32(fn: Xxh32Range | undefined): void {
+  nativeH32 = fn;
+}
+
+/** Which hasher checksums now (log.stats() does not say; tests and the bench do). */
+export function checksumImpl(): 'native' | 'wasm' | 'js' {
+  return nativeH32 !== undefined ? 'native' : wasmH32 !== undefined ? 'wasm' : 'js';
+}
+
 export function checksum(bytes: Uint8Array): number {
+  if (nativeH32 !== undefined) return nativeH32(bytes, 0, bytes.length);
   return wasmH32 !== undefined ? wasmH32(bytes, 0) >>> 0 : xxh32(bytes, 0);
+}
+
+/** checksum(buf.subarray(start, end)), without the subarray where the addon serves. */
+export function checksumRange(buf: Uint8Array, start: number, end: number): number {
+  if (nativeH32 !== undefined) return nativeH32(buf, start, end);
+  return checksum(buf.subarray(start, end));
 }
 
 /** Whether the batch of `batchBytes` at `p` of `buf` has the checksum its header says. */
 export function checksumMatches(buf: Uint8Array, p: number, batchBytes: number): boolean {
-  return checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes)) === readU32(buf, p + H_CHECKSUM);
+  return checksumRange(buf, p + CHECKSUM_FROM, p + batchBytes) === readU32(buf, p + H_CHECKSUM);
 }

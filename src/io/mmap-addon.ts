@@ -6,7 +6,9 @@
 // Only the default entry point (src/index.ts) loads the addon through this file; seglog/native-free
 // never does. The same addon carries a hardware CRC32C (native/seglog_crc32c.c) that the Kafka
 // server takes from here (loadedCrc32c) only once the process-wide load gave mapped reads, and, on the
-// same terms, TCP_QUICKACK for the server's sockets (native/seglog_socket.c, loadedQuickAck).
+// same terms, TCP_QUICKACK for the server's sockets (native/seglog_socket.c, loadedSocketOptions);
+// and the batch checksum xxHash32 (native/seglog_xxh32.c), which format/checksum.ts takes from the
+// process-wide load (useNativeXxh32): it hashes a mapping's bytes in place.
 //
 // Crash: nothing here is on disk.
 import fs from 'node:fs';
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Mapper, ReadPathChoice } from './mapper.js';
+import { useNativeXxh32, type Xxh32Range } from '../format/checksum.js';
 
 interface Binding {
   map(fd: number, length: number): ArrayBuffer;
@@ -27,6 +30,8 @@ interface Binding {
   setTcpQuickAck?(fd: number, on: boolean): boolean;
   /** getsockopt TCP_QUICKACK, or null off Linux or when the call failed. */
   getTcpQuickAck?(fd: number): boolean | null;
+  /** xxHash32 (seed 0) of buf[start, end) in place (native/seglog_xxh32.c): the batch checksum. */
+  xxh32?: Xxh32Range;
 }
 
 /** The socket calls of the addon (native/seglog_socket.c). */
@@ -104,6 +109,11 @@ export function loadedSocketOptions(): SocketOptions | undefined {
   return loaded?.mapper !== undefined ? loadedSockets : undefined;
 }
 
+/** The xxHash32 of the addon built in `root` (tests compare it with the JavaScript ones). */
+export function addonXxh32(root: string): Xxh32Range | undefined {
+  return addonIn(root)?.xxh32;
+}
+
 /** The hardware CRC32C of the addon built in `root` (tests compare it with the JavaScript one). */
 export function addonCrc32c(root: string): Crc32cFunction | undefined {
   return addonIn(root)?.crc32c;
@@ -140,6 +150,8 @@ function tryLoad(root: string, processWide: boolean): ReadPathChoice {
   } catch (err) {
     return { mapper: undefined, io: 'pread', reason: `the mapped-reads addon did not load (${firstLine(err)})` };
   }
+  // The checksum needs no external buffers: it serves wherever the addon loads (the same numbers).
+  if (processWide && typeof binding.xxh32 === 'function') useNativeXxh32(binding.xxh32);
   try {
     if (!binding.externalAllowed()) return { mapper: undefined, io: 'pread', reason: 'this runtime refuses external array buffers' };
   } catch (err) {

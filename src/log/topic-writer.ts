@@ -30,7 +30,7 @@ import {
   BATCH_BYTES_MAX, BATCH_HEADER_BYTES, H_BATCH_BYTES, H_CHECKSUM, H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, H_RECORD_COUNT, CHECKSUM_FROM, freshRecordBytes, headersBytes, recordFieldsBytes, startBatchHeader, varintBytes, writeHeaders, writeU32, writeU64, writeVarint, zigzag,
   type HeadersInput,
 } from '../format/batch.js';
-import { checksum } from '../format/checksum.js';
+import { checksumRange } from '../format/checksum.js';
 import { copyBytes } from '../format/record-spans.js';
 import type { ResolvedTopicOptions } from '../format/options.js';
 import { SEGMENT_RECORDS_MAX, WRITE_CHUNK_BYTES_MIN } from '../base/limits.js';
@@ -268,7 +268,7 @@ export class TopicWriter<V = Buffer> {
     this.publishOpenBatch();
     const chunk = this.chunk!;
     const s = this.batchStart;
-    writeU32(chunk.buf, s + H_CHECKSUM, checksum(chunk.buf.subarray(s + CHECKSUM_FROM, chunk.len)));
+    writeU32(chunk.buf, s + H_CHECKSUM, checksumRange(chunk.buf, s + CHECKSUM_FROM, chunk.len));
     this.indexBatch(this.active, this.batchBase, chunk.filePos + s, this.batchMaxBefore);
     this.batchStart = -1;
   }

@@ -8,7 +8,7 @@
 // commit block, base offset); a scan stops at the first batch that fails and says where and why.
 // They read through the narrow ScannedLog (a segment), never the segment module itself.
 import { readCommitBlock, type CommitBlock } from '../format/commit-block.js';
-import { checksum } from '../format/checksum.js';
+import { checksumRange } from '../format/checksum.js';
 import {
   ATTR_COMMIT, commitBlockStart, ATTR_COMPACTED, BATCH_HEADER_BYTES, CHECKSUM_FROM, H_ATTRIBUTES, knownVersion, H_VERSION, H_BASE_OFFSET, H_BASE_TIMESTAMP, H_BATCH_BYTES, H_CHECKSUM,
   H_LAST_OFFSET_DELTA, H_MAX_TIMESTAMP, checkBatchStructure, readU32, readU64,
@@ -120,7 +120,7 @@ export function checkBatch(buf: Uint8Array, p: number, available: number, expect
   const structural = checkBatchStructure(buf, p, available);
   if (structural !== null) return structural;
   const batchBytes = readU32(buf, p + H_BATCH_BYTES);
-  const sum = checksum(buf.subarray(p + CHECKSUM_FROM, p + batchBytes));
+  const sum = checksumRange(buf, p + CHECKSUM_FROM, p + batchBytes);
   if (sum !== readU32(buf, p + H_CHECKSUM)) return 'checksum mismatch';
   if ((buf[p + H_ATTRIBUTES]! & ATTR_COMMIT) !== 0) {
     const block = readCommitBlock(buf, commitBlockStart(buf, p, batchBytes, BATCH_HEADER_BYTES), p + batchBytes);

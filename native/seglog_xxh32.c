@@ -1,0 +1,101 @@
+// seglog_xxh32: xxHash32 (seed 0), the batch checksum of docs/format.md, computed in place over any
+// Uint8Array (a Buffer view into a segment's mapping included), for src/format/checksum.ts: it
+// takes this function once the default entry point has loaded the addon (src/io/mmap-addon.ts).
+// xxhash-wasm's h32Raw, the JavaScript path (and the only one of seglog/native-free), first copies
+// its input into WebAssembly memory; this reads the bytes where they are. Same numbers, bit for bit
+// (test/checksum.test.ts compares the three on random inputs and on the frozen format fixtures).
+// Part of the seglog_mmap addon (binding.gyp): one .node file.
+//
+// xxh32(view, start, end) -> xxHash32 of view[start, end) with seed 0, as an unsigned 32-bit
+// number. Throws a TypeError unless `view` is a Uint8Array, a RangeError unless
+// 0 <= start <= end <= view.length.
+//
+// Crash: nothing here is on disk.
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seglog_xxh32.h"
+
+#define P1 0x9E3779B1u
+#define P2 0x85EBCA77u
+#define P3 0xC2B2AE3Du
+#define P4 0x27D4EB2Fu
+#define P5 0x165667B1u
+
+static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+// Little-endian whatever the host (the format is little-endian); compilers turn this into one load.
+static inline uint32_t load_le32(const uint8_t* p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline uint32_t round32(uint32_t acc, uint32_t lane) {
+  return rotl32(acc + lane * P2, 13) * P1;
+}
+
+static uint32_t seglog_xxh32(const uint8_t* p, size_t n, uint32_t seed) {
+  const uint8_t* const end = p + n;
+  uint32_t h;
+  if (n >= 16) {
+    uint32_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
+    const uint8_t* const limit = end - 16;
+    do {
+      v1 = round32(v1, load_le32(p));
+      v2 = round32(v2, load_le32(p + 4));
+      v3 = round32(v3, load_le32(p + 8));
+      v4 = round32(v4, load_le32(p + 12));
+      p += 16;
+    } while (p <= limit);
+    h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+  } else {
+    h = seed + P5;
+  }
+  h += (uint32_t)n;
+  while (p + 4 <= end) {
+    h = rotl32(h + load_le32(p) * P3, 17) * P4;
+    p += 4;
+  }
+  while (p < end) {
+    h = rotl32(h + (uint32_t)(*p) * P5, 11) * P1;
+    p++;
+  }
+  h ^= h >> 15;
+  h *= P2;
+  h ^= h >> 13;
+  h *= P3;
+  h ^= h >> 16;
+  return h;
+}
+
+static napi_value Xxh32(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (argc < 3 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "xxh32(uint8Array, start, end)");
+    return NULL;
+  }
+  int64_t start, end;
+  if (napi_get_value_int64(env, argv[1], &start) != napi_ok || napi_get_value_int64(env, argv[2], &end) != napi_ok
+      || start < 0 || end < start || (uint64_t)end > (uint64_t)length) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "xxh32: 0 <= start <= end <= length");
+    return NULL;
+  }
+  napi_value result;
+  if (napi_create_uint32(env, seglog_xxh32((const uint8_t*)data + start, (size_t)(end - start), 0), &result) != napi_ok) return NULL;
+  return result;
+}
+
+napi_status seglog_xxh32_init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_status st = napi_create_function(env, "xxh32", NAPI_AUTO_LENGTH, Xxh32, NULL, &fn);
+  if (st != napi_ok) return st;
+  return napi_set_named_property(env, exports, "xxh32", fn);
+}
