@@ -33,6 +33,19 @@ static inline uint32_t load_le32(const uint8_t* p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+/** Bytes ahead of the hash asked for at once: four batches of 4 KiB (the L1 is 48 KiB). */
+#define PREFETCH_BYTES 16384
+
+static inline void prefetch_range(const uint8_t* p, const uint8_t* end) {
+#if defined(__GNUC__) || defined(__clang__)
+  const uint8_t* stop = (size_t)(end - p) < PREFETCH_BYTES ? end : p + PREFETCH_BYTES;
+  for (const uint8_t* q = (const uint8_t*)((uintptr_t)p & ~(uintptr_t)63); q < stop; q += 64) __builtin_prefetch(q, 0, 3);
+#else
+  (void)p;
+  (void)end;
+#endif
+}
+
 static inline uint32_t round32(uint32_t acc, uint32_t lane) {
   return rotl32(acc + lane * P2, 13) * P1;
 }
@@ -40,6 +53,11 @@ static inline uint32_t round32(uint32_t acc, uint32_t lane) {
 static uint32_t seglog_xxh32(const uint8_t* p, size_t n, uint32_t seed) {
   const uint8_t* const end = p + n;
   uint32_t h;
+  // A batch of a mapping that no one has read since it was mapped is not in the CPU's caches: the
+  // hash alone keeps only a few of its lines in flight (each 16 bytes wait on multiplies), so ask for
+  // all of them first (up to PREFETCH_BYTES), as a memcpy would: W4's first get of a batch costs
+  // less (1.55-1.65 us against 2.0-2.1 us per 4 KiB batch verified and entered, bench/w4 data).
+  prefetch_range(p, end);
   if (n >= 16) {
     uint32_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
     const uint8_t* const limit = end - 16;
