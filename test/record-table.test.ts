@@ -2,7 +2,8 @@
 // segment's mapping. fill() enters only whole batches whose checksum matches and refuses bytes that
 // are not whole batches; through the default entry, random gets served by the table agree with the
 // positional-read path and with an oracle, also when the read cache is small enough to evict
-// chunks, in compacted topics (missing offsets) and around a damaged batch (ERR_CORRUPT every time).
+// chunks, in compacted topics (missing offsets) and around a damaged batch (ERR_CORRUPT every time);
+// a get's miss enters the regions that follow within 64 KiB too (Reader.fillAhead), never a damaged batch.
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { RecordTable, TABLE_CHUNK_BYTES, TABLE_CHUNK_RECORDS } from '../src/segment/record-table.js';
@@ -166,6 +167,43 @@ describe.each(readPathEntries)('$name: random gets through the record table', (e
         expect(caught.message).toContain(String(bad.pos));
       }
     }
+    await log.close();
+  });
+
+  test('one get verifies and enters the regions that follow it up to 64 KiB; a damaged batch among them is left out and reported by its own get', async () => {
+    const dir = h.tmp();
+    const value = (i: number) => `v${i}-${'y'.repeat(90)}`;
+    {
+      const log = await h.open(dir, { durability: 'os' });
+      const t = log.topic<string>('t', { codec: 'string', segmentBytes: 512 * 1024 });
+      for (let i = 0; i < 12_000; i += 1000) await t.appendBatch(Array.from({ length: 1000 }, (_, j) => ({ value: value(i + j) })));
+      await log.close();
+    }
+    expect(segmentBases(dir, 't').length).toBeGreaterThan(1); // segment 0 is closed
+    const file = segmentPath(dir, 't', 0, 'log');
+    const buf = fs.readFileSync(file);
+    const all = batches(buf);
+    const bad = all.find((b) => b.pos >= 20 * 1024)!;
+    buf[bad.pos + 60] ^= 0xff;
+    fs.writeFileSync(file, buf);
+    const log = await h.open(dir);
+    const t = log.topic<string>('t');
+    expect(t.get(3)!.value).toBe(value(3));
+    if (log.stats().io === 'mmap') {
+      const table = (t as unknown as { segments: Array<{ mapTable?: RecordTable }> }).segments[0]!.mapTable!;
+      const mapping = Buffer.from(fs.readFileSync(file));
+      for (const b of all) {
+        const entered = lookUp(table, mapping, b.base) !== undefined;
+        if (b === bad) expect(entered, `damaged batch at ${b.pos}`).toBe(false);
+        else if (b.pos + b.bytes <= 60 * 1024) expect(entered, `batch at ${b.pos}`).toBe(true); // within the span
+        else if (b.pos >= 72 * 1024) expect(entered, `batch at ${b.pos}`).toBe(false); // past it
+      }
+    }
+    for (const o of [bad.base - 1, bad.last + 1, 2000]) expect(t.get(o)!.value).toBe(value(o));
+    let caught: any;
+    try { t.get(bad.base + 1); } catch (err) { caught = err; }
+    expect(caught?.code).toBe('ERR_CORRUPT');
+    expect(caught.message).toContain(String(bad.pos));
     await log.close();
   });
 

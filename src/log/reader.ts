@@ -220,7 +220,8 @@ export class Reader<V> {
    * The region of index entry `entry` (up to `end`) lies in the segment's mapping: its batches are
    * verified there and entered in the segment's record table, and the record at `offset` comes
    * from it. Undefined when the region is not mapped, or the record is not in the table (absent,
-   * or in a batch that failed its checksum: the Region path finds out which).
+   * or in a batch that failed its checksum: the Region path finds out which). The regions that
+   * follow, up to READ_SPAN_BYTES from `entry`'s, are verified and entered too (fillAhead).
    */
   private fillTable(seg: Segment, entry: number, end: number, offset: number): RecordView<V> | undefined {
     if (this.cache.maxBytes < TABLE_CACHE_BYTES_MIN) return undefined;
@@ -230,12 +231,38 @@ export class Reader<V> {
     const start = seg.index!.positionAt(entry);
     const bad = table.fill(buf, start, end, seg.baseOffset, (c, chunk) => this.cache.putChunk(seg, c, chunk));
     if (bad >= 0) throw new SuspectIndex(bad, 'region is not whole batches');
+    this.fillAhead(seg, buf, table, entry + 1, start + READ_SPAN_BYTES);
     const rel = offset - seg.baseOffset;
     const chunk = table.chunks[rel >>> TABLE_CHUNK_SHIFT];
     if (chunk === undefined) return undefined;
     const s = RecordTable.slot(rel);
     const rp = chunk[s]!;
     return rp === 0 ? undefined : decodeRecordAt(buf, rp - 1, buf.length, offset, readU64(buf, chunk[s + 1]! + H_BASE_TIMESTAMP), this.topic.codec);
+  }
+
+  /**
+   * Verifies and enters the regions from index entry `from` on that end by `limit` (a file position),
+   * as the positional path reads READ_SPAN_BYTES at once: one walk through neighbouring batches costs
+   * less than the same batches touched one at a time by later gets (bench W4: 0.90-0.92 against
+   * 1.01-1.05 µs of CPU per cold get; whole segments at once gained nothing more and would make the
+   * first get of a segment wait for all of it). Stops at a region already entered, one not wholly
+   * in the mapping (or the active segment's growing last one), and one that is not whole batches
+   * (its own get reports it). Batches whose checksum fails are left out, as fill() does.
+   */
+  private fillAhead(seg: Segment, buf: Buffer, table: RecordTable, from: number, limit: number): void {
+    const index = seg.index!;
+    const last = seg === this.topic.active ? index.count - 1 : index.count;
+    const stop = Math.min(limit, buf.length, seg.memFrom);
+    for (let e = from; e < last; e++) {
+      const pos = index.positionAt(e);
+      const to = e + 1 < index.count ? index.positionAt(e + 1) : seg.logBytes;
+      if (to > stop || pos + BATCH_HEADER_BYTES > to) return;
+      // Entered already? (The header is not verified yet: a damaged one only stops the walk early.)
+      const rel = readU64(buf, pos + H_BASE_OFFSET) - seg.baseOffset;
+      const chunk = rel >= 0 ? table.chunks[rel >>> TABLE_CHUNK_SHIFT] : undefined;
+      if (chunk !== undefined && chunk[RecordTable.slot(rel)] !== 0) return;
+      if (table.fill(buf, pos, to, seg.baseOffset, (c, ch) => this.cache.putChunk(seg, c, ch)) >= 0) return;
+    }
   }
 
   /**
