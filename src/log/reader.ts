@@ -257,9 +257,11 @@ export class Reader<V> {
       const pos = index.positionAt(e);
       const to = e + 1 < index.count ? index.positionAt(e + 1) : seg.logBytes;
       if (to > stop || pos + BATCH_HEADER_BYTES > to) return;
-      // Entered already? (The header is not verified yet: a damaged one only stops the walk early.)
-      const rel = readU64(buf, pos + H_BASE_OFFSET) - seg.baseOffset;
-      const chunk = rel >= 0 ? table.chunks[rel >>> TABLE_CHUNK_SHIFT] : undefined;
+      // Entered already? Asked of the index entry (its batch's first offset), not of the batch's
+      // header: reading that first would wait for a line of the mapping before the hash asks for all
+      // of them (a wrong entry only stops the walk early or has a region entered again).
+      const rel = index.relativeOffsetAt(e);
+      const chunk = table.chunks[rel >>> TABLE_CHUNK_SHIFT];
       if (chunk !== undefined && chunk[RecordTable.slot(rel)] !== 0) return;
       if (table.fill(buf, pos, to, seg.baseOffset, (c, ch) => this.cache.putChunk(seg, c, ch)) >= 0) return;
     }
