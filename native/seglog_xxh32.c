@@ -1,22 +1,25 @@
-// seglog_xxh32: xxHash32 (seed 0), the batch checksum of docs/format.md, computed in place over any
-// Uint8Array (a Buffer view into a segment's mapping included), for src/format/checksum.ts: it
-// takes this function once the default entry point has loaded the addon (src/io/mmap-addon.ts).
-// xxhash-wasm's h32Raw, the JavaScript path (and the only one of seglog/native-free), first copies
-// its input into WebAssembly memory; this reads the bytes where they are. Same numbers, bit for bit
-// (test/checksum.test.ts compares the three on random inputs and on the frozen format fixtures).
-// Part of the seglog_mmap addon (binding.gyp): one .node file.
+// seglog_xxh32: xxHash32 (seed 0), the batch checksum of docs/format.md, over the bytes of a
+// Buffer in place. src/format/checksum.ts uses it once the default entry point has loaded the addon
+// (src/io/mmap-addon.ts); xxhash-wasm's h32Raw, which copies its input into wasm memory first, and
+// the plain-JS src/format/xxh32.ts stay the other paths (seglog/native-free never loads this) and
+// give the same numbers (test/checksum.test.ts compares them). Part of the seglog_mmap addon
+// (binding.gyp): one .node file.
 //
-// xxh32(view, start, end) -> xxHash32 of view[start, end) with seed 0, as an unsigned 32-bit
-// number. Throws a TypeError unless `view` is a Uint8Array, a RangeError unless
-// 0 <= start <= end <= view.length.
+// xxh32(view, start, end) -> the xxHash32 of view[start, end), an unsigned 32-bit number.
+// verifyBatches(view, start, end) -> the end of the run of whole batches from `start` whose stored
+//   checksum matches (a position in [start, end]): it walks the batch headers (length at +0, the
+//   checksum at +4 over [+8, +length)) and stops before the first batch that is shorter than a
+//   header, runs past `end`, or does not match. The caller still treats a batch past the returned
+//   position as unchecked (src/log/cursor.ts checks it alone and reports it).
 //
-// Crash: nothing here is on disk.
+// Crash: nothing is written.
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
 #endif
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 
 #include "seglog_xxh32.h"
 
@@ -111,9 +114,45 @@ static napi_value Xxh32(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/** Bytes of a batch header (src/format/batch.ts BATCH_HEADER_BYTES) and where the checksum lies in it. */
+#define HEADER_BYTES 44
+#define CHECKSUM_AT 4
+#define CHECKSUM_FROM 8
+
+static napi_value VerifyBatches(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void* bytes;
+  if (argc < 3 || napi_get_typedarray_info(env, argv[0], &type, &length, &bytes, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "verifyBatches(uint8Array, start, end)");
+    return NULL;
+  }
+  int64_t start, end;
+  if (napi_get_value_int64(env, argv[1], &start) != napi_ok || napi_get_value_int64(env, argv[2], &end) != napi_ok
+      || start < 0 || end < start || (uint64_t)end > (uint64_t)length) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "verifyBatches: 0 <= start <= end <= length");
+    return NULL;
+  }
+  const uint8_t* data = (const uint8_t*)bytes;
+  int64_t p = start;
+  while (end - p >= HEADER_BYTES) {
+    uint32_t n = load_le32(data + p);
+    if (n < HEADER_BYTES || (int64_t)n > end - p) break;
+    if (seglog_xxh32(data + p + CHECKSUM_FROM, n - CHECKSUM_FROM, 0) != load_le32(data + p + CHECKSUM_AT)) break;
+    p += n;
+  }
+  napi_value result;
+  if (napi_create_double(env, (double)p, &result) != napi_ok) return NULL;
+  return result;
+}
+
 napi_status seglog_xxh32_init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_status st = napi_create_function(env, "xxh32", NAPI_AUTO_LENGTH, Xxh32, NULL, &fn);
-  if (st != napi_ok) return st;
-  return napi_set_named_property(env, exports, "xxh32", fn);
+  napi_property_descriptor props[] = {
+    { "xxh32", NULL, Xxh32, NULL, NULL, NULL, napi_default, NULL },
+    { "verifyBatches", NULL, VerifyBatches, NULL, NULL, NULL, napi_default, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

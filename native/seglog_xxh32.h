@@ -1,4 +1,4 @@
-// seglog_xxh32.c's entry: adds xxh32() to the addon's exports.
+// seglog_xxh32.c's entry: adds xxh32() and verifyBatches() to the addon's exports.
 #ifndef SEGLOG_XXH32_H
 #define SEGLOG_XXH32_H
 #include <node_api.h>

@@ -8,7 +8,8 @@
 // server takes from here (loadedCrc32c) only once the process-wide load gave mapped reads, and, on the
 // same terms, TCP_QUICKACK for the server's sockets (native/seglog_socket.c, loadedSocketOptions);
 // and the batch checksum xxHash32 (native/seglog_xxh32.c), which format/checksum.ts takes from the
-// process-wide load (useNativeXxh32): it hashes a mapping's bytes in place.
+// process-wide load (useNativeXxh32): it hashes a mapping's bytes in place; that load also installs
+// the check of a run of batches for the forward walks (format/checksum.ts useBatchVerifier).
 //
 // Crash: nothing here is on disk.
 import fs from 'node:fs';
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Mapper, ReadPathChoice } from './mapper.js';
-import { useNativeXxh32, type Xxh32Range } from '../format/checksum.js';
+import { useBatchVerifier, useNativeXxh32, type BatchVerifier, type Xxh32Range } from '../format/checksum.js';
 
 interface Binding {
   map(fd: number, length: number): ArrayBuffer;
@@ -32,6 +33,8 @@ interface Binding {
   getTcpQuickAck?(fd: number): boolean | null;
   /** xxHash32 (seed 0) of buf[start, end) in place (native/seglog_xxh32.c): the batch checksum. */
   xxh32?: Xxh32Range;
+  /** The run of whole batches from start whose checksums match (native/seglog_xxh32.c); absent in an older build. */
+  verifyBatches?: BatchVerifier;
 }
 
 /** The socket calls of the addon (native/seglog_socket.c). */
@@ -140,6 +143,12 @@ function socketOptionsOf(binding: Binding | undefined): SocketOptions | undefine
   return { setTcpQuickAck: set, getTcpQuickAck: get };
 }
 
+/** The batch checksum functions of the addon built in `root` (tests compare them with the JavaScript ones). */
+export function addonChecksums(root: string): Pick<Binding, 'verifyBatches' | 'xxh32'> | undefined {
+  const binding = addonIn(root);
+  return binding === undefined ? undefined : { verifyBatches: binding.verifyBatches, xxh32: binding.xxh32 };
+}
+
 function tryLoad(root: string, processWide: boolean): ReadPathChoice {
   if (process.platform === 'win32') return { mapper: undefined, io: 'pread', reason: 'memory mapping is not built on Windows' };
   let binding: Binding;
@@ -164,6 +173,7 @@ function tryLoad(root: string, processWide: boolean): ReadPathChoice {
   };
   if (processWide && typeof binding.crc32c === 'function') loadedCrc = binding.crc32c;
   if (processWide) loadedSockets = socketOptionsOf(binding);
+  if (processWide && typeof binding.verifyBatches === 'function') useBatchVerifier(binding.verifyBatches);
   return { mapper, io: 'mmap', reason: 'closed segments are read through memory mappings (native/seglog_mmap.c)' };
 }
 
