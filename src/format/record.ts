@@ -1,9 +1,10 @@
 // LogRecord: a zero-copy view of one record inside a batch buffer. The buffer is never reused or
 // overwritten by the library, so a record (and every view taken from it) stays valid for as long
-// as the caller holds it. Only offset and timestamp are decoded eagerly; key, headers, valueBytes
-// and value are built on first access and then kept, so a record read by several consumers (the
-// subscriptions that share it, fan-out.ts) builds each once. A record is read-only: its headers
-// object is frozen (one shared frozen {} when there are none).
+// as the caller holds it. Only the offset and the timestamp's delta are decoded eagerly (the
+// batch's base timestamp and the codec are in one object the batch's records share); key, headers,
+// valueBytes and value are found and built on first access and then kept, so a record read by
+// several consumers (the subscriptions that share it, fan-out.ts) builds each once. A record is
+// read-only: its headers object is frozen (one shared frozen {} when there are none).
 import { inspect } from 'node:util';
 import type { Codec } from './codecs.js';
 import { readVarint, unzigzag, varintEnd, type HeadersInput } from './batch.js';
@@ -50,69 +51,91 @@ export interface AppendMeta {
 
 const NOT_DECODED: unique symbol = Symbol('not decoded');
 
+/**
+ * What the records decoded from one batch share: its base timestamp and the topic's codec (one
+ * object per batch, not two fields and a boxed number per record: bench W7 members).
+ */
+class BatchShared<V> {
+  constructor(readonly baseTimestampMs: number, readonly codec: Codec<V>) {}
+}
+
+/** The last BatchShared made (decodeRecord reuses it for the next record of the same batch). */
+let lastShared: BatchShared<unknown> | undefined;
+
+/** Timestamp deltas kept in a record (a small integer on every platform); larger ones get a BatchShared of their own. */
+const TS_DELTA_MAX = 0x3fffffff;
+
 export class RecordView<V> implements LogRecord<V> {
   /** On the prototype (no cost per record); a redelivered record gets its own (group-member.ts). */
   declare readonly deliveryCount: number;
   readonly offset: number;
-  readonly timestamp: number;
   /** Size of the record in the log (its framing included): what maxBytes budgets count. */
   readonly sizeBytes: number;
   private readonly _buf: Buffer;
-  private readonly _keyPos: number;
-  private readonly _keyLen: number; // -1: no key
-  private readonly _valuePos: number;
-  private readonly _valueLen: number; // -1: tombstone
-  private readonly _codec: Codec<V>;
+  /** Where its key length lies in `_buf` (after its length, offset delta and timestamp delta); key and value follow. */
+  private readonly _pos: number;
+  private readonly _tsDelta: number;
+  private readonly _batch: BatchShared<V>;
   private _key: Buffer | undefined = undefined;
   private _valueBytes: Buffer | null | undefined = undefined;
   private _value: V | null | typeof NOT_DECODED = NOT_DECODED;
   private _headers: Record<string, Buffer> | undefined = undefined;
 
-  constructor(
-    buf: Buffer, offset: number, timestamp: number, sizeBytes: number,
-    keyPos: number, keyLen: number, valuePos: number, valueLen: number, codec: Codec<V>,
-  ) {
+  constructor(buf: Buffer, offset: number, sizeBytes: number, pos: number, tsDelta: number, batch: BatchShared<V>) {
     this.offset = offset;
-    this.timestamp = timestamp;
     this.sizeBytes = sizeBytes;
     this._buf = buf;
-    this._keyPos = keyPos;
-    this._keyLen = keyLen;
-    this._valuePos = valuePos;
-    this._valueLen = valueLen;
-    this._codec = codec;
+    this._pos = pos;
+    this._tsDelta = tsDelta;
+    this._batch = batch;
+  }
+
+  /** Milliseconds since the epoch, as appended (the batch's base timestamp and the record's delta). */
+  get timestamp(): number {
+    return this._batch.baseTimestampMs + this._tsDelta;
   }
 
   get key(): Buffer | undefined {
-    if (this._keyLen < 0) return undefined;
-    return this._key ??= this._buf.subarray(this._keyPos, this._keyPos + this._keyLen);
+    if (this._key !== undefined) return this._key;
+    const keyLen = this.rawKeyLength;
+    if (keyLen < 0) return undefined;
+    return this._key ??= this._buf.subarray(varintEnd, varintEnd + keyLen);
   }
 
   get valueBytes(): Buffer | null {
-    if (this._valueLen < 0) return null;
-    return this._valueBytes ??= this._buf.subarray(this._valuePos, this._valuePos + this._valueLen);
+    if (this._valueBytes !== undefined) return this._valueBytes;
+    const valueLen = this.rawValueLength;
+    return this._valueBytes = valueLen < 0 ? null : this._buf.subarray(varintEnd, varintEnd + valueLen);
   }
 
   get value(): V | null {
-    if (this._value === NOT_DECODED) this._value = this._valueLen < 0 ? null : this._codec.decode(this.valueBytes!);
+    if (this._value === NOT_DECODED) {
+      const bytes = this.valueBytes;
+      this._value = bytes === null ? null : this._batch.codec.decode(bytes);
+    }
     return this._value;
   }
 
   get headers(): Record<string, Buffer> {
     // The headers follow the value (docs/format.md).
-    if (this._headers === undefined) this._headers = decodeHeaders(this._buf, this._valuePos + Math.max(0, this._valueLen));
+    if (this._headers === undefined) this._headers = decodeHeaders(this._buf, this.rawHeadersPos);
     return this._headers;
   }
 
   // Where the record's parts lie in its buffer, for code that re-frames records without building
   // their views (src/kafka/records/batch-writer.ts writes them as Kafka records). Lengths are -1
-  // for no key and for a tombstone; the headers are in the encoding of docs/format.md.
+  // for no key and for a tombstone; the headers are in the encoding of docs/format.md. Each is
+  // read from the record's framing when asked (a varint or two). rawKeyLength and rawValueLength
+  // leave the position of the key or the value in `varintEnd`.
   /** @internal */ get rawBuffer(): Buffer { return this._buf; }
-  /** @internal */ get rawKeyPos(): number { return this._keyPos; }
-  /** @internal */ get rawKeyLength(): number { return this._keyLen; }
-  /** @internal */ get rawValuePos(): number { return this._valuePos; }
-  /** @internal */ get rawValueLength(): number { return this._valueLen; }
-  /** @internal */ get rawHeadersPos(): number { return this._valuePos + Math.max(0, this._valueLen); }
+  /** @internal */ get rawKeyPos(): number { this.rawKeyLength; return varintEnd; }
+  /** @internal */ get rawKeyLength(): number { return readVarint(this._buf, this._pos, this._buf.length) - 1; }
+  /** @internal */ get rawValuePos(): number { this.rawValueLength; return varintEnd; }
+  /** @internal */ get rawValueLength(): number {
+    const keyLen = this.rawKeyLength;
+    return readVarint(this._buf, varintEnd + Math.max(0, keyLen), this._buf.length) - 1;
+  }
+  /** @internal */ get rawHeadersPos(): number { const valueLen = this.rawValueLength; return varintEnd + Math.max(0, valueLen); }
 
   toJSON(): object {
     return { offset: this.offset, timestamp: this.timestamp, key: this.key, headers: this.headers, value: this.value };
@@ -168,20 +191,16 @@ export function decodeRecord<V>(buf: Buffer, pos: number, end: number, baseOffse
   b = buf[pos]!;
   let tsZig: number;
   if (b < 0x80) { tsZig = b; pos++; } else { tsZig = readVarint(buf, pos, end); pos = varintEnd; }
-  b = buf[pos]!;
-  let keyLen: number;
-  if (b < 0x80) { keyLen = b; pos++; } else { keyLen = readVarint(buf, pos, end); pos = varintEnd; }
-  const keyPos = pos;
-  keyLen -= 1;
-  if (keyLen > 0) pos += keyLen;
-  b = buf[pos]!;
-  let valueLen: number;
-  if (b < 0x80) { valueLen = b; pos++; } else { valueLen = readVarint(buf, pos, end); pos = varintEnd; }
-  const valuePos = pos;
-  valueLen -= 1;
   recordEnd = stop;
-  return new RecordView<V>(buf, baseOffset + offsetDelta, baseTimestampMs + unzigzag(tsZig), stop - start,
-    keyPos, keyLen, valuePos, valueLen, codec);
+  // (the key and the value are found from `pos`, the key's length, when they are asked for)
+  let shared = lastShared as BatchShared<V> | undefined;
+  if (shared === undefined || shared.baseTimestampMs !== baseTimestampMs || shared.codec !== codec) lastShared = shared = new BatchShared(baseTimestampMs, codec);
+  let tsDelta = unzigzag(tsZig);
+  if (tsDelta > TS_DELTA_MAX || tsDelta < -TS_DELTA_MAX) {
+    shared = new BatchShared(baseTimestampMs + tsDelta, codec);
+    tsDelta = 0;
+  }
+  return new RecordView<V>(buf, baseOffset + offsetDelta, stop - start, pos, tsDelta, shared);
 }
 
 /**
