@@ -18,10 +18,9 @@
 // writes what is pending first (writeBeforeSwitch). A multi-record append is all or nothing (mark / rollbackTo).
 //
 // Moved out as functions of the writer (it passes itself; the methods below that remain delegate):
-// mark / rollbackTo / writeFailed (write-failure.ts), newChunk and dispatchWritten (tick-write.ts),
-// the roll (roll.ts), the indexing rule (segment/index-rule.ts). The per-record path (appendEncoded)
-// stays here (appendBatch's plain records take frameRun, append-run.ts, which frames exactly as it
-// does). The fields those functions use are public for that; none is part of the Topic API.
+// mark / rollbackTo / writeFailed (write-failure.ts), newChunk and dispatchWritten (tick-write.ts), the roll
+// (roll.ts), the indexing rule (segment/index-rule.ts); appendBatch's plain records take frameRun
+// (append-run.ts, framing as appendEncoded, which stays here). Fields public for those; not Topic API.
 // Crash: what was handed to the OS survives a process crash; recovery.ts repairs a torn tail.
 import { SeglogError, ioError } from '../base/errors.js';
 import { recordTooLarge } from '../format/append-input.js';
