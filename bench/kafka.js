@@ -3,7 +3,9 @@
 // the mock = a kcat holding it), fresh for every round; the clients run in processes of their own.
 //   kcat produce: `kcat -P -p 0 -X linger.ms=5` of <records> lines of 100 B (99 + newline) from a
 //                 file, timed from process start to exit (every record acknowledged).
-//   kcat consume: `kcat -C -o beginning -e` timed from its first record to its exit. The mock keeps
+//   kcat consume: `kcat -C -o beginning -e` timed from its first record to its last (the ~500 ms
+//                 librdkafka then waits before it reports the partition's end, against any server,
+//                 is not consumption: it is reported apart, "to exit"). The mock keeps
 //                 only the last 5 MiB of a partition (~45k of these records), so the mock's consume
 //                 reads what it kept, and seglog's "same size" read (`-c <that count>`) is what the
 //                 ratio compares; seglog's full read of <records> is what the absolute target checks.
@@ -118,6 +120,7 @@ async function round(server, cfg, file) {
     const full = await kcatConsume(peer.brokers, 'kcat', { partition: 0 });
     out.kcatConsumeRecords = full.records;
     out.kcatConsume = (full.records / full.readMs) * 1000;
+    out.kcatConsumeToExit = (full.records / full.exitMs) * 1000;
     const kp = kafkajs('produce', peer.brokers, 'kafkajs', Math.min(cfg.records, KAFKAJS_RECORDS_MAX));
     out.kafkajsProduce = (kp.records / kp.ms) * 1000;
     const kc = kafkajs('consume', peer.brokers, 'kafkajs', Math.min(cfg.records, KAFKAJS_RECORDS_MAX));
@@ -175,6 +178,7 @@ const workload = {
     const kp = m('kcatProduce');
     const kc = m('kcatConsume');
     const kcSame = med('seglog', 'kcatConsumeSameSize');
+    const kcExit = med('seglog', 'kcatConsumeToExit');
     const jp = m('kafkajsProduce');
     const jc = m('kafkajsConsume');
     const p50 = m('p50Ms');
@@ -185,7 +189,7 @@ const workload = {
     const rows = [
       row('Kafka kcat produce', fmtRate(kp.seglog), fmtRate(kp.mock), kp.seglog / kp.mock, [
         { text: `≥ 821k/s`, pass: kp.seglog >= TARGETS.produce }, { text: '≥ 0.8× mock', pass: kp.seglog / kp.mock >= TARGETS.vsMock }]),
-      row('Kafka kcat consume', `${fmtRate(kc.seglog)} (same size as mock ${fmtRate(kcSame)})`, fmtRate(kc.mock), kcSame / kc.mock, [
+      row('Kafka kcat consume', `${fmtRate(kc.seglog)} (to exit ${fmtRate(kcExit)}; same size as mock ${fmtRate(kcSame)})`, fmtRate(kc.mock), kcSame / kc.mock, [
         { text: '≥ 940k/s', pass: kc.seglog >= TARGETS.consume }, { text: '≥ 0.8× mock', pass: kcSame / kc.mock >= TARGETS.vsMock }]),
       row('Kafka kafkajs produce', fmtRate(jp.seglog), fmtRate(jp.mock), jp.seglog / jp.mock, [{ text: '≥ 0.8× mock', pass: jp.seglog / jp.mock >= TARGETS.vsMock }]),
       row('Kafka kafkajs consume', fmtRate(jc.seglog), fmtRate(jc.mock), jc.seglog / jc.mock, [{ text: '≥ 0.8× mock', pass: jc.seglog / jc.mock >= TARGETS.vsMock }]),
