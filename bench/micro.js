@@ -120,16 +120,19 @@ export async function runMicro(cfg) {
   const cases = [];
   let sink = 0;
 
-  const fmt = mods['format.js'];
-  const rec = mods['record.js'];
-  const idx = mods['offset-index.js'];
-  const sum = mods['checksum.js'];
-  const codecs = mods['codecs.js'];
+  // (the layered layout of issue 13: src/format/, src/segment/)
+  const fmt = mods['format/batch.js'];
+  const rec = mods['format/record.js'];
+  const idx = mods['segment/offset-index.js'];
+  const sum = mods['format/checksum.js'];
+  const codecs = mods['format/codecs.js'];
 
   // ---- batch encode ---------------------------------------------------------------------------
   // A dedicated batch encoder, if src/ exports one, is preferred; otherwise the batch is built with
-  // format.js's own primitives in the order TopicImpl.appendEncoded uses them.
-  const encoder = findExport(mods, ['encodeBatch', 'buildBatch', 'encodeRecords', 'writeBatch']);
+  // format/batch.js's own primitives (header, varints, copies, checksum: the writer's steps, not its
+  // exact bytes). (format/append-input.js's encodeRecords encodes values, not a batch.)
+  // (not kafka/: its encodeBatch writes Kafka's record batches, bench/kafka-records.js measures it)
+  const encoder = findExport(Object.fromEntries(Object.entries(mods).filter(([file]) => !file.startsWith('kafka/'))), ['encodeBatch', 'buildBatch', 'writeBatch']);
   if (encoder) {
     const records = [];
     for (let i = 0; i < 150; i++) records.push({ value: values[i], timestamp: 1_700_000_000_000 + i });
@@ -156,8 +159,8 @@ export async function runMicro(cfg) {
       n++;
     }
     cases.push({
-      name: `batch encode (format.js primitives + checksum, ${n} × 100 B)`,
-      note: 'no exported batch encoder: mirrors TopicImpl.appendEncoded',
+      name: `batch encode (format/batch.js primitives + checksum, ${n} × 100 B)`,
+      note: 'no exported batch encoder: the writer\'s steps with format/batch.js primitives',
       fn: () => {
         const buf = encodeBuf; // the library encodes into large write chunks, not a buffer per batch
         startBatchHeader(buf, 0, 1000, ts0);
@@ -184,7 +187,7 @@ export async function runMicro(cfg) {
       item: 'records',
     });
   } else {
-    skipped.push('batch encode: no encodeBatch/buildBatch export and no format.js primitives found');
+    skipped.push('batch encode: no encodeBatch/buildBatch export and no format/batch.js primitives found');
   }
 
   // ---- record decode --------------------------------------------------------------------------
@@ -198,7 +201,7 @@ export async function runMicro(cfg) {
     const baseTs = readU64(batch, H_BASE_TIMESTAMP);
     const end = batch.length;
     cases.push({
-      name: `record decode (record.js decodeRecord, ${count} records of a real batch, + valueBytes)`,
+      name: `record decode (format/record.js decodeRecord, ${count} records of a real batch, + valueBytes)`,
       fn: () => {
         let p = BATCH_HEADER_BYTES;
         for (let i = 0; i < count; i++) {
@@ -211,7 +214,7 @@ export async function runMicro(cfg) {
       item: 'records',
     });
   } else {
-    skipped.push('record decode: record.js decodeRecord (or format.js readU32/readU64) not found');
+    skipped.push('record decode: format/record.js decodeRecord (or format/batch.js readU32/readU64) not found');
   }
 
   // ---- index lookup ---------------------------------------------------------------------------
@@ -224,7 +227,7 @@ export async function runMicro(cfg) {
     const targets = new Uint32Array(1024);
     for (let i = 0; i < targets.length; i++) targets[i] = (i * 2654435761) % (entries * 37);
     cases.push({
-      name: `index lookup (offset-index.js OffsetIndex.floor, ${entries.toLocaleString('en-US')} entries)`,
+      name: `index lookup (segment/offset-index.js OffsetIndex.floor, ${entries.toLocaleString('en-US')} entries)`,
       fn: () => {
         for (let i = 0; i < 1024; i++) sink += index.floor(targets[i]);
       },
@@ -232,7 +235,7 @@ export async function runMicro(cfg) {
       item: 'lookups',
     });
   } else {
-    skipped.push('index lookup: offset-index.js OffsetIndex.floor not found');
+    skipped.push('index lookup: segment/offset-index.js OffsetIndex.floor not found');
   }
 
   // ---- checksum -------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ export async function runMicro(cfg) {
     const block = Buffer.allocUnsafe(16 * 1024);
     for (let i = 0; i < block.length; i++) block[i] = (i * 31) & 255;
     cases.push({
-      name: 'checksum (checksum.js, xxHash32 of 16 KiB)',
+      name: `checksum (format/checksum.js, xxHash32 of 16 KiB, ${sum.checksumImpl?.() ?? '?'})`,
       fn: () => {
         sink += sum.checksum(block);
       },
@@ -248,7 +251,7 @@ export async function runMicro(cfg) {
       item: 'bytes',
     });
   } else {
-    skipped.push('checksum: checksum.js checksum not found');
+    skipped.push('checksum: format/checksum.js checksum not found');
   }
 
   // ---- the public append path -----------------------------------------------------------------
