@@ -310,6 +310,7 @@ export class Cursor<V> implements IterableIterator<LogRecord<V>> {
     if (pos >= seg.memFrom) {
       const chunk = seg.chunkAt(pos);
       if (chunk === undefined) throw seg.corrupt(pos, 'position not in memory');
+      chunk.shared = true; // (this cursor, and what it hands out, may outlive the chunk: its buffer is never reused)
       this.buf = chunk.buf;
       this.bufFilePos = chunk.filePos;
       this.bufEnd = chunk.len;

@@ -172,6 +172,7 @@ export class Reader<V> {
       if (pos >= seg.memFrom) {
         const chunk = seg.chunkAt(pos);
         if (chunk === undefined) break;
+        chunk.shared = true; // (views of it are handed out: its buffer is never reused)
         buf = chunk.buf;
         bufFilePos = chunk.filePos;
         p = pos - chunk.filePos;

@@ -3,13 +3,14 @@
 // for the active segment) and dispatchWritten (settles the appends whose records were handed to
 // the OS). They run per chunk switch, per write or per tick, never per record.
 //
-// Invariants: a chunk is never reused; the one it replaces is sealed, written and retired first,
+// Invariants: a chunk is never reused (its buffer may be, for a later chunk, once no reader took it:
+// segment/chunks.ts); the one it replaces is sealed, written and retired first,
 // and chunk sizes double from WRITE_CHUNK_BYTES_MIN up to WRITE_CHUNK_BYTES_MAX. An append is
 // settled (or queued for the group commit) only once every record it covers was handed to the OS.
 //
 // Crash: nothing here is on disk beyond what writePending wrote.
 import { CHUNK_STAGE_BYTES, TAIL_CACHE_BYTES, WRITE_CHUNK_BYTES_MAX } from '../base/limits.js';
-import type { Chunk, Segment } from '../segment/segment.js';
+import { takeSpareBuffer, type Chunk, type Segment } from '../segment/segment.js';
 import type { LogContext, Waiter, WriterSync } from './topic-context.js';
 import type { Tail } from './tail.js';
 import { afterTurn, loopStarved } from './turns.js';
@@ -40,7 +41,8 @@ export function newChunk(w: ChunkWriter, minBytes: number): Chunk {
   const size = Math.max(minBytes, w.chunkBytesNext);
   if (w.chunkBytesNext < WRITE_CHUNK_BYTES_MAX) w.chunkBytesNext *= 2;
   // (CHUNK_STAGE_BYTES of room behind the chunk's end: append-spans.ts stages the bytes it copies there)
-  const chunk: Chunk = { buf: Buffer.allocUnsafe(size + CHUNK_STAGE_BYTES).subarray(0, size), filePos: seg.endPosition(), len: 0, written: 0, retired: false };
+  const buf = takeSpareBuffer(size, CHUNK_STAGE_BYTES) ?? Buffer.allocUnsafe(size + CHUNK_STAGE_BYTES).subarray(0, size);
+  const chunk: Chunk = { buf, filePos: seg.endPosition(), len: 0, written: 0, retired: false, shared: false };
   if (seg.chunks.length === 0) seg.memFrom = chunk.filePos;
   seg.chunks.push(chunk);
   seg.dropChunks(TAIL_CACHE_BYTES);

@@ -27,7 +27,7 @@ import { closeIndexFiles, closeIndexFilesWhenIdle, createIndexFiles, fsyncIndexF
 import { chunkAt, dropChunks, type Chunk } from './chunks.js';
 import path from 'node:path';
 
-export type { Chunk } from './chunks.js';
+export { takeSpareBuffer, type Chunk } from './chunks.js';
 export { checkBatch, type BatchInfo, type ScanResult } from './batch-scan.js';
 export { writeFully } from './index-files.js';
 /** Only the checksum (the batch came from our own write path, its structure was checked then). */
