@@ -3,12 +3,13 @@
 // batch or a cursor handed out from the tail in memory keeps its bytes however far the writer moves
 // on; and what is written through reused buffers reads back exactly (in this session, from the
 // files, and after a reopen). Each case writes well past the tail cache (4 MiB) and the largest
-// chunk size (1 MiB), so that chunks are dropped and their buffers become spares.
+// chunk size (1 MiB), so that chunks are dropped and their buffers become spares. Both entry
+// points, and the default one with memory mapping off.
 import { afterEach, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { entries } from './entry.js';
+import { readPathEntries } from './entry.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -38,7 +39,7 @@ async function appendRange(topic: { appendBatch(records: Array<{ value: Buffer }
 /** ~14 MB of 100-byte records: fourteen chunks of the largest size, and more than three tail caches. */
 const MORE = 120_000;
 
-describe.each(entries)('$name: write chunk buffers are reused only when nobody read them', ({ load }) => {
+describe.each(readPathEntries)('$name: write chunk buffers are reused only when nobody read them', ({ load }) => {
   test('records read from the tail in memory keep their bytes while the writer goes on', async () => {
     const { openLog } = await load();
     const log = await openLog(tmp(), { durability: 'os' });
