@@ -36,7 +36,7 @@ async function appendRange(topic: { appendBatch(records: Array<{ value: Buffer }
   }
 }
 
-/** ~14 MB of 100-byte records: fourteen chunks of the largest size, and more than three tail caches. */
+/** ~13 MB of 100-byte records (~110 B each, framed): thirteen chunks of the largest size, and more than three tail caches. */
 const MORE = 120_000;
 
 describe.each(readPathEntries)('$name: write chunk buffers are reused only when nobody read them', ({ load }) => {
