@@ -5,21 +5,9 @@
 // files, and after a reopen). Each case writes well past the tail cache (4 MiB) and the largest
 // chunk size (1 MiB), so that chunks are dropped and their buffers become spares. Both entry
 // points, and the default one with memory mapping off.
-import { afterEach, describe, expect, test } from 'vitest';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { describe, expect, test } from 'vitest';
 import { readPathEntries } from './entry.js';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'seglog-chunk-reuse-'));
-  dirs.push(d);
-  return d;
-}
+import { harness } from './helpers.js';
 
 /** Record i's value: 100 bytes that name i (so that bytes of another record cannot pass for it). */
 function valueOf(i: number): Buffer {
@@ -39,24 +27,24 @@ async function appendRange(topic: { appendBatch(records: Array<{ value: Buffer }
 /** ~13 MB of 100-byte records (~110 B each, framed): thirteen chunks of the largest size, and more than three tail caches. */
 const MORE = 120_000;
 
-describe.each(readPathEntries)('$name: write chunk buffers are reused only when nobody read them', ({ load }) => {
+describe.each(readPathEntries)('$name: write chunk buffers are reused only when nobody read them', (entry) => {
+  const h = harness(entry);
+
   test('records read from the tail in memory keep their bytes while the writer goes on', async () => {
-    const { openLog } = await load();
-    const log = await openLog(tmp(), { durability: 'os' });
+    const log = await h.open(h.tmp(), { durability: 'os' });
     const t = log.topic('t', { codec: 'binary' });
     await appendRange(t, 0, 60_000); // the newest chunks are of the largest size (the ones reused)
     const held = [...t.read({ from: 59_000 })]; // from the chunks in memory: they are never reused now
     const got = t.get(58_500)!;
     expect(held).toHaveLength(1000);
     await appendRange(t, 60_000, MORE);
-    for (const r of held) expect(Buffer.compare(r.valueBytes, valueOf(r.offset))).toBe(0);
-    expect(Buffer.compare(got.valueBytes, valueOf(58_500))).toBe(0);
+    for (const r of held) expect(Buffer.compare(r.valueBytes!, valueOf(r.offset))).toBe(0);
+    expect(Buffer.compare(got.valueBytes!, valueOf(58_500))).toBe(0);
     await log.close();
   });
 
   test('a live subscriber: the raw batches and records it was given keep their bytes', async () => {
-    const { openLog } = await load();
-    const log = await openLog(tmp(), { durability: 'os' });
+    const log = await h.open(h.tmp(), { durability: 'os' });
     const t = log.topic('t', { codec: 'binary' });
     const ac = new AbortController();
     const kept: Array<{ offset: number; bytes: Uint8Array }> = [];
@@ -64,7 +52,7 @@ describe.each(readPathEntries)('$name: write chunk buffers are reused only when 
     const done = (async () => {
       for await (const batch of t.subscribe({ from: 0, signal: ac.signal }).batches()) {
         for (const r of batch) {
-          if (r.offset % 997 === 0) kept.push({ offset: r.offset, bytes: r.valueBytes });
+          if (r.offset % 997 === 0) kept.push({ offset: r.offset, bytes: r.valueBytes! });
           seen++;
         }
         if (seen >= MORE) break;
@@ -79,15 +67,14 @@ describe.each(readPathEntries)('$name: write chunk buffers are reused only when 
   });
 
   test('what is written through reused buffers reads back exactly, now and after a reopen', async () => {
-    const { openLog } = await load();
-    const dir = tmp();
-    let log = await openLog(dir, { durability: 'os' });
+    const dir = h.tmp();
+    let log = await h.open(dir, { durability: 'os' });
     let t = log.topic('t', { codec: 'binary', segmentBytes: 4 * 1024 * 1024 }); // rolls too
     await appendRange(t, 0, MORE); // nobody reads: dropped chunks become spares
     const check = (topic: typeof t, from: number): void => {
       let i = from;
       for (const r of topic.read({ from })) {
-        if (r.offset !== i || Buffer.compare(r.valueBytes, valueOf(i)) !== 0) throw new Error(`record ${i}: offset ${r.offset}, other bytes`);
+        if (r.offset !== i || Buffer.compare(r.valueBytes!, valueOf(i)) !== 0) throw new Error(`record ${i}: offset ${r.offset}, other bytes`);
         i++;
       }
       expect(i).toBe(MORE);
@@ -95,15 +82,14 @@ describe.each(readPathEntries)('$name: write chunk buffers are reused only when 
     check(t, 0);
     check(t, MORE - 3000); // the tail in memory
     await log.close();
-    log = await openLog(dir, { durability: 'os' });
+    log = await h.open(dir, { durability: 'os' });
     t = log.topic('t', { codec: 'binary' });
     check(t, 0);
     await log.close();
   });
 
   test('two topics writing in turns share the spares without mixing their bytes', async () => {
-    const { openLog } = await load();
-    const log = await openLog(tmp(), { durability: 'os' });
+    const log = await h.open(h.tmp(), { durability: 'os' });
     const a = log.topic('a', { codec: 'binary' });
     const b = log.topic('b', { codec: 'binary' });
     for (let i = 0; i < MORE; i += 10_000) {
@@ -113,7 +99,7 @@ describe.each(readPathEntries)('$name: write chunk buffers are reused only when 
     for (const topic of [a, b]) {
       let i = 0;
       for (const r of topic.read({ from: 0 })) {
-        if (Buffer.compare(r.valueBytes, valueOf(i)) !== 0) throw new Error(`${topic.name}: record ${i} holds other bytes`);
+        if (Buffer.compare(r.valueBytes!, valueOf(i)) !== 0) throw new Error(`${topic.name}: record ${i} holds other bytes`);
         i++;
       }
       expect(i).toBe(MORE);

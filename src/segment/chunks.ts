@@ -34,10 +34,11 @@ const spares: Buffer[] = [];
  * (what newChunk asks of a fresh one), or undefined.
  */
 export function takeSpareBuffer(size: number, roomBehind: number): Buffer | undefined {
-  const buf = spares.pop();
-  if (buf === undefined) return undefined;
-  if (buf.length === size && buf.buffer.byteLength - buf.byteOffset - size >= roomBehind) return buf;
-  return undefined; // (a spare of another size: left to the garbage collector)
+  const buf = spares[spares.length - 1];
+  // (a chunk of another size, for a record larger than the largest chunk, leaves the spares alone)
+  if (buf === undefined || buf.length !== size || buf.buffer.byteLength - buf.byteOffset - size < roomBehind) return undefined;
+  spares.pop();
+  return buf;
 }
 
 /** Keeps the buffer of a dropped chunk for reuse when nothing can still read it (the largest size only). */
